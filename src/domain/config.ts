@@ -1,0 +1,135 @@
+import { CertbotError } from './errors';
+
+/**
+ * Typed configuration read from app settings (environment variables). The names of the contract's
+ * settings are public API. A missing or malformed setting fails with an error naming it.
+ */
+export interface CertbotConfig {
+  acmeEndpoint: URL;
+  acmeAccountEmail: string;
+  tenantId: string;
+  subscriptionId: string;
+  applicationGatewayResourceGroup: string;
+  applicationGatewayName: string;
+  applicationGatewayHttpSettingsName: string;
+  applicationGatewayBackendName: string;
+  blobContainerUrl: URL;
+  keyVaultBaseUrl: URL;
+  /** Azure Resource Manager endpoint; differs only in sovereign clouds and the sandbox. */
+  armEndpoint: URL;
+  /** DNS servers for the ownership check (`host` or `host:port`); empty = the system's resolvers. */
+  dnsServers: string[];
+  certificateKeyType: CertificateKeyType;
+  /** Key Vault secret holding the ACME account key (PEM). Created on first use. */
+  acmeAccountKeySecretName: string;
+  /** Off only where the vault is not on a `*.vault.azure.*` host (the sandbox). */
+  keyVaultChallengeResourceVerification: boolean;
+  maxHostnamesPerRequest: number;
+  maxParallelIssuances: number;
+}
+
+export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
+export type CertificateKeyType = (typeof CertificateKeyTypes)[number];
+
+export type Environment = Record<string, string | undefined>;
+
+function configError(setting: string, reason: string): CertbotError {
+  return new CertbotError('ConfigurationInvalid', `Setting ${setting} ${reason}.`);
+}
+
+function required(env: Environment, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw configError(name, 'is missing');
+  return value;
+}
+
+function optional(env: Environment, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  return value ? value : fallback;
+}
+
+function httpsUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(name, `is not an absolute URL (got "${value}")`);
+  }
+  if (url.protocol !== 'https:') throw configError(name, `must be an https:// URL (got "${value}")`);
+  return url;
+}
+
+function guid(name: string, value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw configError(name, `must be a GUID like 00000000-0000-0000-0000-000000000000 (got "${value}")`);
+  }
+  return value.toLowerCase();
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw configError(name, `must be a whole number from ${min} to ${max} (got "${value}")`);
+  }
+  return n;
+}
+
+function boolean(name: string, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw configError(name, `must be true or false (got "${value}")`);
+}
+
+function email(name: string, value: string): string {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw configError(name, `is not an email address (got "${value}")`);
+  return value;
+}
+
+function keyType(name: string, value: string): CertificateKeyType {
+  const match = CertificateKeyTypes.find((t) => t.toLowerCase() === value.toLowerCase());
+  if (!match) throw configError(name, `must be one of ${CertificateKeyTypes.join(', ')} (got "${value}")`);
+  return match;
+}
+
+function dnsServers(name: string, value: string): string[] {
+  const servers = value.split(/[,\s]+/).filter(Boolean);
+  for (const server of servers) {
+    if (!/^(\[[0-9a-f:]+\]|[0-9.]+|[0-9a-f:]+)(:\d{1,5})?$/i.test(server)) {
+      throw configError(name, `must list IP addresses, optionally with :port (got "${server}")`);
+    }
+  }
+  return servers;
+}
+
+/** The directory URL must end where the CA serves it; the contract's example has a trailing slash. */
+function acmeDirectory(name: string, value: string): URL {
+  const url = httpsUrl(name, value);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/directory';
+  return url;
+}
+
+export function loadConfig(env: Environment = process.env): CertbotConfig {
+  return {
+    acmeEndpoint: acmeDirectory('AcmeEndpoint', required(env, 'AcmeEndpoint')),
+    acmeAccountEmail: email('AcmeAccountEmail', required(env, 'AcmeAccountEmail')),
+    tenantId: guid('TenantId', required(env, 'TenantId')),
+    subscriptionId: guid('SubscriptionId', required(env, 'SubscriptionId')),
+    applicationGatewayResourceGroup: required(env, 'ApplicationGatewayResourceGroup'),
+    applicationGatewayName: required(env, 'ApplicationGatewayName'),
+    applicationGatewayHttpSettingsName: required(env, 'ApplicationGatewayHttpSettingsName'),
+    applicationGatewayBackendName: required(env, 'ApplicationGatewayBackendName'),
+    blobContainerUrl: httpsUrl('BlobContainerUrl', required(env, 'BlobContainerUrl')),
+    keyVaultBaseUrl: httpsUrl('KeyVaultBaseUrl', required(env, 'KeyVaultBaseUrl')),
+    armEndpoint: httpsUrl('ArmEndpoint', optional(env, 'ArmEndpoint', 'https://management.azure.com')),
+    dnsServers: dnsServers('DnsServers', optional(env, 'DnsServers', '')),
+    certificateKeyType: keyType('CertificateKeyType', optional(env, 'CertificateKeyType', 'RSA-2048')),
+    acmeAccountKeySecretName: optional(env, 'AcmeAccountKeySecretName', 'acme-account-key'),
+    keyVaultChallengeResourceVerification: boolean(
+      'KeyVaultChallengeResourceVerification',
+      optional(env, 'KeyVaultChallengeResourceVerification', 'true'),
+    ),
+    maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
+    maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
+  };
+}

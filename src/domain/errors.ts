@@ -1,0 +1,68 @@
+/**
+ * Typed error codes reported in `customStatus.error` and in Failed outputs. The first three are the
+ * contract's; the rest name every other failure class a user can act on. Each message says what to do.
+ */
+export const ErrorMessages = {
+  HostnameNotResolvingToApplicationGateway:
+    'Hostname is not resolving to the Application Gateway. Point its A record (or CNAME chain) at the gateway public IP, remove AAAA records that point elsewhere, wait for DNS to propagate, then retry.',
+  HostnameOwnershipValidationFileNotFound:
+    'ACME challenge http_01 validation file could not be found. Check that the gateway routes /.well-known/acme-challenge/* to the challenge container and that the container allows anonymous blob reads.',
+  HostnameOwnershipValidationFileNotValid:
+    'ACME challenge http_01 validation file content is not valid. Check that nothing in front of the gateway (CDN, WAF, redirect) rewrites /.well-known/acme-challenge/* responses.',
+  AcmeIdentifierRejected:
+    'The Certificate Authority refuses to issue for this hostname (policy or blocklist). Use a hostname the CA accepts.',
+  AcmeCaaForbidden:
+    'A CAA record on the domain forbids this Certificate Authority from issuing. Add a CAA record allowing it, then retry.',
+  AcmeRateLimited:
+    'The Certificate Authority rate limit was reached. Wait until the time given in the detail, then retry.',
+  AcmeChallengeFailed:
+    'The Certificate Authority could not validate hostname ownership. Read the CA detail, fix what it names (DNS, connectivity to port 80), then retry.',
+  AcmeOrderFailed:
+    'The Certificate Authority did not issue the certificate. Read the CA detail, then retry.',
+  AcmeAccountFailed:
+    'The ACME account could not be created or used. Check AcmeEndpoint and AcmeAccountEmail, and any terms the CA requires.',
+  CertificateAuthorityUnavailable:
+    'The Certificate Authority is unreachable or failing. Check AcmeEndpoint and the CA status page, then retry later.',
+  KeyVaultPermissionDenied:
+    'The function app identity may not use Key Vault. Grant it the Key Vault Certificates Officer and Key Vault Secrets Officer roles (or equivalent access policies).',
+  KeyVaultRequestFailed:
+    'A Key Vault request failed. Check KeyVaultBaseUrl and the vault state (soft-deleted certificate of the same name, firewall), then retry.',
+  BlobStoragePermissionDenied:
+    'The function app identity may not write the challenge container. Grant it Storage Blob Data Contributor on the container.',
+  BlobStorageRequestFailed:
+    'A Blob Storage request failed. Check BlobContainerUrl and that the container exists, then retry.',
+  ApplicationGatewayNotFound:
+    'The Application Gateway was not found. Check SubscriptionId, ApplicationGatewayResourceGroup and ApplicationGatewayName.',
+  ApplicationGatewayPermissionDenied:
+    'The function app identity may not read or write the Application Gateway. Assign it the role the deployment defines for the gateway and its public IP.',
+  ApplicationGatewayMisconfigured:
+    'The Application Gateway lacks something the app needs (public frontend IP, port 443 frontend port, backend pool or HTTP settings named by the settings). Fix the gateway or the settings named in the detail.',
+  ApplicationGatewayUpdateFailed:
+    'The Application Gateway rejected or failed the update. Read the Azure detail, fix the gateway, then retry.',
+  ConfigurationInvalid:
+    'A setting is missing or malformed. Fix the setting named in the detail and restart the function app.',
+  InternalError:
+    'An unexpected error occurred. Log this output into the ticket manager and retry.',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorMessages;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ErrorMessages, value);
+}
+
+/**
+ * An error a step raises on purpose: a code the user can act on plus a detail (the CA's or Azure's
+ * words, never a secret). It crosses the activity boundary as its message, see `encodeStepError`.
+ */
+export class CertbotError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    /** Seconds the caller should wait before retrying, where the service said so. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'CertbotError';
+  }
+}
