@@ -1,0 +1,67 @@
+import { loadConfig } from '../../src/domain/config';
+import { CertbotError } from '../../src/domain/errors';
+
+const valid = {
+  AcmeEndpoint: 'https://acme-v02.api.letsencrypt.org/',
+  AcmeAccountEmail: 'ops@example.com',
+  TenantId: '11111111-2222-3333-4444-555555555555',
+  SubscriptionId: '66666666-7777-8888-9999-000000000000',
+  ApplicationGatewayResourceGroup: 'rg',
+  ApplicationGatewayName: 'gw',
+  ApplicationGatewayHttpSettingsName: 'settings',
+  ApplicationGatewayBackendName: 'pool',
+  BlobContainerUrl: 'https://st.blob.core.windows.net/acme',
+  KeyVaultBaseUrl: 'https://kv.vault.azure.net/',
+};
+
+function errorOf(env: Record<string, string>): CertbotError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return error as CertbotError;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('typed configuration', () => {
+  it('reads the contract settings and fills defaults', () => {
+    const config = loadConfig(valid);
+    expect(config.acmeEndpoint.href).toBe('https://acme-v02.api.letsencrypt.org/directory');
+    expect(config.applicationGatewayName).toBe('gw');
+    expect(config.armEndpoint.href).toBe('https://management.azure.com/');
+    expect(config.certificateKeyType).toBe('RSA-2048');
+    expect(config.dnsServers).toEqual([]);
+    expect(config.maxHostnamesPerRequest).toBe(100);
+    expect(config.keyVaultChallengeResourceVerification).toBe(true);
+  });
+
+  it.each(Object.keys(valid))('a missing %s is an error naming it', (name) => {
+    const env: Record<string, string> = { ...valid };
+    delete env[name];
+    const error = errorOf(env);
+    expect(error.code).toBe('ConfigurationInvalid');
+    expect(error.detail).toBe(`Setting ${name} is missing.`);
+  });
+
+  it.each([
+    ['AcmeEndpoint', 'http://acme.example/directory', 'must be an https:// URL'],
+    ['BlobContainerUrl', 'not a url', 'is not an absolute URL'],
+    ['TenantId', 'contoso', 'must be a GUID'],
+    ['AcmeAccountEmail', 'nobody', 'is not an email address'],
+    ['CertificateKeyType', 'DSA-1024', 'must be one of RSA-2048'],
+    ['MaxHostnamesPerRequest', '0', 'must be a whole number from 1 to 1000'],
+    ['DnsServers', '127.0.0.1:53,dns.example', 'must list IP addresses'],
+    ['KeyVaultChallengeResourceVerification', 'maybe', 'must be true or false'],
+  ])('a malformed %s is an error naming it and the reason', (name, value, reason) => {
+    const error = errorOf({ ...valid, [name]: value });
+    expect(error.code).toBe('ConfigurationInvalid');
+    expect(error.detail).toContain(`Setting ${name} `);
+    expect(error.detail).toContain(reason);
+  });
+
+  it('accepts DNS servers with ports and key types in any case', () => {
+    const config = loadConfig({ ...valid, DnsServers: '127.0.0.1:5353, 10.0.0.2', CertificateKeyType: 'ec-p256' });
+    expect(config.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.2']);
+    expect(config.certificateKeyType).toBe('EC-P256');
+  });
+});
