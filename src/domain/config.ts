@@ -24,6 +24,8 @@ export interface CertbotConfig {
   acmeAccountKeySecretName: string;
   /** Off only where the vault is not on a `*.vault.azure.*` host (the sandbox). */
   keyVaultChallengeResourceVerification: boolean;
+  /** Port the self-check fetches the validation file on; CAs use 80 (the sandbox's gateway differs). */
+  http01ValidationPort: number;
   maxHostnamesPerRequest: number;
   maxParallelIssuances: number;
 }
@@ -129,6 +131,7 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
       'KeyVaultChallengeResourceVerification',
       optional(env, 'KeyVaultChallengeResourceVerification', 'true'),
     ),
+    http01ValidationPort: integer('Http01ValidationPort', optional(env, 'Http01ValidationPort', '80'), 1, 65535),
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
   };

@@ -61,6 +61,8 @@ export class CertbotError extends Error {
     readonly detail: string,
     /** Seconds the caller should wait before retrying, where the service said so. */
     readonly retryAfterSeconds?: number,
+    /** The condition clears by itself (conflict, throttling, outage): waiting and retrying helps. */
+    readonly transient = false,
   ) {
     super(`${code}: ${detail}`);
     this.name = 'CertbotError';

@@ -1,0 +1,273 @@
+import * as acme from 'acme-client';
+import type { Challenge, HttpChallenge } from 'acme-client/types/rfc8555';
+import { CertbotConfig } from '../domain/config';
+import { CertbotError } from '../domain/errors';
+import { KeyVaultAdapter } from '../azure/keyVault';
+import { fromAzureError } from '../azure/restErrors';
+import { AcmeProblem, describeEmbeddedProblem, parseRetryAfter, problemError } from './problems';
+
+/**
+ * A thin ACME adapter over acme-client 5.4 for one activity invocation. It keeps the protocol
+ * close to its minimum request count and makes every failure typed:
+ * - no hidden retries or sleeps: acme-client's axios retries are off; the orchestrator waits;
+ * - nonces from responses are pooled and the directory is cached per process (acme-client would
+ *   send `HEAD newNonce` before every POST and fetch the directory in every new client);
+ * - the CA's problem documents and Retry-After headers are captured from the wire.
+ * The account key lives only in Key Vault and in this process's memory.
+ */
+// Reason: acmeSettings is acme-client's own addition to its axios instance, absent from axios' typings.
+(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+acme.axios.defaults.timeout = 30_000;
+
+/** acme-client's HttpClient members this adapter wraps (internal API of the pinned 5.4.0). */
+interface AcmeHttpInternals {
+  directoryCache: Record<string, unknown> | null;
+  directoryTimestamp: number;
+  getDirectory(): Promise<Record<string, unknown>>;
+  getNonce(): Promise<string>;
+  request(url: string, method: string, opts?: Record<string, unknown>): Promise<WireResponse>;
+}
+
+interface WireResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data: unknown;
+}
+
+const MAX_POOLED_NONCES = 16;
+const noncePools = new Map<string, string[]>();
+const directories = new Map<string, Record<string, unknown>>();
+
+interface AccountCredentials {
+  keyPem: string;
+  accountUrl: string;
+}
+const accounts = new Map<string, Promise<AccountCredentials>>();
+
+export interface OrderSnapshot {
+  url: string;
+  status: acme.Order['status'];
+  finalize: string;
+  authorizations: string[];
+  certificate?: string;
+  problem?: AcmeProblem;
+  retryAfterSeconds?: number;
+}
+
+export interface Http01Snapshot {
+  authorizationUrl: string;
+  authorizationStatus: acme.Authorization['status'];
+  challengeUrl: string;
+  challengeStatus: string;
+  token: string;
+  /** Public by design: the CA fetches it over plain HTTP. */
+  keyAuthorization: string;
+  problem?: AcmeProblem;
+  retryAfterSeconds?: number;
+}
+
+export class AcmeSession {
+  private lastProblem?: AcmeProblem;
+  private lastRetryAfter?: number;
+
+  private constructor(private readonly client: acme.Client) {}
+
+  static async open(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AcmeSession> {
+    const directoryUrl = config.acmeEndpoint.href;
+    const account = await accountFor(config, keyVault);
+    const session = new AcmeSession(
+      new acme.Client({ directoryUrl, accountKey: account.keyPem, accountUrl: account.accountUrl }),
+    );
+    session.instrument(directoryUrl);
+    return session;
+  }
+
+  private instrument(directoryUrl: string): void {
+    // Reason: reaching acme-client's HttpClient, which its typings do not expose.
+    const http = (this.client as unknown as { http: AcmeHttpInternals }).http;
+    const cached = directories.get(directoryUrl);
+    if (cached) {
+      http.directoryCache = cached;
+      http.directoryTimestamp = Math.floor(Date.now() / 1000);
+    }
+    const pool = noncePools.get(directoryUrl) ?? [];
+    noncePools.set(directoryUrl, pool);
+
+    const request = http.request.bind(http);
+    http.request = async (url, method, opts) => {
+      let response: WireResponse;
+      try {
+        response = await request(url, method, opts);
+      } catch (error) {
+        throw new CertbotError(
+          'CertificateAuthorityUnavailable',
+          `Could not reach the CA at ${new URL(url).origin}: ${(error as Error).message}`,
+          undefined,
+          true,
+        );
+      }
+      this.observe(response, method, pool);
+      return response;
+    };
+    const getDirectory = http.getDirectory.bind(http);
+    http.getDirectory = async () => {
+      const directory = await getDirectory();
+      directories.set(directoryUrl, directory);
+      return directory;
+    };
+    const getNonce = http.getNonce.bind(http);
+    http.getNonce = async () => pool.shift() ?? getNonce();
+  }
+
+  private observe(response: WireResponse, method: string, pool: string[]): void {
+    this.lastRetryAfter = parseRetryAfter(response.headers['retry-after']);
+    const problem = response.status >= 400 ? describeEmbeddedProblem(response.data) : undefined;
+    this.lastProblem = problem
+      ? { ...problem, status: response.status, retryAfterSeconds: this.lastRetryAfter }
+      : undefined;
+    // acme-client reads the nonce of HEAD newNonce and of badNonce answers itself: pooling those
+    // would hand the same nonce out twice.
+    const nonce = response.headers['replay-nonce'];
+    const badNonce = problem?.type === 'urn:ietf:params:acme:error:badNonce';
+    if (nonce && method.toLowerCase() !== 'head' && !badNonce && pool.length < MAX_POOLED_NONCES) pool.push(nonce);
+  }
+
+  /** Runs one protocol exchange and turns any failure into a typed CertbotError. */
+  private async exchange<T>(what: string, call: () => Promise<T>): Promise<T> {
+    this.lastProblem = undefined;
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof CertbotError) throw error;
+      if (this.lastProblem) throw problemError(this.lastProblem);
+      throw new CertbotError('AcmeOrderFailed', `${what} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private snapshotOrder(order: acme.Order): OrderSnapshot {
+    const snapshot: OrderSnapshot = {
+      url: order.url,
+      status: order.status,
+      finalize: order.finalize,
+      authorizations: order.authorizations,
+    };
+    if (order.certificate) snapshot.certificate = order.certificate;
+    const problem = describeEmbeddedProblem(order.error);
+    if (problem) snapshot.problem = problem;
+    if (this.lastRetryAfter !== undefined) snapshot.retryAfterSeconds = this.lastRetryAfter;
+    return snapshot;
+  }
+
+  async newOrder(hostname: string): Promise<OrderSnapshot> {
+    const order = await this.exchange('newOrder', () =>
+      this.client.createOrder({ identifiers: [{ type: 'dns', value: hostname }] }),
+    );
+    return this.snapshotOrder(order);
+  }
+
+  async getOrder(url: string): Promise<OrderSnapshot> {
+    // acme-client's getOrder needs only the url; the other fields come back from the CA.
+    const order = await this.exchange('getOrder', () => this.client.getOrder({ url } as acme.Order));
+    return this.snapshotOrder(order);
+  }
+
+  async http01(authorizationUrl: string): Promise<Http01Snapshot> {
+    const [authz] = await this.exchange('getAuthorization', () =>
+      this.client.getAuthorizations({ authorizations: [authorizationUrl] } as acme.Order),
+    );
+    const challenge = authz.challenges.find((c): c is HttpChallenge => c.type === 'http-01');
+    if (!challenge) {
+      throw new CertbotError('AcmeOrderFailed', `The CA offered no http-01 challenge for ${authz.identifier.value}.`);
+    }
+    const snapshot: Http01Snapshot = {
+      authorizationUrl,
+      authorizationStatus: authz.status,
+      challengeUrl: challenge.url,
+      challengeStatus: challenge.status,
+      token: challenge.token,
+      keyAuthorization: await this.client.getChallengeKeyAuthorization(challenge),
+    };
+    const problem = describeEmbeddedProblem(challenge.error);
+    if (problem) snapshot.problem = problem;
+    if (this.lastRetryAfter !== undefined) snapshot.retryAfterSeconds = this.lastRetryAfter;
+    return snapshot;
+  }
+
+  /** Tells the CA the file is in place. Answering twice is harmless (RFC 8555 section 7.5.1). */
+  async answerChallenge(challengeUrl: string): Promise<void> {
+    await this.exchange('challenge', () =>
+      this.client.completeChallenge({ url: challengeUrl, type: 'http-01' } as Challenge),
+    );
+  }
+
+  async finalize(order: OrderSnapshot, csrPem: string): Promise<OrderSnapshot> {
+    const finalized = await this.exchange('finalize', () =>
+      this.client.finalizeOrder({ ...order, identifiers: [] } as acme.Order, csrPem),
+    );
+    return this.snapshotOrder(finalized);
+  }
+
+  /** The issued chain, leaf first, as PEM blocks. */
+  async downloadChain(order: OrderSnapshot): Promise<string[]> {
+    const pem = await this.exchange('certificate', () =>
+      this.client.getCertificate({ ...order, identifiers: [] } as acme.Order),
+    );
+    return acme.crypto.splitPemChain(pem);
+  }
+}
+
+function accountFor(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AccountCredentials> {
+  const key = `${config.keyVaultBaseUrl.href}|${config.acmeAccountKeySecretName}|${config.acmeEndpoint.href}`;
+  let pending = accounts.get(key);
+  if (!pending) {
+    pending = loadOrCreateAccount(config, keyVault);
+    accounts.set(key, pending);
+    pending.catch(() => accounts.delete(key));
+  }
+  return pending;
+}
+
+/**
+ * The ACME account key is a Key Vault secret (PEM) with the account URL for this CA in its tags.
+ * It is created on first use and reused after; it never travels through settings or history.
+ */
+async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AccountCredentials> {
+  const name = config.acmeAccountKeySecretName;
+  const endpoint = config.acmeEndpoint.href;
+  const kvCodes = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
+  let keyPem: string | undefined;
+  let accountUrl: string | undefined;
+  try {
+    const secret = await keyVault.secrets.getSecret(name);
+    keyPem = secret.value;
+    if (secret.properties.tags?.acmeEndpoint === endpoint) accountUrl = secret.properties.tags.accountUrl;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw fromAzureError('Key Vault', error, kvCodes);
+  }
+  if (keyPem && accountUrl) return { keyPem, accountUrl };
+
+  keyPem ??= (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+  const client = new acme.Client({ directoryUrl: endpoint, accountKey: keyPem });
+  try {
+    await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acmeAccountEmail}`] });
+  } catch (error) {
+    throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${(error as Error).message}`);
+  }
+  accountUrl = client.getAccountUrl();
+  try {
+    await keyVault.secrets.setSecret(name, keyPem, {
+      contentType: 'application/x-pem-file',
+      tags: { purpose: 'acme-account-key', acmeEndpoint: endpoint, accountUrl },
+    });
+  } catch (error) {
+    throw fromAzureError('Key Vault', error, kvCodes);
+  }
+  return { keyPem, accountUrl };
+}
+
+/** For tests: forget the per-process caches, as a fresh worker would. */
+export function resetAcmeCaches(): void {
+  noncePools.clear();
+  directories.clear();
+  accounts.clear();
+}

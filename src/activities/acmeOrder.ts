@@ -1,0 +1,28 @@
+import { AcmeSession, Http01Snapshot, OrderSnapshot } from '../acme/session';
+import { activity } from './context';
+
+/** GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). */
+export const createAcmeOrder = activity<{ hostname: string }, OrderSnapshot>(async ({ hostname }, { config, keyVault }) => {
+  const session = await AcmeSession.open(config, keyVault);
+  return session.newOrder(hostname);
+});
+
+/** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */
+export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async ({ orderUrl }, { config, keyVault }) => {
+  const session = await AcmeSession.open(config, keyVault);
+  return session.getOrder(orderUrl);
+});
+
+/** GetAcmeHttp01ChallengeStep and validation polling: the authorization and its http-01 challenge. */
+export const getHttp01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
+  async ({ authorizationUrl }, { config, keyVault }) => {
+    const session = await AcmeSession.open(config, keyVault);
+    return session.http01(authorizationUrl);
+  },
+);
+
+/** AnswerAcmeHttp01ChallengeStep: tell the CA the file is in place. */
+export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault }) => {
+  const session = await AcmeSession.open(config, keyVault);
+  await session.answerChallenge(challengeUrl);
+});

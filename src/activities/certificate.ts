@@ -1,0 +1,43 @@
+import { AcmeSession, OrderSnapshot } from '../acme/session';
+import { IssuedCertificate } from '../azure/keyVault';
+import { CertbotError } from '../domain/errors';
+import { activity } from './context';
+
+/** CreateCertificateStep, part 1: Key Vault makes the key and the CSR; the key never leaves it. */
+export const createCertificateSigningRequest = activity<{ hostname: string }, { certificateName: string; csrPem: string }>(
+  async ({ hostname }, { config, keyVault }) => {
+    const { name, csrPem } = await keyVault.createCsr(hostname, {
+      hostname,
+      source: 'acme',
+      acmeEndpoint: config.acmeEndpoint.href,
+    });
+    return { certificateName: name, csrPem };
+  },
+);
+
+/**
+ * CreateCertificateStep, part 2: finalize the order with the CSR. Run twice (at-least-once), the
+ * CA answers orderNotReady because the order is already processing or valid: that is success.
+ */
+export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string }, OrderSnapshot>(
+  async ({ order, csrPem }, { config, keyVault }) => {
+    const session = await AcmeSession.open(config, keyVault);
+    try {
+      return await session.finalize(order, csrPem);
+    } catch (error) {
+      if (!(error instanceof CertbotError) || !error.detail.includes('orderNotReady')) throw error;
+      const current = await session.getOrder(order.url);
+      if (current.status === 'processing' || current.status === 'valid') return current;
+      throw error;
+    }
+  },
+);
+
+/** CreateCertificateStep, part 3: download the chain and merge it into the pending Key Vault certificate. */
+export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string }, IssuedCertificate>(
+  async ({ order, certificateName }, { config, keyVault }) => {
+    const session = await AcmeSession.open(config, keyVault);
+    const chain = await session.downloadChain(order);
+    return keyVault.mergeChain(certificateName, chain);
+  },
+);

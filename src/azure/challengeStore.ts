@@ -1,0 +1,41 @@
+import { ContainerClient } from '@azure/storage-blob';
+import { CertbotConfig } from '../domain/config';
+import { appCredential } from './credential';
+import { fromAzureError } from './restErrors';
+
+/**
+ * The HTTP-01 validation files in the challenge container. The gateway's path rule maps
+ * `/.well-known/acme-challenge/*` onto `<container>/.well-known/acme-challenge/*`.
+ * REST: https://learn.microsoft.com/rest/api/storageservices/put-blob and delete-blob.
+ */
+const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
+
+export const challengeBlobName = (token: string): string => `.well-known/acme-challenge/${token}`;
+
+export class ChallengeStore {
+  private readonly container: ContainerClient;
+
+  constructor(config: CertbotConfig) {
+    this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
+  }
+
+  /** Writes (or overwrites: idempotent) the key authorization under the token's path. */
+  async put(token: string, keyAuthorization: string): Promise<void> {
+    try {
+      await this.container.getBlockBlobClient(challengeBlobName(token)).upload(keyAuthorization, Buffer.byteLength(keyAuthorization), {
+        blobHTTPHeaders: { blobContentType: 'text/plain', blobCacheControl: 'no-cache' },
+      });
+    } catch (error) {
+      throw fromAzureError('Blob Storage', error, blobCodes);
+    }
+  }
+
+  /** Removes the file; a file already gone is success (idempotent). */
+  async remove(token: string): Promise<void> {
+    try {
+      await this.container.getBlockBlobClient(challengeBlobName(token)).deleteIfExists();
+    } catch (error) {
+      throw fromAzureError('Blob Storage', error, blobCodes);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { X509Certificate, createHash } from 'node:crypto';
+import {
+  CertificateClient,
+  CertificatePolicy,
+  KeyVaultCertificateWithPolicy,
+} from '@azure/keyvault-certificates';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { CertbotConfig, CertificateKeyType } from '../domain/config';
+import { CertbotError } from '../domain/errors';
+import { hostnameSlug } from '../domain/hostname';
+import { appCredential } from './credential';
+import { fromAzureError } from './restErrors';
+
+/**
+ * Key Vault adapter: the certificate's key and CSR are made inside the vault (issuer "Unknown"),
+ * the CA's chain is merged into it, and the gateway reads the result through the certificate's
+ * secret. REST: https://learn.microsoft.com/rest/api/keyvault/certificates
+ */
+const kvCodes = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
+
+export interface IssuedCertificate {
+  name: string;
+  version: string;
+  /** Versionless secret id: the gateway follows new versions (renewals) through it. */
+  secretId: string;
+  serialNumber: string;
+  notAfter: string;
+}
+
+export interface CertificateTags {
+  hostname: string;
+  source: 'acme' | 'import';
+  acmeEndpoint?: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Key Vault object names allow letters, digits and dashes only. */
+export function certificateNameFor(hostname: string): string {
+  return hostnameSlug(hostname, sha256);
+}
+
+export function versionlessSecretId(vaultUrl: URL, name: string): string {
+  return new URL(`secrets/${name}`, vaultUrl).href;
+}
+
+function keyProperties(keyType: CertificateKeyType): Pick<CertificatePolicy, 'keyType' | 'keySize' | 'keyCurveName'> {
+  switch (keyType) {
+    case 'EC-P256':
+      return { keyType: 'EC', keyCurveName: 'P-256' };
+    case 'EC-P384':
+      return { keyType: 'EC', keyCurveName: 'P-384' };
+    default:
+      return { keyType: 'RSA', keySize: Number(keyType.slice(4)) };
+  }
+}
+
+export class KeyVaultAdapter {
+  readonly certificates: CertificateClient;
+  readonly secrets: SecretClient;
+
+  constructor(private readonly config: CertbotConfig) {
+    const options = { disableChallengeResourceVerification: !config.keyVaultChallengeResourceVerification };
+    this.certificates = new CertificateClient(config.keyVaultBaseUrl.href, appCredential(), options);
+    this.secrets = new SecretClient(config.keyVaultBaseUrl.href, appCredential(), options);
+  }
+
+  /**
+   * The CSR of a pending certificate operation for the hostname, creating one if none is pending.
+   * A 409 means a create is already pending (an earlier attempt of this step): its CSR is reused.
+   */
+  async createCsr(hostname: string, tags: CertificateTags): Promise<{ name: string; csrPem: string }> {
+    const name = certificateNameFor(hostname);
+    const policy: CertificatePolicy = {
+      issuerName: 'Unknown',
+      subject: `CN=${hostname}`,
+      subjectAlternativeNames: { dnsNames: [hostname] },
+      contentType: 'application/x-pkcs12',
+      exportable: true,
+      reuseKey: false,
+      ...keyProperties(this.config.certificateKeyType),
+    };
+    try {
+      try {
+        await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      }
+      const poller = await this.certificates.getCertificateOperation(name);
+      const csr = poller.getOperationState().certificateOperation?.csr;
+      if (!csr) throw new CertbotError('KeyVaultRequestFailed', `Key Vault returned no CSR for certificate ${name}.`);
+      return { name, csrPem: toPem('CERTIFICATE REQUEST', Buffer.from(csr)) };
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /**
+   * Merges the CA's chain (leaf first) into the pending certificate. When the merge already
+   * happened (a retried step), the current version with the same serial is returned instead.
+   */
+  async mergeChain(name: string, chainPem: string[]): Promise<IssuedCertificate> {
+    const leaf = new X509Certificate(chainPem[0]);
+    try {
+      const current = await this.latestIfSerial(name, leaf.serialNumber);
+      if (current) return current;
+      const merged = await this.certificates.mergeCertificate(
+        name,
+        chainPem.map((pem) => new Uint8Array(new X509Certificate(pem).raw)),
+      );
+      return this.describe(merged);
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  private async latestIfSerial(name: string, serial: string): Promise<IssuedCertificate | undefined> {
+    try {
+      const latest = await this.certificates.getCertificate(name);
+      if (!latest.cer) return undefined;
+      const described = this.describe(latest);
+      return described.serialNumber === serial ? described : undefined;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private describe(certificate: KeyVaultCertificateWithPolicy): IssuedCertificate {
+    if (!certificate.cer || !certificate.properties.version) {
+      throw new CertbotError('KeyVaultRequestFailed', `Key Vault returned certificate ${certificate.name} without its content.`);
+    }
+    const x509 = new X509Certificate(Buffer.from(certificate.cer));
+    return {
+      name: certificate.name,
+      version: certificate.properties.version,
+      secretId: versionlessSecretId(this.config.keyVaultBaseUrl, certificate.name),
+      serialNumber: x509.serialNumber,
+      notAfter: new Date(x509.validTo).toISOString(),
+    };
+  }
+}
+
+export function toPem(label: string, der: Buffer): string {
+  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}

@@ -1,0 +1,64 @@
+import { Resolver } from 'node:dns/promises';
+import { CertbotError } from '../domain/errors';
+
+/**
+ * Checks that a hostname reaches the gateway the way a CA will resolve it: A records (directly or
+ * through a CNAME chain of any length) must all be gateway addresses, and so must any AAAA record,
+ * because CAs try IPv6 first.
+ */
+export interface DnsAnswer {
+  chain: string[];
+  ipv4: string[];
+  ipv6: string[];
+}
+
+const MAX_CNAME_HOPS = 16;
+const NO_DATA = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
+
+function resolverFor(servers: string[]): Resolver {
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  if (servers.length) resolver.setServers(servers);
+  return resolver;
+}
+
+async function orEmpty<T>(query: Promise<T[]>): Promise<T[]> {
+  try {
+    return await query;
+  } catch (error) {
+    if (NO_DATA.has((error as NodeJS.ErrnoException).code ?? '')) return [];
+    throw error;
+  }
+}
+
+/** Follows CNAMEs hop by hop (so the chain can be reported), then reads A and AAAA at its end. */
+export async function resolveHostname(hostname: string, servers: string[]): Promise<DnsAnswer> {
+  const resolver = resolverFor(servers);
+  const chain = [hostname];
+  for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+    const [target] = await orEmpty(resolver.resolveCname(chain[chain.length - 1]));
+    if (!target) break;
+    if (chain.includes(target)) break; // a CNAME loop resolves to nothing below
+    chain.push(target);
+  }
+  const end = chain[chain.length - 1];
+  const [ipv4, ipv6] = await Promise.all([orEmpty(resolver.resolve4(end)), orEmpty(resolver.resolve6(end))]);
+  return { chain, ipv4, ipv6 };
+}
+
+export function checkPointsAtGateway(hostname: string, answer: DnsAnswer, gatewayIps: string[]): void {
+  const via = answer.chain.length > 1 ? ` (via ${answer.chain.slice(1).join(' -> ')})` : '';
+  const addresses = [...answer.ipv4, ...answer.ipv6];
+  if (addresses.length === 0) {
+    throw new CertbotError(
+      'HostnameNotResolvingToApplicationGateway',
+      `${hostname}${via} has no A or AAAA record; it must resolve to ${gatewayIps.join(', ')}.`,
+    );
+  }
+  const wrong = addresses.filter((ip) => !gatewayIps.includes(ip));
+  if (wrong.length > 0) {
+    throw new CertbotError(
+      'HostnameNotResolvingToApplicationGateway',
+      `${hostname}${via} resolves to ${wrong.join(', ')}, not to the gateway (${gatewayIps.join(', ')}).`,
+    );
+  }
+}

@@ -1,0 +1,147 @@
+import type {
+  ApplicationGateway,
+  ApplicationGatewayHttpListener,
+  ApplicationGatewayRequestRoutingRule,
+  ApplicationGatewaySslCertificate,
+} from '@azure/arm-network';
+import { CertbotError } from './errors';
+
+/**
+ * Pure planning of gateway changes: given the gateway as read and the HTTPS bindings wanted,
+ * returns the gateway to PUT (or undefined when it already matches, so a rerun writes nothing).
+ * The service's rules it must respect (applicationGateway.json in azure-rest-api-specs): child ids
+ * are `{gatewayId}/{collection}/{name}`, v2 rules need a unique priority 1-20000, a listener's
+ * hostname is unique per frontend port, an HTTPS listener needs an SSL certificate.
+ */
+export interface HttpsBinding {
+  hostname: string;
+  /** Name for the gateway's SSL certificate and prefix of the listener and rule names. */
+  name: string;
+  /** Versionless Key Vault secret id, so renewals are picked up without a gateway change. */
+  keyVaultSecretId: string;
+}
+
+export interface GatewayTargets {
+  backendPoolName: string;
+  httpSettingsName: string;
+}
+
+/** Rules the app adds take priorities from here up, leaving the low ones to hand-made rules. */
+export const FIRST_RULE_PRIORITY = 10000;
+const MAX_RULE_PRIORITY = 20000;
+
+export const listenerName = (binding: HttpsBinding): string => `${binding.name}-https`;
+export const ruleName = (binding: HttpsBinding): string => `${binding.name}-rule`;
+
+const childId = (gatewayId: string, collection: string, name: string): string => `${gatewayId}/${collection}/${name}`;
+const sameId = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+function misconfigured(detail: string): CertbotError {
+  return new CertbotError('ApplicationGatewayMisconfigured', detail);
+}
+
+function listenerHostnames(listener: ApplicationGatewayHttpListener): string[] {
+  return [listener.hostName, ...(listener.hostNames ?? [])].filter((h): h is string => !!h).map((h) => h.toLowerCase());
+}
+
+/** The frontend IP configurations with a public IP: what the hostname must resolve to. */
+export function publicFrontendIpIds(gateway: ApplicationGateway): string[] {
+  return (gateway.frontendIPConfigurations ?? [])
+    .map((f) => f.publicIPAddress?.id)
+    .filter((id): id is string => !!id);
+}
+
+export function planHttpsBindings(
+  current: ApplicationGateway,
+  bindings: HttpsBinding[],
+  targets: GatewayTargets,
+): ApplicationGateway | undefined {
+  const gateway: ApplicationGateway = JSON.parse(JSON.stringify(current));
+  const gatewayId = gateway.id;
+  if (!gatewayId) throw misconfigured('The gateway read from Azure has no id.');
+
+  const frontendIp = (gateway.frontendIPConfigurations ?? []).find((f) => f.publicIPAddress?.id);
+  if (!frontendIp?.name) throw misconfigured('The gateway has no public frontend IP configuration.');
+  const port443 = (gateway.frontendPorts ?? []).find((p) => p.port === 443);
+  if (!port443?.name) throw misconfigured('The gateway has no frontend port 443; add one.');
+  const pool = (gateway.backendAddressPools ?? []).find((p) => p.name === targets.backendPoolName);
+  if (!pool) {
+    throw misconfigured(`Backend pool "${targets.backendPoolName}" (setting ApplicationGatewayBackendName) does not exist on the gateway.`);
+  }
+  const settings = (gateway.backendHttpSettingsCollection ?? []).find((s) => s.name === targets.httpSettingsName);
+  if (!settings) {
+    throw misconfigured(
+      `Backend HTTP settings "${targets.httpSettingsName}" (setting ApplicationGatewayHttpSettingsName) do not exist on the gateway.`,
+    );
+  }
+
+  const frontendIpId = childId(gatewayId, 'frontendIPConfigurations', frontendIp.name);
+  const frontendPortId = childId(gatewayId, 'frontendPorts', port443.name);
+  const sslCertificates = (gateway.sslCertificates ??= []);
+  const listeners = (gateway.httpListeners ??= []);
+  const rules = (gateway.requestRoutingRules ??= []);
+  let changed = false;
+
+  for (const binding of bindings) {
+    const certId = childId(gatewayId, 'sslCertificates', binding.name);
+    const existingCert = sslCertificates.find((c) => c.name === binding.name);
+    if (!existingCert) {
+      const cert: ApplicationGatewaySslCertificate = { name: binding.name, keyVaultSecretId: binding.keyVaultSecretId };
+      sslCertificates.push(cert);
+      changed = true;
+    } else if (existingCert.keyVaultSecretId !== binding.keyVaultSecretId) {
+      existingCert.keyVaultSecretId = binding.keyVaultSecretId;
+      delete existingCert.data;
+      delete existingCert.password;
+      changed = true;
+    }
+
+    // The listener for this hostname on port 443, whoever made it, is updated rather than duplicated.
+    let listener = listeners.find(
+      (l) => sameId(l.frontendPort?.id, frontendPortId) && listenerHostnames(l).includes(binding.hostname),
+    );
+    if (!listener) {
+      listener = {
+        name: listenerName(binding),
+        frontendIPConfiguration: { id: frontendIpId },
+        frontendPort: { id: frontendPortId },
+        protocol: 'Https',
+        hostName: binding.hostname,
+        requireServerNameIndication: true,
+        sslCertificate: { id: certId },
+      };
+      listeners.push(listener);
+      changed = true;
+    } else if (!sameId(listener.sslCertificate?.id, certId) || listener.protocol !== 'Https') {
+      listener.protocol = 'Https';
+      listener.sslCertificate = { id: certId };
+      changed = true;
+    }
+
+    const listenerId = childId(gatewayId, 'httpListeners', listener.name ?? listenerName(binding));
+    if (!rules.some((r) => sameId(r.httpListener?.id, listenerId))) {
+      const rule: ApplicationGatewayRequestRoutingRule = {
+        name: ruleName(binding),
+        ruleType: 'Basic',
+        priority: freePriority(rules),
+        httpListener: { id: listenerId },
+        backendAddressPool: { id: childId(gatewayId, 'backendAddressPools', targets.backendPoolName) },
+        backendHttpSettings: { id: childId(gatewayId, 'backendHttpSettingsCollection', targets.httpSettingsName) },
+      };
+      rules.push(rule);
+      changed = true;
+    }
+  }
+  return changed ? gateway : undefined;
+}
+
+function freePriority(rules: ApplicationGatewayRequestRoutingRule[]): number {
+  const used = new Set(rules.map((r) => r.priority));
+  for (let priority = FIRST_RULE_PRIORITY; priority <= MAX_RULE_PRIORITY; priority++) {
+    if (!used.has(priority)) return priority;
+  }
+  for (let priority = 1; priority < FIRST_RULE_PRIORITY; priority++) {
+    if (!used.has(priority)) return priority;
+  }
+  throw misconfigured('Every routing rule priority from 1 to 20000 is taken.');
+}

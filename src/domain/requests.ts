@@ -1,0 +1,67 @@
+import { normaliseHostname } from './hostname';
+
+/** A field-level reason a request is refused, e.g. {field: "hostnames[0].hostname", reason: "..."}. */
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * `{"hostnames":[{"hostname":"..."}]}` with between 1 and `max` items, each a valid, distinct
+ * hostname after normalisation. Every problem is reported, not just the first.
+ */
+export function parseHostnameList(body: unknown, max: number): Parsed<string[]> {
+  if (!isObject(body)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
+  const list = body.hostnames;
+  if (list === undefined) return { ok: false, errors: [{ field: 'hostnames', reason: 'is required' }] };
+  if (!Array.isArray(list)) return { ok: false, errors: [{ field: 'hostnames', reason: 'must be an array' }] };
+  if (list.length === 0) return { ok: false, errors: [{ field: 'hostnames', reason: 'must list at least one hostname' }] };
+  if (list.length > max) {
+    return { ok: false, errors: [{ field: 'hostnames', reason: `lists ${list.length} hostnames; at most ${max} are allowed per request` }] };
+  }
+  const errors: FieldError[] = [];
+  const hostnames: string[] = [];
+  list.forEach((item, index) => {
+    const field = `hostnames[${index}].hostname`;
+    if (!isObject(item)) {
+      errors.push({ field: `hostnames[${index}]`, reason: 'must be an object like {"hostname": "www.example.com"}' });
+      return;
+    }
+    const verdict = normaliseHostname(item.hostname);
+    if (!verdict.ok) {
+      errors.push({ field, reason: item.hostname === undefined ? 'is required' : verdict.reason });
+    } else if (hostnames.includes(verdict.hostname)) {
+      errors.push({ field, reason: `repeats ${verdict.hostname}` });
+    } else {
+      hostnames.push(verdict.hostname);
+    }
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, value: hostnames };
+}
+
+/** The single-hostname endpoint: exactly one item. */
+export function parseSingleHostname(body: unknown): Parsed<string> {
+  if (isObject(body) && Array.isArray(body.hostnames) && body.hostnames.length > 1) {
+    return {
+      ok: false,
+      errors: [
+        {
+          field: 'hostnames',
+          reason: `lists ${body.hostnames.length} hostnames; this endpoint takes exactly one: use AddMultipleCertificatesFunctions_HttpStart for several`,
+        },
+      ],
+    };
+  }
+  const parsed = parseHostnameList(body, 1);
+  return parsed.ok ? { ok: true, value: parsed.value[0] } : parsed;
+}
+
+/** One instance per hostname at a time: the id derives from the hostname (already normalised). */
+export function instanceIdFor(hostname: string): string {
+  return `certificate-${hostname}`;
+}

@@ -1,0 +1,33 @@
+import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challenge } from '../activities/acmeOrder';
+import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate } from '../activities/certificate';
+import { checkDnsResolution } from '../activities/dnsResolution';
+import { configureGateway } from '../activities/gatewayConfiguration';
+import { getGatewayPublicIps } from '../activities/gatewayPublicIp';
+import { deleteValidationFile, uploadValidationFile } from '../activities/validationFile';
+import { addCertificateStarter } from '../http/addCertificateStarter';
+import { addCertificateOrchestrator } from '../orchestrators/addCertificate';
+import { Activities, Orchestrators } from './names';
+
+app.http('AddCertificateFunctions_HttpStart', {
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: addCertificateStarter,
+});
+
+df.app.orchestration(Orchestrators.AddCertificate, addCertificateOrchestrator);
+
+df.app.activity(Activities.GetGatewayPublicIps, { handler: getGatewayPublicIps });
+df.app.activity(Activities.CheckDnsResolution, { handler: checkDnsResolution });
+df.app.activity(Activities.CreateAcmeOrder, { handler: createAcmeOrder });
+df.app.activity(Activities.GetAcmeOrder, { handler: getAcmeOrder });
+df.app.activity(Activities.GetHttp01Challenge, { handler: getHttp01Challenge });
+df.app.activity(Activities.UploadValidationFile, { handler: uploadValidationFile });
+df.app.activity(Activities.AnswerHttp01Challenge, { handler: answerHttp01Challenge });
+df.app.activity(Activities.CreateCertificateSigningRequest, { handler: createCertificateSigningRequest });
+df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
+df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
+df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
+df.app.activity(Activities.ConfigureGateway, { handler: configureGateway });

@@ -1,0 +1,19 @@
+/** Function names: the HTTP starters and orchestrators are public API (the contract); keep them. */
+export const Orchestrators = {
+  AddCertificate: 'AddCertificateFunctions',
+} as const;
+
+export const Activities = {
+  GetGatewayPublicIps: 'GetApplicationGatewayPublicIp',
+  CheckDnsResolution: 'CheckDnsResolution',
+  CreateAcmeOrder: 'CreateAcmeOrder',
+  GetAcmeOrder: 'GetAcmeOrder',
+  GetHttp01Challenge: 'GetAcmeHttp01Challenge',
+  UploadValidationFile: 'UploadValidationFile',
+  AnswerHttp01Challenge: 'AnswerAcmeHttp01Challenge',
+  CreateCertificateSigningRequest: 'CreateCertificateSigningRequest',
+  FinalizeAcmeOrder: 'FinalizeAcmeOrder',
+  MergeIssuedCertificate: 'MergeIssuedCertificate',
+  DeleteValidationFile: 'DeleteValidationFile',
+  ConfigureGateway: 'ConfigureApplicationGateway',
+} as const;

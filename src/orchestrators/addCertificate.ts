@@ -1,0 +1,179 @@
+import type { OrchestrationContext } from 'durable-functions';
+import type { Http01Snapshot, OrderSnapshot } from '../acme/session';
+import { problemError } from '../acme/problems';
+import type { IssuedCertificate } from '../azure/keyVault';
+import { failedStatus, stepStatus } from '../domain/customStatus';
+import { CertbotError, ErrorMessages } from '../domain/errors';
+import type { HttpsBinding } from '../domain/gatewayPlan';
+import { StepStatus } from '../domain/status';
+import { StepErrorInfo } from '../domain/stepError';
+import { Activities } from '../functions/names';
+import { asStepError, backoffSeconds, Backoff, callStep, Step, StepFailure, ValidationPolling, wait } from './steps';
+
+/** What a ticket manager gets in a Failed output: everything to act on, nothing secret. */
+export interface FailureRecord {
+  code: StepErrorInfo['code'];
+  message: string;
+  detail: string;
+  failedStep: StepStatus;
+  hostname: string;
+  instanceId: string;
+}
+
+/**
+ * AddCertificateFunctions: issue an ACME certificate for one hostname over HTTP-01 and bind it to
+ * the gateway. Reads like the contract's step list; each step is one activity.
+ */
+export function* addCertificateOrchestrator(context: OrchestrationContext): Step<null> {
+  const hostname = context.df.getInput<string>();
+  let step: StepStatus = 'GetApplicationGatewayPublicIpStep';
+  const report = (status: StepStatus): void => {
+    step = status;
+    context.df.setCustomStatus(stepStatus(status));
+  };
+  let pendingToken: string | undefined;
+
+  try {
+    report('GetApplicationGatewayPublicIpStep');
+    const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
+
+    report('CheckDnsResolutionStep');
+    yield* callStep(context, Activities.CheckDnsResolution, { hostname, gatewayIps });
+
+    report('GetAcmeOrderStep');
+    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname });
+
+    if (order.status === 'pending') {
+      report('GetAcmeHttp01ChallengeStep');
+      const authorizationUrl = order.authorizations[0];
+      const challenge = yield* callStep<Http01Snapshot>(context, Activities.GetHttp01Challenge, { authorizationUrl });
+
+      if (challenge.authorizationStatus === 'pending') {
+        report('UploadValidationFileToBlobStorageStep');
+        pendingToken = challenge.token;
+        yield* callStep(context, Activities.UploadValidationFile, {
+          hostname,
+          token: challenge.token,
+          keyAuthorization: challenge.keyAuthorization,
+        });
+
+        report('AnswerAcmeHttp01ChallengeStep');
+        yield* callStep(context, Activities.AnswerHttp01Challenge, { challengeUrl: challenge.challengeUrl });
+      }
+
+      report('CheckAcmeOrderStep');
+      yield* awaitAuthorization(context, authorizationUrl);
+    }
+
+    report('CreateCertificateStep');
+    const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
+      context,
+      Activities.CreateCertificateSigningRequest,
+      { hostname },
+    );
+    if (order.status === 'pending' || order.status === 'ready') {
+      order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem });
+    }
+    order = yield* awaitOrder(context, order);
+    const issued = yield* callStep<IssuedCertificate>(context, Activities.MergeIssuedCertificate, {
+      order,
+      certificateName,
+    });
+
+    if (pendingToken) {
+      report('DeleteValidationFileFromBlobStorageStep');
+      yield* callStep(context, Activities.DeleteValidationFile, { token: pendingToken });
+      pendingToken = undefined;
+    }
+
+    report('ConfigureApplicationGatewayStep');
+    const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId };
+    yield* callStep(context, Activities.ConfigureGateway, { bindings: [binding] });
+
+    report('Completed');
+    return null;
+  } catch (error) {
+    const info = error instanceof StepFailure ? error.info : asStepError(error);
+    if (pendingToken) yield* deleteQuietly(context, pendingToken);
+    const record: FailureRecord = {
+      code: info.code,
+      message: ErrorMessages[info.code],
+      detail: info.detail,
+      failedStep: step,
+      hostname,
+      instanceId: context.df.instanceId,
+    };
+    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
+    throw new Error(JSON.stringify(record));
+  }
+}
+
+/** The validation file must not outlive a failure; a failing delete must not hide the first error. */
+function* deleteQuietly(context: OrchestrationContext, token: string): Step<void> {
+  try {
+    yield* callStep(context, Activities.DeleteValidationFile, { token });
+  } catch {
+    // The original failure is what the user must act on; the file is harmless and tiny.
+  }
+}
+
+function* pollUntilSettled<T extends { retryAfterSeconds?: number }>(
+  context: OrchestrationContext,
+  fetch: () => Step<T>,
+  settled: (value: T) => boolean,
+  backoff: Backoff,
+  what: string,
+): Step<T> {
+  let waited = 0;
+  for (let attempt = 0; ; attempt++) {
+    const value = yield* fetch();
+    if (settled(value)) return value;
+    const pause = backoffSeconds(backoff, attempt, value.retryAfterSeconds);
+    if (waited + pause > backoff.budgetSeconds) {
+      throw StepFailure.of(
+        new CertbotError('AcmeOrderFailed', `The CA did not finish ${what} within ${backoff.budgetSeconds / 60} minutes.`),
+      );
+    }
+    waited += pause;
+    yield* wait(context, pause);
+  }
+}
+
+function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string): Step<void> {
+  yield* wait(context, ValidationPolling.firstSeconds);
+  const authz = yield* pollUntilSettled(
+    context,
+    () => callStep<Http01Snapshot>(context, Activities.GetHttp01Challenge, { authorizationUrl }),
+    (a) => a.authorizationStatus !== 'pending',
+    ValidationPolling,
+    'validating the hostname',
+  );
+  if (authz.authorizationStatus !== 'valid') {
+    const problem = authz.problem ?? {
+      type: 'urn:ietf:params:acme:error:unauthorized',
+      detail: `authorization is ${authz.authorizationStatus}`,
+      status: 403,
+    };
+    throw StepFailure.of(problemError(problem));
+  }
+}
+
+function* awaitOrder(context: OrchestrationContext, order: OrderSnapshot): Step<OrderSnapshot> {
+  if (order.status === 'valid') return order;
+  yield* wait(context, ValidationPolling.firstSeconds);
+  const settledOrder = yield* pollUntilSettled(
+    context,
+    () => callStep<OrderSnapshot>(context, Activities.GetAcmeOrder, { orderUrl: order.url }),
+    (o) => o.status === 'valid' || o.status === 'invalid',
+    ValidationPolling,
+    'issuing the certificate',
+  );
+  if (settledOrder.status !== 'valid') {
+    throw StepFailure.of(
+      problemError(
+        settledOrder.problem ?? { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'order became invalid', status: 500 },
+      ),
+    );
+  }
+  return settledOrder;
+}

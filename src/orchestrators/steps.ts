@@ -1,0 +1,72 @@
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { CertbotError } from '../domain/errors';
+import { decodeStepError, StepErrorInfo } from '../domain/stepError';
+
+/**
+ * Orchestrator building blocks. Everything here is deterministic: time comes from
+ * `currentUtcDateTime`, waiting is a durable timer, and no I/O happens outside activities.
+ */
+export type Step<T> = Generator<Task, T, unknown>;
+
+/** Waits between tries: short first, doubling, capped; a CA's or Azure's Retry-After wins. */
+export interface Backoff {
+  firstSeconds: number;
+  maxSeconds: number;
+  /** Give up after this many seconds in total. */
+  budgetSeconds: number;
+}
+
+export const TransientRetry: Backoff = { firstSeconds: 2, maxSeconds: 60, budgetSeconds: 15 * 60 };
+export const ValidationPolling: Backoff = { firstSeconds: 1, maxSeconds: 30, budgetSeconds: 15 * 60 };
+
+/** The n-th wait (0-based), in seconds. */
+export function backoffSeconds(backoff: Backoff, attempt: number, retryAfterSeconds?: number): number {
+  const computed = Math.min(backoff.maxSeconds, backoff.firstSeconds * 2 ** attempt);
+  if (retryAfterSeconds === undefined) return computed;
+  return Math.min(Math.max(retryAfterSeconds, 1), 3600);
+}
+
+export function* wait(context: OrchestrationContext, seconds: number): Step<void> {
+  const fireAt = new Date(context.df.currentUtcDateTime.getTime() + seconds * 1000);
+  yield context.df.createTimer(fireAt);
+}
+
+/** The typed error an activity failure carries; anything else is an internal error. */
+export function asStepError(error: unknown): StepErrorInfo {
+  return (
+    decodeStepError(error) ?? {
+      code: 'InternalError',
+      detail: 'A step failed without a typed error; see the function app logs.',
+    }
+  );
+}
+
+/** Thrown inside orchestrators so that typed failures keep their code up to the failure record. */
+export class StepFailure extends Error {
+  constructor(readonly info: StepErrorInfo) {
+    super(`${info.code}: ${info.detail}`);
+  }
+
+  static of(error: CertbotError): StepFailure {
+    return new StepFailure({ code: error.code, detail: error.detail });
+  }
+}
+
+/**
+ * Calls an activity; transient failures (conflict, throttling, outages) are retried after a
+ * durable timer, honouring Retry-After, within the backoff's time budget.
+ */
+export function* callStep<T>(context: OrchestrationContext, name: string, input?: unknown, backoff = TransientRetry): Step<T> {
+  let waited = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (yield context.df.callActivity(name, input)) as T;
+    } catch (error) {
+      const info = asStepError(error);
+      const pause = backoffSeconds(backoff, attempt, info.retryAfterSeconds);
+      if (!info.transient || waited + pause > backoff.budgetSeconds) throw new StepFailure(info);
+      waited += pause;
+      yield* wait(context, pause);
+    }
+  }
+}
