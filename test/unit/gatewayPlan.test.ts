@@ -1,0 +1,110 @@
+import type { ApplicationGateway } from '@azure/arm-network';
+import { FIRST_RULE_PRIORITY, HttpsBinding, planHttpsBindings, publicFrontendIpIds } from '../../src/domain/gatewayPlan';
+
+const gwId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/gw';
+const targets = { backendPoolName: 'app-pool', httpSettingsName: 'app-settings' };
+
+function gateway(): ApplicationGateway {
+  return {
+    id: gwId,
+    name: 'gw',
+    frontendIPConfigurations: [
+      { name: 'private', privateIPAddress: '10.0.0.4' },
+      { name: 'public', publicIPAddress: { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip' } },
+    ],
+    frontendPorts: [
+      { name: 'port_80', port: 80 },
+      { name: 'port_443', port: 443 },
+    ],
+    backendAddressPools: [{ name: 'app-pool' }],
+    backendHttpSettingsCollection: [{ name: 'app-settings' }],
+    httpListeners: [{ name: 'http', frontendPort: { id: `${gwId}/frontendPorts/port_80` }, protocol: 'Http' }],
+    requestRoutingRules: [{ name: 'http-rule', priority: 100, httpListener: { id: `${gwId}/httpListeners/http` } }],
+  };
+}
+
+const binding = (hostname: string): HttpsBinding => ({
+  hostname,
+  name: hostname.replace(/\./g, '-'),
+  keyVaultSecretId: `https://kv.vault.azure.net/secrets/${hostname.replace(/\./g, '-')}`,
+});
+
+describe('planning the gateway change', () => {
+  it('adds an SSL certificate by versionless secret id, an SNI listener on 443 and a rule to the configured backend', () => {
+    const planned = planHttpsBindings(gateway(), [binding('www.example.com')], targets);
+    expect(planned?.sslCertificates).toEqual([
+      { name: 'www-example-com', keyVaultSecretId: 'https://kv.vault.azure.net/secrets/www-example-com' },
+    ]);
+    expect(planned?.httpListeners?.[1]).toEqual({
+      name: 'www-example-com-https',
+      frontendIPConfiguration: { id: `${gwId}/frontendIPConfigurations/public` },
+      frontendPort: { id: `${gwId}/frontendPorts/port_443` },
+      protocol: 'Https',
+      hostName: 'www.example.com',
+      requireServerNameIndication: true,
+      sslCertificate: { id: `${gwId}/sslCertificates/www-example-com` },
+    });
+    expect(planned?.requestRoutingRules?.[1]).toEqual({
+      name: 'www-example-com-rule',
+      ruleType: 'Basic',
+      priority: FIRST_RULE_PRIORITY,
+      httpListener: { id: `${gwId}/httpListeners/www-example-com-https` },
+      backendAddressPool: { id: `${gwId}/backendAddressPools/app-pool` },
+      backendHttpSettings: { id: `${gwId}/backendHttpSettingsCollection/app-settings` },
+    });
+  });
+
+  it('writes nothing when the gateway already matches (a rerun)', () => {
+    const once = planHttpsBindings(gateway(), [binding('www.example.com')], targets);
+    expect(once).toBeDefined();
+    expect(planHttpsBindings(once!, [binding('www.example.com')], targets)).toBeUndefined();
+  });
+
+  it('gives each new rule a distinct free priority and plans many hostnames in one change', () => {
+    const planned = planHttpsBindings(gateway(), [binding('a.example.com'), binding('b.example.com')], targets);
+    const priorities = planned?.requestRoutingRules?.map((r) => r.priority);
+    expect(priorities).toEqual([100, FIRST_RULE_PRIORITY, FIRST_RULE_PRIORITY + 1]);
+  });
+
+  it('updates an existing listener for the hostname instead of adding a second one', () => {
+    const current = gateway();
+    current.httpListeners!.push({
+      name: 'hand-made',
+      frontendPort: { id: `${gwId}/frontendPorts/port_443` },
+      protocol: 'Https',
+      hostNames: ['WWW.example.com'],
+      sslCertificate: { id: `${gwId}/sslCertificates/old` },
+    });
+    current.requestRoutingRules!.push({ name: 'hand-made-rule', priority: 200, httpListener: { id: `${gwId}/httpListeners/hand-made` } });
+    const planned = planHttpsBindings(current, [binding('www.example.com')], targets);
+    expect(planned?.httpListeners).toHaveLength(2);
+    expect(planned?.httpListeners?.[1].sslCertificate).toEqual({ id: `${gwId}/sslCertificates/www-example-com` });
+    expect(planned?.requestRoutingRules).toHaveLength(2);
+  });
+
+  it.each([
+    ['backend pool', (g: ApplicationGateway) => (g.backendAddressPools = []), 'ApplicationGatewayBackendName'],
+    ['HTTP settings', (g: ApplicationGateway) => (g.backendHttpSettingsCollection = []), 'ApplicationGatewayHttpSettingsName'],
+    ['port 443', (g: ApplicationGateway) => (g.frontendPorts = [{ name: 'p80', port: 80 }]), 'frontend port 443'],
+    ['public frontend', (g: ApplicationGateway) => (g.frontendIPConfigurations = []), 'public frontend IP'],
+  ])('a gateway without the %s is misconfigured, naming what to fix', (_what, breakIt, named) => {
+    const current = gateway();
+    breakIt(current);
+    expect(() => planHttpsBindings(current, [binding('www.example.com')], targets)).toThrow(
+      expect.objectContaining({ code: 'ApplicationGatewayMisconfigured', detail: expect.stringContaining(named) }),
+    );
+  });
+
+  it('does not touch the gateway it was given', () => {
+    const current = gateway();
+    const before = JSON.stringify(current);
+    planHttpsBindings(current, [binding('www.example.com')], targets);
+    expect(JSON.stringify(current)).toBe(before);
+  });
+
+  it('lists the public frontends only', () => {
+    expect(publicFrontendIpIds(gateway())).toEqual([
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip',
+    ]);
+  });
+});

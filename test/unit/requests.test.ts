@@ -1,0 +1,57 @@
+import { instanceIdFor, parseHostnameList, parseSingleHostname } from '../../src/domain/requests';
+
+describe('request bodies', () => {
+  it('accepts one hostname and normalises it', () => {
+    expect(parseSingleHostname({ hostnames: [{ hostname: 'WWW.Example.com.' }] })).toEqual({ ok: true, value: 'www.example.com' });
+  });
+
+  it.each([
+    [null, '(body)', 'must be a JSON object'],
+    [[], '(body)', 'must be a JSON object'],
+    [{}, 'hostnames', 'is required'],
+    [{ hostnames: 'a.example.com' }, 'hostnames', 'must be an array'],
+    [{ hostnames: [] }, 'hostnames', 'at least one'],
+    [{ hostnames: ['a.example.com'] }, 'hostnames[0]', 'must be an object'],
+    [{ hostnames: [{}] }, 'hostnames[0].hostname', 'is required'],
+    [{ hostnames: [{ hostname: '*.example.com' }] }, 'hostnames[0].hostname', 'wildcard'],
+    [{ hostnames: [{ hostname: '192.0.2.1' }] }, 'hostnames[0].hostname', 'IP address'],
+  ])('refuses %j naming %s', (body, field, reason) => {
+    const parsed = parseSingleHostname(body);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.errors[0].field).toBe(field);
+      expect(parsed.errors[0].reason).toContain(reason);
+    }
+  });
+
+  it('sends callers with several hostnames to the multiple endpoint', () => {
+    const parsed = parseSingleHostname({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com' }] });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.errors[0].reason).toContain('AddMultipleCertificatesFunctions_HttpStart');
+  });
+
+  it('reports every bad item of a list, duplicates after normalisation included', () => {
+    const parsed = parseHostnameList(
+      { hostnames: [{ hostname: 'a.example.com' }, { hostname: 'A.EXAMPLE.COM.' }, { hostname: 'bad_name.example.com' }] },
+      10,
+    );
+    expect(parsed).toEqual({
+      ok: false,
+      errors: [
+        { field: 'hostnames[1].hostname', reason: 'repeats a.example.com' },
+        { field: 'hostnames[2].hostname', reason: expect.stringContaining('invalid label') },
+      ],
+    });
+  });
+
+  it('enforces the maximum list length', () => {
+    const hostnames = Array.from({ length: 4 }, (_, i) => ({ hostname: `h${i}.example.com` }));
+    const parsed = parseHostnameList({ hostnames }, 3);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.errors[0].reason).toContain('at most 3');
+  });
+
+  it('derives one instance id per hostname', () => {
+    expect(instanceIdFor('www.example.com')).toBe('certificate-www.example.com');
+  });
+});
