@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { Clock, RealClock, VirtualClock } from './clock';
+import { loadApp } from './functionsCore';
+import { defaultLogSink, LogSink } from './invoke';
+import { DurableRuntime } from './runtime';
+import { HostKeys, HostServer, newKey } from './server';
+import { InstanceStore } from './store';
+
+/**
+ * The local durable host: loads the app unchanged, replays its orchestrations with the real
+ * durable-functions engine and serves the same HTTP API as `func start`.
+ */
+export interface DurableHostOptions {
+  /** The app's compiled entry (package.json "main"). */
+  app: string;
+  port?: number;
+  stateDir: string;
+  clock?: 'real' | 'virtual';
+  keys?: Partial<HostKeys>;
+  hubName?: string;
+  log?: LogSink;
+}
+
+export interface DurableHost {
+  url: string;
+  port: number;
+  functionKey: string;
+  masterKey: string;
+  runtime: DurableRuntime;
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDurableHost(options: DurableHostOptions): Promise<DurableHost> {
+  const registry = loadApp(path.resolve(options.app));
+  const clock: Clock = options.clock === 'virtual' ? new VirtualClock() : new RealClock();
+  const log = options.log ?? defaultLogSink;
+  const keys: HostKeys = {
+    functionKey: options.keys?.functionKey ?? newKey(),
+    masterKey: options.keys?.masterKey ?? newKey(),
+  };
+  const runtime = new DurableRuntime({ registry, store: new InstanceStore(options.stateDir), clock, log });
+  const server = new HostServer(registry, runtime, keys, options.hubName ?? 'AppGwCertbotHub', log);
+  const port = await server.listen(options.port ?? 7071);
+  // The durable client rewrites status links to localhost:7071 unless the host names itself.
+  process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
+  runtime.recover();
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    ...keys,
+    runtime,
+    drain: () => runtime.drain(),
+    stop: async () => {
+      runtime.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Action, HistoryEvent, RetryOptions } from './history';
+
+/**
+ * Instance state, persisted one JSON file per instance with atomic writes (temp file + rename), so a
+ * host killed at any moment restarts from the last committed state.
+ */
+export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Suspended';
+
+export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+
+/** A task the host must run: an activity, or a sub-orchestration to start. */
+export interface PendingTask {
+  taskId: number;
+  kind: 'activity' | 'subOrchestration';
+  name: string;
+  /** JSON text of the input, as recorded in TaskScheduled. */
+  input?: string;
+  childInstanceId?: string;
+  /** Retry group this attempt belongs to (the first attempt's task id). */
+  retryGroup?: number;
+}
+
+export interface RetryGroup {
+  kind: 'activity' | 'subOrchestration';
+  name: string;
+  input?: string;
+  options: RetryOptions;
+  failures: number;
+  firstScheduledAt: string;
+  lastFailure?: { Reason: string; Details: string };
+  childInstanceIdBase?: string;
+  /** Task ids of the attempts after the first. */
+  attemptIds?: number[];
+}
+
+export interface PendingTimer {
+  timerId: number;
+  fireAt: string;
+  /** The retry group whose retry timer this is, if any. */
+  retryGroup?: number;
+}
+
+export interface InstanceState {
+  instanceId: string;
+  name: string;
+  status: RuntimeStatus;
+  input?: string;
+  output?: string;
+  customStatus?: string;
+  createdTime: string;
+  lastUpdatedTime: string;
+  parent?: { instanceId: string; taskId: number };
+  /** Committed history: what the engine replays. */
+  history: HistoryEvent[];
+  /** Events received and not yet processed by an episode (completions, timers, external events). */
+  inbox: HistoryEvent[];
+  /** Flattened actions recorded so far, to detect non-determinism. */
+  recordedActions: Pick<Action, 'actionType' | 'functionName'>[];
+  nextTaskId: number;
+  /** Task id of the n-th CreateTimer action, to honour `timer.cancel()`. */
+  timerIdsByAction: number[];
+  tasks: PendingTask[];
+  timers: PendingTimer[];
+  retryGroups: Record<string, RetryGroup>;
+}
+
+export class InstanceStore {
+  private readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = path.join(stateDir, 'instances');
+    fs.mkdirSync(this.dir, { recursive: true });
+  }
+
+  private file(instanceId: string): string {
+    return path.join(this.dir, `${encodeURIComponent(instanceId)}.json`);
+  }
+
+  save(instance: InstanceState): void {
+    const target = this.file(instance.instanceId);
+    const temp = `${target}.${process.pid}.tmp`;
+    const fd = fs.openSync(temp, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify(instance));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, target);
+  }
+
+  delete(instanceId: string): void {
+    fs.rmSync(this.file(instanceId), { force: true });
+  }
+
+  loadAll(): InstanceState[] {
+    return fs
+      .readdirSync(this.dir)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => JSON.parse(fs.readFileSync(path.join(this.dir, name), 'utf8')) as InstanceState);
+  }
+}
