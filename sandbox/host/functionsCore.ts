@@ -106,6 +106,8 @@ export function installFunctionsCore(): void {
 /** Loads the app's entry module: its top-level registrations land in `registry`. */
 export function loadApp(entryModulePath: string): FunctionRegistry {
   installFunctionsCore();
+  // The app is plain CommonJS loaded by path at run time, as the worker loads package.json "main".
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(entryModulePath);
   if (!registry.programmingModel) throw new Error(`${entryModulePath} registered no functions through @azure/functions.`);
   return registry;

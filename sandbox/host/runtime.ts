@@ -211,10 +211,12 @@ export class DurableRuntime {
     try {
       result = (await this.callOrchestrator(fn, instance, history)) as OrchestratorResult;
     } catch (error) {
+      // The library throws OrchestrationFailureError: its state (after the marker) holds the
+      // orchestrator's own error message and the actions and custom status up to the failure.
       const message = (error as Error).message ?? String(error);
       const split = message.indexOf(OUT_OF_PROC);
-      failure = split >= 0 ? message.slice(0, split) : message;
       result = split >= 0 ? (JSON.parse(message.slice(split + OUT_OF_PROC.length)) as OrchestratorResult) : { isDone: false, actions: [] };
+      failure = result.error ?? (split >= 0 ? message.slice(0, split) : message);
     }
 
     instance.inbox.shift();

@@ -88,7 +88,8 @@ export class HostServer {
   }
 
   private async handle(request: http.IncomingMessage): Promise<Reply> {
-    const url = new URL(request.url ?? '/', this.origin);
+    // The request's own origin (Host header), as the real host sees it: status links follow it.
+    const url = new URL(request.url ?? '/', `http://${request.headers.host ?? `localhost:${this.port}`}`);
     const method = (request.method ?? 'GET').toUpperCase();
     const body = await readBody(request);
     const key = url.searchParams.get('code') ?? (request.headers['x-functions-key'] as string | undefined);

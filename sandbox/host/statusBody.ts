@@ -58,6 +58,7 @@ function historyEvents(history: HistoryEvent[], withOutput: boolean): Record<str
       entry.FunctionName = e.Name;
     }
     if (e.FireAt) entry.FireAt = isoSeconds(e.FireAt);
+    if (e.TimerId !== undefined) entry.TimerId = e.TimerId;
     if (e.Reason) entry.Reason = e.Reason;
     if (e.Details) entry.Details = e.Details;
     if (e.OrchestrationStatus !== undefined) entry.OrchestrationStatus = ['Running', 'Completed', 'ContinuedAsNew', 'Failed', 'Canceled', 'Terminated', 'Pending'][e.OrchestrationStatus];

@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HostProcess, spawnHost, StatusBody, waitForStatus } from '../support/hostProcess';
+
+const APP = 'dist/test/fixtures/durable-app/index.js';
+
+interface CheckStatus {
+  id: string;
+  statusQueryGetUri: string;
+  sendEventPostUri: string;
+  terminatePostUri: string;
+  purgeHistoryDeleteUri: string;
+}
+
+describe('local durable host (virtual clock)', () => {
+  let dir: string;
+  let host: HostProcess;
+  const logLines = (): string[] => (fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8').split('\n').filter(Boolean) : []);
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-'));
+    host = await spawnHost({ app: APP, stateDir: path.join(dir, 'state'), env: { FIXTURE_LOG: path.join(dir, 'log') } });
+  });
+  afterAll(async () => {
+    await host.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(name: string, input?: unknown): Promise<{ response: Response; links: CheckStatus }> {
+    const response = await fetch(`${host.url}/api/orchestrators/${name}`, {
+      method: 'POST',
+      headers: { 'x-functions-key': host.functionKey },
+      body: input === undefined ? undefined : JSON.stringify(input),
+    });
+    return { response, links: (await response.json()) as CheckStatus };
+  }
+
+  it('runs an orchestration started through df.getClient: retried activity, sub-orchestration, fan-out and timer', async () => {
+    const { response, links } = await start('Sample', 'ann');
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(links.statusQueryGetUri);
+    expect(links.statusQueryGetUri).toBe(
+      `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances/${links.id}?taskHub=AppGwCertbotHub&connection=Storage&code=${host.functionKey}&returnInternalServerErrorOnFailure=true`,
+    );
+    expect(links.sendEventPostUri).toContain(`/instances/${links.id}/raiseEvent/{eventName}?taskHub=AppGwCertbotHub&connection=Storage&code=`);
+    expect(links.terminatePostUri).toContain(`/instances/${links.id}/terminate?reason={text}&taskHub=`);
+    expect(links.purgeHistoryDeleteUri).toContain(`/instances/${links.id}?taskHub=`);
+
+    const { httpStatus, body } = await waitForStatus(links.statusQueryGetUri);
+    expect(httpStatus).toBe(200);
+    expect(Object.keys(body)).toEqual(['name', 'instanceId', 'runtimeStatus', 'input', 'customStatus', 'output', 'createdTime', 'lastUpdatedTime']);
+    expect(body).toMatchObject({
+      name: 'Sample',
+      instanceId: links.id,
+      runtimeStatus: 'Completed',
+      input: 'ann',
+      customStatus: { step: 'done' },
+      output: { hello: 'Hello ann', flaky: 'Flaky ann ok', child: 'Hello child ann', fanOut: ['Hello ann-a', 'Hello ann-b', 'Hello ann-c'] },
+    });
+    expect(body.createdTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // The 1-hour timer fired at once on the virtual clock, and the clock moved past it.
+    expect(Date.parse(body.lastUpdatedTime) - Date.parse(body.createdTime)).toBeGreaterThanOrEqual(3600_000);
+    expect(logLines().filter((l) => l === 'Flaky ann')).toHaveLength(3);
+  });
+
+  it('schedules retries like the extension: first interval times the backoff coefficient, capped, then fails the task', async () => {
+    const { links } = await start('RetryExhausted');
+    const statusUrl = `${links.statusQueryGetUri}&showHistory=true`;
+    const { body } = await waitForStatus(statusUrl);
+    expect(body.output).toBe("caught: Activity function 'AlwaysFails' failed: this activity always fails ");
+    const events = body.historyEvents ?? [];
+    const failures = events.filter((e) => e.EventType === 'TaskFailed');
+    const timers = events.filter((e) => e.EventType === 'TimerCreated');
+    expect(failures).toHaveLength(3);
+    expect(timers).toHaveLength(3); // the engine expects the timer after the last attempt too
+    const delays = timers.map((t) => Date.parse(t.FireAt as string) - Date.parse(t.Timestamp as string));
+    expect(delays).toEqual([1000, 2000, 2000]); // 1 s, 3 s capped at 2 s, 9 s capped at 2 s
+  });
+
+  it('continues as new with fresh history until done', async () => {
+    const { links } = await start('Counter', 0);
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body).toMatchObject({ runtimeStatus: 'Completed', output: 3, input: 3 });
+    expect(logLines().filter((l) => l.startsWith('Hello count'))).toEqual(['Hello count 0', 'Hello count 1', 'Hello count 2']);
+  });
+
+  it('reports a failed orchestrator with 500 only when asked to', async () => {
+    const { links } = await start('Failing');
+    const failed = await waitForStatus(links.statusQueryGetUri);
+    expect(failed.httpStatus).toBe(500);
+    expect(failed.body.runtimeStatus).toBe('Failed');
+    expect(String(failed.body.output)).toContain("Orchestrator function 'Failing' failed: orchestrator gave up");
+    const plain = await fetch(links.statusQueryGetUri.replace('&returnInternalServerErrorOnFailure=true', ''));
+    expect(plain.status).toBe(200);
+  });
+
+  it('detects a non-deterministic orchestrator and fails it with a clear error', async () => {
+    const { links } = await start('Nondeterministic');
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body.runtimeStatus).toBe('Failed');
+    expect(String(body.output)).toContain("Non-deterministic workflow detected: action #0 was CallActivity 'Hello' in history but CallActivity 'Flaky' on replay.");
+  });
+
+  it('enforces auth levels and keys', async () => {
+    expect((await fetch(`${host.url}/api/ping`)).status).toBe(200);
+    expect((await fetch(`${host.url}/api/orchestrators/Sample`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${host.url}/api/orchestrators/Sample?code=wrong`, { method: 'POST' })).status).toBe(401);
+    const { links } = await start('Counter', 3);
+    const withoutKey = links.statusQueryGetUri.replace(/&code=[^&]+/, '');
+    expect((await fetch(withoutKey)).status).toBe(401);
+    expect((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/nope?code=${host.functionKey}`)).status).toBe(404);
+  });
+
+  it('runs a timer function on demand through the admin API with the master key', async () => {
+    expect((await fetch(`${host.url}/admin/functions/Nightly`, { method: 'POST', headers: { 'x-functions-key': host.functionKey } })).status).toBe(401);
+    const run = await fetch(`${host.url}/admin/functions/Nightly`, { method: 'POST', headers: { 'x-functions-key': host.masterKey, 'content-type': 'application/json' }, body: '{}' });
+    expect(run.status).toBe(202);
+    const statusUrl = `${host.url}/runtime/webhooks/durabletask/instances/nightly?code=${host.functionKey}`;
+    for (let i = 0; i < 200 && (await fetch(statusUrl)).status === 404; i++) await new Promise((r) => setTimeout(r, 25));
+    const { body } = await waitForStatus(statusUrl);
+    expect(body).toMatchObject({ name: 'Sample', runtimeStatus: 'Completed', input: 'nightly' });
+  });
+
+});
+
+describe('local durable host (real clock)', () => {
+  let dir: string;
+  let host: HostProcess;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-real-'));
+    host = await spawnHost({ app: APP, stateDir: path.join(dir, 'state'), clock: 'real', env: { FIXTURE_LOG: path.join(dir, 'log') } });
+  });
+  afterAll(async () => {
+    await host.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(name: string, input?: unknown): Promise<{ response: Response; links: CheckStatus }> {
+    const response = await fetch(`${host.url}/api/orchestrators/${name}`, {
+      method: 'POST',
+      headers: { 'x-functions-key': host.functionKey },
+      body: input === undefined ? undefined : JSON.stringify(input),
+    });
+    return { response, links: (await response.json()) as CheckStatus };
+  }
+
+  it('delivers external events and cancels the losing timer', async () => {
+    const { links } = await start('Approval');
+    const raise = await fetch(links.sendEventPostUri.replace('{eventName}', 'Approval'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify('yes'),
+    });
+    expect(raise.status).toBe(202);
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body.output).toEqual({ approved: 'yes' });
+  });
+
+  it('terminates and purges instances', async () => {
+    const { links } = await start('Approval');
+    const terminate = await fetch(links.terminatePostUri.replace('{text}', 'no%20longer%20needed'), { method: 'POST' });
+    expect(terminate.status).toBe(202);
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body.runtimeStatus).toBe('Terminated');
+    expect(body.output).toBe('no longer needed');
+    const purge = await fetch(links.purgeHistoryDeleteUri, { method: 'DELETE' });
+    expect(await purge.json()).toEqual({ instancesDeleted: 1 });
+    expect((await fetch(links.statusQueryGetUri)).status).toBe(404);
+  });
+
+  it('refuses to start a second instance with the id of a running one', async () => {
+    const { links } = await start('Approval');
+    const again = await fetch(`${host.url}/durabletask/orchestrators/Approval/${links.id}`, { method: 'POST', body: '' });
+    expect(again.status).toBe(409);
+    await fetch(links.terminatePostUri.replace('{text}', 'done'), { method: 'POST' });
+  });
+});
+
+describe('local durable host (crash and resume)', () => {
+  it('resumes an instance after SIGKILL with every completed activity run exactly once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-kill-'));
+    const log = path.join(dir, 'log');
+    const gate = path.join(dir, 'gate');
+    const options = { app: APP, stateDir: path.join(dir, 'state'), clock: 'real' as const, env: { FIXTURE_LOG: log } };
+    const lines = (): string[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+    let host = await spawnHost(options);
+    try {
+      const started = await fetch(`${host.url}/api/orchestrators/Gated`, {
+        method: 'POST',
+        headers: { 'x-functions-key': host.functionKey },
+        body: JSON.stringify(gate),
+      });
+      const { id } = (await started.json()) as { id: string };
+      while (!lines().includes(`Gate started ${gate}`)) await new Promise((r) => setTimeout(r, 20));
+      await host.kill('SIGKILL');
+
+      host = await spawnHost(options);
+      fs.writeFileSync(gate, 'open');
+      const { body } = await waitForStatus(`${host.url}/runtime/webhooks/durabletask/instances/${id}?code=${host.functionKey}`);
+      expect(body.runtimeStatus).toBe('Completed');
+      expect(body.output).toEqual(['Hello before gate', 'gate passed', 'Hello after gate']);
+      const runs = lines();
+      expect(runs.filter((l) => l === 'Hello before gate')).toHaveLength(1);
+      expect(runs.filter((l) => l === `Gate started ${gate}`).length).toBeGreaterThanOrEqual(2); // in flight at the kill: run again
+      expect(runs.filter((l) => l === `Gate passed ${gate}`)).toHaveLength(1);
+      expect(runs.filter((l) => l === 'Hello after gate')).toHaveLength(1);
+    } finally {
+      await host.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+export type { StatusBody };

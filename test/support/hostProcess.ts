@@ -1,0 +1,89 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+/** Runs the local durable host as a child process, as `npm start` and CI do. */
+export interface HostProcess {
+  url: string;
+  port: number;
+  functionKey: string;
+  masterKey: string;
+  output: string[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const root = path.resolve(__dirname, '../..');
+
+export async function spawnHost(options: {
+  app: string;
+  stateDir: string;
+  clock?: 'real' | 'virtual';
+  env?: Record<string, string>;
+  port?: number;
+  functionKey?: string;
+  masterKey?: string;
+}): Promise<HostProcess> {
+  const functionKey = options.functionKey ?? 'test-function-key';
+  const masterKey = options.masterKey ?? 'test-master-key';
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      path.join(root, 'dist/sandbox/host/main.js'),
+      '--app', path.resolve(root, options.app),
+      '--state', options.stateDir,
+      '--port', String(options.port ?? 0),
+      '--clock', options.clock ?? 'virtual',
+      '--function-key', functionKey,
+      '--master-key', masterKey,
+    ],
+    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const lines = readline.createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('\n')}`)));
+    lines.on('line', (line) => {
+      output.push(line);
+      if (line.startsWith('{"event":"listening"')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    functionKey,
+    masterKey,
+    output,
+    kill: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+export interface StatusBody {
+  name: string;
+  instanceId: string;
+  runtimeStatus: string;
+  input: unknown;
+  customStatus: unknown;
+  output: unknown;
+  createdTime: string;
+  lastUpdatedTime: string;
+  historyEvents?: Record<string, unknown>[];
+}
+
+/** Polls a status URL until the instance is no longer Pending/Running. */
+export async function waitForStatus(statusUrl: string, timeoutMs = 60_000): Promise<{ httpStatus: number; body: StatusBody }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(statusUrl);
+    const body = (await response.json()) as StatusBody;
+    if (!['Pending', 'Running'].includes(body.runtimeStatus)) return { httpStatus: response.status, body };
+    if (Date.now() > deadline) throw new Error(`still ${body.runtimeStatus} after ${timeoutMs} ms: ${statusUrl}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
