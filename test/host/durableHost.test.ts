@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HostProcess, spawnHost, StatusBody, waitForStatus } from '../support/hostProcess';
+import { HostProcess, spawnHost, StatusBody, waitForStatus } from '../../sandbox/hostProcess';
 
 const APP = 'dist/test/fixtures/durable-app/index.js';
 

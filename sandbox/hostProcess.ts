@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
-/** Runs the local durable host as a child process, as `npm start` and CI do. */
+/** Runs the local durable host as a child process (`npm start`, the end-to-end tests). */
 export interface HostProcess {
   url: string;
   port: number;
@@ -12,7 +12,8 @@ export interface HostProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const root = path.resolve(__dirname, '../..');
+// Compiled to dist/sandbox/: the repository root is two levels up either way (ts-jest or dist).
+const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 
 export async function spawnHost(options: {
   app: string;
@@ -22,6 +23,8 @@ export async function spawnHost(options: {
   port?: number;
   functionKey?: string;
   masterKey?: string;
+  /** Mirror the host's output lines (function logs) to this process's console. */
+  echo?: boolean;
 }): Promise<HostProcess> {
   const functionKey = options.functionKey ?? 'test-function-key';
   const masterKey = options.masterKey ?? 'test-master-key';
@@ -39,12 +42,16 @@ export async function spawnHost(options: {
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const keep = (line: string): void => {
+    output.push(line);
+    if (options.echo) console.log(line);
+  };
+  readline.createInterface({ input: child.stderr! }).on('line', keep);
   const lines = readline.createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`host exited with ${code}: ${output.join('\n')}`)));
     lines.on('line', (line) => {
-      output.push(line);
+      keep(line);
       if (line.startsWith('{"event":"listening"')) resolve((JSON.parse(line) as { port: number }).port);
     });
   });

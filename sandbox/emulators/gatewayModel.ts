@@ -1,0 +1,77 @@
+/**
+ * Application Gateway resources as they travel on the wire (ARM JSON, `properties` envelopes),
+ * Microsoft.Network/applicationGateways in azure-rest-api-specs (applicationGateway.json).
+ */
+export interface SubResource {
+  id: string;
+}
+
+export interface Child<P = Record<string, unknown>> {
+  id?: string;
+  name: string;
+  etag?: string;
+  type?: string;
+  properties: P;
+}
+
+export interface GatewayResource {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  etag?: string;
+  identity?: { type: string; userAssignedIdentities?: Record<string, object> };
+  tags?: Record<string, string>;
+  properties: {
+    provisioningState?: string;
+    operationalState?: string;
+    sku: { name: string; tier: string; capacity?: number };
+    gatewayIPConfigurations?: Child[];
+    frontendIPConfigurations: Child<{ publicIPAddress?: SubResource; privateIPAddress?: string }>[];
+    frontendPorts: Child<{ port: number }>[];
+    backendAddressPools: Child<{ backendAddresses?: { fqdn?: string; ipAddress?: string }[] }>[];
+    backendHttpSettingsCollection: Child<{ port: number; protocol: string; path?: string; pickHostNameFromBackendAddress?: boolean; probe?: SubResource; hostName?: string }>[];
+    probes?: Child<{ protocol: string; path: string; match?: { statusCodes?: string[] } }>[];
+    httpListeners: Child<{
+      frontendIPConfiguration?: SubResource;
+      frontendPort?: SubResource;
+      protocol: string;
+      hostName?: string;
+      hostNames?: string[];
+      requireServerNameIndication?: boolean;
+      sslCertificate?: SubResource;
+    }>[];
+    sslCertificates?: Child<{ keyVaultSecretId?: string; data?: string; password?: string; publicCertData?: string }>[];
+    urlPathMaps?: Child<{
+      defaultBackendAddressPool?: SubResource;
+      defaultBackendHttpSettings?: SubResource;
+      pathRules: Child<{ paths: string[]; backendAddressPool?: SubResource; backendHttpSettings?: SubResource }>[];
+    }>[];
+    requestRoutingRules: Child<{
+      ruleType: string;
+      priority?: number;
+      httpListener?: SubResource;
+      backendAddressPool?: SubResource;
+      backendHttpSettings?: SubResource;
+      urlPathMap?: SubResource;
+    }>[];
+    [key: string]: unknown;
+  };
+}
+
+/** Collections holding child resources, whose ids are `{gatewayId}/{collection}/{name}`. */
+export const CHILD_COLLECTIONS = [
+  'gatewayIPConfigurations',
+  'frontendIPConfigurations',
+  'frontendPorts',
+  'backendAddressPools',
+  'backendHttpSettingsCollection',
+  'probes',
+  'httpListeners',
+  'sslCertificates',
+  'urlPathMaps',
+  'requestRoutingRules',
+] as const;
+
+export const childById = <P>(collection: Child<P>[] | undefined, id: string | undefined): Child<P> | undefined =>
+  id ? collection?.find((c) => c.id?.toLowerCase() === id.toLowerCase()) : undefined;

@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startAdminServer } from './admin';
+import { ArmEmulator, startArmEmulator } from './emulators/arm';
+import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
+import { startTokenServer, TokenServer } from './emulators/identity';
+import { KeyVaultEmulator, startKeyVaultEmulator } from './emulators/keyVault';
+import { Counters, FaultInjector } from './faults';
+import { HostProcess, spawnHost } from './hostProcess';
+import { newKey } from './host/server';
+import { AcmeProxy, startAcmeProxy } from './services/acmeProxy';
+import { AzuriteBlob, startAzurite } from './services/azurite';
+import { PebbleCa, startPebble } from './services/pebble';
+import { createSandboxCa, SandboxCa } from './tls/ca';
+
+/**
+ * The local Azure: Pebble + challtestsrv, Azurite, and emulators of the managed-identity endpoint,
+ * Key Vault, ARM and the gateway's data plane, wired together, plus the local durable host running
+ * the app with the same typed settings as production (only endpoints, the credential endpoint and
+ * the trusted CA differ).
+ */
+export const SANDBOX_TENANT = '72f988bf-0000-4000-8000-000000000001';
+export const SANDBOX_SUBSCRIPTION = '00000000-0000-4000-8000-0000000000aa';
+const RESOURCE_GROUP = 'rg-appgw-sandbox';
+const GATEWAY = 'appgw-sandbox';
+const BACKEND_POOL = 'app-backend-pool';
+const HTTP_SETTINGS = 'app-http-settings';
+const CHALLENGE_CONTAINER = 'acme-challenge';
+
+export interface SandboxOptions {
+  /** Where state (durable host instances, CA files, endpoints.json) goes. */
+  stateDir: string;
+  /** Port for the app (7071 like `func start`; 0 = random). */
+  hostPort?: number;
+  /** Start the durable host with the app (default true). */
+  withHost?: boolean;
+  hostClock?: 'real' | 'virtual';
+  echoHostOutput?: boolean;
+  certificateValidityPeriodSeconds?: number;
+  armOperationDelayMs?: number;
+  /** Extra app settings (override). */
+  settings?: Record<string, string>;
+}
+
+export interface SandboxEndpoints {
+  apiBaseUrl: string;
+  functionKey: string;
+  masterKey: string;
+  gatewayHttpUrl: string;
+  gatewayHttpsUrl: string;
+  gatewayPublicIp: string;
+  acmeDirectoryUrl: string;
+  acmeRootCaPem: string;
+  sandboxCaPem: string;
+  dnsServer: string;
+  challtestsrvUrl: string;
+  keyVaultUrl: string;
+  armUrl: string;
+  blobContainerUrl: string;
+  adminUrl: string;
+}
+
+export interface Sandbox {
+  endpoints: SandboxEndpoints;
+  settings: Record<string, string>;
+  ca: SandboxCa;
+  acmeRootPem: string;
+  counters: Counters;
+  faults: FaultInjector;
+  pebble: PebbleCa;
+  azurite: AzuriteBlob;
+  keyVault: KeyVaultEmulator;
+  arm: ArmEmulator;
+  dataPlane: GatewayDataPlane;
+  host?: HostProcess;
+  /** Kill the durable host (SIGKILL by default) and start it again on the same state. */
+  restartHost(signal?: NodeJS.Signals): Promise<HostProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  fs.mkdirSync(options.stateDir, { recursive: true });
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const ca = createSandboxCa();
+    const caPath = path.join(options.stateDir, 'sandbox-ca.pem');
+    fs.writeFileSync(caPath, ca.certPem);
+    const counters = new Counters();
+    const faults = new FaultInjector();
+
+    const tokens: TokenServer = await startTokenServer(SANDBOX_TENANT);
+    stoppers.push(tokens.stop);
+    const azurite = await startAzurite(ca, CHALLENGE_CONTAINER);
+    stoppers.push(azurite.stop);
+    const keyVault = await startKeyVaultEmulator({ ca, tenantId: SANDBOX_TENANT, faults, counters });
+    stoppers.push(keyVault.stop);
+    const arm = await startArmEmulator({
+      ca,
+      subscriptionId: SANDBOX_SUBSCRIPTION,
+      resourceGroup: RESOURCE_GROUP,
+      gatewayName: GATEWAY,
+      location: 'westeurope',
+      publicIp: '127.0.0.1',
+      backendPoolName: BACKEND_POOL,
+      httpSettingsName: HTTP_SETTINGS,
+      challengeContainerUrl: azurite.containerUrl,
+      operationDelayMs: options.armOperationDelayMs,
+      faults,
+      counters,
+    });
+    stoppers.push(arm.stop);
+    const dataPlane = await startGatewayDataPlane({
+      getGateway: arm.getGateway,
+      onApplied: arm.onApplied,
+      resolveSecret: keyVault.resolveSecret,
+      backendCa: ca.certPem,
+      faults,
+      counters,
+    });
+    stoppers.push(dataPlane.stop);
+    const pebble = await startPebble({ ca, httpPort: dataPlane.httpPort, certificateValidityPeriodSeconds: options.certificateValidityPeriodSeconds });
+    stoppers.push(pebble.stop);
+    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters });
+    stoppers.push(acme.stop);
+    const admin = await startAdminServer(faults, counters);
+    stoppers.push(admin.stop);
+    const rootPath = path.join(options.stateDir, 'acme-root.pem');
+    fs.writeFileSync(rootPath, pebble.rootPem);
+
+    const settings: Record<string, string> = {
+      AcmeEndpoint: acme.directoryUrl,
+      AcmeAccountEmail: 'sandbox@example.com',
+      TenantId: SANDBOX_TENANT,
+      SubscriptionId: SANDBOX_SUBSCRIPTION,
+      ApplicationGatewayResourceGroup: RESOURCE_GROUP,
+      ApplicationGatewayName: GATEWAY,
+      ApplicationGatewayHttpSettingsName: HTTP_SETTINGS,
+      ApplicationGatewayBackendName: BACKEND_POOL,
+      BlobContainerUrl: azurite.containerUrl,
+      KeyVaultBaseUrl: keyVault.url,
+      ArmEndpoint: arm.url,
+      DnsServers: pebble.dnsServer,
+      Http01ValidationPort: String(dataPlane.httpPort),
+      KeyVaultChallengeResourceVerification: 'false',
+      ...options.settings,
+    };
+    const hostEnv: Record<string, string> = {
+      ...settings,
+      IDENTITY_ENDPOINT: tokens.endpoint,
+      IDENTITY_HEADER: tokens.header,
+      // The emulators' TLS certificates come from the sandbox CA; Node reads this at start only.
+      NODE_EXTRA_CA_CERTS: caPath,
+    };
+
+    const hostOptions = {
+      app: 'dist/src/functions/index.js',
+      stateDir: path.join(options.stateDir, 'durable'),
+      clock: options.hostClock ?? 'real',
+      env: hostEnv,
+      port: options.hostPort ?? 0,
+      echo: options.echoHostOutput,
+      functionKey: newKey(),
+      masterKey: newKey(),
+    };
+    let host = options.withHost === false ? undefined : await spawnHost(hostOptions);
+    stoppers.push(async () => {
+      await host?.kill();
+    });
+
+    const endpoints: SandboxEndpoints = {
+      apiBaseUrl: host ? `${host.url}/api` : '',
+      functionKey: host?.functionKey ?? '',
+      masterKey: host?.masterKey ?? '',
+      gatewayHttpUrl: dataPlane.httpUrl,
+      gatewayHttpsUrl: dataPlane.httpsUrl,
+      gatewayPublicIp: '127.0.0.1',
+      acmeDirectoryUrl: acme.directoryUrl,
+      acmeRootCaPem: rootPath,
+      sandboxCaPem: caPath,
+      dnsServer: pebble.dnsServer,
+      challtestsrvUrl: pebble.challtestsrvUrl,
+      keyVaultUrl: keyVault.url,
+      armUrl: arm.url,
+      blobContainerUrl: azurite.containerUrl,
+      adminUrl: admin.url,
+    };
+    fs.writeFileSync(path.join(options.stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+    const sandbox: Sandbox = {
+      endpoints,
+      settings,
+      ca,
+      acmeRootPem: pebble.rootPem,
+      counters,
+      faults,
+      pebble,
+      azurite,
+      keyVault,
+      arm,
+      dataPlane,
+      host,
+      restartHost: async (signal = 'SIGKILL') => {
+        await host?.kill(signal);
+        host = await spawnHost({ ...hostOptions, port: host?.port ?? hostOptions.port });
+        sandbox.host = host;
+        return host;
+      },
+      stop: stopAll,
+    };
+    return sandbox;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,196 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { SandboxCa } from '../tls/ca';
+import { freePort } from './ports';
+
+/**
+ * Pebble (the ACME test CA) and pebble-challtestsrv (its DNS), from the Debian package `pebble`
+ * 2.4.0. Pebble validates HTTP-01 on `httpPort` at the address challtestsrv gives the name: the
+ * emulated gateway's HTTP data plane on 127.0.0.1. See /usr/share/doc/pebble and the Pebble README.
+ */
+const PEBBLE = '/usr/bin/pebble';
+const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
+
+export function ensurePebbleInstalled(): void {
+  if (fs.existsSync(PEBBLE) && fs.existsSync(CHALLTESTSRV)) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot) {
+    console.log('Pebble is missing: installing the Debian package "pebble" with apt-get...');
+    try {
+      execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+      execFileSync('apt-get', ['install', '-y', 'pebble'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    } catch {
+      // fall through to the message below
+    }
+    if (fs.existsSync(PEBBLE) && fs.existsSync(CHALLTESTSRV)) return;
+  }
+  throw new Error(
+    'Pebble, the local ACME test CA, is not installed. Install it with:\n' +
+      '  sudo apt-get update && sudo apt-get install -y pebble\n' +
+      '(it provides /usr/bin/pebble and /usr/bin/pebble-challtestsrv), then run the command again.',
+  );
+}
+
+export interface PebbleOptions {
+  ca: SandboxCa;
+  /** Port Pebble's validator connects to for HTTP-01 (the emulated gateway's HTTP listener). */
+  httpPort: number;
+  certificateValidityPeriodSeconds?: number;
+  domainBlocklist?: string[];
+  /** Percentage of requests Pebble rejects with badNonce (default 0: deterministic runs). */
+  nonceRejectPercent?: number;
+  /** Percentage of authorizations Pebble reuses (default 0, so every order is validated). */
+  authzReusePercent?: number;
+}
+
+export interface ChallTestSrv {
+  addA(host: string, ip: string): Promise<void>;
+  clearA(host: string): Promise<void>;
+  addAAAA(host: string, ip: string): Promise<void>;
+  clearAAAA(host: string): Promise<void>;
+  setCname(host: string, target: string): Promise<void>;
+  clearCname(host: string): Promise<void>;
+}
+
+export interface PebbleCa {
+  directoryUrl: string;
+  managementUrl: string;
+  /** Pebble's issuing root of this run (a new one each start). */
+  rootPem: string;
+  dnsServer: string;
+  challtestsrvUrl: string;
+  dns: ChallTestSrv;
+  stop(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    output.push(chunk.toString());
+    if (output.length > 200) output.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    if (code && !signal) console.error(`${name} exited with ${code}:\n${output.join('').slice(-2000)}`);
+  });
+  children.add(child);
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function get(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
+  ensurePebbleInstalled();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pebble-'));
+  const [dnsPort, mgmtDnsPort, acmePort, pebbleMgmtPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+
+  // challtestsrv: DNS only (its own challenge servers would take fixed ports); every name
+  // resolves to 127.0.0.1 unless a test says otherwise; no default AAAA answer.
+  const challtestsrv = startChild(
+    CHALLTESTSRV,
+    ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dnsPort}`, '-management', `127.0.0.1:${mgmtDnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', ''],
+    process.env,
+    'pebble-challtestsrv',
+  );
+  const challtestsrvUrl = `http://127.0.0.1:${mgmtDnsPort}`;
+  const post = async (route: string, body: object): Promise<void> => {
+    const response = await fetch(`${challtestsrvUrl}${route}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`challtestsrv ${route} answered ${response.status}`);
+  };
+  await waitFor(async () => (await fetch(`${challtestsrvUrl}/clear-a`, { method: 'POST', body: '{"host":"probe."}' })).ok, 'pebble-challtestsrv');
+
+  const leaf = options.ca.issueServerCert(['localhost', '127.0.0.1']);
+  fs.writeFileSync(path.join(dir, 'cert.pem'), leaf.certPem);
+  fs.writeFileSync(path.join(dir, 'key.pem'), leaf.keyPem, { mode: 0o600 });
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${acmePort}`,
+      managementListenAddress: `127.0.0.1:${pebbleMgmtPort}`,
+      certificate: path.join(dir, 'cert.pem'),
+      privateKey: path.join(dir, 'key.pem'),
+      httpPort: options.httpPort,
+      tlsPort,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+      domainBlocklist: options.domainBlocklist ?? ['blocked.example'],
+      ...(options.certificateValidityPeriodSeconds ? { certificateValidityPeriod: options.certificateValidityPeriodSeconds } : {}),
+    },
+  };
+  fs.writeFileSync(path.join(dir, 'pebble-config.json'), JSON.stringify(config, null, 2));
+  const pebble = startChild(
+    PEBBLE,
+    ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`],
+    {
+      ...process.env,
+      PEBBLE_VA_NOSLEEP: '1',
+      PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 0),
+      PEBBLE_AUTHZREUSE: String(options.authzReusePercent ?? 0),
+    },
+    'pebble',
+  );
+  const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
+  await waitFor(async () => (await get(directoryUrl, options.ca.certPem)).status === 200, 'pebble');
+  const managementUrl = `https://127.0.0.1:${pebbleMgmtPort}`;
+  const root = await get(`${managementUrl}/roots/0`, options.ca.certPem);
+  if (root.status !== 200) throw new Error(`Pebble's root could not be read (HTTP ${root.status})`);
+
+  return {
+    directoryUrl,
+    managementUrl,
+    rootPem: root.body,
+    dnsServer: `127.0.0.1:${dnsPort}`,
+    challtestsrvUrl,
+    dns: {
+      addA: (host, ip) => post('/add-a', { host: fqdn(host), addresses: [ip] }),
+      clearA: (host) => post('/clear-a', { host: fqdn(host) }),
+      addAAAA: (host, ip) => post('/add-aaaa', { host: fqdn(host), addresses: [ip] }),
+      clearAAAA: (host) => post('/clear-aaaa', { host: fqdn(host) }),
+      setCname: (host, target) => post('/set-cname', { host: fqdn(host), target: fqdn(target) }),
+      clearCname: (host) => post('/clear-cname', { host: fqdn(host) }),
+    },
+    stop: async () => {
+      await Promise.all([stopChild(pebble), stopChild(challtestsrv)]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const fqdn = (host: string): string => (host.endsWith('.') ? host : `${host}.`);
