@@ -159,7 +159,10 @@ async function routeHttp(gateway: GatewayResource, host: string, path: string, b
   }
   const address = pool?.properties.backendAddresses?.[0];
   if (!settings || !address || settings.properties.protocol.toLowerCase() !== 'https') {
-    return { status: 200, contentType: 'text/plain', body: `appgw-certbot sandbox backend for ${host}\n` };
+    // The app's own backend (not emulated): a home page, and 404 for anything else.
+    return path === '/'
+      ? { status: 200, contentType: 'text/plain', body: `appgw-certbot sandbox backend for ${host}\n` }
+      : { status: 404, contentType: 'text/plain', body: '404 Not Found' };
   }
   const target = `https://${address.ipAddress ?? address.fqdn}:${settings.properties.port}${settings.properties.path ? settings.properties.path + remainder : path}`;
   return new Promise((resolve, reject) => {

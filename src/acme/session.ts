@@ -158,6 +158,21 @@ export class AcmeSession {
     return snapshot;
   }
 
+  /** newAccount (RFC 8555 section 7.3): returns the existing account for the key if there is one. */
+  static async registerAccount(directoryUrl: string, keyPem: string, email: string): Promise<string> {
+    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }));
+    session.instrument(directoryUrl);
+    try {
+      await session.exchange('newAccount', () =>
+        session.client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${email}`] }),
+      );
+    } catch (error) {
+      if (error instanceof CertbotError && error.code !== 'AcmeOrderFailed') throw error;
+      throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${(error as Error).message}`);
+    }
+    return session.client.getAccountUrl();
+  }
+
   async newOrder(hostname: string): Promise<OrderSnapshot> {
     const order = await this.exchange('newOrder', () =>
       this.client.createOrder({ identifiers: [{ type: 'dns', value: hostname }] }),
@@ -247,13 +262,7 @@ async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdap
   if (keyPem && accountUrl) return { keyPem, accountUrl };
 
   keyPem ??= (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-  const client = new acme.Client({ directoryUrl: endpoint, accountKey: keyPem });
-  try {
-    await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${config.acmeAccountEmail}`] });
-  } catch (error) {
-    throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${(error as Error).message}`);
-  }
-  accountUrl = client.getAccountUrl();
+  accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail);
   try {
     await keyVault.secrets.setSecret(name, keyPem, {
       contentType: 'application/x-pem-file',

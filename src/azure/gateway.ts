@@ -97,7 +97,7 @@ export class GatewayAdapter {
     const translated = fromAzureError('Azure Resource Manager', error, gatewayCodes);
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && TRANSIENT_STATUS.has(status)) {
-      return new CertbotError(translated.code, translated.detail, translated.retryAfterSeconds ?? 10, true);
+      return new CertbotError(translated.code, translated.detail, translated.retryAfterSeconds, true);
     }
     return translated;
   }

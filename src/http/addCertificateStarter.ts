@@ -4,6 +4,7 @@ import { instanceIdFor, parseSingleHostname } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import { invalidRequest, problemResponse } from './problem';
 import { readJsonBody } from './body';
+import { acceptedResponse, checkStatusLinks } from './checkStatus';
 
 const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
 
@@ -24,7 +25,7 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   const conflict = async (): Promise<HttpResponseInit | undefined> => {
     const existing = await client.getStatus(instanceId).catch(() => undefined);
     if (!existing || !ACTIVE.has(existing.runtimeStatus)) return undefined;
-    const links = client.createHttpManagementPayload(instanceId);
+    const links = await checkStatusLinks(client, request, instanceId);
     return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, links);
   };
 
@@ -40,5 +41,5 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
     return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }
   context.info(`Started ${Orchestrators.AddCertificate} ${instanceId}`);
-  return client.createCheckStatusResponse(request, instanceId);
+  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

@@ -1,0 +1,79 @@
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { mintToken } from '../../sandbox/emulators/identity';
+import { SANDBOX_TENANT, Sandbox } from '../../sandbox';
+
+/** The app's public API as a frontend uses it: POST a starter, poll statusQueryGetUri. */
+export interface CustomStatus {
+  status: string;
+  message: string;
+  error: string | null;
+}
+
+export interface Status {
+  name: string;
+  instanceId: string;
+  runtimeStatus: string;
+  input: unknown;
+  customStatus: CustomStatus | null;
+  output: unknown;
+  createdTime: string;
+  lastUpdatedTime: string;
+  historyEvents?: Record<string, unknown>[];
+}
+
+export interface Started {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export async function post(sandbox: Sandbox, functionName: string, body: unknown, options: { key?: string | null; raw?: string } = {}): Promise<Started> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const key = options.key === undefined ? sandbox.endpoints.functionKey : options.key;
+  if (key) headers['x-functions-key'] = key;
+  const response = await fetch(`${sandbox.host!.url}/api/${functionName}`, {
+    method: 'POST',
+    headers,
+    body: options.raw ?? JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Polls until the instance ends; returns every distinct customStatus.status seen, in order. */
+export async function pollToEnd(statusUrl: string, onStatus?: (status: Status) => Promise<void> | void, timeoutMs = 90_000): Promise<{ final: Status; httpStatus: number; steps: string[] }> {
+  const steps: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let response: Response;
+    try {
+      response = await fetch(statusUrl);
+    } catch {
+      // The host may be restarting (crash tests): try again.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    const status = (await response.json()) as Status;
+    const step = status.customStatus?.status;
+    if (step && steps[steps.length - 1] !== step) steps.push(step);
+    await onStatus?.(status);
+    if (!['Pending', 'Running'].includes(status.runtimeStatus)) return { final: status, httpStatus: response.status, steps };
+    if (Date.now() > deadline) throw new Error(`instance still ${status.runtimeStatus} at ${step} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+}
+
+/** The failure record in a Failed output: "Orchestrator function '…' failed: {json}". */
+export function failureRecord(output: unknown): Record<string, string> {
+  const text = String(output);
+  return JSON.parse(text.slice(text.indexOf('{'))) as Record<string, string>;
+}
+
+/** A credential for the tests' own SDK clients, accepted by the emulators like the app's. */
+export class SandboxCredential implements TokenCredential {
+  async getToken(scopes: string | string[]): Promise<AccessToken> {
+    const scope = Array.isArray(scopes) ? scopes[0] : scopes;
+    const { token, expiresOn } = mintToken(SANDBOX_TENANT, scope, 'tests');
+    return { token, expiresOnTimestamp: expiresOn * 1000 };
+  }
+}
