@@ -42,6 +42,7 @@ export async function startDurableHost(options: DurableHostOptions): Promise<Dur
   const runtime = new DurableRuntime({ registry, store: new InstanceStore(options.stateDir), clock, log });
   const server = new HostServer(registry, runtime, keys, options.hubName ?? 'AppGwCertbotHub', log);
   const port = await server.listen(options.port ?? 7071);
+  runtime.clientBindingData = () => server.clientBindingData();
   // The durable client rewrites status links to localhost:7071 unless the host names itself.
   process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
   runtime.recover();

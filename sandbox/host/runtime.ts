@@ -1,7 +1,7 @@
 import { Clock } from './clock';
 import { FunctionRegistry, RegisteredFunction } from './functionsCore';
 import { Action, ActionType, consumesTaskId, event, EventType, flattenActions, HistoryEvent, RetryOptions } from './history';
-import { fromTypedData, invoke, LogSink, defaultLogSink } from './invoke';
+import { fromTypedData, invoke, jsonData, LogSink, defaultLogSink } from './invoke';
 import { InstanceState, InstanceStore, PendingTask, RuntimeStatus, TERMINAL } from './store';
 
 /**
@@ -43,6 +43,8 @@ export class DurableRuntime {
   private readonly waiters = new Set<() => void>();
   private processing = false;
   private stopped = false;
+  /** The durableClient binding data, for activities that declare a durable client input. */
+  clientBindingData: () => Record<string, unknown> = () => ({});
 
   constructor(options: RuntimeOptions) {
     this.registry = options.registry;
@@ -515,7 +517,12 @@ export class DurableRuntime {
       return this.complete(instance, task, undefined, new Error(`The function '${task.name}' doesn't exist, is disabled, or is not an activity function.`));
     }
     try {
-      const result = await invoke({ fn, trigger: { json: task.input ?? 'null' }, log: this.log });
+      const result = await invoke({
+        fn,
+        trigger: { json: task.input ?? 'null' },
+        extraInputs: { durableClient: jsonData(this.clientBindingData()) },
+        log: this.log,
+      });
       const value = fromTypedData(result);
       this.complete(instance, task, value === undefined ? null : value);
     } catch (error) {

@@ -81,6 +81,7 @@ export class KeyVaultAdapter {
       ...keyProperties(this.config.certificateKeyType),
     };
     try {
+      await this.refuseImported(name, hostname);
       try {
         await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
       } catch (error) {
@@ -92,6 +93,18 @@ export class KeyVaultAdapter {
       return { name, csrPem: toPem('CERTIFICATE REQUEST', Buffer.from(csr)) };
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /** Imported certificates are the user's: ACME never replaces them behind their back. */
+  private async refuseImported(name: string, hostname: string): Promise<void> {
+    try {
+      const current = await this.certificates.getCertificate(name);
+      if (current.properties.tags?.source === 'import') {
+        throw new CertbotError('HostnameHasImportedCertificate', `Key Vault certificate ${name} for ${hostname} was imported (tag source=import).`);
+      }
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
   }
 

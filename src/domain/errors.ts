@@ -39,6 +39,14 @@ export const ErrorMessages = {
     'The Application Gateway lacks something the app needs (public frontend IP, port 443 frontend port, backend pool or HTTP settings named by the settings). Fix the gateway or the settings named in the detail.',
   ApplicationGatewayUpdateFailed:
     'The Application Gateway rejected or failed the update. Read the Azure detail, fix the gateway, then retry.',
+  HostnameAlreadyInProgress:
+    'A certificate for this hostname is already being issued by another request. Wait for it to finish (see its status), then retry if needed.',
+  HostnameHasImportedCertificate:
+    'This hostname uses a certificate you imported; it is not replaced by an ACME certificate. Delete or re-import it to change it.',
+  SomeHostnamesFailed:
+    'Some hostnames failed; the others were configured. See each hostname\'s code and message in the output, fix them and request those hostnames again.',
+  GatewayWriteTimedOut:
+    'The gateway change was not confirmed in time. Check the Application Gateway state in Azure, then retry.',
   ConfigurationInvalid:
     'A setting is missing or malformed. Fix the setting named in the detail and restart the function app.',
   InternalError:

@@ -8,7 +8,9 @@ import { getGatewayPublicIps } from '../activities/gatewayPublicIp';
 import { deleteValidationFile, uploadValidationFile } from '../activities/validationFile';
 import { addCertificateStarter } from '../http/addCertificateStarter';
 import { addCertificateOrchestrator } from '../orchestrators/addCertificate';
-import { Activities, Orchestrators } from './names';
+import { gatewayWriterOrchestrator } from '../orchestrators/gatewayWriter';
+import { replyGatewayChange, requestGatewayChange } from '../activities/gatewayWriterMessages';
+import { Activities, GatewayWriter, Orchestrators } from './names';
 
 app.http('AddCertificateFunctions_HttpStart', {
   methods: ['POST'],
@@ -31,3 +33,7 @@ df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
 df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
 df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
 df.app.activity(Activities.ConfigureGateway, { handler: configureGateway });
+
+df.app.orchestration(GatewayWriter.orchestrator, gatewayWriterOrchestrator);
+df.app.activity(GatewayWriter.requestActivity, { handler: requestGatewayChange, extraInputs: [df.input.durableClient()] });
+df.app.activity(GatewayWriter.replyActivity, { handler: replyGatewayChange, extraInputs: [df.input.durableClient()] });

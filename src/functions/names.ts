@@ -17,3 +17,14 @@ export const Activities = {
   DeleteValidationFile: 'DeleteValidationFile',
   ConfigureGateway: 'ConfigureApplicationGateway',
 } as const;
+
+/** The single writer of the gateway's configuration and the events it exchanges. */
+export const GatewayWriter = {
+  orchestrator: 'GatewayWriter',
+  /** One writer per gateway: its instance id derives from the gateway's name. */
+  instanceId: (gatewayName: string): string => `gateway-writer-${gatewayName.toLowerCase()}`,
+  requestEvent: 'GatewayChangeRequested',
+  appliedEvent: 'GatewayChangeApplied',
+  requestActivity: 'RequestGatewayChange',
+  replyActivity: 'ReplyGatewayChange',
+} as const;

@@ -8,6 +8,7 @@ import type { HttpsBinding } from '../domain/gatewayPlan';
 import { StepStatus } from '../domain/status';
 import { StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
+import { requestGatewayChange } from './gatewayWriter';
 import { asStepError, backoffSeconds, Backoff, callStep, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /** What a ticket manager gets in a Failed output: everything to act on, nothing secret. */
@@ -24,8 +25,24 @@ export interface FailureRecord {
  * AddCertificateFunctions: issue an ACME certificate for one hostname over HTTP-01 and bind it to
  * the gateway. Reads like the contract's step list; each step is one activity.
  */
-export function* addCertificateOrchestrator(context: OrchestrationContext): Step<null> {
-  const hostname = context.df.getInput<string>();
+/** Run by the multiple-hostname orchestration: issue only; it writes the gateway once for all. */
+export interface DeferredIssuance {
+  hostname: string;
+  deferGatewayConfiguration: true;
+}
+
+export interface IssuanceResult {
+  hostname: string;
+  binding: HttpsBinding;
+  serialNumber: string;
+  notAfter: string;
+}
+
+export function* addCertificateOrchestrator(context: OrchestrationContext): Step<IssuanceResult | null> {
+  // The contract's input is the hostname itself; sub-orchestrations pass an object.
+  const input = context.df.getInput<string | DeferredIssuance>();
+  const hostname = typeof input === 'string' ? input : input.hostname;
+  const deferred = typeof input !== 'string' && input.deferGatewayConfiguration;
   let step: StepStatus = 'GetApplicationGatewayPublicIpStep';
   const report = (status: StepStatus): void => {
     step = status;
@@ -86,9 +103,14 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       pendingToken = undefined;
     }
 
-    report('ConfigureApplicationGatewayStep');
     const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId };
-    yield* callStep(context, Activities.ConfigureGateway, { bindings: [binding] });
+    if (deferred) {
+      report('Completed');
+      return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter };
+    }
+    report('ConfigureApplicationGatewayStep');
+    const change = yield* requestGatewayChange(context, [binding]);
+    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
 
     report('Completed');
     return null;

@@ -1,0 +1,103 @@
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { HttpsBinding } from '../domain/gatewayPlan';
+import { StepErrorInfo } from '../domain/stepError';
+import { Activities, GatewayWriter } from '../functions/names';
+import { callStep, Step, StepFailure, asStepError } from './steps';
+
+/**
+ * The one writer of a gateway's configuration (a singleton orchestration per gateway, fed by
+ * events). Application Gateway updates take minutes and conflict with each other, so every change,
+ * from any orchestration, comes here: requests arriving close together are batched into one PUT
+ * (the ConfigureApplicationGateway activity re-reads the gateway before writing and verifies),
+ * and each requester gets an event back with the outcome.
+ */
+export interface GatewayChangeRequest {
+  replyTo: string;
+  bindings: HttpsBinding[];
+}
+
+export interface GatewayChangeResult {
+  ok: boolean;
+  written?: boolean;
+  error?: StepErrorInfo;
+}
+
+/** How long the writer gathers further requests after the first of a batch. */
+const GATHER_SECONDS = 1;
+/** An idle writer starts a fresh generation (history stays small). */
+const IDLE_SECONDS = 300;
+const BATCHES_PER_GENERATION = 50;
+
+const seconds = (context: OrchestrationContext, n: number): Date => new Date(context.df.currentUtcDateTime.getTime() + n * 1000);
+
+export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<void> {
+  // One waiter at a time, carried from batch to batch, so that no request is taken by a waiter
+  // nobody reads.
+  let pending: Task = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
+  for (let batches = 0; batches < BATCHES_PER_GENERATION; batches++) {
+    const idle = context.df.createTimer(seconds(context, IDLE_SECONDS));
+    if ((yield context.df.Task.any([pending, idle])) === idle) break;
+    idle.cancel();
+    const batch: GatewayChangeRequest[] = [pending.result as GatewayChangeRequest];
+    pending = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
+    const window = context.df.createTimer(seconds(context, GATHER_SECONDS));
+    while ((yield context.df.Task.any([pending, window])) === pending) {
+      batch.push(pending.result as GatewayChangeRequest);
+      pending = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
+    }
+    yield* applyBatch(context, batch);
+  }
+  context.df.continueAsNew(null);
+}
+
+function* apply(context: OrchestrationContext, bindings: HttpsBinding[]): Step<GatewayChangeResult> {
+  try {
+    const { written } = yield* callStep<{ written: boolean }>(context, Activities.ConfigureGateway, { bindings });
+    return { ok: true, written };
+  } catch (error) {
+    return { ok: false, error: error instanceof StepFailure ? error.info : asStepError(error) };
+  }
+}
+
+/** One PUT for the whole batch; if it is refused, each request is tried alone so one bad change cannot sink the others. */
+function* applyBatch(context: OrchestrationContext, batch: GatewayChangeRequest[]): Step<void> {
+  const together = yield* apply(context, mergeBindings(batch.flatMap((r) => r.bindings)));
+  const replies: { replyTo: string; result: GatewayChangeResult }[] = [];
+  if (together.ok || batch.length === 1) {
+    for (const request of batch) replies.push({ replyTo: request.replyTo, result: together });
+  } else {
+    for (const request of batch) replies.push({ replyTo: request.replyTo, result: yield* apply(context, request.bindings) });
+  }
+  yield context.df.Task.all(replies.map((reply) => context.df.callActivity(GatewayWriter.replyActivity, reply)));
+}
+
+/** The newest binding per hostname wins. */
+function mergeBindings(bindings: HttpsBinding[]): HttpsBinding[] {
+  const byHostname = new Map<string, HttpsBinding>();
+  for (const binding of bindings) byHostname.set(binding.hostname, binding);
+  return [...byHostname.values()];
+}
+
+/** How long a requester waits for the writer's answer before asking again, and in total. */
+const REPLY_WAIT_SECONDS = 120;
+const MAX_REQUESTS = 15;
+
+/**
+ * The requesting side, used by the issuing orchestrations: send the change to the writer and wait
+ * for its answer; ask again if no answer comes (requests are idempotent).
+ */
+export function* requestGatewayChange(context: OrchestrationContext, bindings: HttpsBinding[]): Step<GatewayChangeResult> {
+  const applied = context.df.waitForExternalEvent(GatewayWriter.appliedEvent);
+  for (let attempt = 0; attempt < MAX_REQUESTS; attempt++) {
+    yield* callStep(context, GatewayWriter.requestActivity, { replyTo: context.df.instanceId, bindings } satisfies GatewayChangeRequest);
+    const timeout = context.df.createTimer(seconds(context, REPLY_WAIT_SECONDS));
+    if ((yield context.df.Task.any([applied, timeout])) === applied) {
+      timeout.cancel();
+      return applied.result as GatewayChangeResult;
+    }
+  }
+  return {
+    ok: false,
+    error: { code: 'GatewayWriteTimedOut', detail: `No answer from the gateway writer after ${(MAX_REQUESTS * REPLY_WAIT_SECONDS) / 60} minutes.` },
+  };
+}
