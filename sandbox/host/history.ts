@@ -89,19 +89,28 @@ export interface Action {
   compoundActions?: Action[];
 }
 
+export interface FlatAction {
+  action: Action;
+  /** Inside Task.all/any: may be a task scheduled earlier, listed again by the new compound. */
+  inCompound: boolean;
+}
+
 /** Depth-first, in yield order: the order in which the JS engine numbers its tasks. */
-export function flattenActions(actions: Action[]): Action[] {
-  const flat: Action[] = [];
-  const visit = (action: Action): void => {
+export function flattenActions(actions: Action[]): FlatAction[] {
+  const flat: FlatAction[] = [];
+  const visit = (action: Action, inCompound: boolean): void => {
     if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
-      (action.compoundActions ?? []).forEach(visit);
+      (action.compoundActions ?? []).forEach((child) => visit(child, true));
     } else {
-      flat.push(action);
+      flat.push({ action, inCompound });
     }
   };
-  actions.forEach(visit);
+  actions.forEach((action) => visit(action, false));
   return flat;
 }
+
+/** What identifies a scheduled call when a compound lists it again. */
+export const actionKey = (action: Action): string => JSON.stringify([action.actionType, action.functionName ?? '', action.instanceId ?? '', action.input ?? null, action.fireAt ?? '']);
 
 /** Actions that take a task id from the engine's sequence counter. */
 export function consumesTaskId(action: Action): boolean {

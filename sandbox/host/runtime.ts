@@ -1,8 +1,8 @@
 import { Clock } from './clock';
 import { FunctionRegistry, RegisteredFunction } from './functionsCore';
-import { Action, ActionType, consumesTaskId, event, EventType, flattenActions, HistoryEvent, RetryOptions } from './history';
+import { Action, ActionType, actionKey, consumesTaskId, event, EventType, flattenActions, HistoryEvent, RetryOptions } from './history';
 import { fromTypedData, invoke, jsonData, LogSink, defaultLogSink } from './invoke';
-import { InstanceState, InstanceStore, PendingTask, RuntimeStatus, TERMINAL } from './store';
+import { InstanceState, InstanceStore, PendingTask, RecordedAction, RuntimeStatus, TERMINAL } from './store';
 
 /**
  * The orchestration runtime: what the Durable extension + DTFx do for an out-of-process JS app.
@@ -227,7 +227,8 @@ export class DurableRuntime {
     if (result.customStatus !== undefined) instance.customStatus = JSON.stringify(result.customStatus);
     if (instance.status === 'Pending') instance.status = 'Running';
 
-    const actions = flattenActions(Array.isArray(result.actions[0]) ? (result.actions as Action[][]).flat() : (result.actions as Action[]));
+    const flat = flattenActions(Array.isArray(result.actions[0]) ? (result.actions as Action[][]).flat() : (result.actions as Action[]));
+    const actions = flat.map((f) => f.action);
     const mismatch = this.checkDeterminism(instance, actions);
     if (mismatch) {
       return this.fail(instance, `Non-deterministic workflow detected: ${mismatch}`);
@@ -235,9 +236,11 @@ export class DurableRuntime {
     if (failure !== undefined) {
       return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${failure}`);
     }
-    const fresh = actions.slice(instance.recordedActions.length);
-    const continueAsNew = fresh.find((a) => a.actionType === ActionType.ContinueAsNew);
-    for (const action of fresh) this.schedule(instance, action);
+    const fresh = flat.slice(instance.recordedActions.length);
+    const continueAsNew = fresh.find((f) => f.action.actionType === ActionType.ContinueAsNew)?.action;
+    const finished = this.finishedTaskIds(instance);
+    const aliased = new Set<number>();
+    for (const { action, inCompound } of fresh) this.schedule(instance, action, inCompound, finished, aliased);
     this.cancelTimers(instance, actions);
     instance.history.push(event('OrchestratorCompleted', this.clock.now()));
 
@@ -283,10 +286,27 @@ export class DurableRuntime {
   }
 
   /** New actions become history events and work, each numbered like the engine numbers its tasks. */
-  private schedule(instance: InstanceState, action: Action): void {
-    instance.recordedActions.push({ actionType: action.actionType, functionName: action.functionName });
-    if (!consumesTaskId(action)) return;
+  private schedule(instance: InstanceState, action: Action, inCompound: boolean, finished: Set<number>, aliased: Set<number>): void {
+    const key = actionKey(action);
+    const recorded: RecordedAction = { actionType: action.actionType, functionName: action.functionName, key };
+    if (!consumesTaskId(action)) {
+      instance.recordedActions.push(recorded);
+      return;
+    }
+    // A new Task.all/any may list tasks scheduled before (the engine keeps their numbers): those
+    // are the same unfinished call, not a new one.
+    if (inCompound) {
+      const earlier = instance.recordedActions.find(
+        (r) => r.key === key && !r.aliasOf && r.taskId !== undefined && !finished.has(r.taskId) && !aliased.has(r.taskId),
+      );
+      if (earlier?.taskId !== undefined) {
+        aliased.add(earlier.taskId);
+        instance.recordedActions.push({ ...recorded, taskId: earlier.taskId, aliasOf: true });
+        return;
+      }
+    }
     const taskId = instance.nextTaskId++;
+    instance.recordedActions.push({ ...recorded, taskId });
     const now = this.clock.now();
     const input = actionInput(action);
     switch (action.actionType) {
@@ -326,6 +346,16 @@ export class DurableRuntime {
           }),
         );
     }
+  }
+
+  /** Tasks the engine has seen finish: completions in committed history (not those still queued). */
+  private finishedTaskIds(instance: InstanceState): Set<number> {
+    const finished = new Set<number>();
+    for (const e of instance.history) {
+      if (e.TaskScheduledId !== undefined) finished.add(e.TaskScheduledId);
+      if (e.TimerId !== undefined) finished.add(e.TimerId);
+    }
+    return finished;
   }
 
   private openRetryGroup(instance: InstanceState, taskId: number, kind: PendingTask['kind'], action: Action, input?: string): number {
@@ -538,7 +568,8 @@ export class DurableRuntime {
     if (error) {
       const reason = `${task.kind === 'activity' ? 'Activity' : 'Orchestrator'} function '${task.name}' failed: ${error.message}`;
       if (task.retryGroup !== undefined) instance.retryGroups[task.retryGroup].lastFailure = { Reason: reason, Details: error.stack ?? '' };
-      instance.inbox.push(event('TaskFailed', now, { TaskScheduledId: task.taskId, Reason: reason, Details: error.stack ?? error.message }));
+      const type = task.kind === 'activity' ? 'TaskFailed' : 'SubOrchestrationInstanceFailed';
+      instance.inbox.push(event(type, now, { TaskScheduledId: task.taskId, Reason: reason, Details: error.stack ?? error.message }));
     } else {
       instance.inbox.push(event('TaskCompleted', now, { TaskScheduledId: task.taskId, Result: JSON.stringify(value) }));
     }

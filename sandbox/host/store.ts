@@ -42,6 +42,13 @@ export interface PendingTimer {
   retryGroup?: number;
 }
 
+export interface RecordedAction extends Pick<Action, 'actionType' | 'functionName'> {
+  key: string;
+  taskId?: number;
+  /** Listed again by a later Task.all/any: the same task, not a new one. */
+  aliasOf?: boolean;
+}
+
 export interface InstanceState {
   instanceId: string;
   name: string;
@@ -56,8 +63,8 @@ export interface InstanceState {
   history: HistoryEvent[];
   /** Events received and not yet processed by an episode (completions, timers, external events). */
   inbox: HistoryEvent[];
-  /** Flattened actions recorded so far, to detect non-determinism. */
-  recordedActions: Pick<Action, 'actionType' | 'functionName'>[];
+  /** Flattened actions recorded so far, to detect non-determinism; `taskId` is the engine's number. */
+  recordedActions: RecordedAction[];
   nextTaskId: number;
   /** Task id of the n-th CreateTimer action, to honour `timer.cancel()`. */
   timerIdsByAction: number[];

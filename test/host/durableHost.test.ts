@@ -78,6 +78,14 @@ describe('local durable host (virtual clock)', () => {
     expect(delays).toEqual([1000, 2000, 2000]); // 1 s, 3 s capped at 2 s, 9 s capped at 2 s
   });
 
+  it('treats tasks listed again by a new Task.any as the same tasks (fan-in with progress)', async () => {
+    const { links } = await start('FanInProgress');
+    const { body } = await waitForStatus(`${links.statusQueryGetUri}&showHistory=true`);
+    expect(body.output).toEqual({ results: ['Hello fan x', 'Hello fan y', 'Hello fan z'], finishedCount: 3 });
+    expect(body.historyEvents?.filter((e) => e.EventType === 'TaskCompleted')).toHaveLength(3);
+    expect(logLines().filter((l) => l.startsWith('Hello fan'))).toHaveLength(3);
+  });
+
   it('continues as new with fresh history until done', async () => {
     const { links } = await start('Counter', 0);
     const { body } = await waitForStatus(links.statusQueryGetUri);
