@@ -91,21 +91,24 @@ export interface Action {
 
 export interface FlatAction {
   action: Action;
-  /** Inside Task.all/any: may be a task scheduled earlier, listed again by the new compound. */
-  inCompound: boolean;
+  /**
+   * The top-level Task.all/any this action sits in (its index), if any: such an action may be a
+   * task scheduled earlier that the new compound lists again.
+   */
+  compound?: number;
 }
 
 /** Depth-first, in yield order: the order in which the JS engine numbers its tasks. */
 export function flattenActions(actions: Action[]): FlatAction[] {
   const flat: FlatAction[] = [];
-  const visit = (action: Action, inCompound: boolean): void => {
+  const visit = (action: Action, compound: number | undefined): void => {
     if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
-      (action.compoundActions ?? []).forEach((child) => visit(child, true));
+      (action.compoundActions ?? []).forEach((child) => visit(child, compound));
     } else {
-      flat.push({ action, inCompound });
+      flat.push({ action, compound });
     }
   };
-  actions.forEach((action) => visit(action, false));
+  actions.forEach((action, index) => visit(action, action.compoundActions ? index : undefined));
   return flat;
 }
 

@@ -239,8 +239,14 @@ export class DurableRuntime {
     const fresh = flat.slice(instance.recordedActions.length);
     const continueAsNew = fresh.find((f) => f.action.actionType === ActionType.ContinueAsNew)?.action;
     const finished = this.finishedTaskIds(instance);
-    const aliased = new Set<number>();
-    for (const { action, inCompound } of fresh) this.schedule(instance, action, inCompound, finished, aliased);
+    // Within one Task.all/any an earlier task can be listed once; another compound may list it again.
+    let aliased = new Set<number>();
+    let compound: number | undefined;
+    for (const entry of fresh) {
+      if (entry.compound !== compound) aliased = new Set<number>();
+      compound = entry.compound;
+      this.schedule(instance, entry.action, entry.compound !== undefined, finished, aliased);
+    }
     this.cancelTimers(instance, actions);
     instance.history.push(event('OrchestratorCompleted', this.clock.now()));
 

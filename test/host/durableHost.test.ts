@@ -166,6 +166,16 @@ describe('local durable host (real clock)', () => {
     expect(body.output).toEqual({ approved: 'yes' });
   });
 
+  it('keeps one timer that several Task.any rounds list again', async () => {
+    const { links } = await start('Gather');
+    for (const item of ['a', 'b', 'c']) {
+      await fetch(links.sendEventPostUri.replace('{eventName}', 'Item'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(item) });
+    }
+    const { body } = await waitForStatus(`${links.statusQueryGetUri}&showHistory=true`);
+    expect(body.output).toEqual(['a', 'b', 'c']);
+    expect(body.historyEvents?.filter((e) => e.EventType === 'TimerCreated')).toHaveLength(1);
+  });
+
   it('terminates and purges instances', async () => {
     const { links } = await start('Approval');
     const terminate = await fetch(links.terminatePostUri.replace('{text}', 'no%20longer%20needed'), { method: 'POST' });
