@@ -43,6 +43,8 @@ export class DurableRuntime {
   private readonly waiters = new Set<() => void>();
   private processing = false;
   private stopped = false;
+  /** Episodes of the instance being processed so far (numbers its recorded actions). */
+  private episodeNumber = 0;
   /** The durableClient binding data, for activities that declare a durable client input. */
   clientBindingData: () => Record<string, unknown> = () => ({});
 
@@ -93,7 +95,6 @@ export class DurableRuntime {
       inbox: [event('ExecutionStarted', this.clock.now(), { Name: fn.metadata.name, Input: inputText })],
       recordedActions: [],
       nextTaskId: 0,
-      timerIdsByAction: [],
       tasks: [],
       timers: [],
       retryGroups: {},
@@ -239,6 +240,7 @@ export class DurableRuntime {
     const fresh = flat.slice(instance.recordedActions.length);
     const continueAsNew = fresh.find((f) => f.action.actionType === ActionType.ContinueAsNew)?.action;
     const finished = this.finishedTaskIds(instance);
+    this.episodeNumber = instance.history.filter((e) => e.EventType === EventType.OrchestratorStarted).length;
     // Within one Task.all/any an earlier task can be listed once; another compound may list it again.
     let aliased = new Set<number>();
     let compound: number | undefined;
@@ -301,9 +303,14 @@ export class DurableRuntime {
     }
     // A new Task.all/any may list tasks scheduled before (the engine keeps their numbers): those
     // are the same unfinished call, not a new one.
+    // Only tasks of earlier episodes can be listed again: identical calls made in this episode
+    // (two timers due at the same instant) are distinct new tasks.
+    const episode = this.episodeNumber;
+    recorded.episode = episode;
     if (inCompound) {
       const earlier = instance.recordedActions.find(
-        (r) => r.key === key && !r.aliasOf && r.taskId !== undefined && !finished.has(r.taskId) && !aliased.has(r.taskId),
+        (r) =>
+          r.key === key && !r.aliasOf && r.taskId !== undefined && (r.episode ?? -1) < episode && !finished.has(r.taskId) && !aliased.has(r.taskId),
       );
       if (earlier?.taskId !== undefined) {
         aliased.add(earlier.taskId);
@@ -337,7 +344,6 @@ export class DurableRuntime {
         const fireAt = new Date(action.fireAt ?? now.toISOString());
         instance.history.push(event('TimerCreated', now, { EventId: taskId, FireAt: fireAt.toISOString() }));
         instance.timers.push({ timerId: taskId, fireAt: fireAt.toISOString() });
-        instance.timerIdsByAction.push(taskId);
         this.armTimer(instance, taskId, fireAt);
         return;
       }
@@ -446,15 +452,15 @@ export class DurableRuntime {
     return { events, tasks };
   }
 
+  /** `timer.cancel()` marks the timer's action; recorded actions say which timer each one is. */
   private cancelTimers(instance: InstanceState, actions: Action[]): void {
-    actions
-      .filter((a) => a.actionType === ActionType.CreateTimer)
-      .forEach((action, index) => {
-        const timerId = instance.timerIdsByAction[index];
-        if (!action.isCanceled || timerId === undefined || !instance.timers.some((t) => t.timerId === timerId)) return;
-        instance.timers = instance.timers.filter((t) => t.timerId !== timerId);
-        this.timerHandles.get(`${instance.instanceId}/${timerId}`)?.();
-      });
+    actions.forEach((action, index) => {
+      const timerId = instance.recordedActions[index]?.taskId;
+      if (action.actionType !== ActionType.CreateTimer || !action.isCanceled || timerId === undefined) return;
+      if (!instance.timers.some((t) => t.timerId === timerId)) return;
+      instance.timers = instance.timers.filter((t) => t.timerId !== timerId);
+      this.timerHandles.get(`${instance.instanceId}/${timerId}`)?.();
+    });
   }
 
   private continueAsNew(instance: InstanceState, inputText: string | undefined): void {
@@ -468,7 +474,6 @@ export class DurableRuntime {
       inbox: [event('ExecutionStarted', this.clock.now(), { Name: instance.name, Input: inputText }), ...carried],
       recordedActions: [],
       nextTaskId: 0,
-      timerIdsByAction: [],
       tasks: [],
       timers: [],
       retryGroups: {},

@@ -47,6 +47,8 @@ export interface RecordedAction extends Pick<Action, 'actionType' | 'functionNam
   taskId?: number;
   /** Listed again by a later Task.all/any: the same task, not a new one. */
   aliasOf?: boolean;
+  /** Index in history of the episode that recorded it. */
+  episode?: number;
 }
 
 export interface InstanceState {
@@ -66,8 +68,6 @@ export interface InstanceState {
   /** Flattened actions recorded so far, to detect non-determinism; `taskId` is the engine's number. */
   recordedActions: RecordedAction[];
   nextTaskId: number;
-  /** Task id of the n-th CreateTimer action, to honour `timer.cancel()`. */
-  timerIdsByAction: number[];
   tasks: PendingTask[];
   timers: PendingTimer[];
   retryGroups: Record<string, RetryGroup>;

@@ -1,2 +1,3 @@
 // The function app's entry (package.json "main"): importing a module registers its functions.
 import './addCertificate';
+import './addMultipleCertificates';

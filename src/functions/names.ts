@@ -1,6 +1,8 @@
 /** Function names: the HTTP starters and orchestrators are public API (the contract); keep them. */
 export const Orchestrators = {
   AddCertificate: 'AddCertificateFunctions',
+  AddMultipleCertificates: 'AddMultipleCertificatesFunctions',
+  AddCertificateWithPrivateKey: 'AddCertificateWithPrivateKeyFunctions',
 } as const;
 
 export const Activities = {

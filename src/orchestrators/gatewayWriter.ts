@@ -22,30 +22,66 @@ export interface GatewayChangeResult {
   error?: StepErrorInfo;
 }
 
-/** How long the writer gathers further requests after the first of a batch. */
+/** How long the writer waits for further requests on their way, once it has one. */
 const GATHER_SECONDS = 1;
+/** While idle it looks for requests at growing intervals up to this. */
+const MAX_POLL_SECONDS = 5;
 /** An idle writer starts a fresh generation (history stays small). */
 const IDLE_SECONDS = 300;
 const BATCHES_PER_GENERATION = 50;
+const MAX_BATCH = 100;
 
 const seconds = (context: OrchestrationContext, n: number): Date => new Date(context.df.currentUtcDateTime.getTime() + n * 1000);
 
-export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<void> {
-  // One waiter at a time, carried from batch to batch, so that no request is taken by a waiter
-  // nobody reads.
-  let pending: Task = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
-  for (let batches = 0; batches < BATCHES_PER_GENERATION; batches++) {
-    const idle = context.df.createTimer(seconds(context, IDLE_SECONDS));
-    if ((yield context.df.Task.any([pending, idle])) === idle) break;
-    idle.cancel();
-    const batch: GatewayChangeRequest[] = [pending.result as GatewayChangeRequest];
-    pending = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
-    const window = context.df.createTimer(seconds(context, GATHER_SECONDS));
-    while ((yield context.df.Task.any([pending, window])) === pending) {
-      batch.push(pending.result as GatewayChangeRequest);
-      pending = context.df.waitForExternalEvent(GatewayWriter.requestEvent);
+/**
+ * The durable-functions engine registers an event waiter each time it is yielded or put into a
+ * Task.any; a waiter registered twice takes two events and keeps only the last. So each waiter
+ * here is awaited exactly once, raced against a timer due now: buffered requests resolve it at
+ * once, otherwise the timer wins and the waiter stays registered, to be read later through
+ * `isCompleted` (never awaited again).
+ */
+class RequestInbox {
+  private probe?: Task;
+
+  constructor(private readonly context: OrchestrationContext) {}
+
+  *drain(limit: number): Step<GatewayChangeRequest[]> {
+    const taken: GatewayChangeRequest[] = [];
+    while (taken.length < limit) {
+      if (this.probe) {
+        if (!this.probe.isCompleted) break;
+        taken.push(this.probe.result as GatewayChangeRequest);
+        this.probe = undefined;
+        continue;
+      }
+      this.probe = this.context.df.waitForExternalEvent(GatewayWriter.requestEvent);
+      const now = this.context.df.createTimer(this.context.df.currentUtcDateTime);
+      if ((yield this.context.df.Task.any([this.probe, now])) === this.probe) now.cancel();
     }
+    return taken;
+  }
+}
+
+export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<void> {
+  const inbox = new RequestInbox(context);
+  let idle = 0;
+  let poll = 1;
+  for (let batches = 0; batches < BATCHES_PER_GENERATION; ) {
+    const batch = yield* inbox.drain(MAX_BATCH);
+    if (batch.length === 0) {
+      if (idle >= IDLE_SECONDS) break;
+      yield context.df.createTimer(seconds(context, poll));
+      idle += poll;
+      poll = Math.min(poll * 2, MAX_POLL_SECONDS);
+      continue;
+    }
+    idle = 0;
+    poll = 1;
+    // Requests close behind the first share its write.
+    yield context.df.createTimer(seconds(context, GATHER_SECONDS));
+    batch.push(...(yield* inbox.drain(MAX_BATCH - batch.length)));
     yield* applyBatch(context, batch);
+    batches++;
   }
   context.df.continueAsNew(null);
 }
@@ -87,8 +123,9 @@ const MAX_REQUESTS = 15;
  * for its answer; ask again if no answer comes (requests are idempotent).
  */
 export function* requestGatewayChange(context: OrchestrationContext, bindings: HttpsBinding[]): Step<GatewayChangeResult> {
-  const applied = context.df.waitForExternalEvent(GatewayWriter.appliedEvent);
   for (let attempt = 0; attempt < MAX_REQUESTS; attempt++) {
+    // A fresh waiter each time (see RequestInbox): the newest registered waiter gets the answer.
+    const applied = context.df.waitForExternalEvent(GatewayWriter.appliedEvent);
     yield* callStep(context, GatewayWriter.requestActivity, { replyTo: context.df.instanceId, bindings } satisfies GatewayChangeRequest);
     const timeout = context.df.createTimer(seconds(context, REPLY_WAIT_SECONDS));
     if ((yield context.df.Task.any([applied, timeout])) === applied) {
