@@ -3,8 +3,8 @@ import path from 'node:path';
 import { startAdminServer } from './admin';
 import { ArmEmulator, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
-import { startTokenServer, TokenServer } from './emulators/identity';
-import { KeyVaultEmulator, startKeyVaultEmulator } from './emulators/keyVault';
+import { startTokenServer, TokenServer } from './identity';
+import { KeyVaultEmulator, startKeyVaultEmulator } from './keyvault';
 import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
 import { newKey } from './host/server';
@@ -91,7 +91,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const counters = new Counters();
     const faults = new FaultInjector();
 
-    const tokens: TokenServer = await startTokenServer(SANDBOX_TENANT);
+    const tokens: TokenServer = await startTokenServer({ tenantId: SANDBOX_TENANT });
     stoppers.push(tokens.stop);
     const azurite = await startAzurite(ca, CHALLENGE_CONTAINER);
     stoppers.push(azurite.stop);

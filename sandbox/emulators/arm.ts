@@ -4,7 +4,7 @@ import { SandboxCa } from '../tls/ca';
 import { validateGateway } from './armValidation';
 import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
 import { EmulatorReply, EmulatorRequest, startHttpsEmulator } from './httpsServer';
-import { verifyBearer } from './identity';
+import { verifyBearer } from '../identity';
 
 /**
  * Azure Resource Manager emulator for the Microsoft.Network calls the app makes

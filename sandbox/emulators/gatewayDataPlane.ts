@@ -2,10 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { AddressInfo } from 'node:net';
-import forge from 'node-forge';
 import { Counters, delay, FaultInjector } from '../faults';
 import { childById, GatewayResource } from './gatewayModel';
-import { readPkcs12 } from './keyVaultCrypto';
 
 /**
  * The emulated gateway's data plane: it serves what the gateway's current configuration says.
@@ -44,15 +42,6 @@ function listenerFor(gateway: GatewayResource, port: number, hostname: string): 
   return onPort.find((l) => names(l).includes(hostname.toLowerCase())) ?? onPort.find((l) => names(l).length === 0);
 }
 
-function pemFromPfx(pfxBase64: string): { key: string; cert: string } {
-  const p12 = readPkcs12(Buffer.from(pfxBase64, 'base64'), undefined);
-  const key = p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag]?.[0]?.key
-    ?? p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag]?.[0]?.key;
-  const certs = (p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? []).map((b) => b.cert).filter((c): c is forge.pki.Certificate => !!c);
-  if (!key || certs.length === 0) throw new Error('PFX without key or certificate');
-  return { key: forge.pki.privateKeyToPem(key), cert: certs.map((c) => forge.pki.certificateToPem(c)).join('') };
-}
-
 export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<GatewayDataPlane> {
   const contexts = new Map<string, Promise<tls.SecureContext | undefined>>();
   options.onApplied(() => contexts.clear());
@@ -60,7 +49,8 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
   const secureContextFor = (secretId: string): Promise<tls.SecureContext | undefined> => {
     let context = contexts.get(secretId);
     if (!context) {
-      context = options.resolveSecret(secretId).then((secret) => (secret ? tls.createSecureContext(pemFromPfx(secret.pfxBase64)) : undefined));
+      // The gateway reads the PFX Key Vault serves (password-less); OpenSSL loads RSA and EC alike.
+      context = options.resolveSecret(secretId).then((secret) => (secret ? tls.createSecureContext({ pfx: Buffer.from(secret.pfxBase64, 'base64') }) : undefined));
       contexts.set(secretId, context);
       context.catch(() => contexts.delete(secretId));
     }

@@ -1,24 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
 import * as acme from 'acme-client';
 import https from 'node:https';
 import { NetworkManagementClient, ApplicationGateway } from '@azure/arm-network';
-import { CertificateClient, CertificatePolicy } from '@azure/keyvault-certificates';
-import { SecretClient } from '@azure/keyvault-secrets';
 import { ContainerClient } from '@azure/storage-blob';
 import { Sandbox, SANDBOX_SUBSCRIPTION, startSandbox } from '../../sandbox';
-import { readPkcs12 } from '../../sandbox/emulators/keyVaultCrypto';
 import { SandboxCredential } from '../support/sandboxClient';
 
-/** Each emulator driven through the real SDK the app uses, as the REST specs describe them. */
+/**
+ * The ARM, Blob + gateway path rule and ACME pieces driven through the real SDKs the app uses
+ * (the Key Vault emulator and the identity endpoint have their own suites in test/sandbox/).
+ */
 describe('sandbox emulators through the real SDKs', () => {
   let sandbox: Sandbox;
   let stateDir: string;
-  let certificates: CertificateClient;
-  let secrets: SecretClient;
   let network: NetworkManagementClient;
   const credential = new SandboxCredential();
 
@@ -26,132 +22,11 @@ describe('sandbox emulators through the real SDKs', () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emulators-'));
     sandbox = await startSandbox({ stateDir, withHost: false, armOperationDelayMs: 400 });
     const tls = { tlsOptions: { ca: sandbox.ca.certPem } };
-    const kv = { ...tls, disableChallengeResourceVerification: true };
-    certificates = new CertificateClient(sandbox.endpoints.keyVaultUrl, credential, kv);
-    secrets = new SecretClient(sandbox.endpoints.keyVaultUrl, credential, kv);
     network = new NetworkManagementClient(credential, SANDBOX_SUBSCRIPTION, { ...tls, endpoint: sandbox.endpoints.armUrl });
   });
   afterAll(async () => {
     await sandbox?.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
-  });
-
-  /** A throwaway CA that signs CSRs the way a CA would (test-side, not product code). */
-  function signCsr(csrDer: Uint8Array, caKey: forge.pki.rsa.PrivateKey, caCert: forge.pki.Certificate): Uint8Array {
-    const csr = forge.pki.certificationRequestFromAsn1(forge.asn1.fromDer(Buffer.from(csrDer).toString('binary')));
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = csr.publicKey as forge.pki.PublicKey;
-    cert.serialNumber = '0' + Date.now().toString(16);
-    cert.validity.notBefore = new Date(Date.now() - 60_000);
-    cert.validity.notAfter = new Date(Date.now() + 30 * 86400_000);
-    cert.setSubject(csr.subject.attributes);
-    cert.setIssuer(caCert.subject.attributes);
-    cert.sign(caKey, forge.md.sha256.create());
-    return new Uint8Array(Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary'));
-  }
-
-  function testCa(): { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate } {
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const key = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-    cert.serialNumber = '01';
-    cert.validity.notBefore = new Date(Date.now() - 60_000);
-    cert.validity.notAfter = new Date(Date.now() + 365 * 86400_000);
-    cert.setSubject([{ name: 'commonName', value: 'test CA' }]);
-    cert.setIssuer([{ name: 'commonName', value: 'test CA' }]);
-    cert.setExtensions([{ name: 'basicConstraints', cA: true }]);
-    cert.sign(key, forge.md.sha256.create());
-    return { key, cert };
-  }
-
-  describe('Key Vault', () => {
-    it('answers an unauthenticated request with the 401 challenge the SDK expects', async () => {
-      const response = await new Promise<{ status: number; challenge: string }>((resolve, reject) =>
-        https
-          .get(`${sandbox.endpoints.keyVaultUrl}/certificates?api-version=2025-07-01`, { ca: sandbox.ca.certPem }, (r) => {
-            r.resume();
-            resolve({ status: r.statusCode ?? 0, challenge: String(r.headers['www-authenticate']) });
-          })
-          .on('error', reject),
-      );
-      expect(response.status).toBe(401);
-      expect(response.challenge).toMatch(/^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[0-9a-f-]+", resource="https:\/\/vault\.azure\.net"$/);
-    });
-
-    it('creates with issuer Unknown (CSR), refuses a second create while pending, merges the chain', async () => {
-      const policy: CertificatePolicy = { issuerName: 'Unknown', subject: 'CN=merge.example', subjectAlternativeNames: { dnsNames: ['merge.example'] } } as CertificatePolicy;
-      await certificates.beginCreateCertificate('merge-example', policy, { tags: { source: 'acme' } });
-      await expect(certificates.beginCreateCertificate('merge-example', policy)).rejects.toMatchObject({ statusCode: 409 });
-      const operation = (await certificates.getCertificateOperation('merge-example')).getOperationState().certificateOperation!;
-      expect(operation.status).toBe('inProgress');
-      const pending = await certificates.getCertificate('merge-example');
-      expect(pending.properties.enabled).toBe(false);
-      expect(pending.cer).toBeUndefined();
-
-      const ca = testCa();
-      const leaf = signCsr(operation.csr!, ca.key, ca.cert);
-      const caDer = new Uint8Array(Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(ca.cert)).getBytes(), 'binary'));
-      const merged = await certificates.mergeCertificate('merge-example', [leaf, caDer]);
-      expect(new X509Certificate(Buffer.from(merged.cer!)).subject).toBe('CN=merge.example');
-      expect(merged.properties.tags).toEqual({ source: 'acme' });
-      expect((await certificates.getCertificateOperation('merge-example')).getOperationState().certificateOperation?.status).toBe('completed');
-
-      const secret = await secrets.getSecret('merge-example');
-      expect(secret.properties.contentType).toBe('application/x-pkcs12');
-      const p12 = readPkcs12(Buffer.from(secret.value!, 'base64'), undefined);
-      expect(p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag]).toHaveLength(2);
-    });
-
-    it('rejects a merge whose leaf does not match the pending key', async () => {
-      await certificates.beginCreateCertificate('mismatch', { issuerName: 'Unknown', subject: 'CN=mismatch.example' });
-      const ca = testCa();
-      const otherKey = forge.pki.rsa.generateKeyPair(1024);
-      const csr = forge.pki.createCertificationRequest();
-      csr.publicKey = otherKey.publicKey;
-      csr.setSubject([{ name: 'commonName', value: 'mismatch.example' }]);
-      csr.sign(otherKey.privateKey);
-      const leaf = signCsr(Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary'), ca.key, ca.cert);
-      await expect(certificates.mergeCertificate('mismatch', [leaf])).rejects.toMatchObject({ statusCode: 400 });
-    });
-
-    it('imports a PKCS#12, lists with paging, updates tags, soft-deletes and purges', async () => {
-      const ca = testCa();
-      const keys = forge.pki.rsa.generateKeyPair(1024);
-      const cert = forge.pki.createCertificate();
-      cert.publicKey = keys.publicKey;
-      cert.serialNumber = '02';
-      cert.validity.notBefore = new Date(Date.now() - 60_000);
-      cert.validity.notAfter = new Date(Date.now() + 86400_000);
-      cert.setSubject([{ name: 'commonName', value: 'import.example' }]);
-      cert.setIssuer(ca.cert.subject.attributes);
-      cert.sign(ca.key, forge.md.sha256.create());
-      const pfx = Buffer.from(forge.asn1.toDer(forge.pkcs12.toPkcs12Asn1(keys.privateKey, [cert, ca.cert], 'pw')).getBytes(), 'binary');
-      for (let i = 0; i < 27; i++) await certificates.importCertificate(`import-${i}`, new Uint8Array(pfx), { password: 'pw' });
-      const names: string[] = [];
-      for await (const properties of certificates.listPropertiesOfCertificates()) names.push(properties.name!);
-      expect(names.filter((n) => n.startsWith('import-'))).toHaveLength(27);
-
-      await certificates.updateCertificateProperties('import-0', '', { tags: { source: 'import' } });
-      expect((await certificates.getCertificate('import-0')).properties.tags).toEqual({ source: 'import' });
-
-      const deletion = await certificates.beginDeleteCertificate('import-0');
-      await deletion.pollUntilDone();
-      expect((await certificates.getDeletedCertificate('import-0')).recoveryId).toContain('/deletedcertificates/import-0');
-      await expect(certificates.getCertificate('import-0')).rejects.toMatchObject({ statusCode: 404 });
-      await certificates.purgeDeletedCertificate('import-0');
-      await expect(certificates.getDeletedCertificate('import-0')).rejects.toMatchObject({ statusCode: 404 });
-    });
-
-    it('stores plain secrets (the ACME account key) and reports armed faults to the SDK', async () => {
-      await secrets.setSecret('plain', 'value-1', { contentType: 'text/plain', tags: { purpose: 'test' } });
-      const read = await secrets.getSecret('plain');
-      expect(read.value).toBe('value-1');
-      expect(read.properties.tags).toEqual({ purpose: 'test' });
-      sandbox.faults.arm({ service: 'keyvault', status: 403, code: 'Forbidden', message: 'Caller is not authorized.', count: 2, match: '/secrets/plain' });
-      await expect(secrets.getSecret('plain')).rejects.toMatchObject({ statusCode: 403, code: 'Forbidden' });
-      sandbox.faults.clear();
-    });
   });
 
   describe('Azure Resource Manager (Application Gateway)', () => {

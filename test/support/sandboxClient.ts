@@ -1,5 +1,5 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { mintToken } from '../../sandbox/emulators/identity';
+import { mintToken } from '../../sandbox/identity';
 import { SANDBOX_TENANT, Sandbox } from '../../sandbox';
 
 /** The app's public API as a frontend uses it: POST a starter, poll statusQueryGetUri. */
@@ -73,7 +73,7 @@ export function failureRecord(output: unknown): Record<string, string> {
 export class SandboxCredential implements TokenCredential {
   async getToken(scopes: string | string[]): Promise<AccessToken> {
     const scope = Array.isArray(scopes) ? scopes[0] : scopes;
-    const { token, expiresOn } = mintToken(SANDBOX_TENANT, scope, 'tests');
-    return { token, expiresOnTimestamp: expiresOn * 1000 };
+    const { token, claims } = mintToken({ tenantId: SANDBOX_TENANT, resource: scope, clientId: 'tests' });
+    return { token, expiresOnTimestamp: claims.exp * 1000 };
   }
 }

@@ -1,0 +1,445 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createCsr, fromPkcs12, generateKey, KeyPropertiesError, publicKeyMatches, thumbprint, WireKeyProperties } from './crypto';
+import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
+
+/**
+ * Certificates data plane (REST: https://learn.microsoft.com/rest/api/keyvault/certificates,
+ * api-version 7.6 / 2025-07-01; wire names as @azure/keyvault-certificates 4.10 serialises them).
+ * A create with issuer "Unknown" adds a disabled version without `cer` and a pending operation
+ * holding the CSR; merging the CA's chain completes that same version. Deletion is soft
+ * (recovery level Recoverable+Purgeable, 90 days).
+ */
+export interface WirePolicy {
+  key_props?: WireKeyProperties;
+  secret_props?: { contentType?: string };
+  x509_props?: { subject?: string; sans?: { dns_names?: string[] }; validity_months?: number; ekus?: string[]; key_usage?: string[] };
+  issuer?: { name?: string };
+  lifetime_actions?: unknown[];
+  attributes?: { enabled?: boolean };
+}
+
+interface WireAttributes {
+  enabled?: boolean;
+}
+
+export interface CertificateVersion {
+  version: string;
+  keyPem: string;
+  /** Leaf first; empty while the version is pending. */
+  chainDer: Buffer[];
+  enabled: boolean;
+  created: number;
+  updated: number;
+  tags: Record<string, string>;
+}
+
+interface PendingOperation {
+  version: string;
+  csrDer: Buffer;
+  requestId: string;
+  status: 'inProgress' | 'completed' | 'cancelled';
+  cancellationRequested: boolean;
+}
+
+export interface CertificateEntry {
+  name: string;
+  versions: CertificateVersion[];
+  policy: WirePolicy;
+  policyUpdated: number;
+  operation?: PendingOperation;
+  preserveCertOrder?: boolean;
+  deleted?: { deletedDate: number; scheduledPurgeDate: number };
+}
+
+const RECOVERABLE_DAYS = 90;
+const NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+const notFound = (name: string): KvReply =>
+  kvError(
+    404,
+    'CertificateNotFound',
+    `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command.`,
+  );
+
+export class CertificateStore {
+  private readonly entries = new Map<string, CertificateEntry>();
+
+  constructor(private readonly vaultUrl: () => string) {}
+
+  /** A live (not deleted) certificate. */
+  live(name: string): CertificateEntry | undefined {
+    const entry = this.entries.get(name.toLowerCase());
+    return entry && !entry.deleted ? entry : undefined;
+  }
+
+  /** Names of the certificates that are not deleted. */
+  liveNames(): string[] {
+    return [...this.entries.values()].filter((entry) => !entry.deleted).map((entry) => entry.name);
+  }
+
+  /** The newest completed, enabled version: what a versionless secret id resolves to. */
+  currentVersion(entry: CertificateEntry): CertificateVersion | undefined {
+    return [...entry.versions].reverse().find((v) => v.enabled && v.chainDer.length > 0);
+  }
+
+  // --- create / pending operation / merge ---------------------------------------------------
+
+  create(request: KvRequest, name: string): KvReply {
+    if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
+    const existing = this.entries.get(name.toLowerCase());
+    if (existing?.deleted) return this.deletedConflict(name);
+    if (existing?.operation?.status === 'inProgress') {
+      // Key Vault refuses a second create while a pending operation exists (409 Conflict).
+      return kvError(409, 'Conflict', `There was a conflict while creating certificate '${name}': a certificate operation is already in progress. Merge or delete the pending operation first.`);
+    }
+    const body = request.body as { policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
+    const policy = body.policy ?? existing?.policy;
+    if (!policy) return kvError(400, 'BadParameter', 'Policy must be specified for a new certificate.');
+    const issuer = policy.issuer?.name ?? 'Unknown';
+    if (issuer.toLowerCase() !== 'unknown') {
+      return kvError(400, 'BadParameter', `The emulator only supports issuer "Unknown" (CSR and merge); got "${issuer}".`);
+    }
+    const subject = policy.x509_props?.subject;
+    const dnsNames = policy.x509_props?.sans?.dns_names ?? [];
+    if (!subject && dnsNames.length === 0) return kvError(400, 'BadParameter', 'Certificate policy must have a subject or subject alternative names.');
+    let keyPem: string;
+    let csrDer: Buffer;
+    try {
+      const previous = existing && policy.key_props?.reuse_key ? existing.versions[existing.versions.length - 1] : undefined;
+      keyPem = previous?.keyPem ?? generateKey(policy.key_props);
+      csrDer = createCsr(keyPem, subject ?? `CN=${dnsNames[0]}`, dnsNames);
+    } catch (error) {
+      if (error instanceof KeyPropertiesError) return kvError(400, 'BadParameter', error.message);
+      throw error;
+    }
+    const entry: CertificateEntry = existing ?? { name, versions: [], policy, policyUpdated: unixNow() };
+    if (body.policy) {
+      entry.policy = body.policy;
+      entry.policyUpdated = unixNow();
+    }
+    if (body.preserveCertOrder !== undefined) entry.preserveCertOrder = body.preserveCertOrder;
+    const version: CertificateVersion = { version: newVersionId(), keyPem, chainDer: [], enabled: false, created: unixNow(), updated: unixNow(), tags: body.tags ?? {} };
+    entry.versions.push(version);
+    entry.operation = { version: version.version, csrDer, requestId: newVersionId(), status: 'inProgress', cancellationRequested: false };
+    this.entries.set(name.toLowerCase(), entry);
+    return {
+      status: 202,
+      body: this.operationBody(entry),
+      headers: { location: `${this.vaultUrl()}/certificates/${entry.name}/pending?api-version=${request.query.get('api-version')}` },
+    };
+  }
+
+  getOperation(name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+    return { status: 200, body: this.operationBody(entry) };
+  }
+
+  /** PATCH pending {cancellation_requested: true}: a pending Unknown-issuer operation is cancelled. */
+  updateOperation(request: KvRequest, name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+    if (request.body.cancellation_requested === true && entry.operation.status === 'inProgress') {
+      entry.operation.cancellationRequested = true;
+      entry.operation.status = 'cancelled';
+    }
+    return { status: 200, body: this.operationBody(entry) };
+  }
+
+  /** DELETE pending: the operation (and its unmerged version) goes away. */
+  deleteOperation(name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+    const body = this.operationBody(entry);
+    const pendingVersion = entry.operation.version;
+    if (entry.operation.status !== 'completed') entry.versions = entry.versions.filter((v) => v.version !== pendingVersion);
+    entry.operation = undefined;
+    if (entry.versions.length === 0) this.entries.delete(name.toLowerCase());
+    return { status: 200, body };
+  }
+
+  merge(request: KvRequest, name: string): KvReply {
+    const entry = this.live(name);
+    const operation = entry?.operation;
+    if (!entry || !operation || operation.status !== 'inProgress') return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+    const body = request.body as { x5c?: unknown; attributes?: WireAttributes; tags?: Record<string, string> };
+    if (!Array.isArray(body.x5c) || body.x5c.length === 0 || !body.x5c.every((item) => typeof item === 'string')) {
+      return kvError(400, 'BadParameter', 'x5c must be a non-empty array of base64 DER certificates.');
+    }
+    const chainDer = (body.x5c as string[]).map((b64) => Buffer.from(b64, 'base64'));
+    const version = entry.versions.find((v) => v.version === operation.version)!;
+    try {
+      chainDer.forEach((der) => new X509Certificate(der));
+    } catch {
+      return kvError(400, 'BadParameter', 'Property x5c has an invalid certificate.');
+    }
+    // The service checks the leaf against the pending key; wording of its error kept.
+    if (!publicKeyMatches(version.keyPem, chainDer[0])) {
+      return kvError(400, 'BadParameter', "Public key from x509 certificate and key of this instance doesn't match");
+    }
+    version.chainDer = chainDer;
+    version.enabled = body.attributes?.enabled ?? true;
+    version.tags = { ...version.tags, ...(body.tags ?? {}) };
+    version.updated = unixNow();
+    operation.status = 'completed';
+    return { status: 201, body: this.bundle(entry, version) };
+  }
+
+  // --- import ---------------------------------------------------------------------------------
+
+  import(request: KvRequest, name: string): KvReply {
+    if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
+    const existing = this.entries.get(name.toLowerCase());
+    if (existing?.deleted) return this.deletedConflict(name);
+    const body = request.body as { value?: unknown; pwd?: unknown; policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
+    if (typeof body.value !== 'string' || !body.value) return kvError(400, 'BadParameter', 'value must be the base64 PKCS#12 or the PEM of the certificate and its key.');
+    let parsed: { keyPem: string; chainDer: Buffer[] };
+    try {
+      parsed = parseImport(body.value, typeof body.pwd === 'string' ? body.pwd : undefined, body.policy?.secret_props?.contentType);
+    } catch (error) {
+      // The reason names the structure only, never key material.
+      return kvError(400, 'BadParameter', `The specified certificate content could not be imported: ${(error as Error).message}.`);
+    }
+    const entry: CertificateEntry = existing ?? { name, versions: [], policy: body.policy ?? derivedPolicy(parsed), policyUpdated: unixNow() };
+    if (body.policy) {
+      entry.policy = { ...derivedPolicy(parsed), ...body.policy };
+      entry.policyUpdated = unixNow();
+    }
+    if (body.preserveCertOrder !== undefined) entry.preserveCertOrder = body.preserveCertOrder;
+    const version: CertificateVersion = { version: newVersionId(), ...parsed, enabled: body.attributes?.enabled ?? true, created: unixNow(), updated: unixNow(), tags: body.tags ?? {} };
+    entry.versions.push(version);
+    this.entries.set(name.toLowerCase(), entry);
+    return { status: 200, body: this.bundle(entry, version) };
+  }
+
+  // --- read / update / list ---------------------------------------------------------------------
+
+  /** GET /certificates/{n}[/{v}]: no version = the newest version, which may be the pending one. */
+  get(name: string, versionId?: string): KvReply {
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    const version = versionId ? entry.versions.find((v) => v.version === versionId) : entry.versions[entry.versions.length - 1];
+    if (!version) return notFound(`${name}/${versionId ?? ''}`);
+    return { status: 200, body: this.bundle(entry, version) };
+  }
+
+  update(request: KvRequest, name: string, versionId?: string): KvReply {
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    const version = versionId ? entry.versions.find((v) => v.version === versionId) : entry.versions[entry.versions.length - 1];
+    if (!version) return notFound(`${name}/${versionId ?? ''}`);
+    const body = request.body as { tags?: Record<string, string>; attributes?: WireAttributes; policy?: WirePolicy };
+    if (body.tags) version.tags = { ...body.tags };
+    if (typeof body.attributes?.enabled === 'boolean') version.enabled = body.attributes.enabled;
+    if (body.policy) {
+      entry.policy = { ...entry.policy, ...body.policy };
+      entry.policyUpdated = unixNow();
+    }
+    version.updated = unixNow();
+    return { status: 200, body: this.bundle(entry, version) };
+  }
+
+  getPolicy(name: string): KvReply {
+    const entry = this.live(name);
+    return entry ? { status: 200, body: this.policyBody(entry) } : notFound(name);
+  }
+
+  updatePolicy(request: KvRequest, name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    entry.policy = { ...entry.policy, ...(request.body as WirePolicy) };
+    entry.policyUpdated = unixNow();
+    return { status: 200, body: this.policyBody(entry) };
+  }
+
+  /** GET /certificates: certificates with a completed version (all with includePending=true). */
+  list(request: KvRequest): KvReply {
+    const includePending = request.query.get('includePending') === 'true';
+    const items = [...this.entries.values()]
+      .filter((entry) => !entry.deleted)
+      .map((entry) => ({ entry, version: includePending ? entry.versions[entry.versions.length - 1] : this.currentVersion(entry) ?? latestCompleted(entry) }))
+      .filter((item): item is { entry: CertificateEntry; version: CertificateVersion } => !!item.version)
+      .sort((a, b) => a.entry.name.localeCompare(b.entry.name))
+      .map(({ entry, version }) => this.item(version, `${this.vaultUrl()}/certificates/${entry.name}`));
+    return page(request, items);
+  }
+
+  listVersions(request: KvRequest, name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    return page(request, entry.versions.map((version) => this.item(version, this.versionId(entry, version))));
+  }
+
+  // --- soft delete ------------------------------------------------------------------------------
+
+  delete(name: string): KvReply {
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    const now = unixNow();
+    entry.deleted = { deletedDate: now, scheduledPurgeDate: now + RECOVERABLE_DAYS * 86400 };
+    entry.operation = undefined;
+    return { status: 200, body: this.deletedBody(entry) };
+  }
+
+  getDeleted(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
+    return { status: 200, body: this.deletedBody(entry) };
+  }
+
+  listDeleted(request: KvRequest): KvReply {
+    const items = [...this.entries.values()]
+      .filter((entry) => entry.deleted)
+      .map((entry) => {
+        const version = latestCompleted(entry) ?? entry.versions[entry.versions.length - 1];
+        return { ...this.item(version, `${this.vaultUrl()}/certificates/${entry.name}`), ...this.deletionFields(entry) };
+      });
+    return page(request, items);
+  }
+
+  purge(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
+    this.entries.delete(name.toLowerCase());
+    return { status: 204 };
+  }
+
+  recover(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
+    entry.deleted = undefined;
+    return { status: 200, body: this.bundle(entry, latestCompleted(entry) ?? entry.versions[entry.versions.length - 1]) };
+  }
+
+  // --- wire shapes ----------------------------------------------------------------------------
+
+  versionId(entry: CertificateEntry, version: CertificateVersion): string {
+    return `${this.vaultUrl()}/certificates/${entry.name}/${version.version}`;
+  }
+
+  attributes(version: CertificateVersion): Record<string, unknown> {
+    const leaf = version.chainDer[0] ? new X509Certificate(version.chainDer[0]) : undefined;
+    return {
+      enabled: version.enabled,
+      ...(leaf ? { nbf: toUnix(leaf.validFrom), exp: toUnix(leaf.validTo) } : {}),
+      created: version.created,
+      updated: version.updated,
+      recoveryLevel: 'Recoverable+Purgeable',
+      recoverableDays: RECOVERABLE_DAYS,
+    };
+  }
+
+  /** CertificateBundle (REST: Certificates - Get Certificate response). */
+  bundle(entry: CertificateEntry, version: CertificateVersion): Record<string, unknown> {
+    const base = this.vaultUrl();
+    const leaf = version.chainDer[0];
+    return {
+      id: this.versionId(entry, version),
+      kid: `${base}/keys/${entry.name}/${version.version}`,
+      sid: `${base}/secrets/${entry.name}/${version.version}`,
+      ...(leaf ? { x5t: thumbprint(leaf), cer: leaf.toString('base64') } : {}),
+      attributes: this.attributes(version),
+      policy: this.policyBody(entry),
+      tags: version.tags,
+      ...(entry.preserveCertOrder !== undefined ? { preserveCertOrder: entry.preserveCertOrder } : {}),
+    };
+  }
+
+  private item(version: CertificateVersion, id: string): Record<string, unknown> {
+    const leaf = version.chainDer[0];
+    return { id, ...(leaf ? { x5t: thumbprint(leaf) } : {}), attributes: this.attributes(version), tags: version.tags };
+  }
+
+  private policyBody(entry: CertificateEntry): Record<string, unknown> {
+    return {
+      ...entry.policy,
+      id: `${this.vaultUrl()}/certificates/${entry.name}/policy`,
+      attributes: { enabled: entry.policy.attributes?.enabled ?? true, created: entry.policyUpdated, updated: entry.policyUpdated },
+    };
+  }
+
+  /** CertificateOperation (REST: Certificates - Get Certificate Operation response). */
+  private operationBody(entry: CertificateEntry): Record<string, unknown> {
+    const operation = entry.operation!;
+    const details: Record<PendingOperation['status'], string> = {
+      inProgress: 'Pending certificate created. Please Perform Merge to complete the request.',
+      completed: 'Certificate merged.',
+      cancelled: 'Certificate operation cancelled.',
+    };
+    return {
+      id: `${this.vaultUrl()}/certificates/${entry.name}/pending`,
+      issuer: { name: entry.policy.issuer?.name ?? 'Unknown' },
+      csr: operation.csrDer.toString('base64'),
+      cancellation_requested: operation.cancellationRequested,
+      status: operation.status,
+      status_details: details[operation.status],
+      request_id: operation.requestId,
+      ...(operation.status === 'completed' ? { target: `${this.vaultUrl()}/certificates/${entry.name}` } : {}),
+    };
+  }
+
+  private deletionFields(entry: CertificateEntry): Record<string, unknown> {
+    return { recoveryId: `${this.vaultUrl()}/deletedcertificates/${entry.name}`, deletedDate: entry.deleted!.deletedDate, scheduledPurgeDate: entry.deleted!.scheduledPurgeDate };
+  }
+
+  /** DeletedCertificateBundle: the latest bundle plus recoveryId, deletedDate, scheduledPurgeDate. */
+  private deletedBody(entry: CertificateEntry): Record<string, unknown> {
+    const version = latestCompleted(entry) ?? entry.versions[entry.versions.length - 1];
+    return { ...this.bundle(entry, version), ...this.deletionFields(entry) };
+  }
+
+  private deletedConflict(name: string): KvReply {
+    return kvError(
+      409,
+      'Conflict',
+      `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`,
+      'ObjectIsDeletedButRecoverable',
+    );
+  }
+}
+
+const toUnix = (date: string): number => Math.floor(Date.parse(date) / 1000);
+
+function latestCompleted(entry: CertificateEntry): CertificateVersion | undefined {
+  return [...entry.versions].reverse().find((v) => v.chainDer.length > 0);
+}
+
+/** The policy Key Vault records for an import without one: key and subject from the certificate. */
+function derivedPolicy(parsed: { keyPem: string; chainDer: Buffer[] }): WirePolicy {
+  const key = createPrivateKey(parsed.keyPem);
+  const leaf = new X509Certificate(parsed.chainDer[0]);
+  const dnsNames = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter((san) => san.startsWith('DNS:'))
+    .map((san) => san.slice(4));
+  const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+  return {
+    key_props:
+      key.asymmetricKeyType === 'ec'
+        ? { kty: 'EC', crv: curves[key.asymmetricKeyDetails?.namedCurve ?? ''], exportable: true, reuse_key: false }
+        : { kty: 'RSA', key_size: key.asymmetricKeyDetails?.modulusLength, exportable: true, reuse_key: false },
+    secret_props: { contentType: 'application/x-pkcs12' },
+    x509_props: { subject: leaf.subject.split('\n').join(', '), ...(dnsNames.length ? { sans: { dns_names: dnsNames } } : {}) },
+    issuer: { name: 'Unknown' },
+  };
+}
+
+/**
+ * The imported value: base64 PKCS#12 (optionally with a password), or PEM (key + certificates)
+ * when the policy says application/x-pem-file or the value is PEM text.
+ */
+function parseImport(value: string, password: string | undefined, contentType: string | undefined): { keyPem: string; chainDer: Buffer[] } {
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  const pemText = value.includes('-----BEGIN') ? value : decoded.includes('-----BEGIN') ? decoded : undefined;
+  if (pemText || contentType === 'application/x-pem-file') {
+    if (!pemText) throw new Error('the value is not PEM');
+    const keyBlock = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----/.exec(pemText);
+    if (!keyBlock) throw new Error('the PEM holds no private key');
+    const keyPem = createPrivateKey({ key: keyBlock[0], ...(password ? { passphrase: password } : {}) }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    const certs = (pemText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem).raw);
+    const leafIndex = certs.findIndex((der) => publicKeyMatches(keyPem, der));
+    if (leafIndex < 0) throw new Error('no certificate in the PEM matches its private key');
+    return { keyPem, chainDer: [certs[leafIndex], ...certs.filter((_, i) => i !== leafIndex)] };
+  }
+  return fromPkcs12(Buffer.from(value, 'base64'), password);
+}

@@ -1,0 +1,165 @@
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Counters, delay, FaultInjector } from '../faults';
+import { bearerProblem, readClaims } from '../identity/jwt';
+import { SandboxCa } from '../tls/ca';
+import { CertificateStore } from './certificates';
+import { route } from './routes';
+import { SecretStore } from './secrets';
+import { KvReply, KvRequest, kvError, MAX_PAGE } from './wire';
+
+/**
+ * HTTPS Key Vault emulator (certificates + secrets). Order per request:
+ * 1. challenge auth (keyvault-common keyVaultAuthenticationPolicy): no token -> 401 with
+ *    WWW-Authenticate (authority + resource), counted as `auth.challenge`; a token that is not a
+ *    valid vault token for this tenant -> 401 `auth.rejected`;
+ * 2. api-version must be present (7.x or a dated version such as 2025-07-01); clients encode
+ *    the key as `api%2Dversion`, URLSearchParams decodes it;
+ * 3. an armed fault for `METHOD /path` answers instead (after its delay), with a Key Vault
+ *    error body and Retry-After if set;
+ * 4. the operation is counted (service 'keyvault', e.g. 'certificates.create') and served.
+ */
+export interface KeyVaultEmulatorOptions {
+  ca: SandboxCa;
+  tenantId: string;
+  faults?: FaultInjector;
+  counters?: Counters;
+  /** Page size of lists when the client sends no maxresults (default 25, as the service). */
+  pageSize?: number;
+  /** Fixed port (default: a free one). */
+  port?: number;
+}
+
+export interface KeyVaultEmulator {
+  /** Vault URL, https://127.0.0.1:<port> (no trailing slash). */
+  url: string;
+  stop(): Promise<void>;
+  /** For the gateway data plane: the PFX a secret id names (versionless = newest enabled version). */
+  resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType: string } | undefined>;
+  /** Inspection for tests: the issued (merged or imported) versions held under a certificate name. */
+  certificateVersions(name: string): string[];
+}
+
+const VAULT_RESOURCE = 'https://vault.azure.net';
+const API_VERSION = /^(7\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$/;
+
+export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): Promise<KeyVaultEmulator> {
+  let vaultUrl = '';
+  const certificates = new CertificateStore(() => vaultUrl);
+  const secrets = new SecretStore(() => vaultUrl, certificates);
+  const count = (operation: string): void => options.counters?.increment('keyvault', operation);
+  const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId}", resource="${VAULT_RESOURCE}"`;
+
+  async function handle(req: IncomingMessage, rawBody: Buffer): Promise<KvReply> {
+    const url = new URL(req.url ?? '/', 'https://vault');
+    const method = (req.method ?? 'GET').toUpperCase();
+
+    const authorization = req.headers.authorization;
+    if (!authorization) {
+      count('auth.challenge');
+      return { ...kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.'), headers: { 'www-authenticate': challenge } };
+    }
+    const problem = bearerProblem(authorization, VAULT_RESOURCE) ?? issuerProblem(authorization, options.tenantId);
+    if (problem) {
+      count('auth.rejected');
+      return { ...kvError(401, 'Unauthorized', `AKV10022: Invalid token: ${problem}.`), headers: { 'www-authenticate': challenge } };
+    }
+
+    const apiVersion = url.searchParams.get('api-version');
+    if (!apiVersion || !API_VERSION.test(apiVersion)) {
+      return kvError(400, 'BadParameter', `The request URI contains an invalid or missing api-version${apiVersion ? `: ${apiVersion}` : ''}.`);
+    }
+
+    let body: Record<string, unknown> = {};
+    if (rawBody.length) {
+      try {
+        const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      } catch {
+        return kvError(400, 'BadParameter', 'The request body is not valid JSON.');
+      }
+    }
+    const request: KvRequest = {
+      method,
+      path: url.pathname.split('/').filter(Boolean).map(decodeURIComponent),
+      query: url.searchParams,
+      body,
+      vaultUrl,
+      defaultPageSize: options.pageSize ?? MAX_PAGE,
+    };
+    const target = route(request, certificates, secrets);
+
+    const fault = options.faults?.take('keyvault', method, url.pathname);
+    if (fault?.delayMs) await delay(fault.delayMs);
+    count(target.operation);
+    if (fault?.status) {
+      count(`${target.operation}.fault`);
+      const reply = kvError(fault.status, fault.code ?? defaultCode(fault.status), fault.message ?? 'Fault injected by the sandbox.');
+      if (fault.retryAfterSeconds !== undefined) reply.headers = { 'retry-after': String(fault.retryAfterSeconds) };
+      return reply;
+    }
+    return target.handle();
+  }
+
+  const leaf = options.ca.issueServerCert(['localhost', '127.0.0.1']);
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => {
+    readBody(req)
+      .then((rawBody) => handle(req, rawBody))
+      .then((reply) => send(res, reply))
+      .catch((error: Error) => {
+        // Internal failures never echo request bodies (they may hold keys or PFX).
+        if (!res.headersSent) send(res, kvError(500, 'InternalError', `Key Vault emulator failure: ${error.name}`));
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  vaultUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: vaultUrl,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    certificateVersions: (name) => certificates.live(name)?.versions.filter((v) => v.chainDer.length > 0).map((v) => v.version) ?? [],
+    resolveSecret: async (secretId) => {
+      const secret = secrets.resolve(secretId);
+      return secret ? { pfxBase64: secret.value, contentType: secret.contentType } : undefined;
+    },
+  };
+}
+
+/** Key Vault accepts tokens issued by the vault's tenant only (AKV10032 otherwise). */
+function issuerProblem(authorization: string, tenantId: string): string | undefined {
+  const claims = readClaims(authorization.replace(/^Bearer\s+/i, ''));
+  return claims?.tid === tenantId ? undefined : `issuer tenant ${claims?.tid ?? 'unknown'} is not the vault's tenant`;
+}
+
+function defaultCode(status: number): string {
+  if (status === 429) return 'Throttled';
+  if (status === 409) return 'Conflict';
+  if (status === 403) return 'Forbidden';
+  if (status >= 500) return 'ServiceUnavailable';
+  return 'InjectedFault';
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, reply: KvReply): void {
+  const headers: Record<string, string> = { ...(reply.headers ?? {}) };
+  let payload: string | undefined;
+  if (reply.body !== undefined) {
+    payload = JSON.stringify(reply.body);
+    headers['content-type'] = 'application/json; charset=utf-8';
+  }
+  response.writeHead(reply.status, headers);
+  response.end(payload);
+}

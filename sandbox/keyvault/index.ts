@@ -1,0 +1,2 @@
+export { startKeyVaultEmulator } from './emulator';
+export type { KeyVaultEmulator, KeyVaultEmulatorOptions } from './emulator';

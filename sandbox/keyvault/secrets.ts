@@ -1,0 +1,235 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { CertificateEntry, CertificateStore, CertificateVersion } from './certificates';
+import { toPkcs12 } from './crypto';
+import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
+
+/**
+ * Secrets data plane (REST: https://learn.microsoft.com/rest/api/keyvault/secrets, wire of
+ * @azure/keyvault-secrets 4.12). Plain secrets are stored here (the app keeps its ACME account
+ * key as one). A certificate's secret is its key and chain: `managed: true`, a `kid`, and as
+ * value a password-less PKCS#12 (base64) or PEM per the policy's secret_props.contentType; it
+ * cannot be set or deleted through the secrets API (the service answers 403 for managed secrets).
+ */
+interface SecretVersion {
+  version: string;
+  value: string;
+  contentType?: string;
+  enabled: boolean;
+  created: number;
+  updated: number;
+  tags: Record<string, string>;
+}
+
+interface SecretEntry {
+  name: string;
+  versions: SecretVersion[];
+  deleted?: { deletedDate: number; scheduledPurgeDate: number };
+}
+
+const RECOVERABLE_DAYS = 90;
+const NAME = /^[0-9a-zA-Z-]{1,127}$/;
+const PKCS12 = 'application/x-pkcs12';
+
+const notFound = (name: string): KvReply =>
+  kvError(404, 'SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`);
+const managedRefused = (operation: string, name: string): KvReply =>
+  kvError(403, 'Forbidden', `Operation "${operation}" is not allowed on secret ${name}: it is managed by a certificate.`);
+
+export class SecretStore {
+  private readonly entries = new Map<string, SecretEntry>();
+
+  constructor(
+    private readonly vaultUrl: () => string,
+    private readonly certificates: CertificateStore,
+  ) {}
+
+  set(request: KvRequest, name: string): KvReply {
+    if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Secret name must match ^[0-9a-zA-Z-]{1,127}$.');
+    if (this.certificates.live(name)) return managedRefused('set', name);
+    const existing = this.entries.get(name.toLowerCase());
+    if (existing?.deleted) {
+      return kvError(409, 'Conflict', `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable');
+    }
+    const body = request.body as { value?: unknown; contentType?: unknown; tags?: Record<string, string>; attributes?: { enabled?: boolean } };
+    if (typeof body.value !== 'string') return kvError(400, 'BadParameter', 'The secret value must be a string.');
+    const version: SecretVersion = {
+      version: newVersionId(),
+      value: body.value,
+      contentType: typeof body.contentType === 'string' ? body.contentType : undefined,
+      enabled: body.attributes?.enabled ?? true,
+      created: unixNow(),
+      updated: unixNow(),
+      tags: body.tags ?? {},
+    };
+    const entry = existing ?? { name, versions: [] };
+    entry.versions.push(version);
+    this.entries.set(name.toLowerCase(), entry);
+    return { status: 200, body: this.body(entry, version) };
+  }
+
+  /** GET /secrets/{n}[/{v}]: no version = the newest enabled version. */
+  get(name: string, versionId?: string): KvReply {
+    const certificate = this.certificates.live(name);
+    if (certificate) {
+      const version = versionId ? certificate.versions.find((v) => v.version === versionId && v.chainDer.length > 0) : this.certificates.currentVersion(certificate);
+      return version ? { status: 200, body: this.certificateSecret(certificate, version) } : notFound(versionId ? `${name}/${versionId}` : name);
+    }
+    const entry = this.live(name);
+    const version = entry && (versionId ? entry.versions.find((v) => v.version === versionId) : [...entry.versions].reverse().find((v) => v.enabled));
+    if (!entry || !version) return notFound(versionId ? `${name}/${versionId}` : name);
+    if (!version.enabled) return kvError(403, 'Forbidden', `Operation get is not allowed on a disabled secret.`);
+    return { status: 200, body: this.body(entry, version) };
+  }
+
+  update(request: KvRequest, name: string, versionId?: string): KvReply {
+    if (this.certificates.live(name)) return managedRefused('update', name);
+    const entry = this.live(name);
+    const version = entry && (versionId ? entry.versions.find((v) => v.version === versionId) : entry.versions[entry.versions.length - 1]);
+    if (!entry || !version) return notFound(name);
+    const body = request.body as { contentType?: unknown; tags?: Record<string, string>; attributes?: { enabled?: boolean } };
+    if (typeof body.contentType === 'string') version.contentType = body.contentType;
+    if (body.tags) version.tags = { ...body.tags };
+    if (typeof body.attributes?.enabled === 'boolean') version.enabled = body.attributes.enabled;
+    version.updated = unixNow();
+    return { status: 200, body: withoutValue(this.body(entry, version)) };
+  }
+
+  /** GET /secrets: plain secrets and certificate-backed ones (managed: true), no values. */
+  list(request: KvRequest): KvReply {
+    const plain = [...this.entries.values()]
+      .filter((entry) => !entry.deleted && entry.versions.length)
+      .map((entry) => this.item(entry.versions[entry.versions.length - 1], `${this.vaultUrl()}/secrets/${entry.name}`));
+    const certificates = this.certificates.liveNames()
+      .map((name) => this.certificates.live(name)!)
+      .map((entry) => ({ entry, version: this.certificates.currentVersion(entry) }))
+      .filter((item): item is { entry: CertificateEntry; version: CertificateVersion } => !!item.version)
+      .map(({ entry, version }) => ({ ...this.certificateItem(entry, version, `${this.vaultUrl()}/secrets/${entry.name}`) }));
+    return page(request, [...plain, ...certificates].sort((a, b) => String(a.id).localeCompare(String(b.id))));
+  }
+
+  listVersions(request: KvRequest, name: string): KvReply {
+    const certificate = this.certificates.live(name);
+    if (certificate) {
+      return page(
+        request,
+        certificate.versions.filter((v) => v.chainDer.length > 0).map((v) => this.certificateItem(certificate, v, `${this.vaultUrl()}/secrets/${certificate.name}/${v.version}`)),
+      );
+    }
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    return page(request, entry.versions.map((v) => this.item(v, `${this.vaultUrl()}/secrets/${entry.name}/${v.version}`)));
+  }
+
+  delete(name: string): KvReply {
+    if (this.certificates.live(name)) return managedRefused('delete', name);
+    const entry = this.live(name);
+    if (!entry) return notFound(name);
+    const now = unixNow();
+    entry.deleted = { deletedDate: now, scheduledPurgeDate: now + RECOVERABLE_DAYS * 86400 };
+    return { status: 200, body: this.deletedBody(entry) };
+  }
+
+  getDeleted(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    return entry?.deleted ? { status: 200, body: this.deletedBody(entry) } : kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+  }
+
+  purge(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    if (!entry?.deleted) return kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+    this.entries.delete(name.toLowerCase());
+    return { status: 204 };
+  }
+
+  recover(name: string): KvReply {
+    const entry = this.entries.get(name.toLowerCase());
+    if (!entry?.deleted) return kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+    entry.deleted = undefined;
+    return { status: 200, body: withoutValue(this.body(entry, entry.versions[entry.versions.length - 1])) };
+  }
+
+  /**
+   * The value a secret id points at, for the gateway data plane: a versionless id follows the
+   * newest enabled version (the gateway is given versionless ids so it picks up renewals).
+   */
+  resolve(secretId: string): { value: string; contentType: string } | undefined {
+    let path: string;
+    try {
+      path = new URL(secretId).pathname;
+    } catch {
+      return undefined;
+    }
+    const match = /^\/secrets\/([^/]+)(?:\/([^/]*))?\/?$/.exec(path);
+    if (!match) return undefined;
+    const reply = this.get(decodeURIComponent(match[1]), match[2] ? decodeURIComponent(match[2]) : undefined);
+    if (reply.status !== 200) return undefined;
+    const body = reply.body as { value: string; contentType?: string };
+    return { value: body.value, contentType: body.contentType ?? '' };
+  }
+
+  private live(name: string): SecretEntry | undefined {
+    const entry = this.entries.get(name.toLowerCase());
+    return entry && !entry.deleted ? entry : undefined;
+  }
+
+  private attributes(version: SecretVersion): Record<string, unknown> {
+    return { enabled: version.enabled, created: version.created, updated: version.updated, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: RECOVERABLE_DAYS };
+  }
+
+  /** SecretBundle (REST: Secrets - Get Secret response). */
+  private body(entry: SecretEntry, version: SecretVersion): Record<string, unknown> {
+    return {
+      value: version.value,
+      id: `${this.vaultUrl()}/secrets/${entry.name}/${version.version}`,
+      ...(version.contentType !== undefined ? { contentType: version.contentType } : {}),
+      attributes: this.attributes(version),
+      tags: version.tags,
+    };
+  }
+
+  private item(version: SecretVersion, id: string): Record<string, unknown> {
+    return { id, ...(version.contentType !== undefined ? { contentType: version.contentType } : {}), attributes: this.attributes(version), tags: version.tags };
+  }
+
+  private certificateItem(entry: CertificateEntry, version: CertificateVersion, id: string): Record<string, unknown> {
+    return { id, contentType: contentTypeOf(entry), attributes: this.certificates.attributes(version), tags: version.tags, managed: true };
+  }
+
+  /** A certificate version's secret: key + full chain, as the gateway and SecretClient read it. */
+  private certificateSecret(entry: CertificateEntry, version: CertificateVersion): Record<string, unknown> {
+    const contentType = contentTypeOf(entry);
+    const value = contentType === 'application/x-pem-file' ? toPem(version) : toPkcs12(version.keyPem, version.chainDer).toString('base64');
+    return {
+      value,
+      contentType,
+      id: `${this.vaultUrl()}/secrets/${entry.name}/${version.version}`,
+      kid: `${this.vaultUrl()}/keys/${entry.name}/${version.version}`,
+      managed: true,
+      attributes: this.certificates.attributes(version),
+      tags: version.tags,
+    };
+  }
+
+  private deletedBody(entry: SecretEntry): Record<string, unknown> {
+    return {
+      ...withoutValue(this.body(entry, entry.versions[entry.versions.length - 1])),
+      recoveryId: `${this.vaultUrl()}/deletedsecrets/${entry.name}`,
+      deletedDate: entry.deleted!.deletedDate,
+      scheduledPurgeDate: entry.deleted!.scheduledPurgeDate,
+    };
+  }
+}
+
+/** Update, recover and deleted views of a secret carry no value (REST: SecretBundle without value). */
+function withoutValue(body: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...body };
+  delete copy.value;
+  return copy;
+}
+
+const contentTypeOf = (entry: CertificateEntry): string => entry.policy.secret_props?.contentType ?? PKCS12;
+
+function toPem(version: CertificateVersion): string {
+  const key = createPrivateKey(version.keyPem).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return key + version.chainDer.map((der) => new X509Certificate(der).toString()).join('');
+}

@@ -1,0 +1,372 @@
+import https from 'node:https';
+import tls from 'node:tls';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { CertificateClient, CertificateClientOptions } from '@azure/keyvault-certificates';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { Counters, FaultInjector } from '../../sandbox/faults';
+import { mintToken, startTokenServer, TokenServer } from '../../sandbox/identity';
+import { KeyVaultEmulator, startKeyVaultEmulator } from '../../sandbox/keyvault';
+import { createSandboxCa, SandboxCa } from '../../sandbox/tls/ca';
+
+/**
+ * The Key Vault emulator driven through the real SDK clients, authenticated by the
+ * managed-identity endpoint. TLS trust: the sandbox CA is passed per client with
+ * `tlsOptions: { ca }` (core-rest-pipeline tlsPolicy); NODE_EXTRA_CA_CERTS would only work if set
+ * before the process starts.
+ */
+const TENANT = '00000000-0000-4000-8000-00000000cafe';
+
+/** A throwaway issuing CA standing in for the ACME CA: signs CSRs with forge. */
+function issuingCa(): { certPem: string; sign(csrDer: Uint8Array): Buffer } {
+  const ca = createSandboxCa('test issuing CA');
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(createPrivateKey(ca.keyPem).export({ type: 'pkcs1', format: 'pem' }).toString());
+  return {
+    certPem: ca.certPem,
+    sign(csrDer) {
+      const csr = forge.pki.certificationRequestFromAsn1(forge.asn1.fromDer(Buffer.from(csrDer).toString('binary')));
+      if (!csr.verify()) throw new Error('CSR signature does not verify');
+      const cert = forge.pki.createCertificate();
+      cert.publicKey = csr.publicKey!;
+      cert.serialNumber = `0${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`;
+      cert.validity.notBefore = new Date(Date.now() - 60_000);
+      cert.validity.notAfter = new Date(Date.now() + 90 * 86_400_000);
+      cert.setSubject(csr.subject.attributes);
+      cert.setIssuer(caCert.subject.attributes);
+      // Reason: forge's typings omit getAttribute's extensions field.
+      const requested = (csr.getAttribute({ name: 'extensionRequest' }) as unknown as { extensions?: object[] } | null)?.extensions ?? [];
+      cert.setExtensions([{ name: 'basicConstraints', cA: false }, ...requested]);
+      cert.sign(caKey, forge.md.sha256.create());
+      return Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+    },
+  };
+}
+
+const derOf = (pem: string): Buffer => new X509Certificate(pem).raw;
+
+function readPfx(pfxBase64: string): { keyPem: string; certsDer: Buffer[] } {
+  const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(Buffer.from(pfxBase64, 'base64').toString('binary')), false, null as unknown as string);
+  const keyBags = p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? [];
+  const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
+  return {
+    keyPem: forge.pki.privateKeyToPem(keyBags[0].key!),
+    certsDer: certBags.map((bag) => Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert!)).getBytes(), 'binary')),
+  };
+}
+
+const spki = (keyOrCert: string | Buffer): Buffer =>
+  typeof keyOrCert === 'string'
+    ? createPublicKey(createPrivateKey(keyOrCert)).export({ type: 'spki', format: 'der' })
+    : new X509Certificate(keyOrCert).publicKey.export({ type: 'spki', format: 'der' });
+
+describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-secrets', () => {
+  let ca: SandboxCa;
+  let tokens: TokenServer;
+  let vault: KeyVaultEmulator;
+  let certificates: CertificateClient;
+  let secrets: SecretClient;
+  let clientOptions: CertificateClientOptions;
+  const counters = new Counters();
+  const faults = new FaultInjector();
+  const issuer = issuingCa();
+  const savedEnv = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
+
+  beforeAll(async () => {
+    ca = createSandboxCa();
+    tokens = await startTokenServer({ tenantId: TENANT });
+    process.env.IDENTITY_ENDPOINT = tokens.endpoint;
+    process.env.IDENTITY_HEADER = tokens.header;
+    // A small default page size makes every list the SDK reads span several pages.
+    vault = await startKeyVaultEmulator({ ca, tenantId: TENANT, faults, counters, pageSize: 2 });
+    clientOptions = { disableChallengeResourceVerification: true, tlsOptions: { ca: ca.certPem } };
+    const credential = new ManagedIdentityCredential();
+    certificates = new CertificateClient(vault.url, credential, clientOptions);
+    secrets = new SecretClient(vault.url, credential, clientOptions);
+  });
+
+  afterAll(async () => {
+    for (const [name, value] of [['IDENTITY_ENDPOINT', savedEnv.endpoint], ['IDENTITY_HEADER', savedEnv.header]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await vault?.stop();
+    await tokens?.stop();
+  });
+
+  afterEach(() => faults.clear());
+
+  /** Creates an issuer-Unknown certificate, signs its CSR with the test CA and merges the chain. */
+  async function issue(name: string, hostname: string): Promise<Buffer> {
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: `CN=${hostname}`, subjectAlternativeNames: { dnsNames: [hostname] } });
+    const csr = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!.csr!;
+    const leaf = issuer.sign(csr);
+    await certificates.mergeCertificate(name, [leaf, derOf(issuer.certPem)]);
+    return leaf;
+  }
+
+  it('runs the CSR flow: create gives a CSR, the CA signs it, merge completes the certificate', async () => {
+    const name = 'www-example-com';
+    await certificates.beginCreateCertificate(name, {
+      issuerName: 'Unknown',
+      subject: 'CN=www.example.com',
+      subjectAlternativeNames: { dnsNames: ['www.example.com', 'example.com'] },
+      keyType: 'RSA',
+      keySize: 3072,
+    });
+
+    const operation = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!;
+    expect(operation.status).toBe('inProgress');
+    expect(operation.requestId).toEqual(expect.any(String));
+    const csr = forge.pki.certificationRequestFromAsn1(forge.asn1.fromDer(Buffer.from(operation.csr!).toString('binary')));
+    expect(csr.verify()).toBe(true);
+    expect(csr.subject.getField('CN').value).toBe('www.example.com');
+    expect((csr.publicKey as forge.pki.rsa.PublicKey).n.bitLength()).toBe(3072);
+
+    const pending = await certificates.getCertificate(name);
+    expect(pending.properties.enabled).toBe(false);
+    expect(pending.cer).toBeUndefined();
+
+    const leaf = issuer.sign(operation.csr!);
+    const merged = await certificates.mergeCertificate(name, [leaf, derOf(issuer.certPem)]);
+    expect(Buffer.from(merged.cer!)).toEqual(leaf);
+    expect(merged.properties.version).toBe(pending.properties.version);
+
+    const current = await certificates.getCertificate(name);
+    expect(current.properties.enabled).toBe(true);
+    expect(Buffer.from(current.cer!)).toEqual(leaf);
+    expect(Buffer.from(current.properties.x509Thumbprint!).toString('hex')).toBe(new X509Certificate(leaf).fingerprint.replace(/:/g, '').toLowerCase());
+    expect(current.properties.expiresOn!.getTime()).toBe(Date.parse(new X509Certificate(leaf).validTo));
+    expect(current.policy?.issuerName).toBe('Unknown');
+    expect(current.keyId).toBe(`${vault.url}/keys/${name}/${current.properties.version}`);
+
+    const completed = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!;
+    expect(completed.status).toBe('completed');
+    expect(completed.target).toBe(`${vault.url}/certificates/${name}`);
+  });
+
+  it('authenticates through the 401 challenge and a managed-identity token', () => {
+    expect(counters.get('keyvault', 'auth.challenge')).toBeGreaterThanOrEqual(1);
+    expect(counters.get('keyvault', 'auth.rejected')).toBe(0);
+    expect(tokens.issued()).toBeGreaterThanOrEqual(1);
+    expect(counters.get('keyvault', 'certificates.create')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a second create while one is pending with 409 Conflict', async () => {
+    const name = 'pending-twice';
+    const policy = { issuerName: 'Unknown', subject: 'CN=twice.example.com' };
+    await certificates.beginCreateCertificate(name, policy);
+
+    await expect(certificates.beginCreateCertificate(name, policy)).rejects.toMatchObject({ statusCode: 409, code: 'Conflict' });
+  });
+
+  it('refuses to merge a certificate whose key is not the pending key', async () => {
+    const name = 'mismatched-merge';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=mismatch.example.com' });
+    const other = forge.pki.createCertificationRequest();
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    other.publicKey = forge.pki.publicKeyFromPem(otherKey.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    other.setSubject([{ name: 'commonName', value: 'mismatch.example.com' }]);
+    other.sign(forge.pki.privateKeyFromPem(otherKey.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), forge.md.sha256.create());
+    const foreignLeaf = issuer.sign(Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(other)).getBytes(), 'binary'));
+
+    await expect(certificates.mergeCertificate(name, [foreignLeaf])).rejects.toMatchObject({ statusCode: 400, code: 'BadParameter' });
+    const operation = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!;
+    expect(operation.status).toBe('inProgress');
+  });
+
+  it("serves a certificate's secret as a password-less PKCS#12 with the key and the full chain", async () => {
+    const name = 'secret-of-cert';
+    const leaf = await issue(name, 'pfx.example.com');
+
+    const secret = await secrets.getSecret(name);
+    expect(secret.properties.contentType).toBe('application/x-pkcs12');
+    expect(secret.properties.managed).toBe(true);
+    expect(secret.properties.certificateKeyId).toMatch(new RegExp(`/keys/${name}/`));
+    const pfx = readPfx(secret.value!);
+    expect(pfx.certsDer).toEqual([leaf, derOf(issuer.certPem)]);
+    expect(spki(pfx.keyPem)).toEqual(spki(leaf));
+    // Node's TLS stack (OpenSSL) loads it without a password, as the gateway does.
+    expect(() => tls.createSecureContext({ pfx: Buffer.from(secret.value!, 'base64') })).not.toThrow();
+  });
+
+  it('creates EC certificates: the CSR carries a P-256 key', async () => {
+    const name = 'ec-p256';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=ec.example.com', keyType: 'EC', keyCurveName: 'P-256' });
+
+    const csr = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!.csr!;
+    const info = (forge.asn1.fromDer(Buffer.from(csr).toString('binary')).value as forge.asn1.Asn1[])[0];
+    const keyInfo = (info.value as forge.asn1.Asn1[])[2];
+    const algorithm = ((keyInfo.value as forge.asn1.Asn1[])[0].value as forge.asn1.Asn1[]).map((part) => forge.asn1.derToOid(part.value as string));
+    expect(algorithm).toEqual(['1.2.840.10045.2.1', '1.2.840.10045.3.1.7']);
+  });
+
+  it('imports a password-protected PKCS#12 and derives the policy from it', async () => {
+    const name = 'imported';
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    csr.setSubject([{ name: 'commonName', value: 'imported.example.com' }]);
+    const forgeKey = forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+    csr.sign(forgeKey, forge.md.sha256.create());
+    const leaf = issuer.sign(Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary'));
+    const p12 = forge.pkcs12.toPkcs12Asn1(forgeKey, [forge.pki.certificateFromAsn1(forge.asn1.fromDer(leaf.toString('binary')))], 'import-pw', { algorithm: '3des' });
+    const pfx = Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary');
+
+    const imported = await certificates.importCertificate(name, pfx, { password: 'import-pw', tags: { source: 'import' } });
+
+    expect(Buffer.from(imported.cer!)).toEqual(leaf);
+    expect(imported.properties.tags).toEqual({ source: 'import' });
+    expect(imported.policy).toMatchObject({ keyType: 'RSA', keySize: 2048, subject: 'CN=imported.example.com' });
+    const secret = await secrets.getSecret(name);
+    expect(spki(readPfx(secret.value!).keyPem)).toEqual(spki(leaf));
+  });
+
+  it('rejects an import that is not a PKCS#12', async () => {
+    const garbage = Buffer.from('not a pkcs12 container');
+    await expect(certificates.importCertificate('bad-import', garbage)).rejects.toMatchObject({ statusCode: 400, code: 'BadParameter' });
+  });
+
+  it('lists certificates page by page through absolute nextLinks', async () => {
+    for (const n of [1, 2, 3]) await issue(`listed-${n}`, `listed${n}.example.com`);
+
+    const pages: string[][] = [];
+    for await (const page of certificates.listPropertiesOfCertificates().byPage()) {
+      pages.push(page.map((item) => item.name!));
+    }
+
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.every((page) => page.length <= 2)).toBe(true);
+    expect(pages.flat()).toEqual(expect.arrayContaining(['listed-1', 'listed-2', 'listed-3']));
+    // A certificate with only a pending version is left out of the default list.
+    expect(pages.flat()).not.toContain('pending-twice');
+  });
+
+  it('lists the versions of a renewed certificate', async () => {
+    const name = 'renewed-versions';
+    await issue(name, 'renew.example.com');
+    await issue(name, 'renew.example.com');
+
+    const versions: string[] = [];
+    for await (const version of certificates.listPropertiesOfCertificateVersions(name)) versions.push(version.version!);
+
+    expect(new Set(versions).size).toBe(2);
+  });
+
+  it('updates the tags of a certificate', async () => {
+    const name = 'tagged';
+    await issue(name, 'tagged.example.com');
+
+    await certificates.updateCertificateProperties(name, '', { tags: { hostname: 'tagged.example.com' } });
+    const current = await certificates.getCertificate(name);
+
+    expect(current.properties.tags).toEqual({ hostname: 'tagged.example.com' });
+  });
+
+  it('soft-deletes, shows the deleted certificate, then purges it', async () => {
+    const name = 'to-delete';
+    await issue(name, 'delete.example.com');
+
+    const deleted = await (await certificates.beginDeleteCertificate(name, { intervalInMs: 10 })).pollUntilDone();
+    expect(deleted.recoveryId).toBe(`${vault.url}/deletedcertificates/${name}`);
+    expect(deleted.deletedOn).toBeInstanceOf(Date);
+    expect(deleted.scheduledPurgeDate!.getTime()).toBeGreaterThan(Date.now());
+    await expect(certificates.getCertificate(name)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(secrets.getSecret(name)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=delete.example.com' })).rejects.toMatchObject({ statusCode: 409 });
+
+    const fetched = await certificates.getDeletedCertificate(name);
+    expect(fetched.name).toBe(name);
+    await certificates.purgeDeletedCertificate(name);
+
+    await expect(certificates.getDeletedCertificate(name)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('recovers a deleted certificate', async () => {
+    const name = 'to-recover';
+    await issue(name, 'recover.example.com');
+    await (await certificates.beginDeleteCertificate(name, { intervalInMs: 10 })).pollUntilDone();
+
+    const recovered = await (await certificates.beginRecoverDeletedCertificate(name, { intervalInMs: 10 })).pollUntilDone();
+
+    expect(recovered.name).toBe(name);
+    expect((await certificates.getCertificate(name)).cer).toBeDefined();
+  });
+
+  it('stores plain secrets (the ACME account key) with versions', async () => {
+    const first = await secrets.setSecret('acme-account-key', 'first-value', { contentType: 'application/x-pem-file' });
+    const second = await secrets.setSecret('acme-account-key', 'second-value');
+
+    expect((await secrets.getSecret('acme-account-key')).value).toBe('second-value');
+    expect((await secrets.getSecret('acme-account-key', { version: first.properties.version })).value).toBe('first-value');
+    const versions: string[] = [];
+    for await (const version of secrets.listPropertiesOfSecretVersions('acme-account-key')) versions.push(version.version!);
+    expect(versions.sort()).toEqual([first.properties.version, second.properties.version].sort());
+    await expect(secrets.getSecret('never-set')).rejects.toMatchObject({ statusCode: 404, code: 'SecretNotFound' });
+  });
+
+  it('resolveSecret follows the newest version for a versionless id and pins a versioned one', async () => {
+    const name = 'gateway-cert';
+    const firstLeaf = await issue(name, 'gw.example.com');
+    const firstVersion = (await certificates.getCertificate(name)).properties.version!;
+    const secondLeaf = await issue(name, 'gw.example.com');
+
+    const latest = await vault.resolveSecret(`${vault.url}/secrets/${name}`);
+    const pinned = await vault.resolveSecret(`${vault.url}/secrets/${name}/${firstVersion}`);
+
+    expect(latest?.contentType).toBe('application/x-pkcs12');
+    expect(readPfx(latest!.pfxBase64).certsDer[0]).toEqual(secondLeaf);
+    expect(readPfx(pinned!.pfxBase64).certsDer[0]).toEqual(firstLeaf);
+    expect(await vault.resolveSecret(`${vault.url}/secrets/unknown-name`)).toBeUndefined();
+  });
+
+  it('a versionless secret keeps serving the current version while a renewal is pending', async () => {
+    const name = 'renewal-pending';
+    const leaf = await issue(name, 'pending-renewal.example.com');
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=pending-renewal.example.com' });
+
+    const resolved = await vault.resolveSecret(`${vault.url}/secrets/${name}`);
+
+    expect(readPfx(resolved!.pfxBase64).certsDer[0]).toEqual(leaf);
+  });
+
+  it('gives the SDK an armed fault with a Key Vault error body and counts it', async () => {
+    const noRetry = new CertificateClient(vault.url, new ManagedIdentityCredential(), { ...clientOptions, retryOptions: { maxRetries: 0 } });
+    faults.arm({ service: 'keyvault', status: 503, code: 'ServiceUnavailable', message: 'Vault is busy.', retryAfterSeconds: 7, count: 1, match: 'GET /certificates/www-example-com' });
+    const before = counters.get('keyvault', 'certificates.get.fault');
+
+    type SdkError = { statusCode?: number; code?: string; response?: { headers: { get(name: string): string | undefined } } };
+    const error = await noRetry.getCertificate('www-example-com').then(
+      () => ({}) as SdkError,
+      (e: unknown) => e as SdkError,
+    );
+
+    expect(error).toMatchObject({ statusCode: 503, code: 'ServiceUnavailable', message: 'Vault is busy.' });
+    expect(error.response?.headers.get('retry-after')).toBe('7');
+    expect(counters.get('keyvault', 'certificates.get.fault')).toBe(before + 1);
+    // The fault was used up: the next call succeeds.
+    expect((await noRetry.getCertificate('www-example-com')).cer).toBeDefined();
+  });
+
+  it('answers 401 to a token for another audience or tenant', async () => {
+    const call = (token: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const request = https.get(`${vault.url}/certificates?api-version=2025-07-01`, { ca: ca.certPem, headers: { authorization: `Bearer ${token}` } }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+      });
+    const storageToken = mintToken({ tenantId: TENANT, resource: 'https://storage.azure.com', clientId: 'c' }).token;
+    const otherTenant = mintToken({ tenantId: 'another-tenant', resource: 'https://vault.azure.net', clientId: 'c' }).token;
+    const good = mintToken({ tenantId: TENANT, resource: 'https://vault.azure.net', clientId: 'c' }).token;
+
+    expect((await call(storageToken)).status).toBe(401);
+    expect((await call(otherTenant)).status).toBe(401);
+    const ok = await call(good);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toHaveProperty('value');
+  });
+});
