@@ -96,6 +96,32 @@ export class KeyVaultAdapter {
     }
   }
 
+  /**
+   * Stores a certificate the user brought: a password-less PKCS#12 of the key and chain (the form
+   * the gateway reads), tagged source=import so ACME never replaces it.
+   */
+  async importPkcs12(hostname: string, pfx: Buffer): Promise<IssuedCertificate> {
+    const name = certificateNameFor(hostname);
+    try {
+      const imported = await this.certificates.importCertificate(name, new Uint8Array(pfx), {
+        tags: { hostname, source: 'import' },
+        policy: { contentType: 'application/x-pkcs12', exportable: true, issuerName: 'Unknown' } as CertificatePolicy,
+      });
+      return this.describe(imported);
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /** The current version of a certificate, as the gateway will use it. */
+  async current(name: string): Promise<IssuedCertificate> {
+    try {
+      return this.describe(await this.certificates.getCertificate(name));
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, { ...kvCodes, notFound: 'KeyVaultRequestFailed' });
+    }
+  }
+
   /** Imported certificates are the user's: ACME never replaces them behind their back. */
   private async refuseImported(name: string, hostname: string): Promise<void> {
     try {

@@ -1,3 +1,4 @@
 // The function app's entry (package.json "main"): importing a module registers its functions.
 import './addCertificate';
 import './addMultipleCertificates';
+import './importCertificate';

@@ -18,6 +18,7 @@ export const Activities = {
   MergeIssuedCertificate: 'MergeIssuedCertificate',
   DeleteValidationFile: 'DeleteValidationFile',
   ConfigureGateway: 'ConfigureApplicationGateway',
+  GetCertificate: 'GetKeyVaultCertificate',
 } as const;
 
 /** The single writer of the gateway's configuration and the events it exchanges. */

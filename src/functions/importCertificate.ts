@@ -1,0 +1,16 @@
+import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { getCertificate } from '../activities/certificateLookup';
+import { importCertificateStarter } from '../http/importCertificateStarter';
+import { importCertificateOrchestrator } from '../orchestrators/importCertificate';
+import { Activities, Orchestrators } from './names';
+
+app.http('AddCertificateWithPrivateKeyFunctions_HttpStart', {
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: importCertificateStarter,
+});
+
+df.app.orchestration(Orchestrators.AddCertificateWithPrivateKey, importCertificateOrchestrator);
+df.app.activity(Activities.GetCertificate, { handler: getCertificate });

@@ -1,0 +1,51 @@
+import type { OrchestrationContext } from 'durable-functions';
+import type { IssuedCertificate } from '../azure/keyVault';
+import { failedStatus, stepStatus } from '../domain/customStatus';
+import { ErrorMessages } from '../domain/errors';
+import { StepStatus } from '../domain/status';
+import { Activities } from '../functions/names';
+import { requestGatewayChange } from './gatewayWriter';
+import { asStepError, callStep, Step, StepFailure } from './steps';
+
+/**
+ * AddCertificateWithPrivateKeyFunctions: the certificates are already in Key Vault (the starter
+ * put them there); this binds them to the gateway. Its input holds names only, never key material.
+ */
+export interface ImportInput {
+  certificates: { hostname: string; certificateName: string }[];
+}
+
+export function* importCertificateOrchestrator(context: OrchestrationContext): Step<null> {
+  const { certificates } = context.df.getInput<ImportInput>();
+  let step: StepStatus = 'ImportCertificateStep';
+  const report = (status: StepStatus): void => {
+    step = status;
+    context.df.setCustomStatus(stepStatus(status));
+  };
+  try {
+    report('ImportCertificateStep');
+    const bindings = [];
+    for (const { hostname, certificateName } of certificates) {
+      const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });
+      bindings.push({ hostname, name: current.name, keyVaultSecretId: current.secretId });
+    }
+    report('ConfigureApplicationGatewayStep');
+    const change = yield* requestGatewayChange(context, bindings);
+    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    report('Completed');
+    return null;
+  } catch (error) {
+    const info = error instanceof StepFailure ? error.info : asStepError(error);
+    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
+    throw new Error(
+      JSON.stringify({
+        code: info.code,
+        message: ErrorMessages[info.code],
+        detail: info.detail,
+        failedStep: step,
+        hostnames: certificates.map((c) => c.hostname),
+        instanceId: context.df.instanceId,
+      }),
+    );
+  }
+}
