@@ -115,10 +115,14 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     const keyLines = secrets.flatMap((pem) => pem.split('\n').filter((line) => line.length >= 40 && !line.startsWith('-----')));
     const dump: string[] = [...sandbox.host!.output];
     for (const url of statusUrls) dump.push(await (await fetch(`${url}&showHistory=true&showHistoryOutput=true&showInput=true`)).text());
-    const listed = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances?code=${sandbox.endpoints.functionKey}`);
-    dump.push(await listed.text());
+    // Every instance the host knows (starters, the gateway writer), with full history.
+    for (const instanceId of await listInstances()) {
+      const url = `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?code=${sandbox.endpoints.functionKey}`;
+      dump.push(await (await fetch(`${url}&showHistory=true&showHistoryOutput=true&showInput=true`)).text());
+    }
     const text = dump.join('\n');
     expect(statusUrls.length).toBeGreaterThanOrEqual(3);
+    expect(text).toContain('gateway-writer-');
     expect(text).toContain('rsa.import.example');
     expect(text).not.toMatch(/PRIVATE KEY|s3cret-pass/);
     for (const line of keyLines) expect(text).not.toContain(line);
