@@ -4,6 +4,7 @@ import readline from 'node:readline';
 
 /** Runs the local durable host as a child process (`npm start`, the end-to-end tests). */
 export interface HostProcess {
+  pid: number;
   url: string;
   port: number;
   functionKey: string;
@@ -57,6 +58,7 @@ export async function spawnHost(options: {
   });
   child.removeAllListeners('exit');
   return {
+    pid: child.pid ?? 0,
     url: `http://127.0.0.1:${port}`,
     port,
     functionKey,

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSandbox, Sandbox } from '../sandbox';
+
+/**
+ * `npm run bench [-- --quick]`: the product's figures on the local sandbox with the real-time
+ * clock. For 1, 10 and 100 hostnames per request: wall time from POST to Completed (median of
+ * several runs), certificates per second, ACME requests per certificate by type, gateway writes
+ * per request, Key Vault calls per certificate, history events per certificate, and the durable
+ * host's peak memory. Prints a table and writes bench/results/latest.json.
+ */
+interface Figures {
+  hostnames: number;
+  runs: number;
+  medianSeconds: number;
+  certificatesPerSecond: number;
+  acmeRequestsPerCertificate: number;
+  acmeByType: Record<string, number>;
+  gatewayWritesPerRequest: number;
+  keyVaultCallsPerCertificate: number;
+  historyEventsPerCertificate: number;
+}
+
+const quick = process.argv.includes('--quick');
+const plan: [number, number][] = quick ? [[1, 3], [10, 1]] : [[1, 5], [10, 3], [100, 1]];
+let serial = 0;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const sum = (values: Record<string, number> = {}): number => Object.values(values).reduce((a, b) => a + b, 0);
+
+async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promise<{ seconds: number; historyEvents: number }> {
+  const hostnames = Array.from({ length: count }, () => `b${++serial}.bench.example`);
+  const single = count === 1;
+  const started = Date.now();
+  const response = await fetch(`${sandbox.endpoints.apiBaseUrl}/${single ? 'AddCertificateFunctions_HttpStart' : 'AddMultipleCertificatesFunctions_HttpStart'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': sandbox.endpoints.functionKey },
+    body: JSON.stringify({ hostnames: hostnames.map((hostname) => ({ hostname })) }),
+  });
+  const links = (await response.json()) as { id: string; statusQueryGetUri: string };
+  for (;;) {
+    const status = (await (await fetch(links.statusQueryGetUri)).json()) as { runtimeStatus: string; output: unknown };
+    if (status.runtimeStatus === 'Completed') break;
+    if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') throw new Error(`run failed: ${JSON.stringify(status.output)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const instances = [links.id, ...hostnames.map((h) => `certificate-${h}`)];
+  let historyEvents = 0;
+  for (const id of new Set(instances)) {
+    const file = path.join(stateDir, 'durable', 'instances', `${encodeURIComponent(id)}.json`);
+    if (fs.existsSync(file)) historyEvents += (JSON.parse(fs.readFileSync(file, 'utf8')) as { history: unknown[] }).history.length;
+  }
+  return { seconds, historyEvents };
+}
+
+function peakMemoryMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
+
+async function main(): Promise<void> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } });
+  const results: Figures[] = [];
+  try {
+    await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account, starts the gateway writer
+    for (const [count, runs] of plan) {
+      const seconds: number[] = [];
+      let historyEvents = 0;
+      sandbox.counters.reset();
+      for (let run = 0; run < runs; run++) {
+        const result = await runOnce(sandbox, stateDir, count);
+        seconds.push(result.seconds);
+        historyEvents += result.historyEvents;
+      }
+      const certificates = count * runs;
+      const counters = sandbox.counters.snapshot();
+      const acmeByType = Object.fromEntries(Object.entries(counters.acme ?? {}).map(([type, n]) => [type, n / certificates]));
+      results.push({
+        hostnames: count,
+        runs,
+        medianSeconds: median(seconds),
+        certificatesPerSecond: count / median(seconds),
+        acmeRequestsPerCertificate: sum(counters.acme) / certificates,
+        acmeByType,
+        gatewayWritesPerRequest: (counters.arm?.['applicationGateways.put'] ?? 0) / runs,
+        keyVaultCallsPerCertificate: sum(counters.keyvault) / certificates,
+        historyEventsPerCertificate: historyEvents / certificates,
+      });
+    }
+    const peak = peakMemoryMb(sandbox.host!.pid);
+    printTable(results, peak);
+    const out = path.join(__dirname, '..', '..', 'bench', 'results');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), hostPeakMemoryMb: peak, results }, null, 2)}\n`);
+    console.log(`\nWrote bench/results/latest.json`);
+  } finally {
+    await sandbox.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+function machine(): string {
+  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+function printTable(results: Figures[], peak: number): void {
+  const fixed = (n: number, digits = 1): string => n.toFixed(digits);
+  console.log(`\nappgw-certbot on the local sandbox (${machine()})${quick ? ' --quick' : ''}\n`);
+  console.log('hostnames | runs | median s | certs/s | ACME req/cert | gateway writes/request | Key Vault calls/cert | history events/cert');
+  console.log('--- | --- | --- | --- | --- | --- | --- | ---');
+  for (const r of results) {
+    console.log(
+      `${r.hostnames} | ${r.runs} | ${fixed(r.medianSeconds, 2)} | ${fixed(r.certificatesPerSecond, 2)} | ${fixed(r.acmeRequestsPerCertificate)} | ${fixed(r.gatewayWritesPerRequest)} | ${fixed(r.keyVaultCallsPerCertificate)} | ${fixed(r.historyEventsPerCertificate)}`,
+    );
+  }
+  const last = results[results.length - 1];
+  console.log(`\nACME requests per certificate by type (${last.hostnames} hostnames): ${Object.entries(last.acmeByType).map(([t, n]) => `${t} ${fixed(n, 2)}`).join(', ')}`);
+  console.log(`Durable host peak memory (VmHWM): ${peak} MB`);
+}
+
+main().catch((error: Error) => {
+  console.error(`bench failed: ${error.message}`);
+  process.exit(1);
+});
