@@ -28,7 +28,7 @@ function appSettings(): string[] {
 function roleAssignments(text: string): { name: string; scope: string; role: string }[] {
   return [...text.matchAll(/resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[\d-]+' = \{([\s\S]*?)\n\}/g)].map((m) => ({
     name: m[1],
-    scope: /\n  scope: ([^\n]+)/.exec(m[2])?.[1]?.trim() ?? '(none)',
+    scope: /\n {2}scope: ([^\n]+)/.exec(m[2])?.[1]?.trim() ?? '(none)',
     role: /roleDefinitionId: ([^\n]+)/.exec(m[2])?.[1]?.trim() ?? '',
   }));
 }
