@@ -33,9 +33,6 @@ param challengeContainerName string = 'acme-challenge'
 param certificateKeyType string = 'RSA-2048'
 param maxHostnamesPerRequest int = 100
 param maxParallelIssuances int = 10
-@description('Durable Functions backend: Azure Storage (default) or the Durable Task Scheduler.')
-@allowed(['AzureStorage', 'DurableTaskScheduler'])
-param durableBackend string = 'AzureStorage'
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
@@ -195,7 +192,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobsStorage__clientId', value: appIdentity.properties.clientId }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${appIdentity.properties.clientId}' }
-        { name: 'DurableBackend', value: durableBackend }
         // The identity DefaultAzureCredential uses (src/azure/credential.ts).
         { name: 'AZURE_CLIENT_ID', value: appIdentity.properties.clientId }
         // The app's typed configuration (src/domain/config.ts).
