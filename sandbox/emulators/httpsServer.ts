@@ -40,7 +40,7 @@ export interface EmulatorOptions {
   port?: number;
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+export function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -49,12 +49,13 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function send(response: ServerResponse, reply: EmulatorReply): void {
+/** Writes a JSON reply (status, headers, body) the way every emulator answers. */
+export function send(response: ServerResponse, reply: EmulatorReply): void {
   const headers: Record<string, string> = { ...(reply.headers ?? {}) };
   let payload: string | undefined;
   if (reply.body !== undefined) {
     payload = JSON.stringify(reply.body);
-    headers['content-type'] ??= 'application/json; charset=utf-8';
+    headers['content-type'] = 'application/json; charset=utf-8';
   }
   response.writeHead(reply.status, headers);
   response.end(payload);

@@ -1,9 +1,10 @@
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Counters, delay, FaultInjector } from '../faults';
 import { bearerProblem, readClaims } from '../identity/jwt';
 import { SandboxCa } from '../tls/ca';
+import { readBody, send } from '../emulators/httpsServer';
 import { CertificateStore } from './certificates';
 import { route } from './routes';
 import { SecretStore } from './secrets';
@@ -142,24 +143,4 @@ function defaultCode(status: number): string {
   if (status === 403) return 'Forbidden';
   if (status >= 500) return 'ServiceUnavailable';
   return 'InjectedFault';
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function send(response: ServerResponse, reply: KvReply): void {
-  const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-  let payload: string | undefined;
-  if (reply.body !== undefined) {
-    payload = JSON.stringify(reply.body);
-    headers['content-type'] = 'application/json; charset=utf-8';
-  }
-  response.writeHead(reply.status, headers);
-  response.end(payload);
 }

@@ -2,17 +2,16 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { GatewayWriter } from '../functions/names';
 import type { GatewayChangeRequest, GatewayChangeResult } from '../orchestrators/gatewayWriter';
+import { isInProgress } from '../durable/instances';
 import { activity } from './context';
 
-const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
 
 /** Hands a change to the gateway's writer, starting the writer if it is not running. */
 export function requestGatewayChange(input: unknown, context: InvocationContext): Promise<void> {
   return activity<GatewayChangeRequest, void>(async (request, { config }) => {
     const client = df.getClient(context);
     const writerId = GatewayWriter.instanceId(config.applicationGatewayName);
-    const status = await client.getStatus(writerId).catch(() => undefined);
-    if (!status || !ACTIVE.has(status.runtimeStatus)) {
+    if (!(await isInProgress(client, writerId))) {
       // Two requesters may race to start it; the loser's start is refused and its event still lands.
       await client.startNew(GatewayWriter.orchestrator, { instanceId: writerId }).catch(() => undefined);
     }

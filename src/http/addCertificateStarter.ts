@@ -5,8 +5,8 @@ import { Orchestrators } from '../functions/names';
 import { invalidRequest, problemResponse } from './problem';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
+import { isInProgress } from './inProgress';
 
-const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
 
 /**
  * POST /api/AddCertificateFunctions_HttpStart {"hostnames":[{"hostname":"..."}]}: validates, then
@@ -23,8 +23,7 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   const instanceId = instanceIdFor(hostname);
   const client = df.getClient(context);
   const conflict = async (): Promise<HttpResponseInit | undefined> => {
-    const existing = await client.getStatus(instanceId).catch(() => undefined);
-    if (!existing || !ACTIVE.has(existing.runtimeStatus)) return undefined;
+    if (!(await isInProgress(client, instanceId))) return undefined;
     const links = await checkStatusLinks(client, request, instanceId);
     return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, links);
   };

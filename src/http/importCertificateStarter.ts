@@ -2,17 +2,14 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { toPkcs12 } from '../crypto/pkcs12';
-import { CertbotConfig, loadConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { parseImportRequest } from '../domain/importedCertificate';
-import { instanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { ImportInput } from '../orchestrators/importCertificate';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
+import { busyResponse, configOrError, hostnamesInProgress, isConfig } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
-
-const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
 
 /**
  * POST /api/AddCertificateWithPrivateKeyFunctions_HttpStart
@@ -21,27 +18,16 @@ const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.Orches
  * PKCS#12) and only certificate names travel into the orchestration, never the key.
  */
 export async function importCertificateStarter(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  let config: CertbotConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    context.error(`Configuration: ${(error as CertbotError).detail ?? 'invalid'}`);
-    return problemResponse(500, 'Not configured', 'The function app is misconfigured; see its logs.');
-  }
+  const config = configOrError(context);
+  if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
   const parsed = parseImportRequest(body.value, config.maxHostnamesPerRequest);
   if (!parsed.ok) return invalidRequest(parsed.errors);
 
   const client = df.getClient(context);
-  const busy: string[] = [];
-  for (const item of parsed.value) {
-    const status = await client.getStatus(instanceIdFor(item.hostname)).catch(() => undefined);
-    if (status && ACTIVE.has(status.runtimeStatus)) busy.push(item.hostname);
-  }
-  if (busy.length) {
-    return problemResponse(409, 'Already in progress', `Certificates for ${busy.join(', ')} are being issued; retry when they finish.`, undefined, { hostnames: busy });
-  }
+  const busy = await hostnamesInProgress(client, parsed.value.map((item) => item.hostname));
+  if (busy.length) return busyResponse(busy);
 
   const keyVault = new KeyVaultAdapter(config);
   const input: ImportInput = { certificates: [] };

@@ -13,6 +13,16 @@ interface CheckStatus {
   purgeHistoryDeleteUri: string;
 }
 
+/** Starts an orchestration through the fixture's HTTP starter (the real df.getClient inside). */
+async function startOn(host: HostProcess, name: string, input?: unknown): Promise<{ response: Response; links: CheckStatus }> {
+  const response = await fetch(`${host.url}/api/orchestrators/${name}`, {
+    method: 'POST',
+    headers: { 'x-functions-key': host.functionKey },
+    body: input === undefined ? undefined : JSON.stringify(input),
+  });
+  return { response, links: (await response.json()) as CheckStatus };
+}
+
 describe('local durable host (virtual clock)', () => {
   let dir: string;
   let host: HostProcess;
@@ -27,14 +37,7 @@ describe('local durable host (virtual clock)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(name: string, input?: unknown): Promise<{ response: Response; links: CheckStatus }> {
-    const response = await fetch(`${host.url}/api/orchestrators/${name}`, {
-      method: 'POST',
-      headers: { 'x-functions-key': host.functionKey },
-      body: input === undefined ? undefined : JSON.stringify(input),
-    });
-    return { response, links: (await response.json()) as CheckStatus };
-  }
+  const start = (name: string, input?: unknown) => startOn(host, name, input);
 
   it('runs an orchestration started through df.getClient: retried activity, sub-orchestration, fan-out and timer', async () => {
     const { response, links } = await start('Sample', 'ann');
@@ -145,14 +148,7 @@ describe('local durable host (real clock)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(name: string, input?: unknown): Promise<{ response: Response; links: CheckStatus }> {
-    const response = await fetch(`${host.url}/api/orchestrators/${name}`, {
-      method: 'POST',
-      headers: { 'x-functions-key': host.functionKey },
-      body: input === undefined ? undefined : JSON.stringify(input),
-    });
-    return { response, links: (await response.json()) as CheckStatus };
-  }
+  const start = (name: string, input?: unknown) => startOn(host, name, input);
 
   it('delivers external events and cancels the losing timer', async () => {
     const { links } = await start('Approval');
