@@ -33,6 +33,8 @@ param challengeContainerName string = 'acme-challenge'
 param certificateKeyType string = 'RSA-2048'
 param maxHostnamesPerRequest int = 100
 param maxParallelIssuances int = 10
+@description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
+param useDurableTaskScheduler bool = false
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
@@ -49,7 +51,34 @@ var roles = {
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
 }
+
+// Durable Task Scheduler (optional): https://learn.microsoft.com/azure/azure-functions/durable/durable-task-scheduler/develop-with-durable-task-scheduler
+resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = if (useDurableTaskScheduler) {
+  name: 'dts-${token}'
+  location: location
+  tags: tags
+  properties: {
+    ipAllowlist: ['0.0.0.0/0']
+    sku: { name: 'Consumption' }
+  }
+}
+
+resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' = if (useDurableTaskScheduler) {
+  parent: scheduler
+  name: 'AppGwCertbotHub'
+}
+
+// host.json keeps Azure Storage; with the scheduler these app settings override its provider
+// (AzureFunctionsJobHost__ overrides: https://learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values).
+var schedulerSettings = useDurableTaskScheduler
+  ? [
+      { name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', value: 'azureManaged' }
+      { name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName', value: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING' }
+      { name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING', value: 'Endpoint=${scheduler!.properties.endpoint};Authentication=ManagedIdentity;ClientID=${appIdentity.properties.clientId}' }
+    ]
+  : []
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: 'id-${token}'
@@ -185,7 +214,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: [
+      appSettings: concat(schedulerSettings, [
         // Host storage through the identity (no keys).
         { name: 'AzureWebJobsStorage__accountName', value: hostStorage.name }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
@@ -213,7 +242,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Http01ValidationPort', value: '80' }
         { name: 'MaxHostnamesPerRequest', value: string(maxHostnamesPerRequest) }
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
-      ]
+      ])
     }
   }
   dependsOn: [newVault, challengeContainer]
@@ -289,6 +318,16 @@ resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01'
   scope: insights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource schedulerWorker 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (useDurableTaskScheduler) {
+  name: guid(resourceGroup().id, 'dts', appIdentity.id, roles.durableTaskDataContributor)
+  scope: scheduler
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.durableTaskDataContributor)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }

@@ -19,8 +19,8 @@ function settingsReadByCode(): string[] {
 
 /** `{ name: 'X', value: ... }` entries of the function app's appSettings. */
 function appSettings(): string[] {
-  const start = main.indexOf('appSettings: [');
-  const block = main.slice(start, main.indexOf('\n      ]', start));
+  const start = main.indexOf('appSettings:');
+  const block = main.slice(start, main.indexOf('\n      ])', start));
   return [...block.matchAll(/\{ name: '([\w_]+)', value:/g)].map((m) => m[1]);
 }
 
@@ -56,6 +56,13 @@ describe('infra matches the code', () => {
     expect(appSettings()).not.toContain('AzureWebJobsStorage');
     expect(bicep).not.toMatch(/AccountKey=|listKeys\(|DefaultEndpointsProtocol/);
     expect(main).toMatch(/allowSharedKeyAccess: false/);
+  });
+
+  it('offers the Durable Task Scheduler as an option, through host.json overrides and an identity connection', () => {
+    expect(main).toMatch(/param useDurableTaskScheduler bool = false/);
+    expect(main).toMatch(/AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', value: 'azureManaged'/);
+    expect(main).toMatch(/Authentication=ManagedIdentity/);
+    expect(JSON.parse(read('host.json')).extensions.durableTask.hubName).toBe('AppGwCertbotHub');
   });
 
   it('turns local auth off for Application Insights and uses RBAC for Key Vault', () => {
