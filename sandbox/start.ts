@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { startSandbox } from './index';
 import { fetchServedCertificate } from './tlsCheck';
@@ -11,6 +12,8 @@ const DEMO_HOSTNAME = process.env.DEMO_HOSTNAME ?? 'www.contoso-sandbox.example'
 
 async function main(): Promise<void> {
   const stateDir = path.resolve('.sandbox');
+  // The emulators keep their state in memory: start the durable host fresh too, so both agree.
+  fs.rmSync(path.join(stateDir, 'durable'), { recursive: true, force: true });
   console.log('Starting the local Azure sandbox...');
   const sandbox = await startSandbox({ stateDir, hostPort: Number(process.env.PORT ?? 7071) });
   const { endpoints } = sandbox;
