@@ -33,6 +33,9 @@ param challengeContainerName string = 'acme-challenge'
 param certificateKeyType string = 'RSA-2048'
 param maxHostnamesPerRequest int = 100
 param maxParallelIssuances int = 10
+@minValue(1)
+@maxValue(365)
+param renewBeforeDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
 
@@ -242,6 +245,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Http01ValidationPort', value: '80' }
         { name: 'MaxHostnamesPerRequest', value: string(maxHostnamesPerRequest) }
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
+        { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
       ])
     }
   }

@@ -27,6 +27,15 @@ export interface IssuedCertificate {
   notAfter: string;
 }
 
+export interface ManagedCertificate {
+  hostname: string;
+  name: string;
+  source: 'acme' | 'import';
+  version: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
 export interface CertificateTags {
   hostname: string;
   source: 'acme' | 'import';
@@ -111,6 +120,29 @@ export class KeyVaultAdapter {
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
     }
+  }
+
+  /** Every certificate this app manages (tagged with a hostname) that has an issued version. */
+  async listManaged(): Promise<ManagedCertificate[]> {
+    const managed: ManagedCertificate[] = [];
+    try {
+      for await (const properties of this.certificates.listPropertiesOfCertificates()) {
+        const hostname = properties.tags?.hostname;
+        if (!hostname || !properties.name || !properties.expiresOn || !properties.notBefore) continue;
+        const current = await this.certificates.getCertificate(properties.name);
+        managed.push({
+          hostname,
+          name: properties.name,
+          source: properties.tags?.source === 'import' ? 'import' : 'acme',
+          version: current.properties.version ?? '',
+          notBefore: properties.notBefore,
+          notAfter: properties.expiresOn,
+        });
+      }
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+    return managed.sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
   /** The current version of a certificate, as the gateway will use it. */

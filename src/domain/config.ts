@@ -28,6 +28,8 @@ export interface CertbotConfig {
   http01ValidationPort: number;
   maxHostnamesPerRequest: number;
   maxParallelIssuances: number;
+  /** Renew this many days before expiry (short-lived certificates: after 2/3 of their lifetime). */
+  renewBeforeDays: number;
 }
 
 export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
@@ -134,5 +136,6 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     http01ValidationPort: integer('Http01ValidationPort', optional(env, 'Http01ValidationPort', '80'), 1, 65535),
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
+    renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
   };
 }

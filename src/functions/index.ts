@@ -2,3 +2,4 @@
 import './addCertificate';
 import './addMultipleCertificates';
 import './importCertificate';
+import './certificates';

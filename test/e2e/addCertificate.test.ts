@@ -233,6 +233,20 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     expect(await challengeFiles()).toEqual([]);
   });
 
+  it('lists the managed hostnames with expiry, next renewal and gateway state (GET /api/certificates)', async () => {
+    expect((await fetch(`${sandbox.host!.url}/api/certificates`)).status).toBe(401);
+    const response = await fetch(`${sandbox.host!.url}/api/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect(response.status).toBe(200);
+    const listed = (await response.json()) as Record<string, unknown>[];
+    const entry = listed.find((c) => c.hostname === 'www.contoso.example') as Record<string, unknown>;
+    expect(entry).toMatchObject({ source: 'acme', keyVaultName: certificateNameFor('www.contoso.example'), gateway: { listener: true, rule: true } });
+    expect(entry.version).toEqual(sandbox.keyVault.certificateVersions(certificateNameFor('www.contoso.example'))[0]);
+    const expires = Date.parse(String(entry.expiresOn));
+    expect(entry.daysLeft).toBe(Math.floor((expires - Date.now()) / 86400_000));
+    expect(Date.parse(String(entry.nextRenewal))).toBe(expires - 30 * 86400_000);
+    expect(listed.map((c) => c.hostname)).not.toContain('elsewhere.contoso.example');
+  });
+
   it('keeps the ACME account key out of every history, input, output and log line', async () => {
     const secrets = new SecretClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
       disableChallengeResourceVerification: true,

@@ -92,6 +92,12 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     expect(served.issuer).toBe('Import Test CA');
   });
 
+  it('lists imported certificates as source import, with no renewal date', async () => {
+    const response = await fetch(`${sandbox.host!.url}/api/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    const listed = (await response.json()) as Record<string, unknown>[];
+    expect(listed.find((c) => c.hostname === 'ec.import.example')).toMatchObject({ source: 'import', nextRenewal: null, gateway: { listener: true, rule: true } });
+  });
+
   it.each([
     ['a key that does not match', () => ({ hostname: 'rsa.import.example', privatekey: pki.read('ec.key'), certificate: pki.read('rsa.pem') }), 'hostnames[0].certificate', 'does not match privatekey'],
     ['a certificate for another hostname', () => ({ hostname: 'other.import.example', privatekey: pki.read('rsa.key'), certificate: pki.read('rsa.pem') }), 'hostnames[0].certificate', 'does not cover other.import.example'],
