@@ -36,6 +36,8 @@ param maxParallelIssuances int = 10
 @minValue(1)
 @maxValue(365)
 param renewBeforeDays int = 30
+@description('When the renewal timer runs (NCRONTAB, UTC).')
+param renewalSchedule string = '0 0 3 * * *'
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
 
@@ -246,6 +248,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MaxHostnamesPerRequest', value: string(maxHostnamesPerRequest) }
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
+        { name: 'RenewalSchedule', value: renewalSchedule }
       ])
     }
   }

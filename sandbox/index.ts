@@ -145,6 +145,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       DnsServers: pebble.dnsServer,
       Http01ValidationPort: String(dataPlane.httpPort),
       KeyVaultChallengeResourceVerification: 'false',
+      RenewalSchedule: '0 0 3 * * *',
       ...options.settings,
     };
     const hostEnv: Record<string, string> = {

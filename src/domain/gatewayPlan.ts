@@ -19,6 +19,12 @@ export interface HttpsBinding {
   name: string;
   /** Versionless Key Vault secret id, so renewals are picked up without a gateway change. */
   keyVaultSecretId: string;
+  /**
+   * A new version was just stored: write the gateway even if nothing else changes, because the
+   * gateway re-reads Key Vault on any update (otherwise only every few hours).
+   * https://learn.microsoft.com/azure/application-gateway/key-vault-certs#how-integration-works
+   */
+  refresh?: boolean;
 }
 
 export interface GatewayTargets {
@@ -132,7 +138,7 @@ export function planHttpsBindings(
       changed = true;
     }
   }
-  return changed ? gateway : undefined;
+  return changed || bindings.some((b) => b.refresh) ? gateway : undefined;
 }
 
 function freePriority(rules: ApplicationGatewayRequestRoutingRule[]): number {

@@ -1,9 +1,26 @@
 import { app } from '@azure/functions';
+import * as df from 'durable-functions';
 import { listCertificates } from '../http/listCertificates';
+import { renewDueCertificates, renewNow } from '../http/renewal';
 
 app.http('ListCertificates', {
   route: 'certificates',
   methods: ['GET'],
   authLevel: 'function',
   handler: listCertificates,
+});
+
+app.http('RenewCertificate', {
+  route: 'certificates/{hostname}/renew',
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: renewNow,
+});
+
+// Daily by default; the schedule is the app setting RenewalSchedule (NCRONTAB).
+app.timer('RenewCertificatesTimer', {
+  schedule: '%RenewalSchedule%',
+  extraInputs: [df.input.durableClient()],
+  handler: renewDueCertificates,
 });

@@ -103,7 +103,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       pendingToken = undefined;
     }
 
-    const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId };
+    const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
     if (deferred) {
       report('Completed');
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter };

@@ -110,7 +110,10 @@ function* applyBatch(context: OrchestrationContext, batch: GatewayChangeRequest[
 /** The newest binding per hostname wins. */
 function mergeBindings(bindings: HttpsBinding[]): HttpsBinding[] {
   const byHostname = new Map<string, HttpsBinding>();
-  for (const binding of bindings) byHostname.set(binding.hostname, binding);
+  for (const binding of bindings) {
+    const refresh = binding.refresh || byHostname.get(binding.hostname)?.refresh;
+    byHostname.set(binding.hostname, refresh ? { ...binding, refresh } : binding);
+  }
   return [...byHostname.values()];
 }
 

@@ -27,7 +27,7 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     const bindings = [];
     for (const { hostname, certificateName } of certificates) {
       const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });
-      bindings.push({ hostname, name: current.name, keyVaultSecretId: current.secretId });
+      bindings.push({ hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true });
     }
     report('ConfigureApplicationGatewayStep');
     const change = yield* requestGatewayChange(context, bindings);

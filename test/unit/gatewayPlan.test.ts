@@ -60,6 +60,11 @@ describe('planning the gateway change', () => {
     expect(planHttpsBindings(once!, [binding('www.example.com')], targets)).toBeUndefined();
   });
 
+  it('writes an unchanged gateway when a binding asks for a refresh (a renewed certificate)', () => {
+    const once = planHttpsBindings(gateway(), [binding('www.example.com')], targets)!;
+    expect(planHttpsBindings(once, [{ ...binding('www.example.com'), refresh: true }], targets)).toEqual(once);
+  });
+
   it('gives each new rule a distinct free priority and plans many hostnames in one change', () => {
     const planned = planHttpsBindings(gateway(), [binding('a.example.com'), binding('b.example.com')], targets);
     const priorities = planned?.requestRoutingRules?.map((r) => r.priority);

@@ -1,0 +1,63 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+import { KeyVaultAdapter } from '../azure/keyVault';
+import { isInProgress } from '../durable/instances';
+import { CertbotError, ErrorMessages } from '../domain/errors';
+import { normaliseHostname } from '../domain/hostname';
+import { daysLeft, isDue } from '../domain/renewal';
+import { instanceIdFor } from '../domain/requests';
+import { loadConfig } from '../domain/config';
+import { Orchestrators } from '../functions/names';
+import { acceptedResponse, checkStatusLinks } from './checkStatus';
+import { configOrError, isConfig } from './inProgress';
+import { invalidRequest, problemResponse } from './problem';
+
+/**
+ * Renewal is the issuing orchestration run again for the hostname (one instance per hostname): a
+ * new version under the same Key Vault name, which the gateway follows through its versionless
+ * secret id (the orchestration writes the gateway so it re-reads Key Vault at once).
+ */
+
+/** The daily timer: starts a renewal for every due ACME certificate; imported ones only warn. */
+export async function renewDueCertificates(_timer: Timer, context: InvocationContext): Promise<void> {
+  const config = loadConfig();
+  const client = df.getClient(context);
+  const now = new Date();
+  let started = 0;
+  for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
+    if (!isDue(certificate, config.renewBeforeDays, now)) continue;
+    if (certificate.source === 'import') {
+      context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
+      continue;
+    }
+    const instanceId = instanceIdFor(certificate.hostname);
+    if (await isInProgress(client, instanceId)) continue;
+    await client.startNew(Orchestrators.AddCertificate, { instanceId, input: certificate.hostname });
+    started += 1;
+  }
+  context.info(`Renewal check: ${started} renewal(s) started.`);
+}
+
+/** POST /api/certificates/{hostname}/renew: renew now. */
+export async function renewNow(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const config = configOrError(context);
+  if (!isConfig(config)) return config;
+  const verdict = normaliseHostname(request.params.hostname);
+  if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
+  const hostname = verdict.hostname;
+  try {
+    const managed = (await new KeyVaultAdapter(config).listManaged()).find((c) => c.hostname === hostname);
+    if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here; request one with AddCertificateFunctions_HttpStart.`);
+    if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
+  } catch (error) {
+    context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+  }
+  const client = df.getClient(context);
+  const instanceId = instanceIdFor(hostname);
+  if (await isInProgress(client, instanceId)) {
+    return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, await checkStatusLinks(client, request, instanceId));
+  }
+  await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
+  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+}
