@@ -38,6 +38,8 @@ param maxParallelIssuances int = 10
 param renewBeforeDays int = 30
 @description('When the renewal timer runs (NCRONTAB, UTC).')
 param renewalSchedule string = '0 0 3 * * *'
+@description('Optional Slack / Teams / JSON webhook for failures and overdue renewals.')
+param failureWebhookUrl string = ''
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
 
@@ -249,6 +251,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
         { name: 'RenewalSchedule', value: renewalSchedule }
+        { name: 'FailureWebhookUrl', value: failureWebhookUrl }
       ])
     }
   }

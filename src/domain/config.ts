@@ -30,6 +30,8 @@ export interface CertbotConfig {
   maxParallelIssuances: number;
   /** Renew this many days before expiry (short-lived certificates: after 2/3 of their lifetime). */
   renewBeforeDays: number;
+  /** Where failures and overdue renewals are posted (Slack, Teams or any JSON receiver); optional. */
+  failureWebhookUrl?: URL;
 }
 
 export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
@@ -106,6 +108,20 @@ function dnsServers(name: string, value: string): string[] {
   return servers;
 }
 
+/** https, except a receiver on this machine (local tools, the sandbox). */
+function webhookUrl(name: string, value: string): URL | undefined {
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(name, 'is not an absolute URL');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw configError(name, 'must be an https:// URL');
+  return url;
+}
+
 /** The directory URL must end where the CA serves it; the contract's example has a trailing slash. */
 function acmeDirectory(name: string, value: string): URL {
   const url = httpsUrl(name, value);
@@ -137,5 +153,6 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
+    failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),
   };
 }

@@ -19,6 +19,7 @@ export const Activities = {
   DeleteValidationFile: 'DeleteValidationFile',
   ConfigureGateway: 'ConfigureApplicationGateway',
   GetCertificate: 'GetKeyVaultCertificate',
+  NotifyFailure: 'NotifyFailure',
 } as const;
 
 /** The single writer of the gateway's configuration and the events it exchanges. */

@@ -8,6 +8,7 @@ import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
 import { loadConfig } from '../domain/config';
 import { Orchestrators } from '../functions/names';
+import { postNotice } from '../notify/webhook';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
@@ -32,6 +33,17 @@ export async function renewDueCertificates(_timer: Timer, context: InvocationCon
     }
     const instanceId = instanceIdFor(certificate.hostname);
     if (await isInProgress(client, instanceId)) continue;
+    const last = await client.getStatus(instanceId).catch(() => undefined);
+    if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
+      // The last renewal failed and the certificate keeps ageing: say so, and try again.
+      await postNotice(config.failureWebhookUrl, {
+        kind: 'overdue',
+        code: 'RenewalOverdue',
+        message: `The certificate expires in ${daysLeft(certificate, now)} days and its last renewal failed; see that instance's output.`,
+        hostname: certificate.hostname,
+        instanceId,
+      });
+    }
     await client.startNew(Orchestrators.AddCertificate, { instanceId, input: certificate.hostname });
     started += 1;
   }

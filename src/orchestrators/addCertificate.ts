@@ -9,7 +9,7 @@ import { StepStatus } from '../domain/status';
 import { StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, backoffSeconds, Backoff, callStep, Step, StepFailure, ValidationPolling, wait } from './steps';
+import { asStepError, backoffSeconds, Backoff, callStep, notify, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /** What a ticket manager gets in a Failed output: everything to act on, nothing secret. */
 export interface FailureRecord {
@@ -126,6 +126,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       instanceId: context.df.instanceId,
     };
     context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
+    // Inside a batch the parent reports once for all its hostnames.
+    if (!deferred) yield* notify(context, { kind: 'failure', ...record });
     throw new Error(JSON.stringify(record));
   }
 }

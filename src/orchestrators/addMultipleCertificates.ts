@@ -6,7 +6,7 @@ import { StepStatus } from '../domain/status';
 import { Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { requestGatewayChange } from './gatewayWriter';
-import { Step } from './steps';
+import { notify, Step } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -96,6 +96,14 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
   }
   const code: ErrorCode = failures.every((f) => f.error === failures[0].error) && failures[0].error ? failures[0].error : 'SomeHostnamesFailed';
   publish('Failed', code);
+  yield* notify(context, {
+    kind: 'failure',
+    code,
+    message: ErrorMessages[code],
+    detail: failures.map((f) => `${f.hostname}: ${f.error}`).join('; '),
+    hostnames: failures.map((f) => f.hostname),
+    instanceId: context.df.instanceId,
+  });
   throw new Error(
     JSON.stringify({ code, message: ErrorMessages[code], instanceId: context.df.instanceId, failed: failures.length, total: outcomes.length, hostnames: outcomes }),
   );

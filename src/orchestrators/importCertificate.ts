@@ -5,7 +5,7 @@ import { ErrorMessages } from '../domain/errors';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, callStep, Step, StepFailure } from './steps';
+import { asStepError, callStep, notify, Step, StepFailure } from './steps';
 
 /**
  * AddCertificateWithPrivateKeyFunctions: the certificates are already in Key Vault (the starter
@@ -37,6 +37,15 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
   } catch (error) {
     const info = error instanceof StepFailure ? error.info : asStepError(error);
     context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
+    yield* notify(context, {
+      kind: 'failure',
+      code: info.code,
+      message: ErrorMessages[info.code],
+      detail: info.detail,
+      failedStep: step,
+      hostnames: certificates.map((c) => c.hostname),
+      instanceId: context.df.instanceId,
+    });
     throw new Error(
       JSON.stringify({
         code: info.code,

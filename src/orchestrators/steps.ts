@@ -1,6 +1,8 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { CertbotError } from '../domain/errors';
+import type { FailureNotice } from '../domain/notification';
 import { decodeStepError, StepErrorInfo } from '../domain/stepError';
+import { Activities } from '../functions/names';
 
 /**
  * Orchestrator building blocks. Everything here is deterministic: time comes from
@@ -68,5 +70,14 @@ export function* callStep<T>(context: OrchestrationContext, name: string, input?
       waited += pause;
       yield* wait(context, pause);
     }
+  }
+}
+
+/** Tells the failure webhook (best effort: the activity never fails, and a lost notice is not fatal). */
+export function* notify(context: OrchestrationContext, notice: FailureNotice): Step<void> {
+  try {
+    yield context.df.callActivity(Activities.NotifyFailure, notice);
+  } catch {
+    // Notification is secondary to the failure being reported in the output.
   }
 }

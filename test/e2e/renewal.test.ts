@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import forge from 'node-forge';
@@ -12,13 +14,27 @@ import { pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
 describe('renewal', () => {
   let sandbox: Sandbox;
   let stateDir: string;
+  // A local webhook receiver: records every notice; answers 500 while `failing` is set.
+  const received: Record<string, unknown>[] = [];
+  let failing = false;
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push(JSON.parse(body) as Record<string, unknown>);
+      response.writeHead(failing ? 500 : 204).end();
+    });
+  });
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-renew-'));
-    sandbox = await startSandbox({ stateDir });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook } });
   });
   afterAll(async () => {
     await sandbox?.stop();
+    receiver.close();
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -34,6 +50,10 @@ describe('renewal', () => {
       body: '{}',
     });
     expect(response.status).toBe(202);
+  }
+
+  async function waitForInstance(hostname: string): Promise<void> {
+    for (let i = 0; i < 200 && (await fetch(statusUrl(hostname))).status === 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 
   /** An ACME certificate issued 85 days ago that expires in 5 days, as a previous run left it. */
@@ -65,11 +85,7 @@ describe('renewal', () => {
     expect(versions(old)).toHaveLength(1);
 
     await runTimer();
-    let status = 404;
-    for (let i = 0; i < 200 && status === 404; i++) {
-      status = (await fetch(statusUrl(old))).status;
-      if (status === 404) await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitForInstance(old);
     expect((await pollToEnd(statusUrl(old))).final.runtimeStatus).toBe('Completed');
     expect(versions(old)).toHaveLength(2);
     expect(versions(fresh)).toHaveLength(1);
@@ -99,5 +115,32 @@ describe('renewal', () => {
 
     expect((await post(sandbox, 'certificates/unknown.renew.example/renew', undefined, { raw: '' })).status).toBe(404);
     expect((await post(sandbox, 'certificates/not_a_host/renew', undefined, { raw: '' })).status).toBe(400);
+  });
+
+  it('posts failures to the webhook with their code; a failing webhook does not change the outcome', async () => {
+    await sandbox.pebble.dns.addA('lost.renew.example', '192.0.2.9');
+    received.length = 0;
+    failing = true;
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'lost.renew.example' }] });
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri));
+    failing = false;
+    expect(final.customStatus?.error).toBe('HostnameNotResolvingToApplicationGateway');
+    expect(received).toEqual([
+      expect.objectContaining({ source: 'appgw-certbot', kind: 'failure', code: 'HostnameNotResolvingToApplicationGateway', hostname: 'lost.renew.example', failedStep: 'CheckDnsResolutionStep' }),
+    ]);
+  });
+
+  it('posts an overdue notice when a due certificate\'s last renewal failed', async () => {
+    const hostname = 'stuck.renew.example';
+    await storeOldAcmeCertificate(hostname);
+    await sandbox.pebble.dns.addA(hostname, '192.0.2.10');
+    await runTimer();
+    await waitForInstance(hostname);
+    expect((await pollToEnd(statusUrl(hostname))).final.runtimeStatus).toBe('Failed');
+    received.length = 0;
+    await runTimer();
+    for (let i = 0; i < 200 && !received.some((n) => n.kind === 'overdue'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(received).toContainEqual(expect.objectContaining({ kind: 'overdue', code: 'RenewalOverdue', hostname }));
+    await pollToEnd(statusUrl(hostname));
   });
 });
