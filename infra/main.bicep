@@ -40,6 +40,7 @@ param renewBeforeDays int = 30
 param renewalSchedule string = '0 0 3 * * *'
 @description('Optional Slack / Teams / JSON webhook for failures and overdue renewals.')
 param failureWebhookUrl string = ''
+param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
 
@@ -252,6 +253,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
         { name: 'RenewalSchedule', value: renewalSchedule }
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
+        { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
+        { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
       ])
     }
   }

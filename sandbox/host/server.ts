@@ -5,7 +5,7 @@ import { FunctionRegistry, RegisteredFunction } from './functionsCore';
 import { fromTypedData, invoke, jsonData, LogSink, RpcHttp, RpcHttpResponse } from './invoke';
 import { ConflictError, DurableRuntime, GoneError, NotFoundError } from './runtime';
 import { statusBody } from './statusBody';
-import { TERMINAL, RuntimeStatus } from './store';
+import { InstanceState, TERMINAL, RuntimeStatus } from './store';
 
 /**
  * The HTTP surface of `func start` on one port: the app's HTTP triggers under /api (auth level
@@ -202,6 +202,7 @@ export class HostServer {
         return json(202, payload, { Location: payload.statusQueryGetUri });
       }
       if (parts[0] === 'instances' && parts.length === 1 && method === 'GET') return this.list(url);
+      if (parts[0] === 'instances' && parts.length === 1 && method === 'DELETE') return this.purgeBy(url);
       if (parts[0] !== 'instances' || parts.length < 2) return json(404, { error: 'Not found' });
       const instanceId = parts[1];
       if (parts.length === 2 && method === 'GET') return this.status(instanceId, url);
@@ -252,18 +253,27 @@ export class HostServer {
     return json(200, body);
   }
 
-  private list(url: URL): Reply {
+  /** Purge by filter (createdTimeFrom/To, runtimeStatus): only finished instances are purged. */
+  private purgeBy(url: URL): Reply {
+    let deleted = 0;
+    for (const instance of this.filtered(url)) deleted += this.runtime.purge(instance.instanceId);
+    return deleted ? json(200, { instancesDeleted: deleted }) : json(404, { instancesDeleted: 0 });
+  }
+
+  private filtered(url: URL): InstanceState[] {
     const statuses = url.searchParams.getAll('runtimeStatus').flatMap((s) => s.split(',')).filter(Boolean) as RuntimeStatus[];
     const from = url.searchParams.get('createdTimeFrom');
     const to = url.searchParams.get('createdTimeTo');
-    const top = Number(url.searchParams.get('top') ?? '0');
-    let all = [...this.runtime.instances.values()]
+    return [...this.runtime.instances.values()]
       .filter((i) => statuses.length === 0 || statuses.includes(i.status))
       .filter((i) => !from || i.createdTime >= new Date(from).toISOString())
       .filter((i) => !to || i.createdTime <= new Date(to).toISOString())
       .sort((a, b) => a.createdTime.localeCompare(b.createdTime));
-    all = all.slice(0);
-    const bodies = all.map((i) => statusBody(i, { showInput: true, showHistory: false, showHistoryOutput: false }));
+  }
+
+  private list(url: URL): Reply {
+    const top = Number(url.searchParams.get('top') ?? '0');
+    const bodies = this.filtered(url).map((i) => statusBody(i, { showInput: true, showHistory: false, showHistoryOutput: false }));
     return json(200, top > 0 ? bodies.slice(0, top) : bodies);
   }
 

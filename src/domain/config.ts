@@ -32,6 +32,8 @@ export interface CertbotConfig {
   renewBeforeDays: number;
   /** Where failures and overdue renewals are posted (Slack, Teams or any JSON receiver); optional. */
   failureWebhookUrl?: URL;
+  /** Finished orchestrations older than this are purged by the history timer. */
+  historyRetentionDays: number;
 }
 
 export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
@@ -154,5 +156,6 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
     failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),
+    historyRetentionDays: integer('HistoryRetentionDays', optional(env, 'HistoryRetentionDays', '30'), 0, 3650),
   };
 }

@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { listCertificates } from '../http/listCertificates';
+import { purgeOldHistory } from '../http/historyPurge';
 import { renewDueCertificates, renewNow } from '../http/renewal';
 
 app.http('ListCertificates', {
@@ -23,4 +24,10 @@ app.timer('RenewCertificatesTimer', {
   schedule: '%RenewalSchedule%',
   extraInputs: [df.input.durableClient()],
   handler: renewDueCertificates,
+});
+
+app.timer('PurgeHistoryTimer', {
+  schedule: '%HistoryPurgeSchedule%',
+  extraInputs: [df.input.durableClient()],
+  handler: purgeOldHistory,
 });

@@ -30,7 +30,7 @@ describe('renewal', () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-renew-'));
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook } });
+    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook, HistoryRetentionDays: '0' } });
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -142,5 +142,19 @@ describe('renewal', () => {
     for (let i = 0; i < 200 && !received.some((n) => n.kind === 'overdue'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect(received).toContainEqual(expect.objectContaining({ kind: 'overdue', code: 'RenewalOverdue', hostname }));
     await pollToEnd(statusUrl(hostname));
+  });
+
+  it('purges the history of finished instances older than the retention, never running ones', async () => {
+    const instance = (id: string) => fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${id}?code=${sandbox.endpoints.functionKey}`);
+    expect((await instance('certificate-fresh.renew.example')).status).toBe(200);
+    const response = await fetch(`${sandbox.host!.url}/admin/functions/PurgeHistoryTimer`, {
+      method: 'POST',
+      headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(response.status).toBe(202);
+    for (let i = 0; i < 200 && (await instance('certificate-fresh.renew.example')).status !== 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await instance('certificate-fresh.renew.example')).status).toBe(404);
+    expect((await instance('gateway-writer-appgw-sandbox')).status).toBe(202);
   });
 });
