@@ -5,3 +5,8 @@ import { activity } from './context';
 export const getCertificate = activity<{ certificateName: string }, IssuedCertificate>(async ({ certificateName }, { keyVault }) =>
   keyVault.current(certificateName),
 );
+
+/** Removal: delete (and optionally purge) the certificate; one already gone is success. */
+export const deleteCertificate = activity<{ certificateName: string; purge: boolean }, void>(async ({ certificateName, purge }, { keyVault }) =>
+  keyVault.remove(certificateName, purge),
+);

@@ -1,7 +1,7 @@
-import { HttpsBinding } from '../domain/gatewayPlan';
+import { HttpsBinding, HttpsRemoval } from '../domain/gatewayPlan';
 import { activity } from './context';
 
 /** ConfigureApplicationGatewayStep: SSL certificate, HTTPS listener and rule in one write (or none). */
-export const configureGateway = activity<{ bindings: HttpsBinding[] }, { written: boolean }>(
-  async ({ bindings }, { gateway }) => ({ written: await gateway.applyBindings(bindings) }),
+export const configureGateway = activity<{ bindings: HttpsBinding[]; removals?: HttpsRemoval[] }, { written: boolean }>(
+  async ({ bindings, removals }, { gateway }) => ({ written: await gateway.applyBindings(bindings, removals ?? []) }),
 );

@@ -1,7 +1,7 @@
 import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
-import { GatewayTargets, HttpsBinding, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
+import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
 
@@ -76,9 +76,9 @@ export class GatewayAdapter {
    * writes them in one PUT; nothing is written when the gateway already matches.
    * Returns whether a write happened.
    */
-  async applyBindings(bindings: HttpsBinding[]): Promise<boolean> {
+  async applyBindings(bindings: HttpsBinding[], removals: HttpsRemoval[] = []): Promise<boolean> {
     const current = await this.read();
-    const desired = planHttpsBindings(current, bindings, this.targets);
+    const desired = planHttpsBindings(current, bindings, this.targets, removals);
     if (!desired) return false;
     try {
       await this.client.applicationGateways.createOrUpdate(

@@ -145,6 +145,27 @@ export class KeyVaultAdapter {
     return managed.sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
+  /**
+   * Deletes the certificate (soft delete, as the vault is configured); purges it too when asked,
+   * which frees the name at once. A certificate already gone is success.
+   */
+  async remove(name: string, purge: boolean): Promise<void> {
+    try {
+      try {
+        await (await this.certificates.beginDeleteCertificate(name)).pollUntilDone();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      }
+      if (purge) {
+        await this.certificates.purgeDeletedCertificate(name).catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        });
+      }
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
   /** The current version of a certificate, as the gateway will use it. */
   async current(name: string): Promise<IssuedCertificate> {
     try {

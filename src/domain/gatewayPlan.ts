@@ -27,6 +27,12 @@ export interface HttpsBinding {
   refresh?: boolean;
 }
 
+/** A hostname to take off the gateway: its HTTPS listener, the rules using it, its SSL certificate. */
+export interface HttpsRemoval {
+  hostname: string;
+  name: string;
+}
+
 export interface GatewayTargets {
   backendPoolName: string;
   httpSettingsName: string;
@@ -61,8 +67,11 @@ export function planHttpsBindings(
   current: ApplicationGateway,
   bindings: HttpsBinding[],
   targets: GatewayTargets,
+  removals: HttpsRemoval[] = [],
 ): ApplicationGateway | undefined {
   const gateway: ApplicationGateway = JSON.parse(JSON.stringify(current));
+  const removed = removeBindings(gateway, removals);
+  if (bindings.length === 0) return removed ? gateway : undefined;
   const gatewayId = gateway.id;
   if (!gatewayId) throw misconfigured('The gateway read from Azure has no id.');
 
@@ -138,7 +147,24 @@ export function planHttpsBindings(
       changed = true;
     }
   }
-  return changed || bindings.some((b) => b.refresh) ? gateway : undefined;
+  return changed || removed || bindings.some((b) => b.refresh) ? gateway : undefined;
+}
+
+/** Removes listeners (HTTPS, for the hostname), the rules that use them and the SSL certificates. */
+function removeBindings(gateway: ApplicationGateway, removals: HttpsRemoval[]): boolean {
+  let changed = false;
+  for (const removal of removals) {
+    const listeners = (gateway.httpListeners ?? []).filter((l) => l.protocol === 'Https' && listenerHostnames(l).includes(removal.hostname));
+    const names = new Set(listeners.map((l) => l.name?.toLowerCase()));
+    const usesListener = (id: string | undefined): boolean => !!id && names.has(id.split('/').pop()?.toLowerCase());
+    const before = [gateway.httpListeners?.length, gateway.requestRoutingRules?.length, gateway.sslCertificates?.length].join();
+    gateway.requestRoutingRules = (gateway.requestRoutingRules ?? []).filter((r) => !usesListener(r.httpListener?.id));
+    gateway.httpListeners = (gateway.httpListeners ?? []).filter((l) => !listeners.includes(l));
+    const stillUsed = (name: string): boolean => gateway.httpListeners!.some((l) => l.sslCertificate?.id?.toLowerCase().endsWith(`/sslcertificates/${name.toLowerCase()}`));
+    gateway.sslCertificates = (gateway.sslCertificates ?? []).filter((c) => c.name !== removal.name || stillUsed(removal.name));
+    if ([gateway.httpListeners.length, gateway.requestRoutingRules.length, gateway.sslCertificates.length].join() !== before) changed = true;
+  }
+  return changed;
 }
 
 function freePriority(rules: ApplicationGatewayRequestRoutingRule[]): number {

@@ -2,7 +2,10 @@ import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { listCertificates } from '../http/listCertificates';
 import { purgeOldHistory } from '../http/historyPurge';
-import { renewDueCertificates, renewNow } from '../http/renewal';
+import { removeCertificate, renewDueCertificates, renewNow } from '../http/renewal';
+import { deleteCertificate } from '../activities/certificateLookup';
+import { removeCertificateOrchestrator } from '../orchestrators/removeCertificate';
+import { Activities, Orchestrators } from './names';
 
 app.http('ListCertificates', {
   route: 'certificates',
@@ -31,3 +34,14 @@ app.timer('PurgeHistoryTimer', {
   extraInputs: [df.input.durableClient()],
   handler: purgeOldHistory,
 });
+
+app.http('RemoveCertificate', {
+  route: 'certificates/{hostname}',
+  methods: ['DELETE'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: removeCertificate,
+});
+
+df.app.orchestration(Orchestrators.RemoveCertificate, removeCertificateOrchestrator);
+df.app.activity(Activities.DeleteCertificate, { handler: deleteCertificate });

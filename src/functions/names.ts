@@ -3,6 +3,7 @@ export const Orchestrators = {
   AddCertificate: 'AddCertificateFunctions',
   AddMultipleCertificates: 'AddMultipleCertificatesFunctions',
   AddCertificateWithPrivateKey: 'AddCertificateWithPrivateKeyFunctions',
+  RemoveCertificate: 'RemoveCertificateFunctions',
 } as const;
 
 export const Activities = {
@@ -20,6 +21,7 @@ export const Activities = {
   ConfigureGateway: 'ConfigureApplicationGateway',
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
+  DeleteCertificate: 'DeleteKeyVaultCertificate',
 } as const;
 
 /** The single writer of the gateway's configuration and the events it exchanges. */

@@ -8,6 +8,7 @@ import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
 import { loadConfig } from '../domain/config';
 import { Orchestrators } from '../functions/names';
+import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { postNotice } from '../notify/webhook';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './inProgress';
@@ -71,5 +72,32 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, await checkStatusLinks(client, request, instanceId));
   }
   await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
+  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+}
+
+/** DELETE /api/certificates/{hostname}[?purge=true]: take it off the gateway and out of Key Vault. */
+export async function removeCertificate(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const config = configOrError(context);
+  if (!isConfig(config)) return config;
+  const verdict = normaliseHostname(request.params.hostname);
+  if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
+  const purgeParam = request.query.get('purge');
+  if (purgeParam !== null && !['true', 'false'].includes(purgeParam)) return invalidRequest([{ field: 'purge', reason: 'must be true or false' }]);
+  const hostname = verdict.hostname;
+  let certificateName: string;
+  try {
+    const managed = (await new KeyVaultAdapter(config).listManaged()).find((c) => c.hostname === hostname);
+    if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here.`);
+    certificateName = managed.name;
+  } catch (error) {
+    context.error(`Remove ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+  }
+  const client = df.getClient(context);
+  if ((await isInProgress(client, instanceIdFor(hostname))) || (await isInProgress(client, `removal-${hostname}`))) {
+    return problemResponse(409, 'Already in progress', `${hostname} is being issued or removed; try again when that finishes.`);
+  }
+  const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true' };
+  const instanceId = await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId: `removal-${hostname}` });
   return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

@@ -1,5 +1,5 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { HttpsBinding } from '../domain/gatewayPlan';
+import type { HttpsBinding, HttpsRemoval } from '../domain/gatewayPlan';
 import { StepErrorInfo } from '../domain/stepError';
 import { Activities, GatewayWriter } from '../functions/names';
 import { callStep, Step, StepFailure, asStepError } from './steps';
@@ -14,6 +14,7 @@ import { callStep, Step, StepFailure, asStepError } from './steps';
 export interface GatewayChangeRequest {
   replyTo: string;
   bindings: HttpsBinding[];
+  removals?: HttpsRemoval[];
 }
 
 export interface GatewayChangeResult {
@@ -86,9 +87,9 @@ export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<
   context.df.continueAsNew(null);
 }
 
-function* apply(context: OrchestrationContext, bindings: HttpsBinding[]): Step<GatewayChangeResult> {
+function* apply(context: OrchestrationContext, bindings: HttpsBinding[], removals: HttpsRemoval[]): Step<GatewayChangeResult> {
   try {
-    const { written } = yield* callStep<{ written: boolean }>(context, Activities.ConfigureGateway, { bindings });
+    const { written } = yield* callStep<{ written: boolean }>(context, Activities.ConfigureGateway, { bindings, removals });
     return { ok: true, written };
   } catch (error) {
     return { ok: false, error: error instanceof StepFailure ? error.info : asStepError(error) };
@@ -97,12 +98,12 @@ function* apply(context: OrchestrationContext, bindings: HttpsBinding[]): Step<G
 
 /** One PUT for the whole batch; if it is refused, each request is tried alone so one bad change cannot sink the others. */
 function* applyBatch(context: OrchestrationContext, batch: GatewayChangeRequest[]): Step<void> {
-  const together = yield* apply(context, mergeBindings(batch.flatMap((r) => r.bindings)));
+  const together = yield* apply(context, mergeBindings(batch.flatMap((r) => r.bindings)), batch.flatMap((r) => r.removals ?? []));
   const replies: { replyTo: string; result: GatewayChangeResult }[] = [];
   if (together.ok || batch.length === 1) {
     for (const request of batch) replies.push({ replyTo: request.replyTo, result: together });
   } else {
-    for (const request of batch) replies.push({ replyTo: request.replyTo, result: yield* apply(context, request.bindings) });
+    for (const request of batch) replies.push({ replyTo: request.replyTo, result: yield* apply(context, request.bindings, request.removals ?? []) });
   }
   yield context.df.Task.all(replies.map((reply) => context.df.callActivity(GatewayWriter.replyActivity, reply)));
 }
@@ -125,11 +126,11 @@ const MAX_REQUESTS = 15;
  * The requesting side, used by the issuing orchestrations: send the change to the writer and wait
  * for its answer; ask again if no answer comes (requests are idempotent).
  */
-export function* requestGatewayChange(context: OrchestrationContext, bindings: HttpsBinding[]): Step<GatewayChangeResult> {
+export function* requestGatewayChange(context: OrchestrationContext, bindings: HttpsBinding[], removals: HttpsRemoval[] = []): Step<GatewayChangeResult> {
   for (let attempt = 0; attempt < MAX_REQUESTS; attempt++) {
     // A fresh waiter each time (see RequestInbox): the newest registered waiter gets the answer.
     const applied = context.df.waitForExternalEvent(GatewayWriter.appliedEvent);
-    yield* callStep(context, GatewayWriter.requestActivity, { replyTo: context.df.instanceId, bindings } satisfies GatewayChangeRequest);
+    yield* callStep(context, GatewayWriter.requestActivity, { replyTo: context.df.instanceId, bindings, removals } satisfies GatewayChangeRequest);
     const timeout = context.df.createTimer(seconds(context, REPLY_WAIT_SECONDS));
     if ((yield context.df.Task.any([applied, timeout])) === applied) {
       timeout.cancel();

@@ -157,4 +157,31 @@ describe('renewal', () => {
     expect((await instance('certificate-fresh.renew.example')).status).toBe(404);
     expect((await instance('gateway-writer-appgw-sandbox')).status).toBe(202);
   });
+
+  it('removes a hostname from the gateway and Key Vault while another is being issued on the same gateway', async () => {
+    const gone = 'gone.renew.example';
+    const first = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: gone }] });
+    await pollToEnd(String(first.body.statusQueryGetUri));
+    sandbox.faults.arm({ service: 'arm', delayMs: 1500, count: 1, match: '/publicIPAddresses/' });
+    const other = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'stays.renew.example' }] });
+
+    const removal = await fetch(`${sandbox.host!.url}/api/certificates/${gone}?purge=true`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect(removal.status).toBe(202);
+    const removalLinks = (await removal.json()) as { statusQueryGetUri: string };
+    const [removed, issued] = await Promise.all([pollToEnd(removalLinks.statusQueryGetUri), pollToEnd(String(other.body.statusQueryGetUri))]);
+    expect(removed.final.runtimeStatus).toBe('Completed');
+    expect(issued.final.runtimeStatus).toBe('Completed');
+
+    const gateway = sandbox.arm.getGateway().properties;
+    expect(gateway.httpListeners.filter((l) => l.properties.hostName === gone)).toHaveLength(0);
+    expect(gateway.requestRoutingRules.filter((r) => r.name.startsWith(certificateNameFor(gone)))).toHaveLength(0);
+    expect((gateway.sslCertificates ?? []).filter((c) => c.name === certificateNameFor(gone))).toHaveLength(0);
+    expect(gateway.httpListeners.filter((l) => l.properties.hostName === 'stays.renew.example')).toHaveLength(1);
+    expect(versions(gone)).toHaveLength(0);
+    await expect(fetchServedCertificate(sandbox.dataPlane.httpsPort, gone, sandbox.acmeRootPem)).rejects.toThrow();
+    expect((await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'stays.renew.example', sandbox.acmeRootPem)).authorized).toBe(true);
+
+    const again = await fetch(`${sandbox.host!.url}/api/certificates/${gone}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect(again.status).toBe(404);
+  });
 });

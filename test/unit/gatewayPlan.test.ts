@@ -65,6 +65,15 @@ describe('planning the gateway change', () => {
     expect(planHttpsBindings(once, [{ ...binding('www.example.com'), refresh: true }], targets)).toEqual(once);
   });
 
+  it('removes a hostname: its HTTPS listener, the rules using it and its SSL certificate, nothing else', () => {
+    const two = planHttpsBindings(gateway(), [binding('a.example.com'), binding('b.example.com')], targets)!;
+    const planned = planHttpsBindings(two, [], targets, [{ hostname: 'a.example.com', name: 'a-example-com' }])!;
+    expect(planned.httpListeners?.map((l) => l.name)).toEqual(['http', 'b-example-com-https']);
+    expect(planned.requestRoutingRules?.map((r) => r.name)).toEqual(['http-rule', 'b-example-com-rule']);
+    expect(planned.sslCertificates?.map((c) => c.name)).toEqual(['b-example-com']);
+    expect(planHttpsBindings(planned, [], targets, [{ hostname: 'a.example.com', name: 'a-example-com' }])).toBeUndefined();
+  });
+
   it('gives each new rule a distinct free priority and plans many hostnames in one change', () => {
     const planned = planHttpsBindings(gateway(), [binding('a.example.com'), binding('b.example.com')], targets);
     const priorities = planned?.requestRoutingRules?.map((r) => r.priority);

@@ -1,0 +1,36 @@
+import type { OrchestrationContext } from 'durable-functions';
+import { failedStatus, stepStatus } from '../domain/customStatus';
+import { ErrorMessages } from '../domain/errors';
+import { Activities } from '../functions/names';
+import { requestGatewayChange } from './gatewayWriter';
+import { asStepError, callStep, notify, Step, StepFailure } from './steps';
+
+/**
+ * RemoveCertificateFunctions: takes the hostname off the gateway (listener, rules, SSL
+ * certificate, through the one gateway writer), then deletes the certificate from Key Vault.
+ */
+export interface RemovalInput {
+  hostname: string;
+  certificateName: string;
+  purge: boolean;
+}
+
+export function* removeCertificateOrchestrator(context: OrchestrationContext): Step<null> {
+  const { hostname, certificateName, purge } = context.df.getInput<RemovalInput>();
+  let step: 'ConfigureApplicationGatewayStep' | 'CreateCertificateStep' = 'ConfigureApplicationGatewayStep';
+  try {
+    context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
+    const change = yield* requestGatewayChange(context, [], [{ hostname, name: certificateName }]);
+    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    step = 'CreateCertificateStep';
+    yield* callStep(context, Activities.DeleteCertificate, { certificateName, purge });
+    context.df.setCustomStatus(stepStatus('Completed'));
+    return null;
+  } catch (error) {
+    const info = error instanceof StepFailure ? error.info : asStepError(error);
+    const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, failedStep: step, hostname, instanceId: context.df.instanceId };
+    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
+    yield* notify(context, { kind: 'failure', ...record });
+    throw new Error(JSON.stringify(record));
+  }
+}
