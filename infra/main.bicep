@@ -252,6 +252,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
         { name: 'RenewalSchedule', value: renewalSchedule }
+        { name: 'RenewalJitterMinutes', value: '30' }
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }

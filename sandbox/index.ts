@@ -146,6 +146,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       Http01ValidationPort: String(dataPlane.httpPort),
       KeyVaultChallengeResourceVerification: 'false',
       RenewalSchedule: '0 0 3 * * *',
+      RenewalJitterMinutes: '0',
       HistoryPurgeSchedule: '0 30 3 * * *',
       ...options.settings,
     };

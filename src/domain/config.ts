@@ -32,6 +32,8 @@ export interface CertbotConfig {
   renewBeforeDays: number;
   /** Where failures and overdue renewals are posted (Slack, Teams or any JSON receiver); optional. */
   failureWebhookUrl?: URL;
+  /** Renewals started by the timer wait a random 0..this many minutes (spreads CA load). */
+  renewalJitterMinutes: number;
   /** Finished orchestrations older than this are purged by the history timer. */
   historyRetentionDays: number;
 }
@@ -156,6 +158,7 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
     failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),
+    renewalJitterMinutes: integer('RenewalJitterMinutes', optional(env, 'RenewalJitterMinutes', '30'), 0, 720),
     historyRetentionDays: integer('HistoryRetentionDays', optional(env, 'HistoryRetentionDays', '30'), 0, 3650),
   };
 }

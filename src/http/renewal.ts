@@ -8,6 +8,7 @@ import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
 import { loadConfig } from '../domain/config';
 import { Orchestrators } from '../functions/names';
+import type { ScheduledRenewal } from '../orchestrators/addCertificate';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { postNotice } from '../notify/webhook';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
@@ -45,7 +46,9 @@ export async function renewDueCertificates(_timer: Timer, context: InvocationCon
         instanceId,
       });
     }
-    await client.startNew(Orchestrators.AddCertificate, { instanceId, input: certificate.hostname });
+    // Random jitter, decided here (an orchestrator must not use randomness) and waited durably.
+    const input: ScheduledRenewal = { hostname: certificate.hostname, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
+    await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
     started += 1;
   }
   context.info(`Renewal check: ${started} renewal(s) started.`);

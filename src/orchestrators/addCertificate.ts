@@ -31,6 +31,12 @@ export interface DeferredIssuance {
   deferGatewayConfiguration: true;
 }
 
+/** Started by the renewal timer: waits its jitter first, so deployments do not hit the CA at once. */
+export interface ScheduledRenewal {
+  hostname: string;
+  startDelaySeconds: number;
+}
+
 export interface IssuanceResult {
   hostname: string;
   binding: HttpsBinding;
@@ -40,9 +46,12 @@ export interface IssuanceResult {
 
 export function* addCertificateOrchestrator(context: OrchestrationContext): Step<IssuanceResult | null> {
   // The contract's input is the hostname itself; sub-orchestrations pass an object.
-  const input = context.df.getInput<string | DeferredIssuance>();
+  const input = context.df.getInput<string | DeferredIssuance | ScheduledRenewal>();
   const hostname = typeof input === 'string' ? input : input.hostname;
-  const deferred = typeof input !== 'string' && input.deferGatewayConfiguration;
+  const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
+  if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
+    yield* wait(context, input.startDelaySeconds);
+  }
   let step: StepStatus = 'GetApplicationGatewayPublicIpStep';
   const report = (status: StepStatus): void => {
     step = status;

@@ -86,7 +86,10 @@ describe('renewal', () => {
 
     await runTimer();
     await waitForInstance(old);
-    expect((await pollToEnd(statusUrl(old))).final.runtimeStatus).toBe('Completed');
+    const renewal = (await pollToEnd(statusUrl(old))).final;
+    expect(renewal.runtimeStatus).toBe('Completed');
+    // The timer's jitter travels in the input (0 in the sandbox: RenewalJitterMinutes 0).
+    expect(renewal.input).toEqual({ hostname: old, startDelaySeconds: 0 });
     expect(versions(old)).toHaveLength(2);
     expect(versions(fresh)).toHaveLength(1);
     const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, old, sandbox.acmeRootPem);
