@@ -95,6 +95,9 @@ export class KeyVaultAdapter {
         await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        // 409 is either a create already pending (reuse its CSR below) or a soft-deleted
+        // certificate of that name: recover it (its old versions come back), then create.
+        if (await this.recoverIfDeleted(name)) await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
       }
       const poller = await this.certificates.getCertificateOperation(name);
       const csr = poller.getOperationState().certificateOperation?.csr;
@@ -173,6 +176,17 @@ export class KeyVaultAdapter {
     } catch (error) {
       throw fromAzureError('Key Vault', error, { ...kvCodes, notFound: 'KeyVaultRequestFailed' });
     }
+  }
+
+  private async recoverIfDeleted(name: string): Promise<boolean> {
+    try {
+      await this.certificates.getDeletedCertificate(name);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return false;
+      throw error;
+    }
+    await (await this.certificates.beginRecoverDeletedCertificate(name)).pollUntilDone();
+    return true;
   }
 
   /** Imported certificates are the user's: ACME never replaces them behind their back. */

@@ -187,4 +187,18 @@ describe('renewal', () => {
     const again = await fetch(`${sandbox.host!.url}/api/certificates/${gone}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
     expect(again.status).toBe(404);
   });
+
+  it('issues again for a hostname whose certificate was removed without purge (recovering the soft-deleted one)', async () => {
+    const hostname = 'back.renew.example';
+    const first = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    await pollToEnd(String(first.body.statusQueryGetUri));
+    const removal = await fetch(`${sandbox.host!.url}/api/certificates/${hostname}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect((await pollToEnd(String(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+    expect(versions(hostname)).toHaveLength(0);
+
+    const again = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    expect((await pollToEnd(String(again.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+    expect(versions(hostname)).toHaveLength(2);
+    expect((await fetchServedCertificate(sandbox.dataPlane.httpsPort, hostname, sandbox.acmeRootPem)).authorized).toBe(true);
+  });
 });
