@@ -37,24 +37,15 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
   } catch (error) {
     const info = error instanceof StepFailure ? error.info : asStepError(error);
     context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
-    yield* notify(context, {
-      kind: 'failure',
+    const record = {
       code: info.code,
       message: ErrorMessages[info.code],
       detail: info.detail,
       failedStep: step,
       hostnames: certificates.map((c) => c.hostname),
       instanceId: context.df.instanceId,
-    });
-    throw new Error(
-      JSON.stringify({
-        code: info.code,
-        message: ErrorMessages[info.code],
-        detail: info.detail,
-        failedStep: step,
-        hostnames: certificates.map((c) => c.hostname),
-        instanceId: context.df.instanceId,
-      }),
-    );
+    };
+    yield* notify(context, { kind: 'failure', ...record });
+    throw new Error(JSON.stringify(record));
   }
 }
