@@ -35,11 +35,11 @@ export function stepServices(): StepServices {
  * reported as InternalError without internals.
  */
 export function activity<I, O>(
-  body: (input: I, services: StepServices) => Promise<O>,
+  body: (input: I, services: StepServices, context: InvocationContext) => Promise<O>,
 ): (input: unknown, context: InvocationContext) => Promise<O> {
   return async (input, context) => {
     try {
-      return await body(input as I, stepServices());
+      return await body(input as I, stepServices(), context);
     } catch (error) {
       if (error instanceof CertbotError) {
         context.warn(`${context.functionName} failed with ${error.code}: ${error.detail}`);

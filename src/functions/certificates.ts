@@ -1,8 +1,9 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { listCertificates } from '../http/listCertificates';
-import { purgeOldHistory } from '../http/historyPurge';
-import { removeCertificate, renewDueCertificates, renewNow } from '../http/renewal';
+import { purgeOldHistory } from '../timers/purgeHistory';
+import { removeCertificate, renewNow } from '../http/certificateLifecycle';
+import { renewDueCertificates } from '../timers/renewDueCertificates';
 import { deleteCertificate } from '../activities/certificateLookup';
 import { removeCertificateOrchestrator } from '../orchestrators/removeCertificate';
 import { Activities, Orchestrators } from './names';
