@@ -68,6 +68,8 @@ export interface Sandbox {
   counters: Counters;
   faults: FaultInjector;
   pebble: PebbleCa;
+  /** The ACME proxy in front of Pebble: its `renewalInfo` is the CA's ARI state (RFC 9773). */
+  acme: AcmeProxy;
   azurite: AzuriteBlob;
   keyVault: KeyVaultEmulator;
   arm: ArmEmulator;
@@ -125,7 +127,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stoppers.push(pebble.stop);
     const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters });
     stoppers.push(acme.stop);
-    const admin = await startAdminServer(faults, counters);
+    // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
+    const admin = await startAdminServer(faults, counters, async (method, route, body) => {
+      if (method !== 'POST' || route !== '/acme/renewal-window') return undefined;
+      const { hostname, start, end } = (body ?? {}) as { hostname?: unknown; start?: unknown; end?: unknown };
+      const window = { start: new Date(String(start)), end: new Date(String(end)) };
+      if (typeof hostname !== 'string' || Number.isNaN(window.start.getTime()) || Number.isNaN(window.end.getTime())) {
+        throw new Error('hostname, start and end (ISO dates) are required');
+      }
+      return { certificateIds: acme.renewalInfo.suggestWindow(hostname, window) };
+    });
     stoppers.push(admin.stop);
     const rootPath = path.join(options.stateDir, 'acme-root.pem');
     fs.writeFileSync(rootPath, pebble.rootPem);
@@ -200,6 +211,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       counters,
       faults,
       pebble,
+      acme,
       azurite,
       keyVault,
       arm,

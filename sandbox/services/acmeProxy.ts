@@ -2,12 +2,13 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Counters, delay, FaultInjector } from '../faults';
 import { SandboxCa } from '../tls/ca';
+import { RenewalInfoRegistry } from './renewalInfo';
 
 /**
  * An HTTPS reverse proxy in front of Pebble's ACME API: counts requests by ACME resource, injects
  * faults as RFC 8555 problem documents (section 6.7, with a fresh Replay-Nonce and Retry-After),
  * and rewrites Pebble's URLs so clients only see the proxy. Its directory is the app's AcmeEndpoint.
- * The place to add what Pebble 2.4 lacks (ARI renewalInfo, Retry-After on orders).
+ * It also adds what Pebble 2.4 lacks: ACME Renewal Information (RFC 9773, see renewalInfo.ts).
  */
 const RESOURCE_BY_PATH: [RegExp, string][] = [
   [/^\/dir$/, 'directory'],
@@ -22,7 +23,24 @@ const RESOURCE_BY_PATH: [RegExp, string][] = [
   [/^\/revoke-cert$/, 'revokeCert'],
   [/^\/rollover-account-key$/, 'keyChange'],
   [/^\/my-account\//, 'account'],
+  [/^\/renewal-info\//, 'renewalInfo'],
 ];
+
+const RENEWAL_INFO_PATH = '/renewal-info';
+
+/** The `kid` and payload of a flattened JWS request body (RFC 8555 section 6.2); {} when not one. */
+function decodeJws(body: Buffer): { kid?: string; payload?: Record<string, unknown> } {
+  try {
+    const jws = JSON.parse(body.toString('utf8')) as { protected?: string; payload?: string };
+    const header = JSON.parse(Buffer.from(jws.protected ?? '', 'base64url').toString('utf8')) as { kid?: string };
+    const payloadText = Buffer.from(jws.payload ?? '', 'base64url').toString('utf8');
+    return { kid: header.kid, payload: payloadText ? (JSON.parse(payloadText) as Record<string, unknown>) : undefined };
+  } catch {
+    return {};
+  }
+}
+
+const lastSegment = (path: string): string => path.split('/').filter(Boolean).pop() ?? '';
 
 export function acmeResource(path: string): string {
   return RESOURCE_BY_PATH.find(([pattern]) => pattern.test(path))?.[1] ?? 'other';
@@ -30,6 +48,7 @@ export function acmeResource(path: string): string {
 
 export interface AcmeProxy {
   directoryUrl: string;
+  renewalInfo: RenewalInfoRegistry;
   stop(): Promise<void>;
 }
 
@@ -42,6 +61,7 @@ export async function startAcmeProxy(options: {
   const upstream = new URL(options.upstreamDirectoryUrl);
   const agent = new https.Agent({ ca: options.ca.certPem, keepAlive: true });
   let origin = '';
+  const renewalInfo = new RenewalInfoRegistry();
   const rewrite = (text: string): string => text.split(upstream.origin).join(origin);
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer) =>
@@ -57,6 +77,23 @@ export async function startAcmeProxy(options: {
       request.end(body);
     });
 
+  /** What Pebble answered, seen for ARI: the directory gains renewalInfo; orders and certificates are recorded. */
+  const observe = (resource: string, path: string, headers: Record<string, string | string[]>, reply: Buffer, kid?: string, replaces?: string): Buffer => {
+    if (!/^[[{-]/.test(reply.toString('utf8', 0, 1))) return reply; // neither JSON nor PEM: nothing to see
+    if (resource === 'directory') {
+      const directory = JSON.parse(reply.toString('utf8')) as Record<string, unknown>;
+      return Buffer.from(JSON.stringify({ ...directory, renewalInfo: `${origin}${RENEWAL_INFO_PATH}` }));
+    }
+    if (resource === 'certificate') renewalInfo.recordIssued(reply.toString('utf8'), kid ?? '');
+    if (resource === 'newOrder' || resource === 'order' || resource === 'finalize') {
+      const orderId = resource === 'newOrder' ? lastSegment(String(headers.location ?? '')) : lastSegment(path);
+      const status = (JSON.parse(reply.toString('utf8')) as { status?: string }).status;
+      if (status) renewalInfo.recordOrderStatus(orderId, status);
+      if (replaces && resource === 'newOrder') renewalInfo.recordReplacement(replaces, orderId);
+    }
+    return reply;
+  };
+
   const leaf = options.ca.issueServerCert(['localhost', '127.0.0.1']);
   const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => {
     void (async () => {
@@ -66,34 +103,53 @@ export async function startAcmeProxy(options: {
       const resource = acmeResource(new URL(path, origin).pathname);
       const method = req.method ?? 'GET';
       options.counters?.increment('acme', resource);
-      const fault = options.faults?.take('acme', method, path);
-      if (fault?.delayMs) await delay(fault.delayMs);
-      if (fault?.status) {
+      const sendProblem = async (status: number, type: string, detail: string, retryAfterSeconds?: number): Promise<void> => {
         const nonce = await forward('HEAD', '/nonce-plz', {}, Buffer.alloc(0));
         const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
         const replayNonce = nonce.headers['replay-nonce'];
         if (typeof replayNonce === 'string') headers['replay-nonce'] = replayNonce;
-        if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-        res.writeHead(fault.status, headers);
-        return res.end(
-          JSON.stringify({ type: `urn:ietf:params:acme:error:${fault.code ?? 'serverInternal'}`, detail: fault.message ?? 'Fault injected by the sandbox.', status: fault.status }),
-        );
+        if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+        res.writeHead(status, headers);
+        res.end(JSON.stringify({ type, detail, status }));
+      };
+      const fault = options.faults?.take('acme', method, path);
+      if (fault?.delayMs) await delay(fault.delayMs);
+      if (fault?.status) {
+        return sendProblem(fault.status, `urn:ietf:params:acme:error:${fault.code ?? 'serverInternal'}`, fault.message ?? 'Fault injected by the sandbox.', fault.retryAfterSeconds);
+      }
+      const body = Buffer.concat(chunks);
+      if (resource === 'renewalInfo' && method === 'GET') {
+        // RFC 9773 section 4.2; Retry-After says when to ask again (the RFC's example: 6 hours).
+        const window = renewalInfo.windowFor(lastSegment(path));
+        if (!window) return sendProblem(404, 'urn:ietf:params:acme:error:malformed', 'no certificate with this id');
+        res.writeHead(200, { 'content-type': 'application/json', 'retry-after': '21600' });
+        return res.end(JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } }));
+      }
+      const jws = method === 'POST' ? decodeJws(body) : {};
+      const replaces = resource === 'newOrder' && typeof jws.payload?.replaces === 'string' ? jws.payload.replaces : undefined;
+      if (replaces) {
+        const identifiers = ((jws.payload?.identifiers ?? []) as { value?: string }[]).map((i) => String(i.value));
+        const problem = renewalInfo.checkReplaces(replaces, jws.kid ?? '', identifiers);
+        if (problem) return sendProblem(problem.status, problem.type, problem.detail);
       }
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         // The Host header goes through: Pebble builds its URLs and checks each JWS "url" from it.
         if (typeof value === 'string' && name !== 'connection') headers[name] = value;
       }
-      const upstreamReply = await forward(method, path, headers, Buffer.concat(chunks));
+      const upstreamReply = await forward(method, path, headers, body);
       const replyHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstreamReply.headers)) {
         if (['content-length', 'connection', 'transfer-encoding', 'keep-alive'].includes(name)) continue;
         replyHeaders[name] = Array.isArray(value) ? value.map(rewrite) : rewrite(String(value));
       }
       const contentType = String(upstreamReply.headers['content-type'] ?? '');
-      const body = /json|pem-certificate-chain/.test(contentType) ? Buffer.from(rewrite(upstreamReply.body.toString('utf8'))) : upstreamReply.body;
+      let reply = /json|pem-certificate-chain/.test(contentType) ? Buffer.from(rewrite(upstreamReply.body.toString('utf8'))) : upstreamReply.body;
+      if (upstreamReply.status < 300) {
+        reply = observe(resource, path, replyHeaders, reply, jws.kid, replaces);
+      }
       res.writeHead(upstreamReply.status, replyHeaders);
-      res.end(body);
+      res.end(reply);
     })().catch((error: Error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`ACME proxy error: ${error.message}`);
@@ -103,6 +159,7 @@ export async function startAcmeProxy(options: {
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     directoryUrl: `${origin}${upstream.pathname}`,
+    renewalInfo,
     stop: () =>
       new Promise((resolve) => {
         agent.destroy();

@@ -1,5 +1,5 @@
 import * as acme from 'acme-client';
-import type { Challenge, HttpChallenge } from 'acme-client/types/rfc8555';
+import type { Challenge, HttpChallenge, OrderCreateRequest } from 'acme-client/types/rfc8555';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { KeyVaultAdapter } from '../azure/keyVault';
@@ -70,13 +70,17 @@ export class AcmeSession {
   private lastProblem?: AcmeProblem;
   private lastRetryAfter?: number;
 
-  private constructor(private readonly client: acme.Client) {}
+  private constructor(
+    private readonly client: acme.Client,
+    private readonly directoryUrl: string,
+  ) {}
 
   static async open(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AcmeSession> {
     const directoryUrl = config.acmeEndpoint.href;
     const account = await accountFor(config, keyVault);
     const session = new AcmeSession(
       new acme.Client({ directoryUrl, accountKey: account.keyPem, accountUrl: account.accountUrl }),
+      directoryUrl,
     );
     session.instrument(directoryUrl);
     return session;
@@ -160,7 +164,7 @@ export class AcmeSession {
 
   /** newAccount (RFC 8555 section 7.3): returns the existing account for the key if there is one. */
   static async registerAccount(directoryUrl: string, keyPem: string, email: string): Promise<string> {
-    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }));
+    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }), directoryUrl);
     session.instrument(directoryUrl);
     try {
       await session.exchange('newAccount', () =>
@@ -173,10 +177,25 @@ export class AcmeSession {
     return session.client.getAccountUrl();
   }
 
-  async newOrder(hostname: string): Promise<OrderSnapshot> {
-    const order = await this.exchange('newOrder', () =>
-      this.client.createOrder({ identifiers: [{ type: 'dns', value: hostname }] }),
-    );
+  /**
+   * newOrder; `replaces` names the certificate this order renews (RFC 9773 section 5), sent only
+   * when the CA advertises renewalInfo. `replaces` is advice to the CA: when the CA refuses it
+   * (already replaced by an earlier attempt of this step, or a certificate it does not know), the
+   * order is placed again without it rather than failing the renewal.
+   */
+  async newOrder(hostname: string, replaces?: string): Promise<OrderSnapshot & { replaces?: string }> {
+    const identifiers = [{ type: 'dns', value: hostname }];
+    const directory = await acmeDirectory(this.directoryUrl);
+    if (replaces && typeof directory.renewalInfo === 'string') {
+      try {
+        // acme-client 5.4 posts the object as given; its type predates RFC 9773's `replaces`.
+        const payload: OrderCreateRequest & { replaces: string } = { identifiers, replaces };
+        return { ...this.snapshotOrder(await this.exchange('newOrder', () => this.client.createOrder(payload))), replaces };
+      } catch (error) {
+        if (!(error instanceof CertbotError) || !REPLACES_REFUSED.has(this.lastProblem?.type ?? '')) throw error;
+      }
+    }
+    const order = await this.exchange('newOrder', () => this.client.createOrder({ identifiers }));
     return this.snapshotOrder(order);
   }
 
@@ -228,6 +247,21 @@ export class AcmeSession {
       this.client.getCertificate({ ...order, identifiers: [] } as acme.Order),
     );
     return acme.crypto.splitPemChain(pem);
+  }
+}
+
+const REPLACES_REFUSED = new Set(['urn:ietf:params:acme:error:alreadyReplaced', 'urn:ietf:params:acme:error:malformed']);
+
+/** The CA's directory, from this process's cache (shared with the sessions) or fetched once. */
+export async function acmeDirectory(directoryUrl: string): Promise<Record<string, unknown>> {
+  const cached = directories.get(directoryUrl);
+  if (cached) return cached;
+  try {
+    const response = await acme.axios.get<Record<string, unknown>>(directoryUrl, { responseType: 'json' });
+    directories.set(directoryUrl, response.data);
+    return response.data;
+  } catch (error) {
+    throw new CertbotError('CertificateAuthorityUnavailable', `Could not read the CA directory ${directoryUrl}: ${(error as Error).message}`, undefined, true);
   }
 }
 

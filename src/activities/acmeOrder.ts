@@ -1,10 +1,13 @@
 import { AcmeSession, Http01Snapshot, OrderSnapshot } from '../acme/session';
 import { activity } from './context';
 
-/** GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). */
+/**
+ * GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). A
+ * renewal names the certificate it replaces (RFC 9773), so the CA can relax its limits for it.
+ */
 export const createAcmeOrder = activity<{ hostname: string }, OrderSnapshot>(async ({ hostname }, { config, keyVault }) => {
   const session = await AcmeSession.open(config, keyVault);
-  return session.newOrder(hostname);
+  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint));
 });
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */

@@ -8,6 +8,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { CertbotConfig, CertificateKeyType } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { hostnameSlug } from '../domain/hostname';
+import { renewalCertificateIdOf } from '../crypto/renewalCertificateId';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
 
@@ -34,6 +35,10 @@ export interface ManagedCertificate {
   version: string;
   notBefore: Date;
   notAfter: Date;
+  /** The CA that issued it (ACME certificates issued by this app), from the certificate's tags. */
+  acmeEndpoint?: string;
+  /** Its ACME Renewal Information id (RFC 9773), when it has an authority key identifier. */
+  renewalCertificateId?: string;
 }
 
 export interface CertificateTags {
@@ -133,14 +138,19 @@ export class KeyVaultAdapter {
         const hostname = properties.tags?.hostname;
         if (!hostname || !properties.name || !properties.expiresOn || !properties.notBefore) continue;
         const current = await this.certificates.getCertificate(properties.name);
-        managed.push({
+        const certificate: ManagedCertificate = {
           hostname,
           name: properties.name,
           source: properties.tags?.source === 'import' ? 'import' : 'acme',
           version: current.properties.version ?? '',
           notBefore: properties.notBefore,
           notAfter: properties.expiresOn,
-        });
+        };
+        const acmeEndpoint = current.properties.tags?.acmeEndpoint;
+        if (acmeEndpoint) certificate.acmeEndpoint = acmeEndpoint;
+        const id = current.cer ? renewalCertificateIdOf(Buffer.from(current.cer)) : undefined;
+        if (id) certificate.renewalCertificateId = id;
+        managed.push(certificate);
       }
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
@@ -175,6 +185,22 @@ export class KeyVaultAdapter {
       return this.describe(await this.certificates.getCertificate(name));
     } catch (error) {
       throw fromAzureError('Key Vault', error, { ...kvCodes, notFound: 'KeyVaultRequestFailed' });
+    }
+  }
+
+  /**
+   * The RFC 9773 id of the certificate a new order for this hostname replaces: the current version,
+   * when this app issued it from the same CA. Undefined for a first issuance or an imported one.
+   */
+  async replacedCertificateId(hostname: string, acmeEndpoint: URL): Promise<string | undefined> {
+    try {
+      const current = await this.certificates.getCertificate(certificateNameFor(hostname));
+      const tags = current.properties.tags;
+      if (!current.cer || tags?.source !== 'acme' || tags.acmeEndpoint !== acmeEndpoint.href) return undefined;
+      return renewalCertificateIdOf(Buffer.from(current.cer));
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw fromAzureError('Key Vault', error, kvCodes);
     }
   }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * When a certificate is due for renewal: `renewBeforeDays` before it expires, or, for certificates
  * too short-lived for that (lifetime up to three times the window), once two thirds of its
@@ -23,4 +25,27 @@ export function isDue(validity: Validity, renewBeforeDays: number, now: Date): b
 
 export function daysLeft(validity: Validity, now: Date): number {
   return Math.floor((validity.notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+
+/** The CA's suggested renewal window (ACME Renewal Information, RFC 9773 section 4.2). */
+export interface SuggestedWindow {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * RFC 9773 section 4.2: renew at a uniformly random time inside the window. The "random" point is
+ * derived from the certificate id so that it is stable from one daily run to the next (a fresh
+ * draw each day would make early renewal ever more likely) while still spreading certificates
+ * evenly over the window.
+ */
+export function renewalTimeInWindow(window: SuggestedWindow, certificateId: string): Date {
+  const fraction = createHash('sha256').update(certificateId).digest().readUInt32BE(0) / 0x1_0000_0000;
+  const span = window.end.getTime() - window.start.getTime();
+  return new Date(window.start.getTime() + Math.floor(fraction * span));
+}
+
+/** Due by ARI once the chosen time inside the window has come (a window in the past is due at once). */
+export function isDueByWindow(window: SuggestedWindow, certificateId: string, now: Date): boolean {
+  return now.getTime() >= renewalTimeInWindow(window, certificateId).getTime();
 }

@@ -52,6 +52,17 @@ describe('renewal', () => {
     expect(response.status).toBe(202);
   }
 
+  const createdTime = async (hostname: string): Promise<string | undefined> => {
+    const response = await fetch(statusUrl(hostname));
+    return response.status === 404 ? undefined : ((await response.json()) as { createdTime: string }).createdTime;
+  };
+
+  /** Waits until the hostname's instance is a new one (the timer starts it asynchronously). */
+  async function waitForNewRun(hostname: string, before: string | undefined): Promise<void> {
+    for (let i = 0; i < 200 && (await createdTime(hostname)) === before; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(await createdTime(hostname)).not.toBe(before);
+  }
+
   async function waitForInstance(hostname: string): Promise<void> {
     for (let i = 0; i < 200 && (await fetch(statusUrl(hostname))).status === 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -114,10 +125,74 @@ describe('renewal', () => {
     expect((await pollToEnd(String(renewed.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
     expect(versions(hostname)).toHaveLength(2);
     expect(await serial(hostname)).not.toBe(before);
+    // The renewal order named the certificate it replaces (RFC 9773 section 5).
+    expect(sandbox.acme.renewalInfo.replacements.filter((r) => r.hostnames.includes(hostname))).toHaveLength(1);
     expect(sandbox.arm.getGateway().properties.httpListeners.filter((l) => l.properties.hostName === hostname)).toHaveLength(1);
 
     expect((await post(sandbox, 'certificates/unknown.renew.example/renew', undefined, { raw: '' })).status).toBe(404);
     expect((await post(sandbox, 'certificates/not_a_host/renew', undefined, { raw: '' })).status).toBe(400);
+  });
+
+  const issue = async (hostname: string): Promise<void> => {
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    expect((await pollToEnd(String(started.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+  };
+  const renewNow = async (hostname: string): Promise<string> => {
+    const renewed = await post(sandbox, `certificates/${hostname}/renew`, undefined, { raw: '' });
+    expect(renewed.status).toBe(202);
+    return String((await pollToEnd(String(renewed.body.statusQueryGetUri))).final.runtimeStatus);
+  };
+  const replacementsOf = (hostname: string) => sandbox.acme.renewalInfo.replacements.filter((r) => r.hostnames.includes(hostname));
+
+  it('renews a certificate early when the CA\'s renewal window (ARI) says so, naming the one it replaces', async () => {
+    const early = 'early.renew.example';
+    const calm = 'calm.renew.example';
+    await issue(early);
+    await issue(calm);
+    const [oldId] = sandbox.acme.renewalInfo.certificateIdsFor(early);
+    expect(oldId).toBeDefined();
+    const lookups = sandbox.counters.get('acme', 'renewalInfo');
+
+    // Nothing is due by date (Pebble issues 5-year certificates); the CA asks for this one now.
+    const response = await fetch(`${sandbox.endpoints.adminUrl}/acme/renewal-window`, {
+      method: 'POST',
+      body: JSON.stringify({ hostname: early, start: new Date(Date.now() - 7200_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }),
+    });
+    expect(await response.json()).toEqual({ certificateIds: [oldId] });
+    const issuedAt = await createdTime(early);
+    await runTimer();
+    await waitForNewRun(early, issuedAt);
+    expect((await pollToEnd(statusUrl(early))).final.runtimeStatus).toBe('Completed');
+    expect(versions(early)).toHaveLength(2);
+    expect(versions(calm)).toHaveLength(1);
+    // The timer asked the CA about every ACME certificate from it, and the new order named the old one.
+    expect(sandbox.counters.get('acme', 'renewalInfo')).toBeGreaterThanOrEqual(lookups + 2);
+    expect(replacementsOf(early)).toEqual([expect.objectContaining({ certificateId: oldId })]);
+    expect(replacementsOf(calm)).toEqual([]);
+
+    // The new certificate's window lies years ahead: a second run renews nothing.
+    await runTimer();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(versions(early)).toHaveLength(2);
+    expect(versions(calm)).toHaveLength(1);
+  });
+
+  it('orders without `replaces` when the CA says an earlier, failed attempt already replaced the certificate', async () => {
+    const hostname = 'retried.renew.example';
+    await issue(hostname);
+    const [oldId] = sandbox.acme.renewalInfo.certificateIdsFor(hostname);
+    // The first renewal's order names the certificate, then the challenge answer is refused.
+    sandbox.faults.arm({ service: 'acme', status: 403, code: 'unauthorized', count: 1, match: '/chalZ/' });
+    expect(await renewNow(hostname)).toBe('Failed');
+    expect(replacementsOf(hostname)).toEqual([expect.objectContaining({ certificateId: oldId })]);
+    expect(versions(hostname)).toHaveLength(1);
+
+    // Its order is still pending, so the CA answers alreadyReplaced (409); the renewal goes on without.
+    const orders = sandbox.counters.get('acme', 'newOrder');
+    expect(await renewNow(hostname)).toBe('Completed');
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders + 2);
+    expect(replacementsOf(hostname)).toHaveLength(1);
+    expect(versions(hostname)).toHaveLength(2);
   });
 
   it('posts failures to the webhook with their code; a failing webhook does not change the outcome', async () => {

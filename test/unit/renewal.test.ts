@@ -1,4 +1,4 @@
-import { daysLeft, isDue, renewalDate } from '../../src/domain/renewal';
+import { daysLeft, isDue, isDueByWindow, renewalDate, renewalTimeInWindow } from '../../src/domain/renewal';
 
 const day = 24 * 60 * 60 * 1000;
 const at = (days: number): Date => new Date(Date.UTC(2026, 0, 1) + days * day);
@@ -23,5 +23,30 @@ describe('renewal dates', () => {
 
   it('counts whole days left', () => {
     expect(daysLeft({ notBefore: at(0), notAfter: at(90) }, at(10.5))).toBe(79);
+  });
+});
+
+describe('renewal inside the CA\'s suggested window (RFC 9773)', () => {
+  const window = { start: at(60), end: at(62) };
+
+  it('picks one time inside the window per certificate and keeps it from run to run', () => {
+    const chosen = renewalTimeInWindow(window, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+    expect(chosen.getTime()).toBeGreaterThanOrEqual(window.start.getTime());
+    expect(chosen.getTime()).toBeLessThan(window.end.getTime());
+    expect(renewalTimeInWindow(window, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE')).toEqual(chosen);
+    expect(isDueByWindow(window, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE', new Date(chosen.getTime() - 1))).toBe(false);
+    expect(isDueByWindow(window, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE', chosen)).toBe(true);
+  });
+
+  it('spreads many certificates over the whole window', () => {
+    const fractions = Array.from({ length: 400 }, (_, i) => (renewalTimeInWindow(window, `key.serial${i}`).getTime() - window.start.getTime()) / (2 * day));
+    const quarters = [0, 1, 2, 3].map((q) => fractions.filter((f) => f >= q / 4 && f < (q + 1) / 4).length);
+    // Uniform would be 100 each; a stuck or skewed choice would leave a quarter (nearly) empty.
+    for (const count of quarters) expect(count).toBeGreaterThan(60);
+  });
+
+  it('is due at once when the window lies in the past, and not before it opens', () => {
+    expect(isDueByWindow(window, 'any.id', at(63))).toBe(true);
+    expect(isDueByWindow(window, 'any.id', at(59.9))).toBe(false);
   });
 });
