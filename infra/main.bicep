@@ -248,6 +248,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AcmeAccountKeySecretName', value: 'acme-account-key' }
         { name: 'KeyVaultChallengeResourceVerification', value: 'true' }
         { name: 'Http01ValidationPort', value: '80' }
+        { name: 'VerifyServedCertificate', value: 'true' }
+        { name: 'GatewayHttpsPort', value: '443' }
+        { name: 'ServedCertificateRecheckSeconds', value: '0,60,300' }
         { name: 'MaxHostnamesPerRequest', value: string(maxHostnamesPerRequest) }
         { name: 'MaxParallelIssuances', value: string(maxParallelIssuances) }
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }

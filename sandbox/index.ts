@@ -155,6 +155,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ArmEndpoint: arm.url,
       DnsServers: pebble.dnsServer,
       Http01ValidationPort: String(dataPlane.httpPort),
+      GatewayHttpsPort: String(dataPlane.httpsPort),
       KeyVaultChallengeResourceVerification: 'false',
       RenewalSchedule: '0 0 3 * * *',
       RenewalJitterMinutes: '0',

@@ -44,7 +44,12 @@ function listenerFor(gateway: GatewayResource, port: number, hostname: string): 
 
 export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<GatewayDataPlane> {
   const contexts = new Map<string, Promise<tls.SecureContext | undefined>>();
-  options.onApplied(() => contexts.clear());
+  options.onApplied(() => {
+    // An armed `gateway` fault matching "REFRESH" keeps the certificates already loaded, as a
+    // gateway instance that has not re-read Key Vault yet would: the app's live check must notice.
+    if (options.faults?.take('gateway', 'REFRESH', '/sslCertificates')) return;
+    contexts.clear();
+  });
 
   const secureContextFor = (secretId: string): Promise<tls.SecureContext | undefined> => {
     let context = contexts.get(secretId);
@@ -80,6 +85,9 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
   const httpsServer = https.createServer(
     {
       SNICallback: (servername, callback) => {
+        options.counters?.increment('gateway', 'https.handshake');
+        // A `gateway` fault matching "HANDSHAKE" refuses the TLS handshake (a frontend the caller cannot reach).
+        if (options.faults?.take('gateway', 'HANDSHAKE', servername)) return callback(new Error('handshake refused (sandbox fault)'));
         const listener = listenerFor(options.getGateway(), 443, servername);
         const gateway = options.getGateway();
         const certificate = childById(gateway.properties.sslCertificates, listener?.properties.sslCertificate?.id);

@@ -26,6 +26,12 @@ export interface CertbotConfig {
   keyVaultChallengeResourceVerification: boolean;
   /** Port the self-check fetches the validation file on; CAs use 80 (the sandbox's gateway differs). */
   http01ValidationPort: number;
+  /** After each gateway write, confirm over TLS (SNI) that the gateway serves the new certificate. */
+  verifyServedCertificate: boolean;
+  /** Port the gateway's HTTPS listeners answer on for that check (443; the sandbox's gateway differs). */
+  gatewayHttpsPort: number;
+  /** When the gateway serves another certificate: refresh it and check again after each pause (s). */
+  servedCertificateRecheckSeconds: number[];
   maxHostnamesPerRequest: number;
   maxParallelIssuances: number;
   /** Renew this many days before expiry (short-lived certificates: after 2/3 of their lifetime). */
@@ -112,6 +118,13 @@ function dnsServers(name: string, value: string): string[] {
   return servers;
 }
 
+/** Comma-separated pauses in seconds, each 0..3600, at most 10 (e.g. "0,60,300"). */
+function secondsList(name: string, value: string): number[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.length > 10) throw configError(name, `may list at most 10 pauses (got ${items.length})`);
+  return items.map((item) => integer(name, item, 0, 3600));
+}
+
 /** https, except a receiver on this machine (local tools, the sandbox). */
 function webhookUrl(name: string, value: string): URL | undefined {
   if (!value) return undefined;
@@ -154,6 +167,9 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
       optional(env, 'KeyVaultChallengeResourceVerification', 'true'),
     ),
     http01ValidationPort: integer('Http01ValidationPort', optional(env, 'Http01ValidationPort', '80'), 1, 65535),
+    verifyServedCertificate: boolean('VerifyServedCertificate', optional(env, 'VerifyServedCertificate', 'true')),
+    gatewayHttpsPort: integer('GatewayHttpsPort', optional(env, 'GatewayHttpsPort', '443'), 1, 65535),
+    servedCertificateRecheckSeconds: secondsList('ServedCertificateRecheckSeconds', optional(env, 'ServedCertificateRecheckSeconds', '0,60,300')),
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),

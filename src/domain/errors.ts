@@ -45,6 +45,10 @@ export const ErrorMessages = {
     'This hostname uses a certificate you imported; it is not replaced by an ACME certificate. Delete or re-import it to change it.',
   SomeHostnamesFailed:
     'Some hostnames failed; the others were configured. See each hostname\'s code and message in the output, fix them and request those hostnames again.',
+  CertificateNotServedByGateway:
+    'The new certificate is in Key Vault and on the listener, but the gateway still serves another one after being refreshed. Check that the gateway\'s managed identity may read the Key Vault secret (Key Vault Secrets User) and the listener state (Azure Advisor lists Key Vault errors), then renew again.',
+  GatewayHttpsUnreachable:
+    'The function app could not reach the gateway over HTTPS to confirm the new certificate is served. Allow outbound 443 from the function app to the gateway frontend, or set VerifyServedCertificate to false for a gateway it cannot reach.',
   GatewayWriteTimedOut:
     'The gateway change was not confirmed in time. Check the Application Gateway state in Azure, then retry.',
   ConfigurationInvalid:

@@ -4,6 +4,7 @@ import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challeng
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate } from '../activities/certificate';
 import { checkDnsResolution } from '../activities/dnsResolution';
 import { configureGateway } from '../activities/gatewayConfiguration';
+import { checkServedCertificates } from '../activities/servedCertificate';
 import { notifyFailure } from '../activities/notifyFailure';
 import { getGatewayPublicIps } from '../activities/gatewayPublicIp';
 import { deleteValidationFile, uploadValidationFile } from '../activities/validationFile';
@@ -34,6 +35,7 @@ df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
 df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
 df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
 df.app.activity(Activities.ConfigureGateway, { handler: configureGateway });
+df.app.activity(Activities.CheckServedCertificates, { handler: checkServedCertificates });
 df.app.activity(Activities.NotifyFailure, { handler: notifyFailure });
 
 df.app.orchestration(GatewayWriter.orchestrator, gatewayWriterOrchestrator);

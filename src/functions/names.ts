@@ -19,6 +19,7 @@ export const Activities = {
   MergeIssuedCertificate: 'MergeIssuedCertificate',
   DeleteValidationFile: 'DeleteValidationFile',
   ConfigureGateway: 'ConfigureApplicationGateway',
+  CheckServedCertificates: 'CheckServedCertificates',
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
   DeleteCertificate: 'DeleteKeyVaultCertificate',

@@ -8,6 +8,7 @@ import type { HttpsBinding } from '../domain/gatewayPlan';
 import { StepStatus } from '../domain/status';
 import { StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
+import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
 import { asStepError, backoffSeconds, Backoff, callStep, notify, Step, StepFailure, ValidationPolling, wait } from './steps';
 
@@ -120,6 +121,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     report('ConfigureApplicationGatewayStep');
     const change = yield* requestGatewayChange(context, [binding]);
     if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
+    if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
     report('Completed');
     return null;

@@ -5,6 +5,7 @@ import { instanceIdFor } from '../domain/requests';
 import { StepStatus } from '../domain/status';
 import { Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
+import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
 import { notify, Step } from './steps';
 
@@ -85,6 +86,12 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
       const code = change.error?.code ?? 'ApplicationGatewayUpdateFailed';
       for (const outcome of succeeded) {
         Object.assign(outcome, { status: 'Failed', error: code, message: ErrorMessages[code], detail: change.error?.detail, failedStep: 'ConfigureApplicationGatewayStep' });
+      }
+    } else {
+      const notLive = yield* confirmServed(context, issued.map((r) => ({ binding: r.binding, serialNumber: r.serialNumber })));
+      for (const { hostname, code, detail } of notLive) {
+        const outcome = outcomes.find((o) => o.hostname === hostname);
+        if (outcome) Object.assign(outcome, { status: 'Failed', error: code, message: ErrorMessages[code], detail, failedStep: 'ConfigureApplicationGatewayStep' });
       }
     }
   }

@@ -4,6 +4,7 @@ import { failedStatus, stepStatus } from '../domain/customStatus';
 import { ErrorMessages } from '../domain/errors';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
+import { confirmServed, LiveTarget } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
 import { asStepError, callStep, notify, Step, StepFailure } from './steps';
 
@@ -24,14 +25,19 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
   };
   try {
     report('ImportCertificateStep');
-    const bindings = [];
+    const targets: LiveTarget[] = [];
     for (const { hostname, certificateName } of certificates) {
       const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });
-      bindings.push({ hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true });
+      targets.push({ binding: { hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true }, serialNumber: current.serialNumber });
     }
     report('ConfigureApplicationGatewayStep');
-    const change = yield* requestGatewayChange(context, bindings);
+    const change = yield* requestGatewayChange(context, targets.map((t) => t.binding));
     if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    const notLive = yield* confirmServed(context, targets);
+    if (notLive.length > 0) {
+      const code = notLive.every((n) => n.code === 'GatewayHttpsUnreachable') ? 'GatewayHttpsUnreachable' : 'CertificateNotServedByGateway';
+      throw new StepFailure({ code, detail: notLive.map((n) => n.detail).join(' | ') });
+    }
     report('Completed');
     return null;
   } catch (error) {

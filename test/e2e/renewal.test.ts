@@ -8,7 +8,7 @@ import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
+import { failureRecord, pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
 
 /** Renewal: the daily timer (run on demand through the admin API) and renew-now. */
 describe('renewal', () => {
@@ -30,7 +30,7 @@ describe('renewal', () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-renew-'));
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook, HistoryRetentionDays: '0' } });
+    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook, HistoryRetentionDays: '0', ServedCertificateRecheckSeconds: '0,1' } });
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -193,6 +193,57 @@ describe('renewal', () => {
     expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders + 2);
     expect(replacementsOf(hostname)).toHaveLength(1);
     expect(versions(hostname)).toHaveLength(2);
+  });
+
+  describe('live check after the gateway write', () => {
+    const puts = (): number => sandbox.counters.get('arm', 'applicationGateways.put');
+    const failureOf = async (hostname: string): Promise<Record<string, string>> => failureRecord((await pollToEnd(statusUrl(hostname))).final.output);
+    afterEach(() => sandbox.faults.clear());
+
+    it('refreshes a gateway that still serves the old certificate, then finds the new one served', async () => {
+      const hostname = 'lagging.renew.example';
+      await issue(hostname);
+      const before = await serial(hostname);
+      // The gateway keeps its loaded certificate through the renewal's write, as one that has not re-read Key Vault.
+      sandbox.faults.arm({ service: 'gateway', count: 1, match: 'REFRESH' });
+      const writes = puts();
+      const handshakes = sandbox.counters.get('gateway', 'https.handshake');
+
+      expect(await renewNow(hostname)).toBe('Completed');
+      expect(puts()).toBe(writes + 2); // the renewal's write and one refresh
+      expect(sandbox.counters.get('gateway', 'https.handshake')).toBeGreaterThanOrEqual(handshakes + 2);
+      expect(await serial(hostname)).not.toBe(before);
+    });
+
+    it('fails with CertificateNotServedByGateway when the gateway keeps serving the old certificate', async () => {
+      const hostname = 'stale.renew.example';
+      await issue(hostname);
+      const before = await serial(hostname);
+      received.length = 0;
+      // Write + 2 refreshes (ServedCertificateRecheckSeconds 0,1), none of which makes it re-read Key Vault.
+      sandbox.faults.arm({ service: 'gateway', count: 3, match: 'REFRESH' });
+      const writes = puts();
+
+      expect(await renewNow(hostname)).toBe('Failed');
+      const record = await failureOf(hostname);
+      expect(record).toMatchObject({ code: 'CertificateNotServedByGateway', failedStep: 'ConfigureApplicationGatewayStep', hostname });
+      expect(record.detail).toContain(`serial ${before}`);
+      expect(puts()).toBe(writes + 3);
+      // The certificate itself was issued and stored; the next write serves it.
+      expect(versions(hostname)).toHaveLength(2);
+      expect(received).toContainEqual(expect.objectContaining({ kind: 'failure', code: 'CertificateNotServedByGateway', hostname }));
+    });
+
+    it('fails with GatewayHttpsUnreachable, without refreshing, when no frontend answers TLS', async () => {
+      const hostname = 'unreachable.renew.example';
+      await issue(hostname);
+      sandbox.faults.arm({ service: 'gateway', count: 3, match: 'HANDSHAKE' });
+      const writes = puts();
+
+      expect(await renewNow(hostname)).toBe('Failed');
+      expect(await failureOf(hostname)).toMatchObject({ code: 'GatewayHttpsUnreachable', failedStep: 'ConfigureApplicationGatewayStep' });
+      expect(puts()).toBe(writes + 1);
+    });
   });
 
   it('posts failures to the webhook with their code; a failing webhook does not change the outcome', async () => {

@@ -59,6 +59,21 @@ describe('typed configuration', () => {
     expect(error.detail).toContain(reason);
   });
 
+  it('reads the live-check settings and names a bad pause list', () => {
+    const config = loadConfig(valid);
+    expect(config.verifyServedCertificate).toBe(true);
+    expect(config.gatewayHttpsPort).toBe(443);
+    expect(config.servedCertificateRecheckSeconds).toEqual([0, 60, 300]);
+    expect(loadConfig({ ...valid, ServedCertificateRecheckSeconds: ' 5, 10 ', VerifyServedCertificate: 'false' })).toMatchObject({
+      servedCertificateRecheckSeconds: [5, 10],
+      verifyServedCertificate: false,
+    });
+    expect(errorOf({ ...valid, ServedCertificateRecheckSeconds: '0,soon' }).detail).toBe(
+      'Setting ServedCertificateRecheckSeconds must be a whole number from 0 to 3600 (got "soon").',
+    );
+    expect(errorOf({ ...valid, ServedCertificateRecheckSeconds: '1,1,1,1,1,1,1,1,1,1,1' }).detail).toMatch(/ServedCertificateRecheckSeconds may list at most 10/);
+  });
+
   it('accepts DNS servers with ports and key types in any case', () => {
     const config = loadConfig({ ...valid, DnsServers: '127.0.0.1:5353, 10.0.0.2', CertificateKeyType: 'ec-p256' });
     expect(config.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.2']);

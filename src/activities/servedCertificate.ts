@@ -1,0 +1,48 @@
+import { fetchServedCertificate, sameSerial } from '../azure/servedCertificate';
+import { activity } from './context';
+
+export interface ExpectedCertificate {
+  hostname: string;
+  serialNumber: string;
+}
+
+export interface ServedCheck {
+  hostname: string;
+  /** Every frontend IP served the expected serial (or the check is switched off). */
+  live: boolean;
+  /** No frontend answered TLS at all: a network problem rather than a stale certificate. */
+  unreachable: boolean;
+  /** What each frontend served, for the failure detail: "203.0.113.7 serial 0a1b" / "... ECONNREFUSED". */
+  seen: string[];
+}
+
+/**
+ * Part of ConfigureApplicationGatewayStep: connects to every public IP of the gateway with each
+ * hostname as SNI and compares the served serial with the certificate just bound. Read-only.
+ */
+export interface ServedChecks {
+  checks: ServedCheck[];
+  /** ServedCertificateRecheckSeconds, handed to the orchestrator, which must not read settings. */
+  recheckSeconds: number[];
+}
+
+export const checkServedCertificates = activity<{ gatewayIps: string[]; expected: ExpectedCertificate[] }, ServedChecks>(
+  async ({ gatewayIps, expected }, { config }) => {
+    const recheckSeconds = config.servedCertificateRecheckSeconds;
+    if (!config.verifyServedCertificate) {
+      return { recheckSeconds, checks: expected.map(({ hostname }) => ({ hostname, live: true, unreachable: false, seen: ['not checked (VerifyServedCertificate is false)'] })) };
+    }
+    const checks = await Promise.all(
+      expected.map(async ({ hostname, serialNumber }) => {
+        const served = await Promise.all(gatewayIps.map((ip) => fetchServedCertificate(ip, config.gatewayHttpsPort, hostname)));
+        return {
+          hostname,
+          live: served.length > 0 && served.every((s) => 'serialNumber' in s && sameSerial(s.serialNumber, serialNumber)),
+          unreachable: served.every((s) => 'error' in s),
+          seen: served.map((s) => ('serialNumber' in s ? `${s.address} serial ${s.serialNumber}` : `${s.address} ${s.error}`)),
+        };
+      }),
+    );
+    return { checks, recheckSeconds };
+  },
+);

@@ -1,0 +1,29 @@
+import tls from 'node:tls';
+
+/**
+ * What the gateway's data plane serves for a hostname: a TLS handshake to one frontend IP with the
+ * hostname as SNI, as a browser would make it, reading the leaf's serial number.
+ */
+export type ServedCertificate = { address: string; serialNumber: string } | { address: string; error: string };
+
+const TIMEOUT_MS = 10_000;
+
+/** Serial numbers as OpenSSL prints them may differ in case and leading zeros; compare values. */
+export function sameSerial(a: string, b: string): boolean {
+  const normal = (serial: string): string => serial.replace(/[^0-9a-f]/gi, '').replace(/^0+/, '').toLowerCase();
+  return normal(a) === normal(b);
+}
+
+export function fetchServedCertificate(address: string, port: number, hostname: string): Promise<ServedCertificate> {
+  return new Promise((resolve) => {
+    // Only the certificate's identity is read and no data is sent, so the chain is not verified
+    // here: a new CA's chain may not be trusted by this machine, and validity is Key Vault's concern.
+    const socket = tls.connect({ host: address, port, servername: hostname, rejectUnauthorized: false, timeout: TIMEOUT_MS }, () => {
+      const peer = socket.getPeerCertificate();
+      socket.end();
+      resolve(peer.serialNumber ? { address, serialNumber: peer.serialNumber } : { address, error: 'no certificate presented' });
+    });
+    socket.on('timeout', () => socket.destroy(new Error(`no TLS answer within ${TIMEOUT_MS / 1000} s`)));
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ address, error: error.code ?? error.message }));
+  });
+}
