@@ -4,6 +4,7 @@ import tls from 'node:tls';
 export interface ServedCertificate {
   subject: string;
   issuer: string;
+  validFrom: string;
   validTo: string;
   serialNumber: string;
   subjectAltName: string;
@@ -19,6 +20,7 @@ export function fetchServedCertificate(port: number, servername: string, ca: str
       resolve({
         subject: [peer.subject?.CN ?? ''].flat().join(', '),
         issuer: [peer.issuer?.CN ?? ''].flat().join(', '),
+        validFrom: peer.valid_from,
         validTo: peer.valid_to,
         serialNumber: peer.serialNumber,
         subjectAltName: peer.subjectaltname ?? '',
