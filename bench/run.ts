@@ -8,7 +8,8 @@ import { startSandbox, Sandbox } from '../sandbox';
  * clock. For 1, 10 and 100 hostnames per request: wall time from POST to Completed (median of
  * several runs), certificates per second, ACME requests per certificate by type, gateway writes
  * per request, Key Vault calls per certificate, history events per certificate, and the durable
- * host's peak memory. Prints a table and writes bench/results/latest.json.
+ * host's peak memory; then renew-now of one hostname (wall time, ACME requests, `replaces` sent,
+ * gateway writes, live-check handshakes). Prints a table and writes bench/results/latest.json.
  */
 interface Figures {
   hostnames: number;
@@ -29,6 +30,50 @@ let serial = 0;
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sum = (values: Record<string, number> = {}): number => Object.values(values).reduce((a, b) => a + b, 0);
 
+interface RenewalFigures {
+  runs: number;
+  medianSeconds: number;
+  acmeRequestsPerRenewal: number;
+  renewalInfoSent: number;
+  gatewayWritesPerRenewal: number;
+  liveCheckHandshakesPerRenewal: number;
+}
+
+/** Waits for an instance to leave Running/Pending; throws unless it Completed. */
+async function awaitCompleted(statusQueryGetUri: string): Promise<void> {
+  for (;;) {
+    const status = (await (await fetch(statusQueryGetUri)).json()) as { runtimeStatus: string; output: unknown };
+    if (status.runtimeStatus === 'Completed') return;
+    if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') throw new Error(`run failed: ${JSON.stringify(status.output)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Renew-now of one issued hostname, `runs` times: each is a new order naming the one it replaces, a write and a live check. */
+async function renewals(sandbox: Sandbox, hostname: string, runs: number): Promise<RenewalFigures> {
+  sandbox.counters.reset();
+  const replacedBefore = sandbox.acme.renewalInfo.replacements.length;
+  const seconds: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const started = Date.now();
+    const response = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}/renew`, {
+      method: 'POST',
+      headers: { 'x-functions-key': sandbox.endpoints.functionKey },
+    });
+    await awaitCompleted(((await response.json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+    seconds.push((Date.now() - started) / 1000);
+  }
+  const counters = sandbox.counters.snapshot();
+  return {
+    runs,
+    medianSeconds: median(seconds),
+    acmeRequestsPerRenewal: sum(counters.acme) / runs,
+    renewalInfoSent: sandbox.acme.renewalInfo.replacements.length - replacedBefore,
+    gatewayWritesPerRenewal: (counters.arm?.['applicationGateways.put'] ?? 0) / runs,
+    liveCheckHandshakesPerRenewal: (counters.gateway?.['https.handshake'] ?? 0) / runs,
+  };
+}
+
 async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promise<{ seconds: number; historyEvents: number }> {
   const hostnames = Array.from({ length: count }, () => `b${++serial}.bench.example`);
   const single = count === 1;
@@ -39,12 +84,7 @@ async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promi
     body: JSON.stringify({ hostnames: hostnames.map((hostname) => ({ hostname })) }),
   });
   const links = (await response.json()) as { id: string; statusQueryGetUri: string };
-  for (;;) {
-    const status = (await (await fetch(links.statusQueryGetUri)).json()) as { runtimeStatus: string; output: unknown };
-    if (status.runtimeStatus === 'Completed') break;
-    if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') throw new Error(`run failed: ${JSON.stringify(status.output)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await awaitCompleted(links.statusQueryGetUri);
   const seconds = (Date.now() - started) / 1000;
   const instances = [links.id, ...hostnames.map((h) => `certificate-${h}`)];
   let historyEvents = 0;
@@ -67,6 +107,7 @@ async function main(): Promise<void> {
   const results: Figures[] = [];
   try {
     await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account, starts the gateway writer
+    const warmHostname = `b${serial}.bench.example`;
     for (const [count, runs] of plan) {
       const seconds: number[] = [];
       let historyEvents = 0;
@@ -91,11 +132,17 @@ async function main(): Promise<void> {
         historyEventsPerCertificate: historyEvents / certificates,
       });
     }
+    const renewal = await renewals(sandbox, warmHostname, quick ? 3 : 5);
     const peak = peakMemoryMb(sandbox.host!.pid);
     printTable(results, peak);
+    console.log(
+      `Renewal (renew now, ${renewal.runs} runs): median ${renewal.medianSeconds.toFixed(2)} s, ${renewal.acmeRequestsPerRenewal.toFixed(1)} ACME requests, ` +
+        `${renewal.renewalInfoSent} of ${renewal.runs} orders named the certificate they replace, ${renewal.gatewayWritesPerRenewal.toFixed(1)} gateway writes, ` +
+        `${renewal.liveCheckHandshakesPerRenewal.toFixed(1)} live-check TLS handshakes per renewal`,
+    );
     const out = path.join(__dirname, '..', '..', 'bench', 'results');
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), hostPeakMemoryMb: peak, results }, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), hostPeakMemoryMb: peak, results, renewal }, null, 2)}\n`);
     console.log(`\nWrote bench/results/latest.json`);
   } finally {
     await sandbox.stop();
