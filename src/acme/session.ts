@@ -70,25 +70,25 @@ export class AcmeSession {
   private lastProblem?: AcmeProblem;
   private lastRetryAfter?: number;
 
-  private constructor(
-    private readonly client: acme.Client,
-    private readonly directoryUrl: string,
-  ) {}
+  private constructor(private readonly client: acme.Client) {}
 
   static async open(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AcmeSession> {
     const directoryUrl = config.acmeEndpoint.href;
     const account = await accountFor(config, keyVault);
     const session = new AcmeSession(
       new acme.Client({ directoryUrl, accountKey: account.keyPem, accountUrl: account.accountUrl }),
-      directoryUrl,
     );
     session.instrument(directoryUrl);
     return session;
   }
 
-  private instrument(directoryUrl: string): void {
+  private http(): AcmeHttpInternals {
     // Reason: reaching acme-client's HttpClient, which its typings do not expose.
-    const http = (this.client as unknown as { http: AcmeHttpInternals }).http;
+    return (this.client as unknown as { http: AcmeHttpInternals }).http;
+  }
+
+  private instrument(directoryUrl: string): void {
+    const http = this.http();
     const cached = directories.get(directoryUrl);
     if (cached) {
       http.directoryCache = cached;
@@ -164,7 +164,7 @@ export class AcmeSession {
 
   /** newAccount (RFC 8555 section 7.3): returns the existing account for the key if there is one. */
   static async registerAccount(directoryUrl: string, keyPem: string, email: string): Promise<string> {
-    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }), directoryUrl);
+    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }));
     session.instrument(directoryUrl);
     try {
       await session.exchange('newAccount', () =>
@@ -185,7 +185,8 @@ export class AcmeSession {
    */
   async newOrder(hostname: string, replaces?: string): Promise<OrderSnapshot & { replaces?: string }> {
     const identifiers = [{ type: 'dns', value: hostname }];
-    const directory = await acmeDirectory(this.directoryUrl);
+    // acme-client's own (instrumented) directory read: cached per process, one fetch at most.
+    const directory = replaces ? await this.http().getDirectory() : {};
     if (replaces && typeof directory.renewalInfo === 'string') {
       try {
         // acme-client 5.4 posts the object as given; its type predates RFC 9773's `replaces`.

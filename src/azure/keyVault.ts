@@ -28,6 +28,9 @@ export interface IssuedCertificate {
   notAfter: string;
 }
 
+/** What storing an imported certificate changed in Key Vault. */
+export type ImportEffect = 'created' | 'recovered' | 'newVersion';
+
 export interface ManagedCertificate {
   hostname: string;
   name: string;
@@ -115,18 +118,60 @@ export class KeyVaultAdapter {
 
   /**
    * Stores a certificate the user brought: a password-less PKCS#12 of the key and chain (the form
-   * the gateway reads), tagged source=import so ACME never replaces it.
+   * the gateway reads), tagged source=import so ACME never replaces it. A soft-deleted certificate
+   * of the same name (removed without purge) is recovered first, as Key Vault refuses the name
+   * otherwise. Says what it changed, so that a request failing later can undo it.
    */
-  async importPkcs12(hostname: string, pfx: Buffer): Promise<IssuedCertificate> {
+  async importPkcs12(hostname: string, pfx: Buffer): Promise<IssuedCertificate & { effect: ImportEffect }> {
     const name = certificateNameFor(hostname);
-    try {
-      const imported = await this.certificates.importCertificate(name, new Uint8Array(pfx), {
+    const store = (): Promise<KeyVaultCertificateWithPolicy> =>
+      this.certificates.importCertificate(name, new Uint8Array(pfx), {
         tags: { hostname, source: 'import' },
         policy: { contentType: 'application/x-pkcs12', exportable: true, issuerName: 'Unknown' } as CertificatePolicy,
       });
-      return this.describe(imported);
+    try {
+      let effect: ImportEffect = (await this.exists(name)) ? 'newVersion' : 'created';
+      let imported: KeyVaultCertificateWithPolicy;
+      try {
+        imported = await store();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 409 || !(await this.recoverIfDeleted(name))) throw error;
+        effect = 'recovered';
+        imported = await store();
+      }
+      return { ...this.describe(imported), effect };
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /** Whether a (not deleted) certificate of this hostname exists. */
+  async hasCertificate(hostname: string): Promise<boolean> {
+    try {
+      return await this.exists(certificateNameFor(hostname));
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /**
+   * Undoes an import of a request that failed later: a created certificate is deleted and purged
+   * (the name was free before), a recovered one deleted again. A new version over an existing
+   * certificate cannot be taken back (Key Vault deletes whole certificates only): false.
+   */
+  async undoImport(name: string, effect: ImportEffect): Promise<boolean> {
+    if (effect === 'newVersion') return false;
+    await this.remove(name, effect === 'created');
+    return true;
+  }
+
+  private async exists(name: string): Promise<boolean> {
+    try {
+      await this.certificates.getCertificate(name);
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return false;
+      throw error;
     }
   }
 

@@ -19,8 +19,9 @@ export function renewalDate(validity: Validity, renewBeforeDays: number): Date {
   return new Date(validity.notBefore.getTime() + (2 * lifetime) / 3);
 }
 
-export function isDue(validity: Validity, renewBeforeDays: number, now: Date): boolean {
-  return now.getTime() >= renewalDate(validity, renewBeforeDays).getTime();
+/** Due once the next renewal time has come; a CA window in the past makes it due at once. */
+export function isDue(validity: Validity, renewBeforeDays: number, now: Date, advice?: CaRenewalAdvice): boolean {
+  return now.getTime() >= nextRenewal(validity, renewBeforeDays, advice).getTime();
 }
 
 export function daysLeft(validity: Validity, now: Date): number {
@@ -45,7 +46,16 @@ export function renewalTimeInWindow(window: SuggestedWindow, certificateId: stri
   return new Date(window.start.getTime() + Math.floor(fraction * span));
 }
 
-/** Due by ARI once the chosen time inside the window has come (a window in the past is due at once). */
-export function isDueByWindow(window: SuggestedWindow, certificateId: string, now: Date): boolean {
-  return now.getTime() >= renewalTimeInWindow(window, certificateId).getTime();
+/** What the CA said about one certificate (ARI), when it said anything. */
+export interface CaRenewalAdvice {
+  window: SuggestedWindow;
+  certificateId: string;
+}
+
+/** The next renewal: by the date rules, or earlier where the CA's window asks for it. */
+export function nextRenewal(validity: Validity, renewBeforeDays: number, advice?: CaRenewalAdvice): Date {
+  const byDate = renewalDate(validity, renewBeforeDays);
+  if (!advice) return byDate;
+  const byCa = renewalTimeInWindow(advice.window, advice.certificateId);
+  return byCa < byDate ? byCa : byDate;
 }

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { KeyVaultAdapter } from '../azure/keyVault';
+import { ImportEffect, KeyVaultAdapter } from '../azure/keyVault';
 import { toPkcs12 } from '../crypto/pkcs12';
 import { CertbotError } from '../domain/errors';
 import { parseImportRequest } from '../domain/importedCertificate';
@@ -10,6 +10,20 @@ import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { busyResponse, configOrError, hostnamesInProgress, isConfig } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
+
+/** Takes back what a failed request stored; returns the hostnames whose new versions remain. */
+async function undoImports(keyVault: KeyVaultAdapter, stored: { name: string; hostname: string; effect: ImportEffect }[], context: InvocationContext): Promise<string[]> {
+  const kept: string[] = [];
+  for (const { name, hostname, effect } of stored) {
+    try {
+      if (!(await keyVault.undoImport(name, effect))) kept.push(hostname);
+    } catch (error) {
+      context.error(`Undoing the import for ${hostname} failed: ${error instanceof CertbotError ? error.code : (error as Error).name}`);
+      kept.push(hostname);
+    }
+  }
+  return kept;
+}
 
 /**
  * POST /api/AddCertificateWithPrivateKeyFunctions_HttpStart
@@ -31,16 +45,28 @@ export async function importCertificateStarter(request: HttpRequest, context: In
 
   const keyVault = new KeyVaultAdapter(config);
   const input: ImportInput = { certificates: [] };
-  for (const item of parsed.value) {
-    try {
+  const stored: { name: string; hostname: string; effect: ImportEffect }[] = [];
+  let current = parsed.value[0].hostname;
+  try {
+    // New names first: should Key Vault fail part-way, those can be undone; a new version over an
+    // existing certificate cannot, so those come last, where the fewest follow them.
+    const existing = new Set<string>();
+    for (const item of parsed.value) if (await keyVault.hasCertificate(item.hostname)) existing.add(item.hostname);
+    const ordered = [...parsed.value].sort((a, b) => Number(existing.has(a.hostname)) - Number(existing.has(b.hostname)));
+    for (const item of ordered) {
+      current = item.hostname;
       const pfx = toPkcs12(item.key.export({ type: 'pkcs8', format: 'pem' }).toString(), item.chain.map((c) => c.raw));
-      const stored = await keyVault.importPkcs12(item.hostname, pfx);
-      input.certificates.push({ hostname: item.hostname, certificateName: stored.name });
-    } catch (error) {
-      const typed = error instanceof CertbotError ? error : undefined;
-      context.error(`Import of the certificate for ${item.hostname} failed: ${typed ? `${typed.code}: ${typed.detail}` : (error as Error).name}`);
-      return problemResponse(502, 'Key Vault import failed', `The certificate for ${item.hostname} could not be stored in Key Vault${typed ? ` (${typed.code})` : ''}; retry later.`);
+      const result = await keyVault.importPkcs12(item.hostname, pfx);
+      stored.push({ name: result.name, hostname: item.hostname, effect: result.effect });
     }
+    // The orchestration binds them in the order the caller gave.
+    for (const item of parsed.value) input.certificates.push({ hostname: item.hostname, certificateName: stored.find((s) => s.hostname === item.hostname)!.name });
+  } catch (error) {
+    const typed = error instanceof CertbotError ? error : undefined;
+    context.error(`Import of the certificate for ${current} failed: ${typed ? `${typed.code}: ${typed.detail}` : (error as Error).name}`);
+    const kept = await undoImports(keyVault, stored, context);
+    const keptNote = kept.length ? ` New versions already stored for ${kept.join(', ')} could not be taken back; the gateway may pick them up (import them again to be sure).` : '';
+    return problemResponse(502, 'Key Vault import failed', `The certificate for ${current} could not be stored in Key Vault${typed ? ` (${typed.code})` : ''}; nothing was started. Retry later.${keptNote}`);
   }
   const instanceId = await client.startNew(Orchestrators.AddCertificateWithPrivateKey, { input });
   context.info(`Started ${Orchestrators.AddCertificateWithPrivateKey} ${instanceId} for ${input.certificates.length} imported certificates`);

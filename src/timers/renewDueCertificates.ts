@@ -1,28 +1,14 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
-import { fetchSuggestedWindow } from '../acme/renewalInfo';
-import { KeyVaultAdapter, ManagedCertificate } from '../azure/keyVault';
-import { CertbotConfig, loadConfig } from '../domain/config';
-import { daysLeft, isDue, isDueByWindow } from '../domain/renewal';
+import { caAdviceFor } from '../acme/renewalInfo';
+import { KeyVaultAdapter } from '../azure/keyVault';
+import { loadConfig } from '../domain/config';
+import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
 import { isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
-
-/** Inside the CA's suggested renewal window (RFC 9773), for ACME certificates from the configured CA. */
-async function isDueByCa(certificate: ManagedCertificate, config: CertbotConfig, now: Date, context: InvocationContext): Promise<boolean> {
-  const id = certificate.renewalCertificateId;
-  if (certificate.source !== 'acme' || !id || certificate.acmeEndpoint !== config.acmeEndpoint.href) return false;
-  try {
-    const window = await fetchSuggestedWindow(config.acmeEndpoint.href, id);
-    return window !== undefined && isDueByWindow(window, id, now);
-  } catch (error) {
-    // The date rules still apply; one unreachable renewalInfo must not stop the other renewals.
-    context.warn(`Renewal information for ${certificate.hostname} unavailable, using the date rules: ${(error as Error).message}`);
-    return false;
-  }
-}
 
 /** The daily timer: starts a renewal for every due ACME certificate; imported ones only warn. */
 export async function renewDueCertificates(_timer: Timer, context: InvocationContext): Promise<void> {
@@ -31,7 +17,8 @@ export async function renewDueCertificates(_timer: Timer, context: InvocationCon
   const now = new Date();
   let started = 0;
   for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
-    if (!isDue(certificate, config.renewBeforeDays, now) && !(await isDueByCa(certificate, config, now, context))) continue;
+    const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
+    if (!isDue(certificate, config.renewBeforeDays, now, advice)) continue;
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;

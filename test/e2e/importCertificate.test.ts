@@ -6,7 +6,9 @@ import path from 'node:path';
 import forge from 'node-forge';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
-import { pollToEnd, post } from '../support/sandboxClient';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { certificateNameFor } from '../../src/azure/keyVault';
+import { pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
 
 const IMPORT = 'AddCertificateWithPrivateKeyFunctions_HttpStart';
 
@@ -44,6 +46,9 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     pki.leaf('rsa', 'rsa.import.example', ['rsa:2048']);
     pki.leaf('ec', 'ec.import.example', ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
     pki.leaf('client', 'client.import.example', ['rsa:2048'], 'clientAuth');
+    pki.leaf('again', 'again.import.example', ['rsa:2048']);
+    pki.leaf('undo1', 'undo1.import.example', ['rsa:2048']);
+    pki.leaf('undo2', 'undo2.import.example', ['rsa:2048']);
     pki.convert(['pkcs8', '-topk8', '-in', 'rsa.key', '-v2', 'aes256', '-passout', 'pass:s3cret-pass', '-out', 'rsa.enc.key']);
     pki.convert(['rsa', '-in', 'rsa.key', '-traditional', '-out', 'rsa.pkcs1.key']);
     pki.convert(['ec', '-in', 'ec.key', '-out', 'ec.sec1.key']);
@@ -96,6 +101,40 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     const response = await fetch(`${sandbox.host!.url}/api/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
     const listed = (await response.json()) as Record<string, unknown>[];
     expect(listed.find((c) => c.hostname === 'ec.import.example')).toMatchObject({ source: 'import', nextRenewal: null, gateway: { listener: true, rule: true } });
+  });
+
+  const item = (name: string, hostname: string): Record<string, string> => ({ hostname, privatekey: pki.read(`${name}.key`), certificate: pki.read(`${name}.pem`) });
+  const versions = (hostname: string): string[] => sandbox.keyVault.certificateVersions(certificateNameFor(hostname));
+
+  it('imports again a hostname whose certificate was removed without purge (recovering the soft-deleted name)', async () => {
+    await importAndServe([item('again', 'again.import.example')]);
+    const removal = await fetch(`${sandbox.host!.url}/api/certificates/again.import.example`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect((await pollToEnd(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri)).final.runtimeStatus).toBe('Completed');
+    expect(versions('again.import.example')).toHaveLength(0);
+    await importAndServe([item('again', 'again.import.example')]);
+    expect(versions('again.import.example')).toHaveLength(2);
+  });
+
+  it('undoes what a request stored when Key Vault fails part-way, and starts nothing', async () => {
+    const before = await listInstances();
+    const second = certificateNameFor('undo2.import.example');
+    sandbox.faults.arm({ service: 'keyvault', status: 403, code: 'Forbidden', count: 1, match: `/certificates/${second}/import` });
+    const response = await post(sandbox, IMPORT, { hostnames: [item('undo1', 'undo1.import.example'), item('undo2', 'undo2.import.example')] });
+    expect(response.status).toBe(502);
+    expect(String(response.body.detail)).toContain('undo2.import.example');
+    expect(String(response.body.detail)).toContain('KeyVaultPermissionDenied');
+    expect(await listInstances()).toEqual(before);
+    // The first certificate was new: deleted and purged, so the name is free as before.
+    expect(versions('undo1.import.example')).toHaveLength(0);
+    const client = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+    await expect(client.getDeletedCertificate(certificateNameFor('undo1.import.example'))).rejects.toMatchObject({ statusCode: 404 });
+
+    // The same request goes through once Key Vault answers again.
+    await importAndServe([item('undo1', 'undo1.import.example'), item('undo2', 'undo2.import.example')]);
+    expect(versions('undo1.import.example')).toHaveLength(1);
   });
 
   it.each([

@@ -159,6 +159,16 @@ describe('renewal', () => {
       body: JSON.stringify({ hostname: early, start: new Date(Date.now() - 7200_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }),
     });
     expect(await response.json()).toEqual({ certificateIds: [oldId] });
+    // The list shows the CA's window and the renewal time chosen inside it.
+    const listed = (await (await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } })).json()) as {
+      hostname: string;
+      nextRenewal: string;
+      renewalWindow: { start: string; end: string } | null;
+    }[];
+    const listedEarly = listed.find((c) => c.hostname === early)!;
+    expect(Date.parse(listedEarly.nextRenewal)).toBeLessThan(Date.now());
+    expect(Date.parse(listedEarly.nextRenewal)).toBeGreaterThanOrEqual(Date.parse(listedEarly.renewalWindow!.start));
+    expect(listed.find((c) => c.hostname === calm)!.renewalWindow).not.toBeNull();
     const issuedAt = await createdTime(early);
     await runTimer();
     await waitForNewRun(early, issuedAt);

@@ -1,4 +1,4 @@
-import { daysLeft, isDue, isDueByWindow, renewalDate, renewalTimeInWindow } from '../../src/domain/renewal';
+import { daysLeft, isDue, nextRenewal, renewalDate, renewalTimeInWindow } from '../../src/domain/renewal';
 
 const day = 24 * 60 * 60 * 1000;
 const at = (days: number): Date => new Date(Date.UTC(2026, 0, 1) + days * day);
@@ -28,6 +28,9 @@ describe('renewal dates', () => {
 
 describe('renewal inside the CA\'s suggested window (RFC 9773)', () => {
   const window = { start: at(60), end: at(62) };
+  const ninetyDays = { notBefore: at(0), notAfter: at(90) };
+  const isDueByWindow = (w: typeof window, certificateId: string, now: Date): boolean =>
+    isDue({ notBefore: at(0), notAfter: at(3650) }, 30, now, { window: w, certificateId });
 
   it('picks one time inside the window per certificate and keeps it from run to run', () => {
     const chosen = renewalTimeInWindow(window, 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
@@ -48,5 +51,15 @@ describe('renewal inside the CA\'s suggested window (RFC 9773)', () => {
   it('is due at once when the window lies in the past, and not before it opens', () => {
     expect(isDueByWindow(window, 'any.id', at(63))).toBe(true);
     expect(isDueByWindow(window, 'any.id', at(59.9))).toBe(false);
+  });
+
+  it('takes the earlier of the date rules and the CA\'s window', () => {
+    const early = { window: { start: at(10), end: at(11) }, certificateId: 'x.y' };
+    const late = { window: { start: at(80), end: at(81) }, certificateId: 'x.y' };
+    expect(nextRenewal(ninetyDays, 30, early).getTime()).toBeLessThan(at(11).getTime());
+    expect(nextRenewal(ninetyDays, 30, late)).toEqual(at(60));
+    expect(nextRenewal(ninetyDays, 30)).toEqual(at(60));
+    expect(isDue(ninetyDays, 30, at(11), early)).toBe(true);
+    expect(isDue(ninetyDays, 30, at(11), late)).toBe(false);
   });
 });
