@@ -6,9 +6,10 @@ import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
  * configuration-listeners, multiple-site-overview, configuration-request-routing-rules): references
  * resolve, HTTPS listeners carry a certificate, v2 rules need a unique priority 1-20000, a listener
  * hostname is unique per frontend port, hostName and hostNames are exclusive, Key Vault
- * certificates need a user-assigned identity. InvalidResourceReference and
- * ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty are the service's codes; the other
- * code names follow its naming and were not verified against the live service.
+ * certificates need a user-assigned identity. InvalidResourceReference,
+ * ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty and
+ * ApplicationGatewayHttpListenersUsingSameFrontendPortHostNameAndFrontendIpConfig are the service's
+ * codes (quoted in public issue threads); the other three follow its naming, unverified.
  */
 export interface ArmError {
   code: string;
@@ -61,7 +62,11 @@ export function validateGateway(gateway: GatewayResource): ArmError | undefined 
       const key = `${p.frontendIPConfiguration?.id.toLowerCase()}|${port}|${hostname.toLowerCase()}`;
       const other = seenHostnames.get(key);
       if (other) {
-        return { code: 'ApplicationGatewayHttpListenersUsingSameFrontendPortAndHostName', message: `Listeners ${other} and ${listener.name} use the same frontend port ${port} and host name ${hostname}.` };
+        // Code and wording as the service answers (quoted in Azure/application-gateway-kubernetes-ingress#912).
+        return {
+          code: 'ApplicationGatewayHttpListenersUsingSameFrontendPortHostNameAndFrontendIpConfig',
+          message: `Two Http Listeners of Application Gateway ${other} and ${listener.name} are using the same Frontend Port ${p.frontendPort?.id}, HostName ${hostname} and FrontendIpConfiguration ${p.frontendIPConfiguration?.id}.`,
+        };
       }
       seenHostnames.set(key, listener.name);
     }
@@ -80,7 +85,8 @@ export function validateGateway(gateway: GatewayResource): ArmError | undefined 
     }
     const other = priorities.get(priority);
     if (other) {
-      return { code: 'ApplicationGatewayRequestRoutingRulePriorityAlreadyUsed', message: `Rules ${other} and ${rule.name} have the same priority ${priority}.` };
+      // The service's wording (Azure/application-gateway-kubernetes-ingress#1487); its code is unverified.
+      return { code: 'ApplicationGatewayRequestRoutingRulePriorityAlreadyUsed', message: `Priority must be unique across all the request routing rules (${other} and ${rule.name} use ${priority}).` };
     }
     priorities.set(priority, rule.name);
   }

@@ -97,7 +97,7 @@ describe('sandbox emulators through the real SDKs', () => {
       ['a rule without priority', (g: ApplicationGateway) => withHttpsSite(g, 'bad1', 'bad1.example', undefined), 'ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty'],
       ['a duplicate priority', (g: ApplicationGateway) => withHttpsSite(g, 'bad2', 'bad2.example', 100), 'ApplicationGatewayRequestRoutingRulePriorityAlreadyUsed'],
       ['a priority out of range', (g: ApplicationGateway) => withHttpsSite(g, 'bad3', 'bad3.example', 20001), 'ApplicationGatewayRequestRoutingRulePriorityOutOfRange'],
-      ['a duplicate hostname on a port', (g: ApplicationGateway) => withHttpsSite(g, 'bad4', 'a.example', 400), 'ApplicationGatewayHttpListenersUsingSameFrontendPortAndHostName'],
+      ['a duplicate hostname on a port', (g: ApplicationGateway) => withHttpsSite(g, 'bad4', 'a.example', 400), 'ApplicationGatewayHttpListenersUsingSameFrontendPortHostNameAndFrontendIpConfig'],
       ['an HTTPS listener without certificate', (g: ApplicationGateway) => {
         const copy = withHttpsSite(g, 'bad5', 'bad5.example', 401);
         delete copy.httpListeners![copy.httpListeners!.length - 1].sslCertificate;
