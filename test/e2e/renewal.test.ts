@@ -8,7 +8,7 @@ import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { failureRecord, pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
+import { failureRecord, invokeFunction, pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
 
 /** Renewal: the daily timer (run on demand through the admin API) and renew-now. */
 describe('renewal', () => {
@@ -44,12 +44,7 @@ describe('renewal', () => {
     `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/certificate-${hostname}?code=${sandbox.endpoints.functionKey}`;
 
   async function runTimer(): Promise<void> {
-    const response = await fetch(`${sandbox.host!.url}/admin/functions/RenewCertificatesTimer`, {
-      method: 'POST',
-      headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(response.status).toBe(202);
+    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
   }
 
   const createdTime = async (hostname: string): Promise<string | undefined> => {
@@ -286,12 +281,7 @@ describe('renewal', () => {
   it('purges the history of finished instances older than the retention, never running ones', async () => {
     const instance = (id: string) => fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${id}?code=${sandbox.endpoints.functionKey}`);
     expect((await instance('certificate-fresh.renew.example')).status).toBe(200);
-    const response = await fetch(`${sandbox.host!.url}/admin/functions/PurgeHistoryTimer`, {
-      method: 'POST',
-      headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(response.status).toBe(202);
+    expect(await invokeFunction(sandbox, 'PurgeHistoryTimer')).toBe(202);
     for (let i = 0; i < 200 && (await instance('certificate-fresh.renew.example')).status !== 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect((await instance('certificate-fresh.renew.example')).status).toBe(404);
     expect((await instance('gateway-writer-appgw-sandbox')).status).toBe(202);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { pollToEnd, post } from '../support/sandboxClient';
+import { invokeFunction, pollToEnd, post } from '../support/sandboxClient';
 
 /**
  * Renewal with a CA issuing short-lived certificates (45 s): the timer renews exactly the ones past
@@ -37,12 +37,7 @@ describe('renewal of short-lived certificates', () => {
   }
 
   async function runTimer(): Promise<void> {
-    const response = await fetch(`${sandbox.host!.url}/admin/functions/RenewCertificatesTimer`, {
-      method: 'POST',
-      headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(response.status).toBe(202);
+    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
   }
 
   it('renews exactly the due certificates; the gateway serves the new serial; a second run does nothing', async () => {

@@ -40,6 +40,16 @@ export async function post(sandbox: Sandbox, functionName: string, body: unknown
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+/** Runs a non-HTTP function (a timer) now, as `POST /admin/functions/{name}` does on a real host; returns the HTTP status. */
+export async function invokeFunction(sandbox: Sandbox, name: string): Promise<number> {
+  const response = await fetch(`${sandbox.host!.url}/admin/functions/${name}`, {
+    method: 'POST',
+    headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  return response.status;
+}
+
 /** Polls until the instance ends; returns every distinct customStatus.status seen, in order. */
 export async function pollToEnd(statusUrl: string, onStatus?: (status: Status) => Promise<void> | void, timeoutMs = 90_000): Promise<{ final: Status; httpStatus: number; steps: string[] }> {
   const steps: string[] = [];
