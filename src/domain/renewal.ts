@@ -19,10 +19,6 @@ export function renewalDate(validity: Validity, renewBeforeDays: number): Date {
   return new Date(validity.notBefore.getTime() + (2 * lifetime) / 3);
 }
 
-/** Due once the next renewal time has come; a CA window in the past makes it due at once. */
-export function isDue(validity: Validity, renewBeforeDays: number, now: Date, advice?: CaRenewalAdvice): boolean {
-  return now.getTime() >= nextRenewal(validity, renewBeforeDays, advice).getTime();
-}
 
 export function daysLeft(validity: Validity, now: Date): number {
   return Math.floor((validity.notAfter.getTime() - now.getTime()) / DAY_MS);
@@ -58,4 +54,15 @@ export function nextRenewal(validity: Validity, renewBeforeDays: number, advice?
   if (!advice) return byDate;
   const byCa = renewalTimeInWindow(advice.window, advice.certificateId);
   return byCa < byDate ? byCa : byDate;
+}
+
+/**
+ * Whether a check at `now` starts the renewal. RFC 9773 section 4.2: a renewal time already past
+ * starts at once, and so does one that falls before the next check (when the schedule says when
+ * that is), so a window shorter than the check interval is not missed. Renewing then rather than
+ * waiting for the exact time keeps no instance parked for hours, blocking renew-now with 409.
+ */
+export function isDue(validity: Validity, renewBeforeDays: number, now: Date, advice?: CaRenewalAdvice, nextCheck?: Date): boolean {
+  const at = nextRenewal(validity, renewBeforeDays, advice).getTime();
+  return at <= now.getTime() || (nextCheck !== undefined && at < nextCheck.getTime());
 }

@@ -10,15 +10,22 @@ import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
 
-/** The daily timer: starts a renewal for every due ACME certificate; imported ones only warn. */
-export async function renewDueCertificates(_timer: Timer, context: InvocationContext): Promise<void> {
+/** When the schedule runs this timer next, where the runtime says (its schedule monitor does). */
+function nextOccurrence(timer: Timer | undefined): Date | undefined {
+  const next = timer?.scheduleStatus?.next ? new Date(timer.scheduleStatus.next) : undefined;
+  return next && !Number.isNaN(next.getTime()) ? next : undefined;
+}
+
+/** The daily timer: renews every ACME certificate due now or before its next run; imported ones only warn. */
+export async function renewDueCertificates(timer: Timer, context: InvocationContext): Promise<void> {
   const config = loadConfig();
   const client = df.getClient(context);
   const now = new Date();
+  const nextCheck = nextOccurrence(timer);
   let started = 0;
   for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
-    if (!isDue(certificate, config.renewBeforeDays, now, advice)) continue;
+    if (!isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;

@@ -63,3 +63,26 @@ describe('renewal inside the CA\'s suggested window (RFC 9773)', () => {
     expect(isDue(ninetyDays, 30, at(11), late)).toBe(false);
   });
 });
+
+describe('when a check starts a renewal', () => {
+  const ninetyDays = { notBefore: at(0), notAfter: at(90) };
+
+  it('renews when the renewal time has passed, whatever the next check', () => {
+    expect(isDue(ninetyDays, 30, at(61))).toBe(true);
+    expect(isDue(ninetyDays, 30, at(61), undefined, at(62))).toBe(true);
+  });
+
+  it('renews now when the time falls before the next check, else leaves it to a later check', () => {
+    expect(isDue(ninetyDays, 30, at(59.5), undefined, at(60.5))).toBe(true);
+    expect(isDue(ninetyDays, 30, at(59.5), undefined, at(59.9))).toBe(false);
+    // Without knowing the next check, only a time already past counts.
+    expect(isDue(ninetyDays, 30, at(59.5))).toBe(false);
+  });
+
+  it('catches a CA window shorter than the check interval between two daily checks', () => {
+    const advice = { window: { start: at(40.2), end: at(40.4) }, certificateId: 'short.window' };
+    expect(isDue(ninetyDays, 30, at(40), advice, at(41))).toBe(true);
+    expect(isDue(ninetyDays, 30, at(40), advice)).toBe(false);
+    expect(isDue(ninetyDays, 30, at(39), advice, at(40))).toBe(false);
+  });
+});
