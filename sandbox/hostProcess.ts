@@ -26,6 +26,8 @@ export async function spawnHost(options: {
   masterKey?: string;
   /** Mirror the host's output lines (function logs) to this process's console. */
   echo?: boolean;
+  /** Timer functions on their schedules, or (default, for deterministic tests) only on demand. */
+  timers?: 'schedule' | 'manual';
 }): Promise<HostProcess> {
   const functionKey = options.functionKey ?? 'test-function-key';
   const masterKey = options.masterKey ?? 'test-master-key';
@@ -37,6 +39,7 @@ export async function spawnHost(options: {
       '--state', options.stateDir,
       '--port', String(options.port ?? 0),
       '--clock', options.clock ?? 'virtual',
+      '--timers', options.timers ?? 'manual',
       '--function-key', functionKey,
       '--master-key', masterKey,
     ],

@@ -40,6 +40,8 @@ export interface SandboxOptions {
   armOperationDelayMs?: number;
   /** Extra app settings (override). */
   settings?: Record<string, string>;
+  /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
+  scheduledTimers?: boolean;
 }
 
 export interface SandboxEndpoints {
@@ -179,6 +181,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       echo: options.echoHostOutput,
       functionKey: newKey(),
       masterKey: newKey(),
+      timers: options.scheduledTimers ? ('schedule' as const) : ('manual' as const),
     };
     let host = options.withHost === false ? undefined : await spawnHost(hostOptions);
     stoppers.push(async () => {

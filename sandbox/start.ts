@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   // The emulators keep their state in memory: start the durable host fresh too, so both agree.
   fs.rmSync(path.join(stateDir, 'durable'), { recursive: true, force: true });
   console.log('Starting the local Azure sandbox...');
-  const sandbox = await startSandbox({ stateDir, hostPort: Number(process.env.PORT ?? 7071) });
+  const sandbox = await startSandbox({ stateDir, hostPort: Number(process.env.PORT ?? 7071), scheduledTimers: true });
   const { endpoints } = sandbox;
   const stop = (): void => {
     void sandbox.stop().then(() => process.exit(0));

@@ -5,6 +5,7 @@ import { defaultLogSink, LogSink } from './invoke';
 import { DurableRuntime } from './runtime';
 import { HostKeys, HostServer, newKey } from './server';
 import { InstanceStore } from './store';
+import { startTimerTriggers } from './timers';
 
 /**
  * The local durable host: loads the app unchanged, replays its orchestrations with the real
@@ -19,6 +20,8 @@ export interface DurableHostOptions {
   keys?: Partial<HostKeys>;
   hubName?: string;
   log?: LogSink;
+  /** Timer functions: run on their schedules like `func start` (default), or only on demand. */
+  timers?: 'schedule' | 'manual';
 }
 
 export interface DurableHost {
@@ -46,6 +49,8 @@ export async function startDurableHost(options: DurableHostOptions): Promise<Dur
   // The durable client rewrites status links to localhost:7071 unless the host names itself.
   process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
   runtime.recover();
+  const stopTimers =
+    options.timers === 'manual' ? () => undefined : startTimerTriggers({ registry, clock, env: process.env, log, run: (fn, status) => server.runTimer(fn, status) });
   return {
     url: `http://localhost:${port}`,
     port,
@@ -53,6 +58,7 @@ export async function startDurableHost(options: DurableHostOptions): Promise<Dur
     runtime,
     drain: () => runtime.drain(),
     stop: async () => {
+      stopTimers();
       runtime.stop();
       await server.close();
     },

@@ -2,7 +2,7 @@ import { startDurableHost } from './index';
 
 /**
  * CLI: node dist/sandbox/host/main.js --app <entry.js> --state <dir> [--port 7071]
- *        [--clock real|virtual] [--function-key K] [--master-key K]
+ *        [--clock real|virtual] [--timers schedule|manual] [--function-key K] [--master-key K]
  * Prints one JSON line {"event":"listening",...} on stdout when ready.
  */
 function args(argv: string[]): Record<string, string> {
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     stateDir: options.state,
     port: options.port ? Number(options.port) : 7071,
     clock: options.clock === 'virtual' ? 'virtual' : 'real',
+    timers: options.timers === 'manual' ? 'manual' : 'schedule',
     keys: { functionKey: options['function-key'], masterKey: options['master-key'] },
   });
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: host.port, url: host.url })}\n`);

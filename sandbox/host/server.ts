@@ -281,14 +281,21 @@ export class HostServer {
     const fn = this.registry.get(name);
     if (!fn || fn.trigger.type === 'httpTrigger') return json(404, { error: `No non-HTTP function named '${name}'.` });
     const input = body.length ? (JSON.parse(body.toString('utf8')) as { input?: unknown }).input : undefined;
-    const trigger =
-      fn.trigger.type === 'timerTrigger'
-        ? jsonData({ Schedule: { AdjustForDST: true }, ScheduleStatus: null, IsPastDue: false })
-        : jsonData(input ?? null);
+    // A manual run is a check "now": like the real host's, it carries no schedule status.
+    if (fn.trigger.type === 'timerTrigger') this.runTimer(fn, null);
+    else this.runInBackground(fn, jsonData(input ?? null));
+    return { status: 202 };
+  }
+
+  /** Runs a timer function with the TimerInfo the Functions host passes (PascalCase; the library camel-cases it). */
+  runTimer(fn: RegisteredFunction, scheduleStatus: { Last: string; Next: string; LastUpdated: string } | null): void {
+    this.runInBackground(fn, jsonData({ Schedule: { AdjustForDST: true }, ScheduleStatus: scheduleStatus, IsPastDue: false }));
+  }
+
+  private runInBackground(fn: RegisteredFunction, trigger: ReturnType<typeof jsonData>): void {
     void invoke({ fn, trigger, extraInputs: { durableClient: jsonData(this.clientBindingData()) }, log: this.log })
       .then(fromTypedData)
       .catch((error: Error) => this.log(fn.metadata.name, 'error', `Failed: ${error.message}`));
-    return { status: 202 };
   }
 }
 

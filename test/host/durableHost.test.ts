@@ -141,7 +141,13 @@ describe('local durable host (real clock)', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-real-'));
-    host = await spawnHost({ app: APP, stateDir: path.join(dir, 'state'), clock: 'real', env: { FIXTURE_LOG: path.join(dir, 'log') } });
+    host = await spawnHost({
+      app: APP,
+      stateDir: path.join(dir, 'state'),
+      clock: 'real',
+      env: { FIXTURE_LOG: path.join(dir, 'log'), FIXTURE_TICK_SCHEDULE: '*/2 * * * * *' },
+      timers: 'schedule',
+    });
   });
   afterAll(async () => {
     await host.kill();
@@ -149,6 +155,19 @@ describe('local durable host (real clock)', () => {
   });
 
   const start = (name: string, input?: unknown) => startOn(host, name, input);
+
+  it('runs timer functions on their schedule (from an app setting) with the schedule status', async () => {
+    const ticks = (): { last: string; next: string }[] =>
+      (fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8').split('\n') : [])
+        .filter((line) => line.startsWith('tick '))
+        .map((line) => JSON.parse(line.slice(5)) as { last: string; next: string });
+    for (let i = 0; i < 100 && ticks().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const [first, second] = ticks();
+    // Every two seconds: each run knows the next occurrence, and the next run's "last" is this run.
+    expect(new Date(first.next).getUTCSeconds() % 2).toBe(0);
+    expect(Date.parse(second.next) - Date.parse(first.next)).toBe(2000);
+    expect(Date.parse(second.last)).toBeLessThanOrEqual(Date.parse(first.next));
+  });
 
   it('delivers external events and cancels the losing timer', async () => {
     const { links } = await start('Approval');
