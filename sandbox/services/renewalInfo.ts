@@ -99,7 +99,7 @@ export class RenewalInfoRegistry {
 
   /** Moves the window of every certificate issued for the hostname; returns their ids. */
   suggestWindow(hostname: string, window: SuggestedWindow): string[] {
-    const ids = [...this.issued.values()].filter((c) => c.hostnames.includes(hostname)).map((c) => c.certificateId);
+    const ids = this.certificateIdsFor(hostname);
     for (const id of ids) this.windows.set(id, window);
     return ids;
   }

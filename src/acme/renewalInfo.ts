@@ -62,8 +62,3 @@ export async function caAdviceFor(certificate: ManagedCertificate, config: Certb
     return undefined;
   }
 }
-
-/** For tests: forget cached answers, as a fresh worker would. */
-export function resetRenewalInfoCache(): void {
-  answers.clear();
-}

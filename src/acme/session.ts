@@ -308,10 +308,3 @@ async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdap
   }
   return { keyPem, accountUrl };
 }
-
-/** For tests: forget the per-process caches, as a fresh worker would. */
-export function resetAcmeCaches(): void {
-  noncePools.clear();
-  directories.clear();
-  accounts.clear();
-}

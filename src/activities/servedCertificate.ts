@@ -16,16 +16,16 @@ export interface ServedCheck {
   seen: string[];
 }
 
-/**
- * Part of ConfigureApplicationGatewayStep: connects to every public IP of the gateway with each
- * hostname as SNI and compares the served serial with the certificate just bound. Read-only.
- */
 export interface ServedChecks {
   checks: ServedCheck[];
   /** ServedCertificateRecheckSeconds, handed to the orchestrator, which must not read settings. */
   recheckSeconds: number[];
 }
 
+/**
+ * Part of ConfigureApplicationGatewayStep: connects to every public IP of the gateway with each
+ * hostname as SNI and compares the served serial with the certificate just bound. Read-only.
+ */
 export const checkServedCertificates = activity<{ gatewayIps: string[]; expected: ExpectedCertificate[] }, ServedChecks>(
   async ({ gatewayIps, expected }, { config }) => {
     const recheckSeconds = config.servedCertificateRecheckSeconds;

@@ -120,9 +120,10 @@ export class KeyVaultAdapter {
    * Stores a certificate the user brought: a password-less PKCS#12 of the key and chain (the form
    * the gateway reads), tagged source=import so ACME never replaces it. A soft-deleted certificate
    * of the same name (removed without purge) is recovered first, as Key Vault refuses the name
-   * otherwise. Says what it changed, so that a request failing later can undo it.
+   * otherwise. Says what it changed (`existing`: the caller's `hasCertificate` answer), so that a
+   * request failing later can undo it.
    */
-  async importPkcs12(hostname: string, pfx: Buffer): Promise<IssuedCertificate & { effect: ImportEffect }> {
+  async importPkcs12(hostname: string, pfx: Buffer, existing: boolean): Promise<IssuedCertificate & { effect: ImportEffect }> {
     const name = certificateNameFor(hostname);
     const store = (): Promise<KeyVaultCertificateWithPolicy> =>
       this.certificates.importCertificate(name, new Uint8Array(pfx), {
@@ -130,7 +131,7 @@ export class KeyVaultAdapter {
         policy: { contentType: 'application/x-pkcs12', exportable: true, issuerName: 'Unknown' } as CertificatePolicy,
       });
     try {
-      let effect: ImportEffect = (await this.exists(name)) ? 'newVersion' : 'created';
+      let effect: ImportEffect = existing ? 'newVersion' : 'created';
       let imported: KeyVaultCertificateWithPolicy;
       try {
         imported = await store();
@@ -148,8 +149,10 @@ export class KeyVaultAdapter {
   /** Whether a (not deleted) certificate of this hostname exists. */
   async hasCertificate(hostname: string): Promise<boolean> {
     try {
-      return await this.exists(certificateNameFor(hostname));
+      await this.certificates.getCertificate(certificateNameFor(hostname));
+      return true;
     } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return false;
       throw fromAzureError('Key Vault', error, kvCodes);
     }
   }
@@ -165,42 +168,30 @@ export class KeyVaultAdapter {
     return true;
   }
 
-  private async exists(name: string): Promise<boolean> {
-    try {
-      await this.certificates.getCertificate(name);
-      return true;
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return false;
-      throw error;
-    }
-  }
-
   /** Every certificate this app manages (tagged with a hostname) that has an issued version. */
   async listManaged(): Promise<ManagedCertificate[]> {
     const managed: ManagedCertificate[] = [];
     try {
       for await (const properties of this.certificates.listPropertiesOfCertificates()) {
-        const hostname = properties.tags?.hostname;
-        if (!hostname || !properties.name || !properties.expiresOn || !properties.notBefore) continue;
-        const current = await this.certificates.getCertificate(properties.name);
-        const certificate: ManagedCertificate = {
-          hostname,
-          name: properties.name,
-          source: properties.tags?.source === 'import' ? 'import' : 'acme',
-          version: current.properties.version ?? '',
-          notBefore: properties.notBefore,
-          notAfter: properties.expiresOn,
-        };
-        const acmeEndpoint = current.properties.tags?.acmeEndpoint;
-        if (acmeEndpoint) certificate.acmeEndpoint = acmeEndpoint;
-        const id = current.cer ? renewalCertificateIdOf(Buffer.from(current.cer)) : undefined;
-        if (id) certificate.renewalCertificateId = id;
-        managed.push(certificate);
+        if (!properties.tags?.hostname || !properties.name) continue;
+        const certificate = managedFrom(await this.certificates.getCertificate(properties.name));
+        if (certificate) managed.push(certificate);
       }
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
     }
     return managed.sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  /** The managed certificate of one hostname (one read, not a listing), or undefined. */
+  async findManaged(hostname: string): Promise<ManagedCertificate | undefined> {
+    try {
+      const certificate = managedFrom(await this.certificates.getCertificate(certificateNameFor(hostname)));
+      return certificate?.hostname === hostname ? certificate : undefined;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
   }
 
   /**
@@ -316,6 +307,24 @@ export class KeyVaultAdapter {
       notAfter: new Date(x509.validTo).toISOString(),
     };
   }
+}
+
+/** What the app knows of a certificate it manages: tagged with a hostname, with an issued version. */
+function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertificate | undefined {
+  const { tags, version, notBefore, expiresOn } = certificate.properties;
+  if (!tags?.hostname || !notBefore || !expiresOn) return undefined;
+  const managed: ManagedCertificate = {
+    hostname: tags.hostname,
+    name: certificate.name,
+    source: tags.source === 'import' ? 'import' : 'acme',
+    version: version ?? '',
+    notBefore,
+    notAfter: expiresOn,
+  };
+  if (tags.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
+  const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
+  if (id) managed.renewalCertificateId = id;
+  return managed;
 }
 
 export function toPem(label: string, der: Buffer): string {

@@ -1,7 +1,6 @@
 import { asn1, fromDer, type Asn1 } from './asn1';
 
-/** The certificate identifier of ACME Renewal Information (RFC 9773 section 4.1). */
-
+// The certificate identifier of ACME Renewal Information (RFC 9773 section 4.1).
 const AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
 
 const base64url = (bytes: Buffer): string => bytes.toString('base64url');

@@ -5,7 +5,8 @@ import { Orchestrators } from '../functions/names';
 import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
-import { busyResponse, configOrError, hostnamesInProgress, isConfig } from './inProgress';
+import { configOrError, isConfig } from './configuration';
+import { busyResponse, hostnamesInProgress } from './inProgress';
 import { invalidRequest } from './problem';
 
 /**

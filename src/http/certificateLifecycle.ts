@@ -8,7 +8,8 @@ import { instanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
-import { configOrError, isConfig } from './inProgress';
+import { configOrError, isConfig } from './configuration';
+import { startIssuance } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /**
@@ -25,20 +26,14 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
   if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
   const hostname = verdict.hostname;
   try {
-    const managed = (await new KeyVaultAdapter(config).listManaged()).find((c) => c.hostname === hostname);
+    const managed = await new KeyVaultAdapter(config).findManaged(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here; request one with AddCertificateFunctions_HttpStart.`);
     if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
   }
-  const client = df.getClient(context);
-  const instanceId = instanceIdFor(hostname);
-  if (await isInProgress(client, instanceId)) {
-    return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, await checkStatusLinks(client, request, instanceId));
-  }
-  await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
-  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+  return startIssuance(df.getClient(context), request, context, hostname);
 }
 
 /** DELETE /api/certificates/{hostname}[?purge=true]: take it off the gateway and out of Key Vault. */
@@ -52,7 +47,7 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   const hostname = verdict.hostname;
   let certificateName: string;
   try {
-    const managed = (await new KeyVaultAdapter(config).listManaged()).find((c) => c.hostname === hostname);
+    const managed = await new KeyVaultAdapter(config).findManaged(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here.`);
     certificateName = managed.name;
   } catch (error) {

@@ -8,7 +8,8 @@ import { Orchestrators } from '../functions/names';
 import type { ImportInput } from '../orchestrators/importCertificate';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
-import { busyResponse, configOrError, hostnamesInProgress, isConfig } from './inProgress';
+import { configOrError, isConfig } from './configuration';
+import { busyResponse, hostnamesInProgress } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /** Takes back what a failed request stored; returns the hostnames whose new versions remain. */
@@ -56,7 +57,7 @@ export async function importCertificateStarter(request: HttpRequest, context: In
     for (const item of ordered) {
       current = item.hostname;
       const pfx = toPkcs12(item.key.export({ type: 'pkcs8', format: 'pem' }).toString(), item.chain.map((c) => c.raw));
-      const result = await keyVault.importPkcs12(item.hostname, pfx);
+      const result = await keyVault.importPkcs12(item.hostname, pfx, existing.has(item.hostname));
       stored.push({ name: result.name, hostname: item.hostname, effect: result.effect });
     }
     // The orchestration binds them in the order the caller gave.

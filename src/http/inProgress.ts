@@ -1,13 +1,10 @@
-import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import { CertbotConfig, loadConfig } from '../domain/config';
-import { CertbotError } from '../domain/errors';
 import { instanceIdFor } from '../domain/requests';
-import { problemResponse } from './problem';
-
 import { isInProgress } from '../durable/instances';
-
-export { isInProgress };
+import { Orchestrators } from '../functions/names';
+import { acceptedResponse, checkStatusLinks } from './checkStatus';
+import { problemResponse } from './problem';
 
 /** The hostnames whose certificate is being issued right now (one instance per hostname). */
 export async function hostnamesInProgress(client: DurableClient, hostnames: string[]): Promise<string[]> {
@@ -22,14 +19,29 @@ export function busyResponse(busy: string[]): HttpResponseInit {
   });
 }
 
-/** The typed config, or a 500 that says only "misconfigured" (the detail goes to the log). */
-export function configOrError(context: InvocationContext): CertbotConfig | HttpResponseInit {
+/**
+ * Starts AddCertificateFunctions for one hostname under the hostname's instance id (issue and
+ * renew-now alike): 202 with the check-status links, or 409 with the running instance's links
+ * while one runs, also when two requests race to start it.
+ */
+export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, hostname: string): Promise<HttpResponseInit> {
+  const instanceId = instanceIdFor(hostname);
+  const conflict = async (): Promise<HttpResponseInit | undefined> => {
+    if (!(await isInProgress(client, instanceId))) return undefined;
+    const links = await checkStatusLinks(client, request, instanceId);
+    return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, links);
+  };
+  const busy = await conflict();
+  if (busy) return busy;
   try {
-    return loadConfig();
+    await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
   } catch (error) {
-    context.error(`Configuration: ${error instanceof CertbotError ? error.detail : 'invalid'}`);
-    return problemResponse(500, 'Not configured', 'The function app is misconfigured; see its logs.');
+    // Two requests raced: the host refuses the second start; answer like the check above.
+    const raced = await conflict();
+    if (raced) return raced;
+    context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message}`);
+    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }
+  context.info(`Started ${Orchestrators.AddCertificate} ${instanceId}`);
+  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }
-
-export const isConfig = (value: CertbotConfig | HttpResponseInit): value is CertbotConfig => 'acmeEndpoint' in value;

@@ -4,15 +4,9 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotError } from '../domain/errors';
 import { caAdviceFor } from '../acme/renewalInfo';
 import { daysLeft, nextRenewal } from '../domain/renewal';
-import { configOrError, isConfig } from './inProgress';
+import { configOrError, isConfig } from './configuration';
 import { problemResponse } from './problem';
 
-/**
- * GET /api/certificates: every hostname this app manages, with its source, Key Vault name and
- * version, expiry, days left, next renewal date (imported certificates are not renewed: null),
- * the CA's suggested renewal window where it offers one (RFC 9773), and whether the gateway has
- * its HTTPS listener and routing rule.
- */
 const ADVICE_CONCURRENCY = 8;
 
 /** `work` over every item, at most `limit` at a time, results in input order. */
@@ -28,6 +22,13 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * GET /api/certificates: every hostname this app manages, with its source, Key Vault name and
+ * version, expiry, days left, next renewal date (imported certificates are not renewed: null),
+ * the CA's suggested renewal window where it offers one (RFC 9773), and whether the gateway has
+ * its HTTPS listener and routing rule.
+ */
 export async function listCertificates(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
   if (!isConfig(config)) return config;

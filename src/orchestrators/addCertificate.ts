@@ -2,25 +2,14 @@ import type { OrchestrationContext } from 'durable-functions';
 import type { Http01Snapshot, OrderSnapshot } from '../acme/session';
 import { problemError } from '../acme/problems';
 import type { IssuedCertificate } from '../azure/keyVault';
-import { failedStatus, stepStatus } from '../domain/customStatus';
-import { CertbotError, ErrorMessages } from '../domain/errors';
+import { stepStatus } from '../domain/customStatus';
+import { CertbotError } from '../domain/errors';
 import type { HttpsBinding } from '../domain/gatewayPlan';
 import { StepStatus } from '../domain/status';
-import { StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, backoffSeconds, Backoff, callStep, notify, Step, StepFailure, ValidationPolling, wait } from './steps';
-
-/** What a ticket manager gets in a Failed output: everything to act on, nothing secret. */
-export interface FailureRecord {
-  code: StepErrorInfo['code'];
-  message: string;
-  detail: string;
-  failedStep: StepStatus;
-  hostname: string;
-  instanceId: string;
-}
+import { backoffSeconds, Backoff, callStep, failOrchestration, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname over HTTP-01 and bind it to
@@ -127,20 +116,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     report('Completed');
     return null;
   } catch (error) {
-    const info = error instanceof StepFailure ? error.info : asStepError(error);
     if (pendingToken) yield* deleteQuietly(context, pendingToken);
-    const record: FailureRecord = {
-      code: info.code,
-      message: ErrorMessages[info.code],
-      detail: info.detail,
-      failedStep: step,
-      hostname,
-      instanceId: context.df.instanceId,
-    };
-    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
     // Inside a batch the parent reports once for all its hostnames.
-    if (!deferred) yield* notify(context, { kind: 'failure', ...record });
-    throw new Error(JSON.stringify(record));
+    return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
   }
 }
 

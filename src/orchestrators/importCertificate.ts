@@ -1,12 +1,11 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { IssuedCertificate } from '../azure/keyVault';
-import { failedStatus, stepStatus } from '../domain/customStatus';
-import { ErrorMessages } from '../domain/errors';
+import { stepStatus } from '../domain/customStatus';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed, LiveTarget } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, callStep, notify, Step, StepFailure } from './steps';
+import { callStep, failOrchestration, Step, StepFailure } from './steps';
 
 /**
  * AddCertificateWithPrivateKeyFunctions: the certificates are already in Key Vault (the starter
@@ -41,17 +40,6 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     report('Completed');
     return null;
   } catch (error) {
-    const info = error instanceof StepFailure ? error.info : asStepError(error);
-    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
-    const record = {
-      code: info.code,
-      message: ErrorMessages[info.code],
-      detail: info.detail,
-      failedStep: step,
-      hostnames: certificates.map((c) => c.hostname),
-      instanceId: context.df.instanceId,
-    };
-    yield* notify(context, { kind: 'failure', ...record });
-    throw new Error(JSON.stringify(record));
+    return yield* failOrchestration(context, error, { failedStep: step, hostnames: certificates.map((c) => c.hostname) });
   }
 }

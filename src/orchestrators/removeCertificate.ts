@@ -1,9 +1,8 @@
 import type { OrchestrationContext } from 'durable-functions';
-import { failedStatus, stepStatus } from '../domain/customStatus';
-import { ErrorMessages } from '../domain/errors';
+import { stepStatus } from '../domain/customStatus';
 import { Activities } from '../functions/names';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, callStep, notify, Step, StepFailure } from './steps';
+import { callStep, failOrchestration, Step, StepFailure } from './steps';
 
 /**
  * RemoveCertificateFunctions: takes the hostname off the gateway (listener, rules, SSL
@@ -27,10 +26,6 @@ export function* removeCertificateOrchestrator(context: OrchestrationContext): S
     context.df.setCustomStatus(stepStatus('Completed'));
     return null;
   } catch (error) {
-    const info = error instanceof StepFailure ? error.info : asStepError(error);
-    const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, failedStep: step, hostname, instanceId: context.df.instanceId };
-    context.df.setCustomStatus(failedStatus(info.code, ErrorMessages[info.code]));
-    yield* notify(context, { kind: 'failure', ...record });
-    throw new Error(JSON.stringify(record));
+    return yield* failOrchestration(context, error, { failedStep: step, hostname });
   }
 }

@@ -1,5 +1,6 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { CertbotError } from '../domain/errors';
+import { failedStatus } from '../domain/customStatus';
+import { CertbotError, ErrorMessages } from '../domain/errors';
 import type { FailureNotice } from '../domain/notification';
 import { decodeStepError, StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
@@ -80,4 +81,25 @@ export function* notify(context: OrchestrationContext, notice: FailureNotice): S
   } catch {
     // Notification is secondary to the failure being reported in the output.
   }
+}
+
+/** Who failed and where; the code, message and detail come from the error. */
+export interface FailureSubject {
+  failedStep: string;
+  hostname?: string;
+  hostnames?: string[];
+}
+
+/**
+ * Ends an orchestration as Failed with the record a ticket manager needs (code, message, detail,
+ * failed step, hostname(s), instance id; never a secret): customStatus carries its code, the
+ * failure webhook gets it unless `notifyWebhook` is false (a batch reports once for all its
+ * hostnames), and it becomes the Failed output.
+ */
+export function* failOrchestration(context: OrchestrationContext, error: unknown, subject: FailureSubject, notifyWebhook = true): Step<never> {
+  const info = error instanceof StepFailure ? error.info : asStepError(error);
+  const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, ...subject, instanceId: context.df.instanceId };
+  context.df.setCustomStatus(failedStatus(info.code, record.message));
+  if (notifyWebhook) yield* notify(context, { kind: 'failure', ...record });
+  throw new Error(JSON.stringify(record));
 }

@@ -5,7 +5,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
-import { isInProgress } from '../durable/instances';
+import { instanceStatus, isActive } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
@@ -31,8 +31,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     const instanceId = instanceIdFor(certificate.hostname);
-    if (await isInProgress(client, instanceId)) continue;
-    const last = await client.getStatus(instanceId).catch(() => undefined);
+    const last = await instanceStatus(client, instanceId);
+    if (isActive(last)) continue;
     if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
       // The last renewal failed and the certificate keeps ageing: say so, and try again.
       await postNotice(config.failureWebhookUrl, {
