@@ -28,6 +28,10 @@ export async function spawnHost(options: {
   echo?: boolean;
   /** Timer functions on their schedules, or (default, for deterministic tests) only on demand. */
   timers?: 'schedule' | 'manual';
+  /** Activities in this many worker processes, as on separate Flex Consumption instances (default 2; 0: in the host process). */
+  activityWorkers?: number;
+  /** Durable timers fire this much late (the Azure Storage backend's queue polling); default 0. */
+  timerLatencyMs?: number;
 }): Promise<HostProcess> {
   const functionKey = options.functionKey ?? 'test-function-key';
   const masterKey = options.masterKey ?? 'test-master-key';
@@ -42,6 +46,8 @@ export async function spawnHost(options: {
       '--timers', options.timers ?? 'manual',
       '--function-key', functionKey,
       '--master-key', masterKey,
+      '--activity-workers', String(options.activityWorkers ?? 2),
+      '--timer-latency-ms', String(options.timerLatencyMs ?? 0),
     ],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

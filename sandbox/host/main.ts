@@ -3,6 +3,8 @@ import { startDurableHost } from './index';
 /**
  * CLI: node dist/sandbox/host/main.js --app <entry.js> --state <dir> [--port 7071]
  *        [--clock real|virtual] [--timers schedule|manual] [--function-key K] [--master-key K]
+ *        [--activity-workers N (default 2; 0: activities run in the host process)]
+ *        [--timer-latency-ms N (durable timers fire this late, as on a polling backend; default 0)]
  * Prints one JSON line {"event":"listening",...} on stdout when ready.
  */
 function args(argv: string[]): Record<string, string> {
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
     clock: options.clock === 'virtual' ? 'virtual' : 'real',
     timers: options.timers === 'manual' ? 'manual' : 'schedule',
     keys: { functionKey: options['function-key'], masterKey: options['master-key'] },
+    activityWorkers: options['activity-workers'] === undefined ? undefined : Number(options['activity-workers']),
+    timerLatencyMs: options['timer-latency-ms'] === undefined ? undefined : Number(options['timer-latency-ms']),
   });
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: host.port, url: host.url })}\n`);
   const shutdown = (): void => {

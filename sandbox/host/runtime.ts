@@ -14,6 +14,8 @@ import { InstanceState, InstanceStore, PendingTask, RecordedAction, RuntimeStatu
 export class ConflictError extends Error {}
 export class NotFoundError extends Error {}
 export class GoneError extends Error {}
+/** An argument the extension refuses (ArgumentException: HTTP 400 on its API). */
+export class ArgumentError extends Error {}
 
 interface OrchestratorResult {
   isDone: boolean;
@@ -25,11 +27,20 @@ interface OrchestratorResult {
 
 const OUT_OF_PROC = '\n\n$OutOfProcData$:';
 
+/** Events one episode takes at most (see takeEpisodeEvents). */
+const EPISODE_BATCH = 32;
+
 export interface RuntimeOptions {
   registry: FunctionRegistry;
   store: InstanceStore;
   clock: Clock;
   log?: LogSink;
+  /**
+   * How late durable timers fire (default 0). The Azure Storage backend finds a due timer message
+   * only when it next polls its control queue, up to maxQueuePollingInterval (30 s) apart when
+   * idle (host.json reference, durableTask.storageProvider); a polling design pays that per wait.
+   */
+  timerLatencyMs?: number;
 }
 
 export class DurableRuntime {
@@ -38,6 +49,7 @@ export class DurableRuntime {
   private readonly store: InstanceStore;
   private readonly clock: Clock;
   private readonly log: LogSink;
+  private readonly timerLatencyMs: number;
   private readonly runningTasks = new Set<string>();
   private readonly timerHandles = new Map<string, () => void>();
   private readonly waiters = new Set<() => void>();
@@ -47,12 +59,15 @@ export class DurableRuntime {
   private episodeNumber = 0;
   /** The durableClient binding data, for activities that declare a durable client input. */
   clientBindingData: () => Record<string, unknown> = () => ({});
+  /** Runs activities out of process (the host's worker pool); unset: in this process. */
+  activityRunner?: (name: string, input: string | undefined) => Promise<unknown>;
 
   constructor(options: RuntimeOptions) {
     this.registry = options.registry;
     this.store = options.store;
     this.clock = options.clock;
     this.log = options.log ?? defaultLogSink;
+    this.timerLatencyMs = options.timerLatencyMs ?? 0;
   }
 
   /** Reloads persisted instances and resumes every unfinished one (in-flight tasks run again). */
@@ -74,13 +89,26 @@ export class DurableRuntime {
 
   // ---- client operations -------------------------------------------------------------------
 
-  startNew(name: string, instanceId: string, input: unknown, parent?: InstanceState['parent']): InstanceState {
+  /**
+   * A client start (StartNewAsync). The id is checked as DurableClient.cs checks it; an unfinished
+   * instance with the id refuses the start: the Azure Storage backend throws
+   * OrchestrationAlreadyExistsException for the dedupe statuses Running, Pending, ContinuedAsNew
+   * and Suspended (OverridableExistingInstanceStates default NonRunningStates); a finished one is
+   * replaced.
+   */
+  startNew(name: string, instanceId: string, input: unknown): InstanceState {
     const fn = this.registry.get(name);
-    if (!fn || fn.trigger.type !== 'orchestrationTrigger') throw new NotFoundError(`No orchestrator function named '${name}'.`);
+    if (!fn || fn.trigger.type !== 'orchestrationTrigger') throw new ArgumentError(`The function '${name}' doesn't exist, is disabled, or is not an orchestrator function.`);
+    const invalid = invalidInstanceId(instanceId);
+    if (invalid) throw new ArgumentError(invalid);
     const existing = this.instances.get(instanceId);
     if (existing && !TERMINAL.has(existing.status)) {
-      throw new ConflictError(`An orchestration with instance ID '${instanceId}' already exists and is ${existing.status}.`);
+      throw new ConflictError(`An Orchestration instance with the status ${existing.status} already exists.`);
     }
+    return this.createInstance(fn, instanceId, input);
+  }
+
+  private createInstance(fn: RegisteredFunction, instanceId: string, input: unknown, parent?: InstanceState['parent']): InstanceState {
     const now = this.clock.now().toISOString();
     const inputText = input === undefined ? undefined : JSON.stringify(input);
     const instance: InstanceState = {
@@ -200,14 +228,14 @@ export class DurableRuntime {
 
   private async runEpisode(instance: InstanceState): Promise<void> {
     const fn = this.registry.get(instance.name);
-    const newEvent = instance.inbox[0];
     if (!fn) {
       instance.inbox.shift();
       return this.fail(instance, `The orchestrator function '${instance.name}' is not registered.`);
     }
+    const newEvents = this.takeEpisodeEvents(instance);
     const started = event('OrchestratorStarted', this.clock.now());
-    const bookkeeping = this.retryBookkeeping(instance, newEvent);
-    const history = [...instance.history.map((e) => ({ ...e, IsPlayed: true })), started, { ...newEvent, IsPlayed: false }];
+    const bookkeeping = this.retryBookkeeping(instance, newEvents[0]);
+    const history = [...instance.history.map((e) => ({ ...e, IsPlayed: true })), started, ...newEvents.map((e) => ({ ...e, IsPlayed: false }))];
 
     let result: OrchestratorResult;
     let failure: string | undefined;
@@ -222,11 +250,22 @@ export class DurableRuntime {
       failure = result.error ?? (split >= 0 ? message.slice(0, split) : message);
     }
 
-    instance.inbox.shift();
-    instance.history.push(started, { ...newEvent, IsPlayed: true }, ...bookkeeping.events);
+    instance.inbox.splice(0, newEvents.length);
+    const [first, ...rest] = newEvents.map((e) => ({ ...e, IsPlayed: true }));
+    instance.history.push(started, first, ...bookkeeping.events, ...rest);
     instance.tasks.push(...bookkeeping.tasks);
-    if (result.customStatus !== undefined) instance.customStatus = JSON.stringify(result.customStatus);
+    const fired = new Set(rest.filter((e) => e.EventType === EventType.TimerFired).map((e) => e.TimerId));
+    instance.timers = instance.timers.filter((t) => !fired.has(t.timerId));
     if (instance.status === 'Pending') instance.status = 'Running';
+    // The status is applied before the episode's new actions, and one over the extension's limit
+    // fails the orchestration with none of them scheduled (OutOfProcOrchestrationShim.cs,
+    // DurableOrchestrationContext.cs SetCustomStatus -> MessagePayloadDataConverter).
+    if (result.customStatus !== undefined) {
+      const customStatus = JSON.stringify(result.customStatus);
+      const tooLarge = payloadLimitError(customStatus);
+      if (tooLarge) return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${tooLarge}`);
+      instance.customStatus = customStatus;
+    }
 
     const flat = flattenActions(Array.isArray(result.actions[0]) ? (result.actions as Action[][]).flat() : (result.actions as Action[]));
     const actions = flat.map((f) => f.action);
@@ -237,6 +276,8 @@ export class DurableRuntime {
     if (failure !== undefined) {
       return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${failure}`);
     }
+    const refused = refusedActions(instance, actions);
+    if (refused) return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${refused}`);
     const fresh = flat.slice(instance.recordedActions.length);
     const continueAsNew = fresh.find((f) => f.action.actionType === ActionType.ContinueAsNew)?.action;
     const finished = this.finishedTaskIds(instance);
@@ -261,6 +302,30 @@ export class DurableRuntime {
     instance.lastUpdatedTime = this.clock.now().toISOString();
     this.store.save(instance);
     for (const task of instance.tasks) this.dispatch(instance, task);
+  }
+
+  /**
+   * The events of one episode: every waiting event, up to the backend's batch (the Azure Storage
+   * backend dequeues up to ControlQueueBatchSize = 32 messages per control-queue read and runs
+   * them in one episode: AzureStorageOrchestrationServiceSettings.cs, OrchestrationSession.cs).
+   * An event that makes the host write retry bookkeeping (a retried task's failure or its retry
+   * timer) only opens an episode: the engine numbers the retry's tasks when it reads that event,
+   * before anything the orchestrator schedules in reply to the events after it.
+   */
+  private takeEpisodeEvents(instance: InstanceState): HistoryEvent[] {
+    const events = [instance.inbox[0]];
+    if (events[0].EventType === EventType.ExecutionStarted) return events;
+    for (const next of instance.inbox.slice(1, EPISODE_BATCH)) {
+      if (next.EventType === EventType.ExecutionStarted || this.touchesRetry(instance, next)) break;
+      events.push(next);
+    }
+    return events;
+  }
+
+  private touchesRetry(instance: InstanceState, e: HistoryEvent): boolean {
+    if (e.EventType === EventType.TimerFired) return instance.timers.some((t) => t.timerId === e.TimerId && t.retryGroup !== undefined);
+    if (e.EventType !== EventType.TaskFailed && e.EventType !== EventType.SubOrchestrationInstanceFailed) return false;
+    return Object.entries(instance.retryGroups).some(([id, group]) => Number(id) === e.TaskScheduledId || group.attemptIds?.includes(e.TaskScheduledId as number));
   }
 
   private callOrchestrator(fn: RegisteredFunction, instance: InstanceState, history: HistoryEvent[]): Promise<unknown> {
@@ -463,6 +528,13 @@ export class DurableRuntime {
     });
   }
 
+  /**
+   * JS orchestrators continue as new with preserveUnprocessedEvents = false
+   * (OutOfProcOrchestrationShim.cs calls ContinueAsNew(input); the middleware re-sends buffered
+   * events only when it is true): events the generation received and did not read, all of this
+   * episode's batch included, go with its history. Events that arrive after (still in the inbox)
+   * are new queue messages addressed to the instance and reach the new generation.
+   */
   private continueAsNew(instance: InstanceState, inputText: string | undefined): void {
     const carried = instance.inbox.filter((e) => e.EventType === EventType.EventRaised);
     for (const timer of instance.timers) this.timerHandles.get(`${instance.instanceId}/${timer.timerId}`)?.();
@@ -512,11 +584,7 @@ export class DurableRuntime {
     parent.inbox.push(
       child.status === 'Completed'
         ? event('SubOrchestrationInstanceCompleted', now, { TaskScheduledId: taskId, Result: child.output })
-        : event('SubOrchestrationInstanceFailed', now, {
-            TaskScheduledId: taskId,
-            Reason: `Sub-orchestration '${child.name}' ${child.status === 'Failed' ? 'failed' : child.status.toLowerCase()}: ${child.output ? JSON.parse(child.output) : ''}`,
-            Details: '',
-          }),
+        : event('SubOrchestrationInstanceFailed', now, { TaskScheduledId: taskId, ...subOrchestrationFailure(child) }),
     );
     this.store.save(parent);
     this.kick();
@@ -535,14 +603,20 @@ export class DurableRuntime {
         if (TERMINAL.has(child.status)) this.reportToParent(child);
         return;
       }
-      try {
-        this.startNew(task.name, childId, task.input === undefined ? undefined : JSON.parse(task.input), {
-          instanceId: instance.instanceId,
-          taskId: task.taskId,
-        });
-      } catch (error) {
-        this.complete(instance, task, undefined, error as Error);
+      const fn = this.registry.get(task.name);
+      if (!fn || fn.trigger.type !== 'orchestrationTrigger') {
+        return this.complete(instance, task, undefined, new Error(`The function '${task.name}' doesn't exist, is disabled, or is not an orchestrator function.`));
       }
+      if (child && !TERMINAL.has(child.status)) {
+        // DTFx drops a start event for an instance that has one ("Duplicate start event",
+        // TaskOrchestrationDispatcher.cs): nothing is started and the parent never hears back.
+        instance.tasks = instance.tasks.filter((t) => t.taskId !== task.taskId);
+        (instance.droppedStarts ??= []).push(childId);
+        this.store.save(instance);
+        this.log(instance.name, 'warning', `Duplicate start event: ${childId} is ${child.status}; the start from ${instance.instanceId} was dropped.`);
+        return;
+      }
+      this.createInstance(fn, childId, task.input === undefined ? undefined : JSON.parse(task.input), { instanceId: instance.instanceId, taskId: task.taskId });
       return;
     }
     this.runningTasks.add(key);
@@ -558,6 +632,10 @@ export class DurableRuntime {
       return this.complete(instance, task, undefined, new Error(`The function '${task.name}' doesn't exist, is disabled, or is not an activity function.`));
     }
     try {
+      if (this.activityRunner) {
+        const value = await this.activityRunner(task.name, task.input);
+        return this.complete(instance, task, value === undefined ? null : value);
+      }
       const result = await invoke({
         fn,
         trigger: { json: task.input ?? 'null' },
@@ -577,10 +655,10 @@ export class DurableRuntime {
     const now = this.clock.now();
     instance.tasks = instance.tasks.filter((t) => t.taskId !== task.taskId);
     if (error) {
-      const reason = `${task.kind === 'activity' ? 'Activity' : 'Orchestrator'} function '${task.name}' failed: ${error.message}`;
-      if (task.retryGroup !== undefined) instance.retryGroups[task.retryGroup].lastFailure = { Reason: reason, Details: error.stack ?? '' };
+      const failure = task.kind === 'activity' ? activityFailure(task.name, error) : { Reason: error.message, Details: '' };
+      if (task.retryGroup !== undefined) instance.retryGroups[task.retryGroup].lastFailure = failure;
       const type = task.kind === 'activity' ? 'TaskFailed' : 'SubOrchestrationInstanceFailed';
-      instance.inbox.push(event(type, now, { TaskScheduledId: task.taskId, Reason: reason, Details: error.stack ?? error.message }));
+      instance.inbox.push(event(type, now, { TaskScheduledId: task.taskId, ...failure }));
     } else {
       instance.inbox.push(event('TaskCompleted', now, { TaskScheduledId: task.taskId, Result: JSON.stringify(value) }));
     }
@@ -593,7 +671,7 @@ export class DurableRuntime {
     this.timerHandles.get(key)?.();
     this.timerHandles.set(
       key,
-      this.clock.schedule(fireAt, () => {
+      this.clock.schedule(new Date(fireAt.getTime() + this.timerLatencyMs), () => {
         this.timerHandles.delete(key);
         if (this.stopped || TERMINAL.has(instance.status) || !instance.timers.some((t) => t.timerId === timerId)) return;
         instance.inbox.push(event('TimerFired', this.clock.now(), { TimerId: timerId, FireAt: fireAt.toISOString() }));
@@ -620,4 +698,88 @@ function actionInput(action: Action): string | undefined {
 function describe(action: Pick<Action, 'actionType' | 'functionName'>): string {
   const type = Object.entries(ActionType).find(([, v]) => v === action.actionType)?.[0] ?? String(action.actionType);
   return action.functionName ? `${type} '${action.functionName}'` : type;
+}
+
+/**
+ * The extension's instance id rules for client starts (DurableClient.cs: MaxInstanceIdLength 256,
+ * no leading '@', none of / \\ # ? or control characters).
+ */
+export function invalidInstanceId(instanceId: string): string | undefined {
+  if (instanceId.length > 256) return 'Instance ID lengths must not exceed 256 characters.';
+  if (instanceId.startsWith('@')) return 'Orchestration instance ids must not start with @.';
+  // eslint-disable-next-line no-control-regex -- control characters are what the extension refuses
+  if (/[/\\#?\u0000-\u001f\u007f-\u009f]/.test(instanceId)) return 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.';
+  return undefined;
+}
+
+/**
+ * What the customStatus check refuses (DurableOrchestrationContext.SetCustomStatus with
+ * MaxCustomStatusPayloadSizeInKB = 16, MessagePayloadDataConverter.Serialize): the UTF-16 byte
+ * count of the JSON, in whole KB rounded down, above 16. JS strings count UTF-16 code units.
+ */
+export function payloadLimitError(json: string): string | undefined {
+  const kb = Math.trunc((json.length * 2) / 1024);
+  if (kb <= 16) return undefined;
+  return `The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is ${kb.toLocaleString('en-US')} KB.`;
+}
+
+/** The extension's cap on actions per orchestration (host.json MaxOrchestrationActions, DurableTaskOptions.cs). */
+export const MAX_ORCHESTRATION_ACTIONS = 100_000;
+
+/** What the shim refuses while scheduling the actions (TaskOrchestrationShim.cs, DurableOrchestrationContext.cs). */
+function refusedActions(instance: InstanceState, actions: Action[]): string | undefined {
+  if (actions.length > MAX_ORCHESTRATION_ACTIONS) {
+    return `Maximum amount of orchestration actions (${MAX_ORCHESTRATION_ACTIONS}) has been reached. This value can be configured in host.json file as MaxOrchestrationActions.`;
+  }
+  for (const action of actions) {
+    if (action.actionType !== ActionType.CallSubOrchestrator && action.actionType !== ActionType.CallSubOrchestratorWithRetry) continue;
+    if (action.instanceId === instance.instanceId) return 'The instance ID of a sub-orchestration must be different than the instance ID of a parent orchestration.';
+    if (action.instanceId?.startsWith('@')) return 'Orchestration instance ids must not start with @.';
+  }
+  return undefined;
+}
+
+/**
+ * A failed JS activity as its orchestrator sees it (TaskActivityShim.cs): Reason "Activity function
+ * 'X' failed: " plus the worker's message as OutOfProcExceptionHelpers cuts it from the RpcException
+ * text ("Result: ...\nException: <message>\nStack: <stack>"), which keeps the space after
+ * "Exception:"; Details the exception serialised by Newtonsoft (ErrorSerializerSettingsFactory.cs).
+ */
+export function activityFailure(name: string, error: Error): { Reason: string; Details: string } {
+  const message = ` ${error.message}`;
+  const rpc = `Result: Failure\nException: ${error.message}\nStack: ${error.stack ?? ''}`;
+  const details = {
+    $type: 'System.Exception, System.Private.CoreLib',
+    ClassName: 'System.Exception',
+    Message: message,
+    Data: null,
+    InnerException: {
+      $type: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script',
+      ClassName: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException',
+      Message: rpc,
+      Data: null,
+      InnerException: null,
+      HResult: -2146233088,
+    },
+    HResult: -2146233088,
+  };
+  return { Reason: `Activity function '${name}' failed: ${message}`, Details: JSON.stringify(details) };
+}
+
+/**
+ * A failed or terminated child as its parent sees it: Reason = the child's output (for a failed JS
+ * orchestrator "Orchestrator function 'X' failed: <message>"), Details = "Message: <message>,
+ * StackTrace: <the shim's .NET stack>" (OutOfProcOrchestrationShim.cs; forwarded with
+ * IncludeDetails by TaskOrchestrationDispatcher.cs).
+ */
+function subOrchestrationFailure(child: InstanceState): { Reason: string; Details: string } {
+  const output = child.output === undefined ? '' : String(JSON.parse(child.output));
+  if (child.status !== 'Failed') return { Reason: output, Details: '' };
+  const prefix = `Orchestrator function '${child.name}' failed: `;
+  const message = output.startsWith(prefix) ? output.slice(prefix.length) : output;
+  const stack = [
+    '   at Microsoft.Azure.WebJobs.Extensions.DurableTask.OutOfProcOrchestrationShim.ScheduleDurableTaskEvents(OrchestrationInvocationResult result)',
+    '   at Microsoft.Azure.WebJobs.Extensions.DurableTask.TaskOrchestrationShim.InvokeUserCodeAndHandleResults(RegisteredFunctionInfo orchestratorInfo, OrchestrationContext innerContext)',
+  ].join('\r\n');
+  return { Reason: output, Details: `Message: ${message}, StackTrace: ${stack}` };
 }

@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { FunctionRegistry, RegisteredFunction } from './functionsCore';
 import { fromTypedData, invoke, jsonData, LogSink, RpcHttp, RpcHttpResponse } from './invoke';
-import { ConflictError, DurableRuntime, GoneError, NotFoundError } from './runtime';
+import { ArgumentError, ConflictError, DurableRuntime, GoneError, NotFoundError } from './runtime';
 import { statusBody } from './statusBody';
 import { InstanceState, TERMINAL, RuntimeStatus } from './store';
 
@@ -173,7 +173,9 @@ export class HostServer {
       },
       managementUrls: {
         id: 'INSTANCEID',
-        statusQueryGetUri: `${base}/instances/INSTANCEID?${common}&returnInternalServerErrorOnFailure=true`,
+        // As the extension builds them (HttpApiHandler.GetClientResponseLinks): no
+        // returnInternalServerErrorOnFailure, which only a caller adds.
+        statusQueryGetUri: `${base}/instances/INSTANCEID?${common}`,
         sendEventPostUri: `${base}/instances/INSTANCEID/raiseEvent/{eventName}?${common}`,
         terminatePostUri: `${base}/instances/INSTANCEID/terminate?reason={text}&${common}`,
         rewindPostUri: `${base}/instances/INSTANCEID/rewind?reason={text}&${common}`,
@@ -199,7 +201,8 @@ export class HostServer {
         const instanceId = parts[2] ?? randomBytes(16).toString('hex');
         const instance = this.runtime.startNew(parts[1], instanceId, input);
         const payload = this.managementPayload(instance.instanceId);
-        return json(202, payload, { Location: payload.statusQueryGetUri });
+        // HttpApiHandler.HandleStartOrchestratorRequest: CreateCheckStatusResponse (202, Retry-After 10 s).
+        return json(202, payload, { Location: payload.statusQueryGetUri, 'Retry-After': '10' });
       }
       if (parts[0] === 'instances' && parts.length === 1 && method === 'GET') return this.list(url);
       if (parts[0] === 'instances' && parts.length === 1 && method === 'DELETE') return this.purgeBy(url);
@@ -220,10 +223,19 @@ export class HostServer {
       }
       return json(404, { error: 'Not found' });
     } catch (error) {
-      if (error instanceof ConflictError) return json(409, { Message: error.message });
+      // HttpApiHandler.HandleRequestAsync: an ArgumentException is 400, anything else 500 (a start
+      // over an unfinished instance's OrchestrationAlreadyExistsException included).
+      if (error instanceof ArgumentError) return json(400, { Message: 'One or more of the arguments submitted is incorrect', ExceptionMessage: error.message, ExceptionType: 'System.ArgumentException' });
+      if (error instanceof ConflictError) {
+        return json(500, {
+          Message: 'Something went wrong while processing your request',
+          ExceptionMessage: error.message,
+          ExceptionType: 'DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException',
+        });
+      }
       if (error instanceof NotFoundError) return json(404, { Message: error.message });
       if (error instanceof GoneError) return json(410, { Message: error.message });
-      if (error instanceof SyntaxError) return json(400, { Message: 'The request body is not valid JSON.' });
+      if (error instanceof SyntaxError) return json(400, { Message: 'Invalid JSON content' });
       throw error;
     }
   }
@@ -231,7 +243,8 @@ export class HostServer {
   private managementPayload(instanceId: string): Record<string, string> {
     const urls = this.clientBindingData().managementUrls as Record<string, string>;
     const payload: Record<string, string> = { id: instanceId };
-    for (const key of ['statusQueryGetUri', 'sendEventPostUri', 'terminatePostUri', 'purgeHistoryDeleteUri']) {
+    // The links HttpApiHandler.CreateCheckStatusResponse returns (no rewind link there).
+    for (const key of ['statusQueryGetUri', 'sendEventPostUri', 'terminatePostUri', 'purgeHistoryDeleteUri', 'restartPostUri', 'suspendPostUri', 'resumePostUri']) {
       payload[key] = urls[key].replace('INSTANCEID', encodeURIComponent(instanceId));
     }
     return payload;
@@ -246,8 +259,9 @@ export class HostServer {
       showHistory: flag('showHistory', false),
       showHistoryOutput: flag('showHistoryOutput', false),
     });
+    // HttpApiHandler.HandleGetStatusRequestAsync: 202 with Location and Retry-After 5 s while unfinished.
     if (!TERMINAL.has(instance.status)) {
-      return json(202, body, { Location: url.href, 'Retry-After': '10' });
+      return json(202, body, { Location: url.href, 'Retry-After': '5' });
     }
     if (instance.status === 'Failed' && flag('returnInternalServerErrorOnFailure', false)) return json(500, body);
     return json(200, body);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Action, HistoryEvent, RetryOptions } from './history';
@@ -71,6 +72,8 @@ export interface InstanceState {
   tasks: PendingTask[];
   timers: PendingTimer[];
   retryGroups: Record<string, RetryGroup>;
+  /** Sub-orchestration ids whose start was dropped (another instance had the id): never answered. */
+  droppedStarts?: string[];
 }
 
 export class InstanceStore {
@@ -81,8 +84,11 @@ export class InstanceStore {
     fs.mkdirSync(this.dir, { recursive: true });
   }
 
+  /** Instance ids run to hundreds of characters (a hostname is 253); file names stop at 255 bytes. */
   private file(instanceId: string): string {
-    return path.join(this.dir, `${encodeURIComponent(instanceId)}.json`);
+    const encoded = encodeURIComponent(instanceId);
+    const name = encoded.length <= 200 ? encoded : `${encoded.slice(0, 120)}~${createHash('sha256').update(instanceId).digest('hex')}`;
+    return path.join(this.dir, `${name}.json`);
   }
 
   save(instance: InstanceState): void {

@@ -43,8 +43,9 @@ describe('local durable host (virtual clock)', () => {
     const { response, links } = await start('Sample', 'ann');
     expect(response.status).toBe(202);
     expect(response.headers.get('location')).toBe(links.statusQueryGetUri);
+    // As the extension's binding builds it: no returnInternalServerErrorOnFailure (the app adds that).
     expect(links.statusQueryGetUri).toBe(
-      `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances/${links.id}?taskHub=AppGwCertbotHub&connection=Storage&code=${host.functionKey}&returnInternalServerErrorOnFailure=true`,
+      `http://127.0.0.1:${host.port}/runtime/webhooks/durabletask/instances/${links.id}?taskHub=AppGwCertbotHub&connection=Storage&code=${host.functionKey}`,
     );
     expect(links.sendEventPostUri).toContain(`/instances/${links.id}/raiseEvent/{eventName}?taskHub=AppGwCertbotHub&connection=Storage&code=`);
     expect(links.terminatePostUri).toContain(`/instances/${links.id}/terminate?reason={text}&taskHub=`);
@@ -71,7 +72,7 @@ describe('local durable host (virtual clock)', () => {
     const { links } = await start('RetryExhausted');
     const statusUrl = `${links.statusQueryGetUri}&showHistory=true`;
     const { body } = await waitForStatus(statusUrl);
-    expect(body.output).toBe("caught: Activity function 'AlwaysFails' failed: this activity always fails ");
+    expect(body.output).toBe("caught: Activity function 'AlwaysFails' failed:  this activity always fails ");
     const events = body.historyEvents ?? [];
     const failures = events.filter((e) => e.EventType === 'TaskFailed');
     const timers = events.filter((e) => e.EventType === 'TimerCreated');
@@ -98,11 +99,11 @@ describe('local durable host (virtual clock)', () => {
 
   it('reports a failed orchestrator with 500 only when asked to', async () => {
     const { links } = await start('Failing');
-    const failed = await waitForStatus(links.statusQueryGetUri);
+    const failed = await waitForStatus(`${links.statusQueryGetUri}&returnInternalServerErrorOnFailure=true`);
     expect(failed.httpStatus).toBe(500);
     expect(failed.body.runtimeStatus).toBe('Failed');
-    expect(String(failed.body.output)).toContain("Orchestrator function 'Failing' failed: orchestrator gave up");
-    const plain = await fetch(links.statusQueryGetUri.replace('&returnInternalServerErrorOnFailure=true', ''));
+    expect(failed.body.output).toBe("Orchestrator function 'Failing' failed: orchestrator gave up");
+    const plain = await fetch(links.statusQueryGetUri);
     expect(plain.status).toBe(200);
   });
 
@@ -111,6 +112,60 @@ describe('local durable host (virtual clock)', () => {
     const { body } = await waitForStatus(links.statusQueryGetUri);
     expect(body.runtimeStatus).toBe('Failed');
     expect(String(body.output)).toContain("Non-deterministic workflow detected: action #0 was CallActivity 'Hello' in history but CallActivity 'Flaky' on replay.");
+  });
+
+  it('fails an orchestration whose customStatus is over the extension\'s 16 KB of UTF-16, before its new actions', async () => {
+    // 17,407 bytes is still "16 KB" to the extension's check (whole KB, rounded down); 17,408 is not.
+    const under = await waitForStatus((await start('BigStatus', 8703)).links.statusQueryGetUri);
+    expect(under.body).toMatchObject({ runtimeStatus: 'Completed', output: 'status accepted' });
+    const { links } = await start('BigStatus', 8704);
+    const { body } = await waitForStatus(`${links.statusQueryGetUri}&showHistory=true`);
+    expect(body.runtimeStatus).toBe('Failed');
+    expect(body.output).toBe(
+      "Orchestrator function 'BigStatus' failed: The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is 17 KB.",
+    );
+    expect(body.customStatus).toBeNull();
+    expect(body.historyEvents?.filter((e) => e.EventType === 'TaskScheduled')).toHaveLength(0);
+  });
+
+  it('hands a parent the failure texts the extension sends: Reason and Details joined by the engine', async () => {
+    const { links } = await start('CatchesFailures');
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    const [child, activity] = body.output as string[];
+    expect(child).toMatch(/^Orchestrator function 'Failing' failed: orchestrator gave up \n Message: orchestrator gave up, StackTrace: {4}at Microsoft\.Azure\.WebJobs/);
+    expect(activity.startsWith("Activity function 'AlwaysFails' failed:  this activity always fails \n {")).toBe(true);
+    const details = JSON.parse(activity.slice(activity.indexOf(' \n ') + 3)) as { ClassName: string; Message: string; InnerException: { Message: string } };
+    expect(details).toMatchObject({ ClassName: 'System.Exception', Message: ' this activity always fails' });
+    expect(details.InnerException.Message).toMatch(/^Result: Failure\nException: this activity always fails\nStack: Error: this activity always fails/);
+  });
+
+  it('drops the start of a sub-orchestration whose id a running instance holds: the parent never hears back', async () => {
+    const holder = await fetch(`${host.url}/durabletask/orchestrators/WaitsForever/held-id`, { method: 'POST', body: '' });
+    expect(holder.status).toBe(202);
+    const { links } = await start('StartsChildAs', 'held-id');
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body.output).toEqual({ child: 'no answer' });
+    const held = await fetch(`${host.url}/durabletask/instances/held-id`);
+    expect(held.status).toBe(202);
+    expect(held.headers.get('retry-after')).toBe('5');
+    expect(await held.json()).toMatchObject({ name: 'WaitsForever', runtimeStatus: 'Running', input: null });
+    // A finished id is free again: the parent's child now starts under it (the parent's timer
+    // still wins on the virtual clock, so the child is read from its own status).
+    await fetch(`${host.url}/durabletask/instances/held-id/terminate?reason=done`, { method: 'POST' });
+    await waitForStatus(`${host.url}/durabletask/instances/held-id`);
+    await waitForStatus((await start('StartsChildAs', 'held-id')).links.statusQueryGetUri);
+    const child = await waitForStatus(`${host.url}/durabletask/instances/held-id`);
+    expect(child.body).toMatchObject({ name: 'Child', input: 'from parent', runtimeStatus: 'Completed', output: 'Hello child from parent' });
+  });
+
+  it('checks client instance ids as the extension does (400)', async () => {
+    for (const id of ['x'.repeat(257), '@entity', 'with%23hash']) {
+      const response = await fetch(`${host.url}/durabletask/orchestrators/Approval/${id}`, { method: 'POST', body: '' });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ Message: 'One or more of the arguments submitted is incorrect' });
+    }
+    const unknown = await fetch(`${host.url}/durabletask/orchestrators/NoSuchOrchestrator`, { method: 'POST', body: '' });
+    expect(unknown.status).toBe(400);
   });
 
   it('enforces auth levels and keys', async () => {
@@ -203,11 +258,32 @@ describe('local durable host (real clock)', () => {
     expect((await fetch(links.statusQueryGetUri)).status).toBe(404);
   });
 
-  it('refuses to start a second instance with the id of a running one', async () => {
+  it('refuses a client start over a running instance as the extension does (500, OrchestrationAlreadyExistsException)', async () => {
     const { links } = await start('Approval');
     const again = await fetch(`${host.url}/durabletask/orchestrators/Approval/${links.id}`, { method: 'POST', body: '' });
-    expect(again.status).toBe(409);
+    expect(again.status).toBe(500);
+    expect(await again.json()).toMatchObject({
+      Message: 'Something went wrong while processing your request',
+      ExceptionMessage: 'An Orchestration instance with the status Running already exists.',
+      ExceptionType: 'DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException',
+    });
     await fetch(links.terminatePostUri.replace('{text}', 'done'), { method: 'POST' });
+  });
+
+  it('drops an event that arrived in the last episode before continue-as-new, unread (preserveUnprocessedEvents=false)', async () => {
+    const gate = path.join(dir, 'drops-unread-gate');
+    const { links } = await start('DropsUnread', { generation: 0, gate });
+    const log = path.join(dir, 'log');
+    while (!(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(`Gate started ${gate}`))) await new Promise((r) => setTimeout(r, 20));
+    for (const [name, value] of [['A', 'a'], ['B', 'b']]) {
+      const raised = await fetch(links.sendEventPostUri.replace('{eventName}', name), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+      expect(raised.status).toBe(202);
+    }
+    fs.writeFileSync(gate, 'open');
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    // A and B reached the episode of the gate's completion together: A was read there, B went
+    // with the first generation's history.
+    expect(body).toMatchObject({ runtimeStatus: 'Completed', customStatus: { a: 'a' }, output: { b: 'dropped' } });
   });
 });
 
@@ -239,6 +315,23 @@ describe('local durable host (crash and resume)', () => {
       expect(runs.filter((l) => l === `Gate started ${gate}`).length).toBeGreaterThanOrEqual(2); // in flight at the kill: run again
       expect(runs.filter((l) => l === `Gate passed ${gate}`)).toHaveLength(1);
       expect(runs.filter((l) => l === 'Hello after gate')).toHaveLength(1);
+    } finally {
+      await host.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('local durable host (timer latency of a polling backend)', () => {
+  it('fires durable timers as late as configured', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-latency-'));
+    const host = await spawnHost({ app: APP, stateDir: path.join(dir, 'state'), timerLatencyMs: 30_000 });
+    try {
+      const { links } = await startOn(host, 'Sleeper');
+      const { body } = await waitForStatus(links.statusQueryGetUri);
+      // The virtual clock moves to the due time plus the latency (a millisecond of its own may pass).
+      expect((body.output as { lateMs: number }).lateMs).toBeGreaterThanOrEqual(30_000);
+      expect((body.output as { lateMs: number }).lateMs).toBeLessThan(31_000);
     } finally {
       await host.kill();
       fs.rmSync(dir, { recursive: true, force: true });
