@@ -35,6 +35,8 @@ export interface SandboxOptions {
   /** Start the durable host with the app (default true). */
   withHost?: boolean;
   hostClock?: 'real' | 'virtual';
+  /** Durable timers fire this much late, as on the Azure Storage backend polling an idle queue (default 0). */
+  hostTimerLatencyMs?: number;
   echoHostOutput?: boolean;
   certificateValidityPeriodSeconds?: number;
   armOperationDelayMs?: number;
@@ -176,6 +178,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       app: 'dist/src/functions/index.js',
       stateDir: path.join(options.stateDir, 'durable'),
       clock: options.hostClock ?? 'real',
+      timerLatencyMs: options.hostTimerLatencyMs,
       env: hostEnv,
       port: options.hostPort ?? 0,
       echo: options.echoHostOutput,

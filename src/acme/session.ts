@@ -2,6 +2,7 @@ import * as acme from 'acme-client';
 import type { Challenge, HttpChallenge, OrderCreateRequest } from 'acme-client/types/rfc8555';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
+import type { BlobLock } from '../azure/blobLock';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { fromAzureError } from '../azure/restErrors';
 import { AcmeProblem, describeEmbeddedProblem, parseRetryAfter, problemError } from './problems';
@@ -72,9 +73,9 @@ export class AcmeSession {
 
   private constructor(private readonly client: acme.Client) {}
 
-  static async open(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AcmeSession> {
+  static async open(config: CertbotConfig, keyVault: KeyVaultAdapter, locks: BlobLock): Promise<AcmeSession> {
     const directoryUrl = config.acmeEndpoint.href;
-    const account = await accountFor(config, keyVault);
+    const account = await accountFor(config, keyVault, locks);
     const session = new AcmeSession(
       new acme.Client({ directoryUrl, accountKey: account.keyPem, accountUrl: account.accountUrl }),
     );
@@ -266,11 +267,12 @@ export async function acmeDirectory(directoryUrl: string): Promise<Record<string
   }
 }
 
-function accountFor(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AccountCredentials> {
+/** This process's copy of the account (a cache only: the lock below makes creation once per deployment). */
+function accountFor(config: CertbotConfig, keyVault: KeyVaultAdapter, locks: BlobLock): Promise<AccountCredentials> {
   const key = `${config.keyVaultBaseUrl.href}|${config.acmeAccountKeySecretName}|${config.acmeEndpoint.href}`;
   let pending = accounts.get(key);
   if (!pending) {
-    pending = loadOrCreateAccount(config, keyVault);
+    pending = loadOrCreateAccount(config, keyVault, locks);
     accounts.set(key, pending);
     pending.catch(() => accounts.delete(key));
   }
@@ -280,31 +282,40 @@ function accountFor(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<A
 /**
  * The ACME account key is a Key Vault secret (PEM) with the account URL for this CA in its tags.
  * It is created on first use and reused after; it never travels through settings or history.
+ * Instances of the app may all meet a fresh vault at once: creation runs under a lock shared by
+ * all of them and reads the vault again inside it, so exactly one account is registered.
  */
-async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<AccountCredentials> {
-  const name = config.acmeAccountKeySecretName;
-  const endpoint = config.acmeEndpoint.href;
-  const kvCodes = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
-  let keyPem: string | undefined;
-  let accountUrl: string | undefined;
-  try {
-    const secret = await keyVault.secrets.getSecret(name);
-    keyPem = secret.value;
-    if (secret.properties.tags?.acmeEndpoint === endpoint) accountUrl = secret.properties.tags.accountUrl;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw fromAzureError('Key Vault', error, kvCodes);
-  }
-  if (keyPem && accountUrl) return { keyPem, accountUrl };
+async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdapter, locks: BlobLock): Promise<AccountCredentials> {
+  const stored = await readAccount(config, keyVault);
+  if (stored.keyPem && stored.accountUrl) return { keyPem: stored.keyPem, accountUrl: stored.accountUrl };
+  return locks.around(`acme-account-${config.acmeAccountKeySecretName}`, async () => {
+    const current = await readAccount(config, keyVault);
+    if (current.keyPem && current.accountUrl) return { keyPem: current.keyPem, accountUrl: current.accountUrl };
+    const endpoint = config.acmeEndpoint.href;
+    const keyPem = current.keyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+    const accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail);
+    try {
+      await keyVault.secrets.setSecret(config.acmeAccountKeySecretName, keyPem, {
+        contentType: 'application/x-pem-file',
+        tags: { purpose: 'acme-account-key', acmeEndpoint: endpoint, accountUrl },
+      });
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, ACCOUNT_KV_CODES);
+    }
+    return { keyPem, accountUrl };
+  });
+}
 
-  keyPem ??= (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-  accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail);
+const ACCOUNT_KV_CODES = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
+
+/** The stored key, and its account URL when it was registered with this CA. */
+async function readAccount(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<Partial<AccountCredentials>> {
   try {
-    await keyVault.secrets.setSecret(name, keyPem, {
-      contentType: 'application/x-pem-file',
-      tags: { purpose: 'acme-account-key', acmeEndpoint: endpoint, accountUrl },
-    });
+    const secret = await keyVault.secrets.getSecret(config.acmeAccountKeySecretName);
+    const sameCa = secret.properties.tags?.acmeEndpoint === config.acmeEndpoint.href;
+    return { keyPem: secret.value, accountUrl: sameCa ? secret.properties.tags?.accountUrl : undefined };
   } catch (error) {
-    throw fromAzureError('Key Vault', error, kvCodes);
+    if ((error as { statusCode?: number }).statusCode === 404) return {};
+    throw fromAzureError('Key Vault', error, ACCOUNT_KV_CODES);
   }
-  return { keyPem, accountUrl };
 }

@@ -5,27 +5,27 @@ import { activity } from './context';
  * GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). A
  * renewal names the certificate it replaces (RFC 9773), so the CA can relax its limits for it.
  */
-export const createAcmeOrder = activity<{ hostname: string }, OrderSnapshot>(async ({ hostname }, { config, keyVault }) => {
-  const session = await AcmeSession.open(config, keyVault);
+export const createAcmeOrder = activity<{ hostname: string }, OrderSnapshot>(async ({ hostname }, { config, keyVault, locks }) => {
+  const session = await AcmeSession.open(config, keyVault, locks);
   return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint));
 });
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */
-export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async ({ orderUrl }, { config, keyVault }) => {
-  const session = await AcmeSession.open(config, keyVault);
+export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async ({ orderUrl }, { config, keyVault, locks }) => {
+  const session = await AcmeSession.open(config, keyVault, locks);
   return session.getOrder(orderUrl);
 });
 
 /** GetAcmeHttp01ChallengeStep and validation polling: the authorization and its http-01 challenge. */
 export const getHttp01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
-  async ({ authorizationUrl }, { config, keyVault }) => {
-    const session = await AcmeSession.open(config, keyVault);
+  async ({ authorizationUrl }, { config, keyVault, locks }) => {
+    const session = await AcmeSession.open(config, keyVault, locks);
     return session.http01(authorizationUrl);
   },
 );
 
 /** AnswerAcmeHttp01ChallengeStep: tell the CA the file is in place. */
-export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault }) => {
-  const session = await AcmeSession.open(config, keyVault);
+export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault, locks }) => {
+  const session = await AcmeSession.open(config, keyVault, locks);
   await session.answerChallenge(challengeUrl);
 });

@@ -20,8 +20,8 @@ export const createCertificateSigningRequest = activity<{ hostname: string }, { 
  * CA answers orderNotReady because the order is already processing or valid: that is success.
  */
 export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string }, OrderSnapshot>(
-  async ({ order, csrPem }, { config, keyVault }) => {
-    const session = await AcmeSession.open(config, keyVault);
+  async ({ order, csrPem }, { config, keyVault, locks }) => {
+    const session = await AcmeSession.open(config, keyVault, locks);
     try {
       return await session.finalize(order, csrPem);
     } catch (error) {
@@ -35,8 +35,8 @@ export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string
 
 /** CreateCertificateStep, part 3: download the chain and merge it into the pending Key Vault certificate. */
 export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string }, IssuedCertificate>(
-  async ({ order, certificateName }, { config, keyVault }) => {
-    const session = await AcmeSession.open(config, keyVault);
+  async ({ order, certificateName }, { config, keyVault, locks }) => {
+    const session = await AcmeSession.open(config, keyVault, locks);
     const chain = await session.downloadChain(order);
     return keyVault.mergeChain(certificateName, chain);
   },

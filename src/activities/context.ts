@@ -1,4 +1,5 @@
 import { InvocationContext } from '@azure/functions';
+import { BlobLock } from '../azure/blobLock';
 import { ChallengeStore } from '../azure/challengeStore';
 import { GatewayAdapter } from '../azure/gateway';
 import { KeyVaultAdapter } from '../azure/keyVault';
@@ -12,6 +13,7 @@ export interface StepServices {
   keyVault: KeyVaultAdapter;
   gateway: GatewayAdapter;
   challenges: ChallengeStore;
+  locks: BlobLock;
 }
 
 let services: StepServices | undefined;
@@ -24,6 +26,7 @@ export function stepServices(): StepServices {
       keyVault: new KeyVaultAdapter(config),
       gateway: new GatewayAdapter(config),
       challenges: new ChallengeStore(config),
+      locks: new BlobLock(config),
     };
   }
   return services;

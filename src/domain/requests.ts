@@ -65,3 +65,8 @@ export function parseSingleHostname(body: unknown): Parsed<string> {
 export function instanceIdFor(hostname: string): string {
   return `certificate-${hostname}`;
 }
+
+/** A hostname's removal runs under its own id, so that it is seen as busy meanwhile. */
+export function removalInstanceIdFor(hostname: string): string {
+  return `removal-${hostname}`;
+}

@@ -1,9 +1,13 @@
 import { CertbotError, ErrorCode, isErrorCode } from './errors';
 
 /**
- * Activity failures reach the orchestrator only as text (the host's TaskFailed `Reason`, "Activity
- * function 'X' failed: <message>"). A CertbotError therefore carries its code and detail inside its
- * message between markers, and the orchestrator reads them back here.
+ * Typed failures cross every orchestration boundary only as text: an activity's throw reaches its
+ * orchestrator as TaskFailed `Reason` "Activity function 'X' failed: <message>" and `Details`
+ * (its stack); a failed orchestration's message becomes its output "Orchestrator function 'X'
+ * failed: <message>", and its parent sees that as `Reason` with `Details` "Message: ...,
+ * StackTrace: ..." (OutOfProcOrchestrationShim.cs); durable-functions joins them as
+ * `${Reason} \n ${Details}` (TaskOrchestrationExecutor.js). Whatever the engine adds around it,
+ * one encoding carries the record: JSON between markers, decoded here and nowhere else.
  */
 const OPEN = '[certbot-error]';
 const CLOSE = '[/certbot-error]';
@@ -15,8 +19,19 @@ export interface StepErrorInfo {
   transient?: boolean;
 }
 
-export function encodeStepError(info: StepErrorInfo): string {
-  return `${OPEN}${JSON.stringify(info)}${CLOSE}`;
+/** The record a Failed orchestration ends with (a ticket manager logs it; never a secret). */
+export interface FailureRecord extends StepErrorInfo {
+  message: string;
+  instanceId: string;
+  failedStep?: string;
+  hostname?: string;
+  hostnames?: unknown[];
+  [field: string]: unknown;
+}
+
+/** The text to throw (from an activity or an orchestrator) so that `value` survives the engine. */
+export function encodeFailure(value: StepErrorInfo | FailureRecord): string {
+  return `${OPEN}${JSON.stringify(value)}${CLOSE}`;
 }
 
 /** An Error to throw from an activity; its message survives the activity boundary. */
@@ -24,10 +39,11 @@ export function stepError(error: CertbotError): Error {
   const info: StepErrorInfo = { code: error.code, detail: error.detail };
   if (error.retryAfterSeconds !== undefined) info.retryAfterSeconds = error.retryAfterSeconds;
   if (error.transient) info.transient = true;
-  return new Error(encodeStepError(info));
+  return new Error(encodeFailure(info));
 }
 
-export function decodeStepError(error: unknown): StepErrorInfo | undefined {
+/** The first encoded record in an error or text, with a known code and a detail; else undefined. */
+export function decodeFailure(error: unknown): (StepErrorInfo & Record<string, unknown>) | undefined {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
   const start = text.indexOf(OPEN);
   const end = text.indexOf(CLOSE, start);
@@ -35,13 +51,20 @@ export function decodeStepError(error: unknown): StepErrorInfo | undefined {
   try {
     const parsed: unknown = JSON.parse(text.slice(start + OPEN.length, end));
     if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const { code, detail, retryAfterSeconds, transient } = parsed as Record<string, unknown>;
-    if (!isErrorCode(code) || typeof detail !== 'string') return undefined;
-    const info: StepErrorInfo = { code, detail };
-    if (typeof retryAfterSeconds === 'number') info.retryAfterSeconds = retryAfterSeconds;
-    if (transient === true) info.transient = true;
-    return info;
+    const record = parsed as Record<string, unknown>;
+    if (!isErrorCode(record.code) || typeof record.detail !== 'string') return undefined;
+    return record as StepErrorInfo & Record<string, unknown>;
   } catch {
     return undefined;
   }
+}
+
+/** The step error an activity failure carries (only its typed fields). */
+export function decodeStepError(error: unknown): StepErrorInfo | undefined {
+  const record = decodeFailure(error);
+  if (!record) return undefined;
+  const info: StepErrorInfo = { code: record.code, detail: record.detail };
+  if (typeof record.retryAfterSeconds === 'number') info.retryAfterSeconds = record.retryAfterSeconds;
+  if (record.transient === true) info.transient = true;
+  return info;
 }

@@ -1,8 +1,9 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { findBusyHostnames, findDroppedChildren } from '../activities/hostnameBusy';
 import { addMultipleCertificatesStarter } from '../http/addMultipleCertificatesStarter';
 import { addMultipleCertificatesOrchestrator } from '../orchestrators/addMultipleCertificates';
-import { Orchestrators } from './names';
+import { Activities, Orchestrators } from './names';
 
 app.http('AddMultipleCertificatesFunctions_HttpStart', {
   methods: ['POST'],
@@ -12,3 +13,5 @@ app.http('AddMultipleCertificatesFunctions_HttpStart', {
 });
 
 df.app.orchestration(Orchestrators.AddMultipleCertificates, addMultipleCertificatesOrchestrator);
+df.app.activity(Activities.FindBusyHostnames, { extraInputs: [df.input.durableClient()], handler: findBusyHostnames });
+df.app.activity(Activities.FindDroppedChildren, { extraInputs: [df.input.durableClient()], handler: findDroppedChildren });

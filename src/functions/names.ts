@@ -23,6 +23,8 @@ export const Activities = {
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
   DeleteCertificate: 'DeleteKeyVaultCertificate',
+  FindBusyHostnames: 'FindBusyHostnames',
+  FindDroppedChildren: 'FindDroppedChildren',
 } as const;
 
 /** The single writer of the gateway's configuration and the events it exchanges. */

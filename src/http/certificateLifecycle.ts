@@ -4,7 +4,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { isInProgress } from '../durable/instances';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { normaliseHostname } from '../domain/hostname';
-import { instanceIdFor } from '../domain/requests';
+import { instanceIdFor, removalInstanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
@@ -55,10 +55,10 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
     return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
   }
   const client = df.getClient(context);
-  if ((await isInProgress(client, instanceIdFor(hostname))) || (await isInProgress(client, `removal-${hostname}`))) {
+  if ((await isInProgress(client, instanceIdFor(hostname))) || (await isInProgress(client, removalInstanceIdFor(hostname)))) {
     return problemResponse(409, 'Already in progress', `${hostname} is being issued or removed; try again when that finishes.`);
   }
   const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true' };
-  const instanceId = await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId: `removal-${hostname}` });
+  const instanceId = await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId: removalInstanceIdFor(hostname) });
   return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

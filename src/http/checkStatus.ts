@@ -6,10 +6,24 @@ export const CONTRACT_LINKS = ['id', 'statusQueryGetUri', 'sendEventPostUri', 't
 
 export type CheckStatusLinks = Record<(typeof CONTRACT_LINKS)[number], string>;
 
+/**
+ * The contract's statusQueryGetUri ends in this; the extension's links never carry it
+ * (BindingHelper.cs, HttpApiHandler.cs), so the app adds it: a Failed instance then answers 500.
+ */
+const FAILURE_AS_500 = 'returnInternalServerErrorOnFailure=true';
+
 export async function checkStatusLinks(client: DurableClient, request: HttpRequest, instanceId: string): Promise<CheckStatusLinks> {
   // createCheckStatusResponse puts the links on the caller's origin; only the contract's are kept.
   const all = (await client.createCheckStatusResponse(request, instanceId).json()) as Record<string, string>;
-  return Object.fromEntries(CONTRACT_LINKS.map((key) => [key, all[key]])) as CheckStatusLinks;
+  const links = Object.fromEntries(CONTRACT_LINKS.map((key) => [key, all[key]])) as CheckStatusLinks;
+  links.statusQueryGetUri = withFailureAs500(links.statusQueryGetUri);
+  return links;
+}
+
+export function withFailureAs500(statusQueryGetUri: string): string {
+  const url = new URL(statusQueryGetUri);
+  if (url.searchParams.get('returnInternalServerErrorOnFailure') !== null) return statusQueryGetUri;
+  return `${statusQueryGetUri}${url.search ? '&' : '?'}${FAILURE_AS_500}`;
 }
 
 /** 202 Accepted with the links, `Location` = statusQueryGetUri, like createCheckStatusResponse. */

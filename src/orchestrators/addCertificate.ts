@@ -19,6 +19,8 @@ import { backoffSeconds, Backoff, callStep, failOrchestration, Step, StepFailure
 export interface DeferredIssuance {
   hostname: string;
   deferGatewayConfiguration: true;
+  /** Lets the batch tell its own child from another operation's instance of the same id. */
+  batchInstanceId: string;
 }
 
 /** Started by the renewal timer: waits its jitter first, so deployments do not hit the CA at once. */

@@ -1,13 +1,15 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { ErrorCode, ErrorMessages, isErrorCode } from '../domain/errors';
+import { ErrorCode, ErrorMessages } from '../domain/errors';
 import { stepStatus, failedStatus, CustomStatus } from '../domain/customStatus';
 import { instanceIdFor } from '../domain/requests';
 import { StepStatus } from '../domain/status';
-import { Orchestrators } from '../functions/names';
+import { decodeFailure } from '../domain/stepError';
+import { Activities, Orchestrators } from '../functions/names';
+import type { WaveCheck } from '../activities/hostnameBusy';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { notify, Step } from './steps';
+import { callStep, failedWith, notify, Step } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -32,50 +34,77 @@ export interface HostnameOutcome {
   failedStep?: string;
 }
 
+/** At most this many failures are listed in customStatus; the output lists every hostname. */
+export const LISTED_FAILURES = 10;
+
+/**
+ * The batch's customStatus stays small whatever the batch: the extension fails an orchestration
+ * whose customStatus exceeds 16 KB of UTF-16 JSON (DurableOrchestrationContext.cs). Counts, and
+ * the latest failures without their details (hostnames are at most 253 characters).
+ */
 export interface MultipleStatus extends CustomStatus {
-  progress: { done: number; failed: number; total: number };
-  hostnames: HostnameOutcome[];
+  progress: { done: number; failed: number; issuing: number; queued: number; total: number };
+  failures: { hostname: string; error: ErrorCode | null }[];
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
   const { hostnames, maxParallel } = context.df.getInput<MultipleInput>();
+  const batchInstanceId = context.df.instanceId;
   const outcomes: HostnameOutcome[] = hostnames.map((hostname) => ({
     hostname,
     instanceId: instanceIdFor(hostname),
     status: 'Queued',
     error: null,
   }));
+  const failedInOrder: HostnameOutcome[] = [];
+  const fail = (outcome: HostnameOutcome, fields: Partial<HostnameOutcome>): void => {
+    Object.assign(outcome, { ...fields, status: 'Failed' });
+    failedInOrder.push(outcome);
+  };
   const publish = (status: StepStatus, error: ErrorCode | null = null): void => {
-    const done = outcomes.filter((o) => o.status === 'Completed').length;
-    const failed = outcomes.filter((o) => o.status === 'Failed').length;
-    const base = error ? failedStatus(error, ErrorMessages[error]) : stepStatus(status);
-    const custom: MultipleStatus = { ...base, progress: { done, failed, total: outcomes.length }, hostnames: outcomes };
-    context.df.setCustomStatus(custom);
+    context.df.setCustomStatus(batchStatus(outcomes, failedInOrder, status, error));
   };
 
   const issued: IssuanceResult[] = [];
   for (let start = 0; start < outcomes.length; start += maxParallel) {
-    const wave = outcomes.slice(start, start + maxParallel);
+    const candidates = outcomes.slice(start, start + maxParallel);
+    // Never start a child whose hostname another operation holds: the engine would drop the start.
+    const check: WaveCheck = { batchInstanceId, hostnames: candidates.map((o) => o.hostname) };
+    const busy = yield* callStep<string[]>(context, Activities.FindBusyHostnames, check);
+    for (const outcome of candidates.filter((o) => busy.includes(o.hostname))) fail(outcome, busyOutcome());
+    const wave = candidates.filter((o) => o.status === 'Queued');
+    if (wave.length === 0) continue;
     wave.forEach((o) => (o.status = 'Issuing'));
     publish('CreateCertificateStep');
     const tasks: Task[] = wave.map((o) =>
-      context.df.callSubOrchestrator(Orchestrators.AddCertificate, { hostname: o.hostname, deferGatewayConfiguration: true } satisfies DeferredIssuance, o.instanceId),
+      context.df.callSubOrchestrator(
+        Orchestrators.AddCertificate,
+        { hostname: o.hostname, deferGatewayConfiguration: true, batchInstanceId } satisfies DeferredIssuance,
+        o.instanceId,
+      ),
     );
+    // A start that raced with another operation's is dropped by the engine: find those children.
+    const dropCheck = context.df.callActivity(Activities.FindDroppedChildren, { batchInstanceId, hostnames: wave.map((o) => o.hostname) } satisfies WaveCheck);
     // Task.all fails fast on the first failure; Task.any returns the finished task whether it
     // failed or not, so every child is waited for and read.
-    let running = [...tasks];
+    let running: Task[] = [...tasks, dropCheck];
     while (running.length > 0) {
       const finished = (yield context.df.Task.any(running)) as Task;
       running = running.filter((task) => task !== finished);
-    }
-    wave.forEach((outcome, i) => {
-      const task = tasks[i];
-      if (task.isFaulted) Object.assign(outcome, failureOf(task.result));
+      if (finished === dropCheck) {
+        const dropped = finished.isFaulted ? [] : (finished.result as string[]);
+        running = running.filter((task) => !dropped.includes(wave[tasks.indexOf(task)].hostname));
+        for (const outcome of wave.filter((o) => dropped.includes(o.hostname))) fail(outcome, busyOutcome());
+        continue;
+      }
+      const outcome = wave[tasks.indexOf(finished)];
+      if (finished.isFaulted) fail(outcome, failureOf(finished.result));
       else {
-        issued.push(task.result as IssuanceResult);
+        issued.push(finished.result as IssuanceResult);
         outcome.status = 'Completed';
       }
-    });
+      publish('CreateCertificateStep');
+    }
   }
 
   const succeeded = outcomes.filter((o) => o.status === 'Completed');
@@ -85,13 +114,13 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     if (!change.ok) {
       const code = change.error?.code ?? 'ApplicationGatewayUpdateFailed';
       for (const outcome of succeeded) {
-        Object.assign(outcome, { status: 'Failed', error: code, message: ErrorMessages[code], detail: change.error?.detail, failedStep: 'ConfigureApplicationGatewayStep' });
+        fail(outcome, { error: code, message: ErrorMessages[code], detail: change.error?.detail, failedStep: 'ConfigureApplicationGatewayStep' });
       }
     } else {
       const notLive = yield* confirmServed(context, issued.map((r) => ({ binding: r.binding, serialNumber: r.serialNumber })));
       for (const { hostname, code, detail } of notLive) {
         const outcome = outcomes.find((o) => o.hostname === hostname);
-        if (outcome) Object.assign(outcome, { status: 'Failed', error: code, message: ErrorMessages[code], detail, failedStep: 'ConfigureApplicationGatewayStep' });
+        if (outcome) fail(outcome, { error: code, message: ErrorMessages[code], detail, failedStep: 'ConfigureApplicationGatewayStep' });
       }
     }
   }
@@ -109,25 +138,39 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     message: ErrorMessages[code],
     detail: failures.map((f) => `${f.hostname}: ${f.error}`).join('; '),
     hostnames: failures.map((f) => f.hostname),
-    instanceId: context.df.instanceId,
+    instanceId: batchInstanceId,
   });
-  throw new Error(
-    JSON.stringify({ code, message: ErrorMessages[code], instanceId: context.df.instanceId, failed: failures.length, total: outcomes.length, hostnames: outcomes }),
-  );
+  throw failedWith({
+    code,
+    message: ErrorMessages[code],
+    detail: `${failures.length} of ${outcomes.length} hostnames failed.`,
+    instanceId: batchInstanceId,
+    failed: failures.length,
+    total: outcomes.length,
+    hostnames: outcomes,
+  });
 }
 
-/** A failed sub-orchestration's reason carries the child's failure record as JSON. */
+/** The batch's customStatus: counts and the latest few failures (see MultipleStatus). */
+export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: HostnameOutcome[], status: StepStatus, error: ErrorCode | null): MultipleStatus {
+  const count = (state: HostnameOutcome['status']): number => outcomes.filter((o) => o.status === state).length;
+  const base = error ? failedStatus(error, ErrorMessages[error]) : stepStatus(status);
+  return {
+    ...base,
+    progress: { done: count('Completed'), failed: count('Failed'), issuing: count('Issuing'), queued: count('Queued'), total: outcomes.length },
+    failures: failedInOrder.slice(-LISTED_FAILURES).map((o) => ({ hostname: o.hostname, error: o.error })),
+  };
+}
+
+function busyOutcome(): Partial<HostnameOutcome> {
+  const code: ErrorCode = 'HostnameAlreadyInProgress';
+  return { error: code, message: ErrorMessages[code], detail: 'Another request is working on this hostname; it was left out of this batch.' };
+}
+
+/** A failed child's record, in the one failure encoding; anything else is an internal error. */
 function failureOf(error: unknown): Partial<HostnameOutcome> {
-  const text = error instanceof Error ? error.message : String(error);
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  try {
-    const record = JSON.parse(text.slice(start, end + 1)) as Record<string, string>;
-    const code = isErrorCode(record.code) ? record.code : 'InternalError';
-    return { status: 'Failed', error: code, message: ErrorMessages[code], detail: record.detail, failedStep: record.failedStep };
-  } catch {
-    // The child could not start (e.g. the hostname is being issued by another request).
-    const code: ErrorCode = /already exists/i.test(text) ? 'HostnameAlreadyInProgress' : 'InternalError';
-    return { status: 'Failed', error: code, message: ErrorMessages[code], detail: text.split('\n')[0].slice(0, 300) };
-  }
+  const record = decodeFailure(error);
+  const code: ErrorCode = record?.code ?? 'InternalError';
+  const failedStep = typeof record?.failedStep === 'string' ? record.failedStep : undefined;
+  return { error: code, message: ErrorMessages[code], detail: record?.detail ?? 'The hostname failed without a typed error; see the function app logs.', failedStep };
 }

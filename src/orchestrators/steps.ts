@@ -2,7 +2,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { failedStatus } from '../domain/customStatus';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import type { FailureNotice } from '../domain/notification';
-import { decodeStepError, StepErrorInfo } from '../domain/stepError';
+import { decodeStepError, encodeFailure, FailureRecord, StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
 
 /**
@@ -101,5 +101,10 @@ export function* failOrchestration(context: OrchestrationContext, error: unknown
   const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, ...subject, instanceId: context.df.instanceId };
   context.df.setCustomStatus(failedStatus(info.code, record.message));
   if (notifyWebhook) yield* notify(context, { kind: 'failure', ...record });
-  throw new Error(JSON.stringify(record));
+  throw failedWith(record);
+}
+
+/** The Error a Failed orchestration ends with: its output carries the record in the one encoding. */
+export function failedWith(record: FailureRecord): Error {
+  return new Error(encodeFailure(record));
 }

@@ -33,9 +33,19 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     return { started, ...(await pollToEnd(statusUrl, onStatus)) };
   }
 
+  /** The validation files (the container also holds the app's lock blobs, outside the routed path). */
   async function challengeFiles(): Promise<string[]> {
     const names: string[] = [];
-    for await (const blob of sandbox.azurite.serviceClient.getContainerClient('acme-challenge').listBlobsFlat()) names.push(blob.name);
+    const container = sandbox.azurite.serviceClient.getContainerClient('acme-challenge');
+    for await (const blob of container.listBlobsFlat()) {
+      if (blob.name.startsWith('locks/')) {
+        // A lock is an empty blob, and no lock is held once the work is done.
+        expect(blob.properties.contentLength).toBe(0);
+        expect(blob.properties.leaseState).toBe('available');
+      } else {
+        names.push(blob.name);
+      }
+    }
     return names;
   }
 

@@ -1,5 +1,6 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { mintToken } from '../../sandbox/identity';
+import { decodeFailure } from '../../src/domain/stepError';
 import { SANDBOX_TENANT, Sandbox } from '../../sandbox';
 
 /** The app's public API as a frontend uses it: POST a starter, poll statusQueryGetUri. */
@@ -73,10 +74,11 @@ export async function pollToEnd(statusUrl: string, onStatus?: (status: Status) =
   }
 }
 
-/** The failure record in a Failed output: "Orchestrator function '…' failed: {json}". */
+/** The failure record in a Failed output: "Orchestrator function '…' failed: [certbot-error]{json}[/certbot-error]". */
 export function failureRecord(output: unknown): Record<string, string> {
-  const text = String(output);
-  return JSON.parse(text.slice(text.indexOf('{'))) as Record<string, string>;
+  const record = decodeFailure(String(output));
+  if (!record) throw new Error(`no failure record in the output: ${String(output).slice(0, 300)}`);
+  return record as unknown as Record<string, string>;
 }
 
 /** A credential for the tests' own SDK clients, accepted by the emulators like the app's. */

@@ -1,0 +1,58 @@
+/**
+ * A lock shared by every instance of the app: a lease on a blob in the challenge container. On
+ * Flex Consumption activities run on many instances at once, so module state cannot make
+ * "create once" hold; a blob lease can (one holder at a time, at most 60 s, freed if the holder
+ * dies). REST: https://learn.microsoft.com/rest/api/storageservices/lease-blob ("Acquire" on a
+ * leased blob answers 409 LeaseAlreadyPresent). The lock blobs sit outside the
+ * `.well-known/acme-challenge/` prefix the gateway routes, and are empty.
+ */
+import { ContainerClient } from '@azure/storage-blob';
+import { CertbotConfig } from '../domain/config';
+import { CertbotError } from '../domain/errors';
+import { appCredential } from './credential';
+import { fromAzureError } from './restErrors';
+
+const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
+const LEASE_SECONDS = 60;
+const RETRY_MS = 250;
+
+const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
+
+export class BlobLock {
+  private readonly container: ContainerClient;
+
+  constructor(config: CertbotConfig) {
+    this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
+  }
+
+  /** Runs `work` holding the named lock; waits for another holder up to one lease period and a bit. */
+  async around<T>(name: string, work: () => Promise<T>, waitMs = (LEASE_SECONDS + 15) * 1000): Promise<T> {
+    const blob = this.container.getBlockBlobClient(`locks/${name}`);
+    try {
+      // Create once; 409 (exists) and 412 (exists and leased) both mean it is there.
+      await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
+    } catch (error) {
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw fromAzureError('Blob Storage', error, blobCodes);
+    }
+    const lease = blob.getBlobLeaseClient();
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        await lease.acquireLease(LEASE_SECONDS);
+        break;
+      } catch (error) {
+        if (statusOf(error) !== 409) throw fromAzureError('Blob Storage', error, blobCodes);
+        if (Date.now() > deadline) {
+          throw new CertbotError('BlobStorageRequestFailed', `The lock ${name} stayed taken for ${Math.round(waitMs / 1000)} s; retrying later.`, undefined, true);
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      // An unreleased lease expires on its own; a failed release must not hide the work's outcome.
+      await lease.releaseLease().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sandbox, startSandbox } from '../../sandbox';
+import { certificateNameFor } from '../../src/azure/keyVault';
+import { failureRecord, pollToEnd, post, Status } from '../support/sandboxClient';
+
+/**
+ * The app on the strict durable host (the extension's customStatus limit, failure texts, dropped
+ * duplicate starts, activities in two worker processes): what would break on Azure breaks here.
+ */
+const MULTIPLE = 'AddMultipleCertificatesFunctions_HttpStart';
+const SINGLE = 'AddCertificateFunctions_HttpStart';
+
+interface Outcome {
+  hostname: string;
+  status: string;
+  error: string | null;
+}
+
+/** A hostname of 60+ characters. */
+const longName = (prefix: string, i: number, zone: string): string => `${prefix}${String(i).padStart(3, '0')}-${'x'.repeat(44)}.${zone}`;
+
+describe('the app on a host as strict as the Durable extension', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-strict-'));
+    sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } });
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('registers exactly one ACME account when two worker processes issue 10 certificates from a fresh vault', async () => {
+    const hostnames = Array.from({ length: 10 }, (_, i) => `first${i}.contoso.example`);
+    const started = await Promise.all(hostnames.map((hostname) => post(sandbox, SINGLE, { hostnames: [{ hostname }] })));
+    expect(started.map((s) => s.status)).toEqual(Array(10).fill(202));
+    const finals = await Promise.all(started.map((s) => pollToEnd(String(s.body.statusQueryGetUri))));
+    expect(finals.map((f) => f.final.runtimeStatus)).toEqual(Array(10).fill('Completed'));
+    expect(sandbox.counters.get('acme', 'newAccount')).toBe(1);
+    // The starters' link carries the contract's suffix even though the extension's does not.
+    expect(String(started[0].body.statusQueryGetUri)).toMatch(/&code=[^&]+&returnInternalServerErrorOnFailure=true$/);
+  });
+
+  it('completes a 100-hostname batch of long names with 20 failing: customStatus small at every update, each failure with its own code', async () => {
+    const good = Array.from({ length: 80 }, (_, i) => longName('good', i, 'fabrikam.example'));
+    const wrongDns = Array.from({ length: 10 }, (_, i) => longName('dns', i, 'fabrikam.example'));
+    const blocked = Array.from({ length: 10 }, (_, i) => longName('caa', i, 'blocked.example'));
+    for (const hostname of wrongDns) await sandbox.pebble.dns.addA(hostname, '192.0.2.44');
+    const hostnames = [...good.slice(0, 40), ...wrongDns, ...good.slice(40), ...blocked];
+    expect(hostnames.every((h) => h.length >= 60)).toBe(true);
+
+    const started = await post(sandbox, MULTIPLE, { hostnames: hostnames.map((hostname) => ({ hostname })) });
+    expect(started.status).toBe(202);
+    let largest = 0;
+    const { final, httpStatus } = await pollToEnd(
+      String(started.body.statusQueryGetUri),
+      (status) => {
+        largest = Math.max(largest, JSON.stringify(status.customStatus).length * 2);
+      },
+      600_000,
+    );
+    expect(httpStatus).toBe(500); // Failed, through the contract's returnInternalServerErrorOnFailure
+    expect(final.runtimeStatus).toBe('Failed');
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(8 * 1024);
+    expect(final.customStatus).toMatchObject({ status: 'Failed', error: 'SomeHostnamesFailed', progress: { done: 80, failed: 20, total: 100 } });
+
+    const record = failureRecord(final.output) as unknown as { code: string; hostnames: Outcome[] };
+    const byName = new Map(record.hostnames.map((h) => [h.hostname, h]));
+    expect(byName.size).toBe(100);
+    for (const hostname of good) expect(byName.get(hostname)).toMatchObject({ status: 'Completed', error: null });
+    for (const hostname of wrongDns) expect(byName.get(hostname)).toMatchObject({ status: 'Failed', error: 'HostnameNotResolvingToApplicationGateway' });
+    for (const hostname of blocked) expect(byName.get(hostname)).toMatchObject({ status: 'Failed', error: 'AcmeIdentifierRejected' });
+    const listeners = sandbox.arm.getGateway().properties.httpListeners.map((l) => l.properties.hostName);
+    for (const hostname of good) expect(listeners).toContain(hostname);
+    for (const hostname of [...wrongDns, ...blocked]) expect(listeners).not.toContain(hostname);
+  }, 900_000);
+
+  it('a single request and a renewal for names in a batch\'s later wave end within the batch, which reports them as busy', async () => {
+    const renewed = 'renewme.litware.example';
+    const first = await post(sandbox, SINGLE, { hostnames: [{ hostname: renewed }] });
+    expect((await pollToEnd(String(first.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+
+    const single = 'single.litware.example';
+    const firstWave = Array.from({ length: 10 }, (_, i) => `wave${i}.litware.example`);
+    // Both operations hold their hostname for a while: Key Vault's create answers slowly for them.
+    for (const hostname of [single, renewed]) {
+      sandbox.faults.arm({ service: 'keyvault', match: `/certificates/${certificateNameFor(hostname)}/create`, delayMs: 20_000, count: 1 });
+    }
+    // The batch starts first (nothing is busy yet); the two arrive while its first wave runs.
+    const batch = await post(sandbox, MULTIPLE, { hostnames: [...firstWave, single, renewed].map((hostname) => ({ hostname })) });
+    expect(batch.status).toBe(202);
+    const singleStart = await post(sandbox, SINGLE, { hostnames: [{ hostname: single }] });
+    const renewal = await post(sandbox, `certificates/${renewed}/renew`, undefined, { raw: '' });
+    expect([singleStart.status, renewal.status]).toEqual([202, 202]);
+
+    const batchEnd = await pollToEnd(String(batch.body.statusQueryGetUri), undefined, 300_000);
+    const [singleEnd, renewalEnd] = await Promise.all([singleStart, renewal].map((s) => pollToEnd(String(s.body.statusQueryGetUri), undefined, 300_000)));
+    expect(singleEnd.final.runtimeStatus).toBe('Completed');
+    expect(renewalEnd.final.runtimeStatus).toBe('Completed');
+    expect(batchEnd.final.runtimeStatus).toBe('Failed');
+    const record = failureRecord(batchEnd.final.output) as unknown as { code: string; hostnames: Outcome[] };
+    expect(record.code).toBe('HostnameAlreadyInProgress');
+    const byName = new Map(record.hostnames.map((h) => [h.hostname, h]));
+    for (const hostname of firstWave) expect(byName.get(hostname)?.status).toBe('Completed');
+    expect(byName.get(single)).toMatchObject({ status: 'Failed', error: 'HostnameAlreadyInProgress' });
+    expect(byName.get(renewed)).toMatchObject({ status: 'Failed', error: 'HostnameAlreadyInProgress' });
+
+    // Nothing is left running.
+    const running = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances?runtimeStatus=Running,Pending&code=${sandbox.endpoints.functionKey}`);
+    const stillRunning = ((await running.json()) as Status[]).filter((s) => s.name !== 'GatewayWriter');
+    expect(stillRunning).toEqual([]);
+  }, 600_000);
+});
