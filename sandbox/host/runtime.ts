@@ -250,6 +250,7 @@ export class DurableRuntime {
       failure = result.error ?? (split >= 0 ? message.slice(0, split) : message);
     }
 
+    const historyBefore = instance.history.length;
     instance.inbox.splice(0, newEvents.length);
     const [first, ...rest] = newEvents.map((e) => ({ ...e, IsPlayed: true }));
     instance.history.push(started, first, ...bookkeeping.events, ...rest);
@@ -280,7 +281,9 @@ export class DurableRuntime {
     if (refused) return this.fail(instance, `Orchestrator function '${instance.name}' failed: ${refused}`);
     const fresh = flat.slice(instance.recordedActions.length);
     const continueAsNew = fresh.find((f) => f.action.actionType === ActionType.ContinueAsNew)?.action;
-    const finished = this.finishedTaskIds(instance);
+    // A compound may list again a task that finished in this very episode (its completion came in
+    // the same batch): that is the same task, so only earlier episodes' completions count here.
+    const finished = this.finishedTaskIds(instance.history.slice(0, historyBefore));
     this.episodeNumber = instance.history.filter((e) => e.EventType === EventType.OrchestratorStarted).length;
     // Within one Task.all/any an earlier task can be listed once; another compound may list it again.
     let aliased = new Set<number>();
@@ -425,10 +428,10 @@ export class DurableRuntime {
     }
   }
 
-  /** Tasks the engine has seen finish: completions in committed history (not those still queued). */
-  private finishedTaskIds(instance: InstanceState): Set<number> {
+  /** Tasks the engine has seen finish in the given history (not those still queued). */
+  private finishedTaskIds(history: HistoryEvent[]): Set<number> {
     const finished = new Set<number>();
-    for (const e of instance.history) {
+    for (const e of history) {
       if (e.TaskScheduledId !== undefined) finished.add(e.TaskScheduledId);
       if (e.TimerId !== undefined) finished.add(e.TimerId);
     }
