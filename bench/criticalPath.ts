@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { instanceFileName } from '../sandbox/host/store';
 
 /**
  * Where one certificate's wall time goes, read from the durable host's own history of the
@@ -45,7 +46,7 @@ const TimerFired = 11;
 const EventRaised = 15;
 
 function history(stateDir: string, instanceId: string): RawEvent[] {
-  const file = path.join(stateDir, 'durable', 'instances', `${encodeURIComponent(instanceId)}.json`);
+  const file = path.join(stateDir, 'durable', 'instances', instanceFileName(instanceId));
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { history: RawEvent[] }).history : [];
 }
 

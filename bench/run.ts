@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { instanceFileName } from '../sandbox/host/store';
 import { startSandbox, Sandbox } from '../sandbox';
+import { instanceIdFor } from '../src/domain/requests';
 import { GatewayWriter } from '../src/functions/names';
 import { criticalPath, Part } from './criticalPath';
 
@@ -88,10 +90,10 @@ async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promi
   const links = (await response.json()) as { id: string; statusQueryGetUri: string };
   await awaitCompleted(links.statusQueryGetUri);
   const seconds = (Date.now() - started) / 1000;
-  const instances = [links.id, ...hostnames.map((h) => `certificate-${h}`)];
+  const instances = [links.id, ...hostnames.map((h) => instanceIdFor(h))];
   let historyEvents = 0;
   for (const id of new Set(instances)) {
-    const file = path.join(stateDir, 'durable', 'instances', `${encodeURIComponent(id)}.json`);
+    const file = path.join(stateDir, 'durable', 'instances', instanceFileName(id));
     if (fs.existsSync(file)) historyEvents += (JSON.parse(fs.readFileSync(file, 'utf8')) as { history: unknown[] }).history.length;
   }
   return { seconds, historyEvents, instanceId: links.id };

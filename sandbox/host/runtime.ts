@@ -513,7 +513,8 @@ export class DurableRuntime {
           name: group.name,
           input: group.input,
           retryGroup: timer.retryGroup,
-          childInstanceId: group.kind === 'subOrchestration' ? `${group.childInstanceIdBase || instance.instanceId + ':' + timer.retryGroup}:${taskId}` : undefined,
+          // Every attempt reuses the first attempt's instance id, as the extension's retries do.
+          childInstanceId: group.kind === 'subOrchestration' ? group.childInstanceIdBase || `${instance.instanceId}:${timer.retryGroup}` : undefined,
         });
       }
     }
@@ -606,20 +607,10 @@ export class DurableRuntime {
         if (TERMINAL.has(child.status)) this.reportToParent(child);
         return;
       }
-      const fn = this.registry.get(task.name);
-      if (!fn || fn.trigger.type !== 'orchestrationTrigger') {
-        return this.complete(instance, task, undefined, new Error(`The function '${task.name}' doesn't exist, is disabled, or is not an orchestrator function.`));
-      }
-      if (child && !TERMINAL.has(child.status)) {
-        // DTFx drops a start event for an instance that has one ("Duplicate start event",
-        // TaskOrchestrationDispatcher.cs): nothing is started and the parent never hears back.
-        instance.tasks = instance.tasks.filter((t) => t.taskId !== task.taskId);
-        (instance.droppedStarts ??= []).push(childId);
-        this.store.save(instance);
-        this.log(instance.name, 'warning', `Duplicate start event: ${childId} is ${child.status}; the start from ${instance.instanceId} was dropped.`);
-        return;
-      }
-      this.createInstance(fn, childId, task.input === undefined ? undefined : JSON.parse(task.input), { instanceId: instance.instanceId, taskId: task.taskId });
+      // The start travels as a message on the child's control queue (TaskOrchestrationDispatcher
+      // sends ExecutionStarted; the child's partition reads it later): another operation may take
+      // the id in between, so what happens is decided on delivery.
+      setImmediate(() => this.deliverChildStart(instance, task, childId));
       return;
     }
     this.runningTasks.add(key);
@@ -627,6 +618,27 @@ export class DurableRuntime {
       this.runningTasks.delete(key);
       this.notify();
     });
+  }
+
+  private deliverChildStart(parent: InstanceState, task: PendingTask, childId: string): void {
+    if (this.stopped || TERMINAL.has(parent.status) || !parent.tasks.some((t) => t.taskId === task.taskId)) return;
+    const child = this.instances.get(childId);
+    if (child && child.parent?.instanceId === parent.instanceId && child.parent.taskId === task.taskId) return;
+    const fn = this.registry.get(task.name);
+    if (!fn || fn.trigger.type !== 'orchestrationTrigger') {
+      return this.complete(parent, task, undefined, new Error(`The function '${task.name}' doesn't exist, is disabled, or is not an orchestrator function.`));
+    }
+    if (child && !TERMINAL.has(child.status)) {
+      // DTFx drops a start event for an instance that has one ("Duplicate start event",
+      // TaskOrchestrationDispatcher.cs): nothing is started and the parent never hears back.
+      parent.tasks = parent.tasks.filter((t) => t.taskId !== task.taskId);
+      (parent.droppedStarts ??= []).push(childId);
+      this.store.save(parent);
+      this.log(parent.name, 'warning', `Duplicate start event: ${childId} is ${child.status}; the start from ${parent.instanceId} was dropped.`);
+      this.notify();
+      return;
+    }
+    this.createInstance(fn, childId, task.input === undefined ? undefined : JSON.parse(task.input), { instanceId: parent.instanceId, taskId: task.taskId });
   }
 
   private async runActivity(instance: InstanceState, task: PendingTask): Promise<void> {

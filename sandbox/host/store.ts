@@ -76,6 +76,13 @@ export interface InstanceState {
   droppedStarts?: string[];
 }
 
+/** Instance ids run to 256 characters; file names stop at 255 bytes, and encoding lengthens them. */
+export function instanceFileName(instanceId: string): string {
+  const encoded = encodeURIComponent(instanceId);
+  const name = encoded.length <= 200 ? encoded : `${encoded.slice(0, 120)}~${createHash('sha256').update(instanceId).digest('hex')}`;
+  return `${name}.json`;
+}
+
 export class InstanceStore {
   private readonly dir: string;
 
@@ -84,11 +91,8 @@ export class InstanceStore {
     fs.mkdirSync(this.dir, { recursive: true });
   }
 
-  /** Instance ids run to hundreds of characters (a hostname is 253); file names stop at 255 bytes. */
   private file(instanceId: string): string {
-    const encoded = encodeURIComponent(instanceId);
-    const name = encoded.length <= 200 ? encoded : `${encoded.slice(0, 120)}~${createHash('sha256').update(instanceId).digest('hex')}`;
-    return path.join(this.dir, `${name}.json`);
+    return path.join(this.dir, instanceFileName(instanceId));
   }
 
   save(instance: InstanceState): void {

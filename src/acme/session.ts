@@ -288,12 +288,14 @@ function accountFor(config: CertbotConfig, keyVault: KeyVaultAdapter, locks: Blo
 async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdapter, locks: BlobLock): Promise<AccountCredentials> {
   const stored = await readAccount(config, keyVault);
   if (stored.keyPem && stored.accountUrl) return { keyPem: stored.keyPem, accountUrl: stored.accountUrl };
-  return locks.around(`acme-account-${config.acmeAccountKeySecretName}`, async () => {
+  return locks.around(`acme-account-${config.acmeAccountKeySecretName}`, async (stillHeld) => {
     const current = await readAccount(config, keyVault);
     if (current.keyPem && current.accountUrl) return { keyPem: current.keyPem, accountUrl: current.accountUrl };
     const endpoint = config.acmeEndpoint.href;
     const keyPem = current.keyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
     const accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail);
+    // Another instance may only take over if this one's lease lapsed; then it must not write.
+    await stillHeld();
     try {
       await keyVault.secrets.setSecret(config.acmeAccountKeySecretName, keyPem, {
         contentType: 'application/x-pem-file',

@@ -34,30 +34,33 @@ export const findBusyHostnames = activity<WaveCheck, string[]>(async ({ batchIns
   return hostnames.filter((_, i) => held[i].busy);
 });
 
-/** How long the check after a wave waits for the engine to start each child before giving up. */
-const CONFIRM_SECONDS = 60;
+/** How long the check after a wave waits for the engine to start each child (queues can lag). */
+const CONFIRM_SECONDS = 300;
 
 /**
- * After a wave's start: the hostnames whose start was dropped because another operation took the
- * instance id in between. A child seen running (or done) with this batch's id is confirmed; one the
- * engine has not started yet within the wait is left to finish on its own (not reported).
+ * After a wave's start: the hostnames whose start the engine dropped because another operation
+ * took the instance id in between, and those it has not started within CONFIRM_SECONDS (the batch
+ * stops waiting for them rather than hang). A child seen running or done with this batch's id is
+ * confirmed. A failing status read counts as "not seen yet" and is tried again.
  */
 export const findDroppedChildren = activity<WaveCheck, string[]>(async ({ batchInstanceId, hostnames }, _services, context: InvocationContext) => {
   const client = df.getClient(context);
   const dropped: string[] = [];
   let open = [...hostnames];
   const deadline = Date.now() + CONFIRM_SECONDS * 1000;
-  while (open.length > 0 && Date.now() < deadline) {
-    const statuses = await Promise.all(open.map((h) => instanceStatus(client, instanceIdFor(h))));
+  for (let pauseMs = 250; open.length > 0 && Date.now() < deadline; pauseMs = Math.min(pauseMs * 2, 5000)) {
+    const statuses = await Promise.all(open.map((h) => instanceStatus(client, instanceIdFor(h)).catch(() => 'unknown' as const)));
     open = open.filter((hostname, i) => {
-      if (belongsTo(statuses[i], batchInstanceId)) return false;
-      if (isActive(statuses[i])) {
+      const status = statuses[i];
+      if (status === 'unknown') return true;
+      if (belongsTo(status, batchInstanceId)) return false;
+      if (isActive(status)) {
         dropped.push(hostname);
         return false;
       }
       return true;
     });
-    if (open.length > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+    if (open.length > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
-  return dropped;
+  return [...dropped, ...open];
 });

@@ -15,6 +15,8 @@ import { fromAzureError } from './restErrors';
 const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
 const LEASE_SECONDS = 60;
 const RETRY_MS = 250;
+/** Well inside the lease period, so a slow CA or vault never lets the lease lapse. */
+const RENEW_EVERY_MS = 20_000;
 
 const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
 
@@ -25,8 +27,12 @@ export class BlobLock {
     this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
   }
 
-  /** Runs `work` holding the named lock; waits for another holder up to one lease period and a bit. */
-  async around<T>(name: string, work: () => Promise<T>, waitMs = (LEASE_SECONDS + 15) * 1000): Promise<T> {
+  /**
+   * Runs `work` holding the named lock; waits for another holder up to one lease period and a bit.
+   * The lease is renewed while the work runs; `stillHeld` renews it once more and throws if it was
+   * lost (call it right before the write the lock protects).
+   */
+  async around<T>(name: string, work: (stillHeld: () => Promise<void>) => Promise<T>, waitMs = (LEASE_SECONDS + 15) * 1000): Promise<T> {
     const blob = this.container.getBlockBlobClient(`locks/${name}`);
     try {
       // Create once; 409 (exists) and 412 (exists and leased) both mean it is there.
@@ -48,9 +54,18 @@ export class BlobLock {
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }
+    const stillHeld = async (): Promise<void> => {
+      try {
+        await lease.renewLease();
+      } catch {
+        throw new CertbotError('BlobStorageRequestFailed', `The lock ${name} was lost before the work finished; retrying.`, undefined, true);
+      }
+    };
+    const renewal = setInterval(() => void lease.renewLease().catch(() => undefined), RENEW_EVERY_MS);
     try {
-      return await work();
+      return await work(stillHeld);
     } finally {
+      clearInterval(renewal);
       // An unreleased lease expires on its own; a failed release must not hide the work's outcome.
       await lease.releaseLease().catch(() => undefined);
     }

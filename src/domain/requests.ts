@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { normaliseHostname } from './hostname';
 
 /** A field-level reason a request is refused, e.g. {field: "hostnames[0].hostname", reason: "..."}. */
@@ -61,12 +62,26 @@ export function parseSingleHostname(body: unknown): Parsed<string> {
   return parsed.ok ? { ok: true, value: parsed.value[0] } : parsed;
 }
 
+/** The Durable client refuses longer instance ids (DurableClient.cs, MaxInstanceIdLength). */
+const MAX_INSTANCE_ID = 256;
+
+/**
+ * `<prefix><hostname>`, or for names too long for that, the prefix, the name cut short and a
+ * hash of the whole name (deterministic, and distinct for distinct names).
+ */
+function operationInstanceId(prefix: string, hostname: string): string {
+  const plain = `${prefix}${hostname}`;
+  if (plain.length <= MAX_INSTANCE_ID) return plain;
+  const hash = createHash('sha256').update(hostname).digest('hex').slice(0, 32);
+  return `${prefix}${hostname.slice(0, MAX_INSTANCE_ID - prefix.length - hash.length - 1)}~${hash}`;
+}
+
 /** One instance per hostname at a time: the id derives from the hostname (already normalised). */
 export function instanceIdFor(hostname: string): string {
-  return `certificate-${hostname}`;
+  return operationInstanceId('certificate-', hostname);
 }
 
 /** A hostname's removal runs under its own id, so that it is seen as busy meanwhile. */
 export function removalInstanceIdFor(hostname: string): string {
-  return `removal-${hostname}`;
+  return operationInstanceId('removal-', hostname);
 }

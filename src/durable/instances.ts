@@ -1,11 +1,27 @@
 import * as df from 'durable-functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import { CertbotError } from '../domain/errors';
 
-const ACTIVE = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
+/** Unfinished: what holds an instance id (the extension's dedupe statuses, OverridableStates.NonRunningStates). */
+const ACTIVE = new Set<string>([
+  df.OrchestrationRuntimeStatus.Running,
+  df.OrchestrationRuntimeStatus.Pending,
+  df.OrchestrationRuntimeStatus.ContinuedAsNew,
+  df.OrchestrationRuntimeStatus.Suspended,
+]);
 
-/** An instance's status, or undefined when there is none. */
-export function instanceStatus(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
-  return client.getStatus(instanceId).catch(() => undefined);
+/**
+ * An instance's status, or undefined when there is none (the client's 404). Any other failure
+ * throws a transient error: reading "none" from an outage would let a busy hostname look free.
+ */
+export async function instanceStatus(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
+  try {
+    return await client.getStatus(instanceId);
+  } catch (error) {
+    // durable-functions' DurableClient.getStatus: "...replied with HTTP 404 response..." for an unknown id.
+    if (/replied with HTTP 404 response/.test((error as Error)?.message ?? '')) return undefined;
+    throw new CertbotError('InternalError', 'Reading an orchestration status from the Durable Functions extension failed; retrying.', undefined, true);
+  }
 }
 
 /** Whether a status belongs to an instance that has not finished. */

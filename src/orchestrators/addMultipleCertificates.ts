@@ -92,9 +92,13 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
       const finished = (yield context.df.Task.any(running)) as Task;
       running = running.filter((task) => task !== finished);
       if (finished === dropCheck) {
-        const dropped = finished.isFaulted ? [] : (finished.result as string[]);
-        running = running.filter((task) => !dropped.includes(wave[tasks.indexOf(task)].hostname));
-        for (const outcome of wave.filter((o) => dropped.includes(o.hostname))) fail(outcome, busyOutcome());
+        const waiting = wave.filter((_, i) => running.includes(tasks[i]));
+        // A check that failed outright confirms nothing: stop waiting rather than risk hanging.
+        const unconfirmed = finished.isFaulted ? waiting.map((o) => o.hostname) : (finished.result as string[]);
+        for (const outcome of waiting.filter((o) => unconfirmed.includes(o.hostname))) {
+          fail(outcome, finished.isFaulted ? unconfirmedOutcome() : busyOutcome());
+          running = running.filter((task) => task !== tasks[wave.indexOf(outcome)]);
+        }
         continue;
       }
       const outcome = wave[tasks.indexOf(finished)];
@@ -165,6 +169,11 @@ export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: Hostname
 function busyOutcome(): Partial<HostnameOutcome> {
   const code: ErrorCode = 'HostnameAlreadyInProgress';
   return { error: code, message: ErrorMessages[code], detail: 'Another request is working on this hostname; it was left out of this batch.' };
+}
+
+function unconfirmedOutcome(): Partial<HostnameOutcome> {
+  const code: ErrorCode = 'InternalError';
+  return { error: code, message: ErrorMessages[code], detail: 'Could not confirm that this hostname\'s issuance started (the status API kept failing); request it again.' };
 }
 
 /** A failed child's record, in the one failure encoding; anything else is an internal error. */

@@ -1,5 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
+import type { DurableClient } from 'durable-functions';
 import { caAdviceFor } from '../acme/renewalInfo';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { loadConfig } from '../domain/config';
@@ -30,23 +31,33 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;
     }
-    const instanceId = instanceIdFor(certificate.hostname);
-    const last = await instanceStatus(client, instanceId);
-    if (isActive(last)) continue;
-    if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
-      // The last renewal failed and the certificate keeps ageing: say so, and try again.
-      await postNotice(config.failureWebhookUrl, {
-        kind: 'overdue',
-        code: 'RenewalOverdue',
-        message: `The certificate expires in ${daysLeft(certificate, now)} days and its last renewal failed; see that instance's output.`,
-        hostname: certificate.hostname,
-        instanceId,
-      });
+    try {
+      if (await startRenewal(client, config.failureWebhookUrl, certificate.hostname, daysLeft(certificate, now), config.renewalJitterMinutes)) started += 1;
+    } catch (error) {
+      // One hostname's trouble (a status read failing, a start racing another) must not stop the others.
+      context.warn(`Renewal of ${certificate.hostname} not started: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     }
-    // Random jitter, decided here (an orchestrator must not use randomness) and waited durably.
-    const input: ScheduledRenewal = { hostname: certificate.hostname, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
-    await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
-    started += 1;
   }
   context.info(`Renewal check: ${started} renewal(s) started.`);
+}
+
+/** Starts one renewal unless the hostname is busy; tells the webhook when the last one failed. */
+async function startRenewal(client: DurableClient, webhook: URL | undefined, hostname: string, daysLeftNow: number, jitterMinutes: number): Promise<boolean> {
+  const instanceId = instanceIdFor(hostname);
+  const last = await instanceStatus(client, instanceId);
+  if (isActive(last)) return false;
+  if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
+    // The last renewal failed and the certificate keeps ageing: say so, and try again.
+    await postNotice(webhook, {
+      kind: 'overdue',
+      code: 'RenewalOverdue',
+      message: `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,
+      hostname,
+      instanceId,
+    });
+  }
+  // Random jitter, decided here (an orchestrator must not use randomness) and waited durably.
+  const input: ScheduledRenewal = { hostname, startDelaySeconds: Math.floor(Math.random() * jitterMinutes * 60) };
+  await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
+  return true;
 }

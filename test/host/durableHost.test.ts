@@ -158,6 +158,23 @@ describe('local durable host (virtual clock)', () => {
     expect(child.body).toMatchObject({ name: 'Child', input: 'from parent', runtimeStatus: 'Completed', output: 'Hello child from parent' });
   });
 
+  it('treats a task re-listed by Task.any in the episode that delivered its completion as the same task', async () => {
+    const { links } = await start('BatchedFanIn');
+    const { body } = await waitForStatus(`${links.statusQueryGetUri}&showHistory=true`);
+    expect(body.output).toEqual(['Hello batched p', 'Hello batched q', 'Hello batched r', 'Hello batched after']);
+    expect(body.historyEvents?.filter((e) => e.EventType === 'TaskCompleted')).toHaveLength(4);
+    for (const name of ['p', 'q', 'r', 'after']) expect(logLines().filter((l) => l === `Hello batched ${name}`)).toHaveLength(1);
+  });
+
+  it('fails an orchestration that starts a sub-orchestration under its own id, as the extension does', async () => {
+    const { links } = await start('ChildWithOwnId');
+    const { body } = await waitForStatus(links.statusQueryGetUri);
+    expect(body).toMatchObject({
+      runtimeStatus: 'Failed',
+      output: "Orchestrator function 'ChildWithOwnId' failed: The instance ID of a sub-orchestration must be different than the instance ID of a parent orchestration.",
+    });
+  });
+
   it('checks client instance ids as the extension does (400)', async () => {
     for (const id of ['x'.repeat(257), '@entity', 'with%23hash']) {
       const response = await fetch(`${host.url}/durabletask/orchestrators/Approval/${id}`, { method: 'POST', body: '' });

@@ -1,4 +1,4 @@
-import { instanceIdFor, parseHostnameList, parseSingleHostname } from '../../src/domain/requests';
+import { instanceIdFor, removalInstanceIdFor, parseHostnameList, parseSingleHostname } from '../../src/domain/requests';
 
 describe('request bodies', () => {
   it('accepts one hostname and normalises it', () => {
@@ -53,5 +53,21 @@ describe('request bodies', () => {
 
   it('derives one instance id per hostname', () => {
     expect(instanceIdFor('www.example.com')).toBe('certificate-www.example.com');
+    expect(removalInstanceIdFor('www.example.com')).toBe('removal-www.example.com');
+  });
+
+  it('keeps instance ids of the longest hostnames within the Durable client\'s 256 characters, distinct', () => {
+    const base = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.`;
+    const one = `${base}${'d'.repeat(61)}`;
+    const other = `${base}${'d'.repeat(60)}e`;
+    expect(one).toHaveLength(253);
+    for (const derive of [instanceIdFor, removalInstanceIdFor]) {
+      expect(derive(one).length).toBeLessThanOrEqual(256);
+      expect(derive(one)).not.toBe(derive(other));
+      expect(derive(one)).toBe(derive(one));
+    }
+    // Names that fit keep the plain form (instances started before stay found).
+    const fits = `${base}${'d'.repeat(52)}`;
+    expect(instanceIdFor(fits)).toBe(`certificate-${fits}`);
   });
 });
