@@ -37,6 +37,8 @@ export interface SandboxOptions {
   hostClock?: 'real' | 'virtual';
   /** Durable timers fire this much late, as on the Azure Storage backend polling an idle queue (default 0). */
   hostTimerLatencyMs?: number;
+  /** Pebble passes every challenge unfetched (only for names its DNS client cannot resolve; see services/pebble.ts). */
+  pebbleAlwaysValid?: boolean;
   echoHostOutput?: boolean;
   certificateValidityPeriodSeconds?: number;
   armOperationDelayMs?: number;
@@ -127,7 +129,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       counters,
     });
     stoppers.push(dataPlane.stop);
-    const pebble = await startPebble({ ca, httpPort: dataPlane.httpPort, certificateValidityPeriodSeconds: options.certificateValidityPeriodSeconds });
+    const pebble = await startPebble({
+      ca,
+      httpPort: dataPlane.httpPort,
+      certificateValidityPeriodSeconds: options.certificateValidityPeriodSeconds,
+      alwaysValid: options.pebbleAlwaysValid,
+    });
     stoppers.push(pebble.stop);
     const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters });
     stoppers.push(acme.stop);

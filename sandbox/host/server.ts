@@ -130,7 +130,7 @@ export class HostServer {
     isFunction: boolean,
     isMaster: boolean,
   ): Promise<Reply> {
-    const found = this.findHttpFunction(decodeURIComponent(url.pathname.slice('/api/'.length)), method);
+    const found = this.findHttpFunction(url.pathname.slice('/api/'.length), method);
     if (!found) return { status: 404 };
     const authLevel = String(found.fn.trigger.authLevel ?? 'function').toLowerCase();
     if ((authLevel === 'function' && !isFunction) || (authLevel === 'admin' && !isMaster)) return { status: 401 };
@@ -322,10 +322,25 @@ function readBody(request: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Function routes: literal segments and {name} / {name?} parameters. */
-export function matchRoute(route: string, path: string): Record<string, string> | undefined {
+/**
+ * A path segment as ASP.NET Core hands it to the Functions host's routing: percent-decoded once,
+ * `%2F` kept encoded (it would split the path), and an invalid sequence left as it is
+ * (UrlDecoder.DecodeRequestLine in Kestrel leaves a malformed escape unchanged).
+ */
+export function decodeSegment(segment: string): string {
+  return segment.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run.replace(/%2F/gi, '%252F'));
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** Function routes: literal segments and {name} / {name?} parameters, matched on the raw path. */
+export function matchRoute(route: string, rawPath: string): Record<string, string> | undefined {
   const routeParts = route.split('/').filter(Boolean);
-  const pathParts = path.split('/').filter(Boolean);
+  const pathParts = rawPath.split('/').filter(Boolean).map(decodeSegment);
   const params: Record<string, string> = {};
   for (let i = 0; i < Math.max(routeParts.length, pathParts.length); i++) {
     const r = routeParts[i];

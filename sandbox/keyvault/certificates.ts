@@ -102,12 +102,19 @@ export class CertificateStore {
     const subject = policy.x509_props?.subject;
     const dnsNames = policy.x509_props?.sans?.dns_names ?? [];
     if (!subject && dnsNames.length === 0) return kvError(400, 'BadParameter', 'Certificate policy must have a subject or subject alternative names.');
+    // RFC 5280 ub-common-name is 64; refused here (stricter than documented: the service's own
+    // check is not published, and no CA would issue it).
+    const commonName = /(?:^|,)\s*CN=([^,]*)/i.exec(subject ?? '')?.[1]?.trim();
+    if (commonName && commonName.length > 64) return kvError(400, 'BadParameter', `The subject's common name is ${commonName.length} characters long; at most 64 are allowed.`);
     let keyPem: string;
     let csrDer: Buffer;
     try {
       const previous = existing && policy.key_props?.reuse_key ? existing.versions[existing.versions.length - 1] : undefined;
       keyPem = previous?.keyPem ?? generateKey(policy.key_props);
-      csrDer = createCsr(keyPem, subject ?? `CN=${dnsNames[0]}`, dnsNames);
+      // A policy may name the certificate by its SANs alone (the SDKs require a subject or SANs,
+      // azure-sdk-for-js#6205); the CSR then has an empty subject. Which subject the service writes
+      // in that case is not documented: the empty one is what a CA accepts with certainty.
+      csrDer = createCsr(keyPem, subject ?? '', dnsNames);
     } catch (error) {
       if (error instanceof KeyPropertiesError) return kvError(400, 'BadParameter', error.message);
       throw error;

@@ -1,3 +1,4 @@
+import { Asn1, asn1 } from '../../src/crypto/asn1';
 import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Counters, delay, FaultInjector } from '../faults';
@@ -49,6 +50,8 @@ export function acmeResource(path: string): string {
 export interface AcmeProxy {
   directoryUrl: string;
   renewalInfo: RenewalInfoRegistry;
+  /** For tests: the subject common names of every CSR finalized through the proxy, in order. */
+  csrCommonNames: string[][];
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,7 @@ export async function startAcmeProxy(options: {
     return reply;
   };
 
+  const csrCommonNames: string[][] = [];
   const leaf = options.ca.issueServerCert(['localhost', '127.0.0.1']);
   const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => {
     void (async () => {
@@ -126,6 +130,7 @@ export async function startAcmeProxy(options: {
         return res.end(JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } }));
       }
       const jws = method === 'POST' ? decodeJws(body) : {};
+      if (resource === 'finalize' && typeof jws.payload?.csr === 'string') csrCommonNames.push(commonNamesOf(jws.payload.csr));
       const replaces = resource === 'newOrder' && typeof jws.payload?.replaces === 'string' ? jws.payload.replaces : undefined;
       if (replaces) {
         const identifiers = ((jws.payload?.identifiers ?? []) as { value?: string }[]).map((i) => String(i.value));
@@ -160,6 +165,7 @@ export async function startAcmeProxy(options: {
   return {
     directoryUrl: `${origin}${upstream.pathname}`,
     renewalInfo,
+    csrCommonNames,
     stop: () =>
       new Promise((resolve) => {
         agent.destroy();
@@ -167,4 +173,18 @@ export async function startAcmeProxy(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The commonName values in a CSR's subject (RFC 2986 CertificationRequestInfo.subject; OID 2.5.4.3). */
+function commonNamesOf(csrBase64url: string): string[] {
+  const csr = asn1.fromDer(Buffer.from(csrBase64url, 'base64url').toString('binary'));
+  const subject = ((csr.value as Asn1[])[0].value as Asn1[])[1];
+  const names: string[] = [];
+  for (const rdn of subject.value as Asn1[]) {
+    for (const attribute of rdn.value as Asn1[]) {
+      const [type, value] = attribute.value as Asn1[];
+      if (asn1.derToOid(type.value as string) === '2.5.4.3') names.push(Buffer.from(value.value as string, 'binary').toString('utf8'));
+    }
+  }
+  return names;
 }

@@ -44,6 +44,12 @@ export interface PebbleOptions {
   nonceRejectPercent?: number;
   /** Percentage of authorizations Pebble reuses (default 0, so every order is validated). */
   authzReusePercent?: number;
+  /**
+   * Pebble's validator passes every challenge without fetching it (PEBBLE_VA_ALWAYS_VALID). Only
+   * for names Pebble's own DNS client cannot resolve: it fails with "dns: buffer size too small"
+   * on replies over 512 bytes, which names longer than about 239 characters produce.
+   */
+  alwaysValid?: boolean;
 }
 
 export interface ChallTestSrv {
@@ -163,6 +169,7 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
       PEBBLE_VA_NOSLEEP: '1',
       PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 0),
       PEBBLE_AUTHZREUSE: String(options.authzReusePercent ?? 0),
+      ...(options.alwaysValid ? { PEBBLE_VA_ALWAYS_VALID: '1' } : {}),
     },
     'pebble',
   );

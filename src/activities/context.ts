@@ -1,6 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { BlobLock } from '../azure/blobLock';
 import { ChallengeStore } from '../azure/challengeStore';
+import { HostnameClaims } from '../azure/hostnameClaims';
 import { GatewayAdapter } from '../azure/gateway';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
@@ -14,6 +15,7 @@ export interface StepServices {
   gateway: GatewayAdapter;
   challenges: ChallengeStore;
   locks: BlobLock;
+  claims: HostnameClaims;
 }
 
 let services: StepServices | undefined;
@@ -27,6 +29,7 @@ export function stepServices(): StepServices {
       gateway: new GatewayAdapter(config),
       challenges: new ChallengeStore(config),
       locks: new BlobLock(config),
+      claims: new HostnameClaims(config),
     };
   }
   return services;

@@ -7,7 +7,7 @@ import {
 import { SecretClient } from '@azure/keyvault-secrets';
 import { CertbotConfig, CertificateKeyType } from '../domain/config';
 import { CertbotError } from '../domain/errors';
-import { hostnameSlug } from '../domain/hostname';
+import { hostnameSlug, MAX_COMMON_NAME } from '../domain/hostname';
 import { renewalCertificateIdOf } from '../crypto/renewalCertificateId';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
@@ -90,7 +90,9 @@ export class KeyVaultAdapter {
     const name = certificateNameFor(hostname);
     const policy: CertificatePolicy = {
       issuerName: 'Unknown',
-      subject: `CN=${hostname}`,
+      // RFC 5280 caps a commonName at 64 characters; longer names are named by the SAN alone
+      // (CAs take the SAN; Let's Encrypt leaves the CN out of such certificates).
+      ...(hostname.length <= MAX_COMMON_NAME ? { subject: `CN=${hostname}` } : {}),
       subjectAlternativeNames: { dnsNames: [hostname] },
       contentType: 'application/x-pkcs12',
       exportable: true,

@@ -67,14 +67,39 @@ function checkLeaf(leaf: X509Certificate, hostname: string, now: Date): string |
   if (leaf.ca) return 'is a CA certificate, not a server certificate';
   if (Date.parse(leaf.validTo) <= now.getTime()) return `expired on ${new Date(leaf.validTo).toISOString()}`;
   if (Date.parse(leaf.validFrom) > now.getTime()) return `is not valid before ${new Date(leaf.validFrom).toISOString()}`;
-  if (!leaf.checkHost(hostname, { subject: 'default', wildcards: true, partialWildcards: false })) {
-    return `does not cover ${hostname} (names: ${leaf.subjectAltName ?? leaf.subject})`;
+  // Browsers take names from the subjectAltName only (CA/Browser Forum BR 7.1.2.7; RFC 6125
+  // section 6.4.4 allows the CN only without SANs, which browsers no longer honour).
+  if (!leaf.subjectAltName?.includes('DNS:')) return `has no DNS name in its subjectAltName (browsers ignore the CN "${leaf.subject.replace(/\n/g, ', ')}")`;
+  if (!leaf.checkHost(hostname, { subject: 'never', wildcards: true, partialWildcards: false })) {
+    return `does not cover ${hostname} (names: ${leaf.subjectAltName})`;
   }
   const ekus = leaf.keyUsage;
   if (ekus && ekus.length > 0 && !ekus.includes(SERVER_AUTH) && !ekus.includes(ANY_EKU)) {
     return 'is not a TLS server certificate (its extended key usage lacks serverAuth)';
   }
   return undefined;
+}
+
+/**
+ * The chain as a server must send it (RFC 8446 section 4.4.2: each certificate certifies the one
+ * before it), built from what was given in any order: leaf first, then the certificate whose key
+ * signed it, and so on. A certificate that is not on that path is refused, not stored.
+ */
+function buildChain(leaf: X509Certificate, others: X509Certificate[]): X509Certificate[] | string {
+  const chain = [leaf];
+  const pool = [...others];
+  for (;;) {
+    const last = chain[chain.length - 1];
+    if (last.checkIssued(last) && last.verify(last.publicKey)) break; // a self-signed root ends it
+    const next = pool.findIndex((candidate) => last.checkIssued(candidate) && last.verify(candidate.publicKey));
+    if (next < 0) break;
+    chain.push(...pool.splice(next, 1));
+  }
+  if (pool.length > 0) {
+    const stray = pool[0].subject.replace(/\n/g, ', ');
+    return `holds ${pool.length} certificate(s) that are not in the chain of the certificate matching privatekey (first: "${stray}"); send the leaf and its issuers only`;
+  }
+  return chain;
 }
 
 export function parseImportRequest(body: unknown, max: number, now = new Date()): Parsed<ValidImport[]> {
@@ -107,7 +132,9 @@ export function parseImportRequest(body: unknown, max: number, now = new Date())
     const leaf = certificates[leafIndex];
     const problem = checkLeaf(leaf, hostname.hostname, now);
     if (problem) return errors.push({ field: at('certificate'), reason: problem });
-    valid.push({ hostname: hostname.hostname, key, chain: [leaf, ...certificates.filter((_, i) => i !== leafIndex)] });
+    const chain = buildChain(leaf, certificates.filter((_, i) => i !== leafIndex));
+    if (typeof chain === 'string') return errors.push({ field: at('certificate'), reason: chain });
+    valid.push({ hostname: hostname.hostname, key, chain });
   });
   return errors.length ? { ok: false, errors } : { ok: true, value: valid };
 }

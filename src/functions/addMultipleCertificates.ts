@@ -1,9 +1,8 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import { findBusyHostnames, findDroppedChildren } from '../activities/hostnameBusy';
 import { addMultipleCertificatesStarter } from '../http/addMultipleCertificatesStarter';
 import { addMultipleCertificatesOrchestrator } from '../orchestrators/addMultipleCertificates';
-import { Activities, Orchestrators } from './names';
+import { Orchestrators } from './names';
 
 app.http('AddMultipleCertificatesFunctions_HttpStart', {
   methods: ['POST'],
@@ -13,5 +12,3 @@ app.http('AddMultipleCertificatesFunctions_HttpStart', {
 });
 
 df.app.orchestration(Orchestrators.AddMultipleCertificates, addMultipleCertificatesOrchestrator);
-df.app.activity(Activities.FindBusyHostnames, { extraInputs: [df.input.durableClient()], handler: findBusyHostnames });
-df.app.activity(Activities.FindDroppedChildren, { extraInputs: [df.input.durableClient()], handler: findDroppedChildren });

@@ -23,8 +23,9 @@ export const Activities = {
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
   DeleteCertificate: 'DeleteKeyVaultCertificate',
-  FindBusyHostnames: 'FindBusyHostnames',
-  FindDroppedChildren: 'FindDroppedChildren',
+  ClaimHostnames: 'ClaimHostnames',
+  CheckGatewayChanges: 'CheckGatewayChanges',
+  ReleaseHostnames: 'ReleaseHostnames',
 } as const;
 
 /** The single writer of the gateway's configuration and the events it exchanges. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { parseHostnameList } from '../domain/requests';
@@ -6,12 +7,13 @@ import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { busyResponse, hostnamesInProgress } from './inProgress';
-import { invalidRequest } from './problem';
+import { claimHostnames, importedResponse } from './inProgress';
+import { invalidRequest, problemResponse } from './problem';
 
 /**
  * POST /api/AddMultipleCertificatesFunctions_HttpStart {"hostnames":[{"hostname":"..."}, ...]}:
- * 1 to MaxHostnamesPerRequest distinct hostnames; 409 when any of them is already being issued.
+ * 1 to MaxHostnamesPerRequest distinct hostnames; 409 when another operation holds any of them
+ * or any holds an imported certificate.
  */
 export async function addMultipleCertificatesStarter(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
@@ -21,11 +23,21 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   const parsed = parseHostnameList(body.value, config.maxHostnamesPerRequest);
   if (!parsed.ok) return invalidRequest(parsed.errors);
 
+  const imported = await importedResponse(config, context, parsed.value);
+  if (imported) return imported;
   const client = df.getClient(context);
-  const busy = await hostnamesInProgress(client, parsed.value);
-  if (busy.length > 0) return busyResponse(busy);
+  // The batch holds every hostname until it ends (its children run under that claim).
+  const instanceId = `batch-${randomUUID()}`;
+  const claimed = await claimHostnames(client, request, context, config, parsed.value, instanceId);
+  if (!claimed.ok) return claimed.response;
   const input: MultipleInput = { hostnames: parsed.value, maxParallel: config.maxParallelIssuances };
-  const instanceId = await client.startNew(Orchestrators.AddMultipleCertificates, { input });
+  try {
+    await client.startNew(Orchestrators.AddMultipleCertificates, { input, instanceId });
+  } catch (error) {
+    await claimed.release();
+    context.error(`Starting ${Orchestrators.AddMultipleCertificates} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
+    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
+  }
   context.info(`Started ${Orchestrators.AddMultipleCertificates} ${instanceId} for ${parsed.value.length} hostnames`);
   return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

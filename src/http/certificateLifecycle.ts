@@ -4,12 +4,12 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { isInProgress } from '../durable/instances';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { normaliseHostname } from '../domain/hostname';
-import { instanceIdFor, removalInstanceIdFor } from '../domain/requests';
+import { removalInstanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { startIssuance } from './inProgress';
+import { busyResponse, claimHostnames, startIssuance } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /**
@@ -33,7 +33,7 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
   }
-  return startIssuance(df.getClient(context), request, context, hostname);
+  return startIssuance(df.getClient(context), request, context, config, hostname);
 }
 
 /** DELETE /api/certificates/{hostname}[?purge=true]: take it off the gateway and out of Key Vault. */
@@ -55,10 +55,18 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
     return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
   }
   const client = df.getClient(context);
-  if ((await isInProgress(client, instanceIdFor(hostname))) || (await isInProgress(client, removalInstanceIdFor(hostname)))) {
-    return problemResponse(409, 'Already in progress', `${hostname} is being issued or removed; try again when that finishes.`);
-  }
+  const instanceId = removalInstanceIdFor(hostname);
+  if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
+  const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
+  if (!claimed.ok) return claimed.response;
   const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true' };
-  const instanceId = await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId: removalInstanceIdFor(hostname) });
+  try {
+    await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId });
+  } catch (error) {
+    if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
+    await claimed.release();
+    context.error(`Starting ${Orchestrators.RemoveCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
+    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
+  }
   return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { ImportEffect, KeyVaultAdapter } from '../azure/keyVault';
@@ -9,7 +10,7 @@ import type { ImportInput } from '../orchestrators/importCertificate';
 import { readJsonBody } from './body';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { busyResponse, hostnamesInProgress } from './inProgress';
+import { claimHostnames } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /** Takes back what a failed request stored; returns the hostnames whose new versions remain. */
@@ -41,8 +42,10 @@ export async function importCertificateStarter(request: HttpRequest, context: In
   if (!parsed.ok) return invalidRequest(parsed.errors);
 
   const client = df.getClient(context);
-  const busy = await hostnamesInProgress(client, parsed.value.map((item) => item.hostname));
-  if (busy.length) return busyResponse(busy);
+  // Claimed before anything is stored: a second import (or any other operation) of a name waits its turn.
+  const instanceId = `import-${randomUUID()}`;
+  const claimed = await claimHostnames(client, request, context, config, parsed.value.map((item) => item.hostname), instanceId);
+  if (!claimed.ok) return claimed.response;
 
   const keyVault = new KeyVaultAdapter(config);
   const input: ImportInput = { certificates: [] };
@@ -66,10 +69,17 @@ export async function importCertificateStarter(request: HttpRequest, context: In
     const typed = error instanceof CertbotError ? error : undefined;
     context.error(`Import of the certificate for ${current} failed: ${typed ? `${typed.code}: ${typed.detail}` : (error as Error).name}`);
     const kept = await undoImports(keyVault, stored, context);
+    await claimed.release();
     const keptNote = kept.length ? ` New versions already stored for ${kept.join(', ')} could not be taken back; the gateway may pick them up (import them again to be sure).` : '';
     return problemResponse(502, 'Key Vault import failed', `The certificate for ${current} could not be stored in Key Vault${typed ? ` (${typed.code})` : ''}; nothing was started. Retry later.${keptNote}`);
   }
-  const instanceId = await client.startNew(Orchestrators.AddCertificateWithPrivateKey, { input });
+  try {
+    await client.startNew(Orchestrators.AddCertificateWithPrivateKey, { input, instanceId });
+  } catch (error) {
+    await claimed.release();
+    context.error(`Starting ${Orchestrators.AddCertificateWithPrivateKey} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
+    return problemResponse(503, 'Could not start', 'The certificates are stored in Key Vault but the orchestration could not be started; import them again shortly.');
+  }
   context.info(`Started ${Orchestrators.AddCertificateWithPrivateKey} ${instanceId} for ${input.certificates.length} imported certificates`);
   return acceptedResponse(await checkStatusLinks(client, request, instanceId));
 }

@@ -1,45 +1,96 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
+import { Busy, HostnameClaims } from '../azure/hostnameClaims';
+import { KeyVaultAdapter } from '../azure/keyVault';
+import { CertbotConfig } from '../domain/config';
+import { CertbotError, ErrorMessages } from '../domain/errors';
 import { instanceIdFor } from '../domain/requests';
 import { isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { problemResponse } from './problem';
 
-/** The hostnames whose certificate is being issued right now (one instance per hostname). */
-export async function hostnamesInProgress(client: DurableClient, hostnames: string[]): Promise<string[]> {
-  const busy: string[] = [];
-  for (const hostname of hostnames) if (await isInProgress(client, instanceIdFor(hostname))) busy.push(hostname);
-  return busy;
+/**
+ * Starting an operation on hostnames: claim them for the instance about to start (one operation
+ * per hostname at a time, src/azure/hostnameClaims.ts), start it, or answer 409 with the links of
+ * whatever holds them. A claim that cannot be made (storage failing) is a 503, never a start.
+ */
+export type Claimed = { ok: true; release: () => Promise<void> } | { ok: false; response: HttpResponseInit };
+
+export async function claimHostnames(
+  client: DurableClient,
+  request: HttpRequest,
+  context: InvocationContext,
+  config: CertbotConfig,
+  hostnames: string[],
+  holder: string,
+): Promise<Claimed> {
+  const claims = new HostnameClaims(config);
+  try {
+    const outcome = await claims.claim(hostnames, holder, (id) => isInProgress(client, id));
+    if (outcome.ok) return { ok: true, release: () => claims.release(outcome.acquired, holder).catch(() => undefined) };
+    return { ok: false, response: await busyResponse(client, request, outcome.busy) };
+  } catch (error) {
+    context.error(`Claiming ${hostnames.length} hostname(s) for ${holder} failed: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    return { ok: false, response: problemResponse(503, 'Could not start', 'The hostnames could not be reserved (Blob Storage did not answer); retry shortly.') };
+  }
 }
 
-export function busyResponse(busy: string[]): HttpResponseInit {
-  return problemResponse(409, 'Already in progress', `Certificates for ${busy.join(', ')} are already being issued; retry without them or when they finish.`, undefined, {
-    hostnames: busy,
+/** 409: which hostnames are busy and, for each, the instance working on it and its status link. */
+export async function busyResponse(client: DurableClient, request: HttpRequest, busy: Busy[]): Promise<HttpResponseInit> {
+  const holders = await Promise.all(
+    busy.map(async ({ hostname, holder }) => ({
+      hostname,
+      instanceId: holder || null,
+      statusQueryGetUri: holder ? (await checkStatusLinks(client, request, holder)).statusQueryGetUri : null,
+    })),
+  );
+  const names = busy.map((b) => b.hostname);
+  if (busy.length === 1 && busy[0].holder) {
+    const links = await checkStatusLinks(client, request, busy[0].holder);
+    return problemResponse(409, 'Already in progress', `${names[0]} is being worked on by ${busy[0].holder}; retry when it finishes.`, undefined, { ...links, hostnames: names, holders });
+  }
+  return problemResponse(409, 'Already in progress', `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} being worked on by another request; retry without them or when they finish.`, undefined, {
+    hostnames: names,
+    holders,
   });
+}
+
+/** 409 for hostnames holding an imported certificate: ACME never replaces one (checked before any order). */
+export async function importedResponse(config: CertbotConfig, context: InvocationContext, hostnames: string[]): Promise<HttpResponseInit | undefined> {
+  const keyVault = new KeyVaultAdapter(config);
+  try {
+    const imported: string[] = [];
+    for (const hostname of hostnames) if ((await keyVault.findManaged(hostname))?.source === 'import') imported.push(hostname);
+    if (imported.length === 0) return undefined;
+    return problemResponse(409, 'Imported certificate', `${imported.join(', ')}: ${ErrorMessages.HostnameHasImportedCertificate}`, undefined, { hostnames: imported });
+  } catch (error) {
+    context.error(`Reading Key Vault for ${hostnames.length} hostname(s): ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+  }
 }
 
 /**
  * Starts AddCertificateFunctions for one hostname under the hostname's instance id (issue and
- * renew-now alike): 202 with the check-status links, or 409 with the running instance's links
- * while one runs, also when two requests race to start it.
+ * renew-now alike): 202 with the check-status links, or 409 with the links of the operation that
+ * holds the hostname (an issuance, a renewal, a batch, an import or a removal).
  */
-export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, hostname: string): Promise<HttpResponseInit> {
+export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string): Promise<HttpResponseInit> {
   const instanceId = instanceIdFor(hostname);
-  const conflict = async (): Promise<HttpResponseInit | undefined> => {
-    if (!(await isInProgress(client, instanceId))) return undefined;
-    const links = await checkStatusLinks(client, request, instanceId);
-    return problemResponse(409, 'Already in progress', `A certificate for ${hostname} is already being issued.`, undefined, links);
-  };
-  const busy = await conflict();
+  const running = async (): Promise<HttpResponseInit | undefined> =>
+    (await isInProgress(client, instanceId)) ? busyResponse(client, request, [{ hostname, holder: instanceId }]) : undefined;
+  const busy = await running();
   if (busy) return busy;
+  const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
+  if (!claimed.ok) return claimed.response;
   try {
     await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
   } catch (error) {
-    // Two requests raced: the host refuses the second start; answer like the check above.
-    const raced = await conflict();
+    // Two requests raced: the extension refuses the second start; answer like the check above.
+    const raced = await running();
     if (raced) return raced;
-    context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message}`);
+    await claimed.release();
+    context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }
   context.info(`Started ${Orchestrators.AddCertificate} ${instanceId}`);

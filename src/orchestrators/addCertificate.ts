@@ -9,7 +9,7 @@ import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { backoffSeconds, Backoff, callStep, failOrchestration, Step, StepFailure, ValidationPolling, wait } from './steps';
+import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname over HTTP-01 and bind it to
@@ -19,8 +19,6 @@ import { backoffSeconds, Backoff, callStep, failOrchestration, Step, StepFailure
 export interface DeferredIssuance {
   hostname: string;
   deferGatewayConfiguration: true;
-  /** Lets the batch tell its own child from another operation's instance of the same id. */
-  batchInstanceId: string;
 }
 
 /** Started by the renewal timer: waits its jitter first, so deployments do not hit the CA at once. */
@@ -52,6 +50,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   let pendingToken: string | undefined;
 
   try {
+    if (!deferred) yield* claimOrFail(context, [hostname]);
     report('GetApplicationGatewayPublicIpStep');
     const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
 
@@ -115,11 +114,13 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
+    yield* releaseClaims(context, [hostname]);
     report('Completed');
     return null;
   } catch (error) {
     if (pendingToken) yield* deleteQuietly(context, pendingToken);
-    // Inside a batch the parent reports once for all its hostnames.
+    // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
+    if (!deferred) yield* releaseClaims(context, [hostname]);
     return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
   }
 }

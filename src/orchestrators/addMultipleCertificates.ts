@@ -4,12 +4,11 @@ import { stepStatus, failedStatus, CustomStatus } from '../domain/customStatus';
 import { instanceIdFor } from '../domain/requests';
 import { StepStatus } from '../domain/status';
 import { decodeFailure } from '../domain/stepError';
-import { Activities, Orchestrators } from '../functions/names';
-import type { WaveCheck } from '../activities/hostnameBusy';
+import { Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, failedWith, notify, Step } from './steps';
+import { claimOrFail, failedWith, failOrchestration, notify, releaseClaims, Step } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -65,42 +64,32 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     context.df.setCustomStatus(batchStatus(outcomes, failedInOrder, status, error));
   };
 
+  try {
+    yield* claimOrFail(context, hostnames);
+  } catch (error) {
+    return yield* failOrchestration(context, error, { failedStep: 'CreateCertificateStep', hostnames });
+  }
+
   const issued: IssuanceResult[] = [];
+  // The starter claimed every hostname for this batch (src/azure/hostnameClaims.ts): no other
+  // operation can hold a child's instance id, so no child start is ever dropped by the engine.
   for (let start = 0; start < outcomes.length; start += maxParallel) {
-    const candidates = outcomes.slice(start, start + maxParallel);
-    // Never start a child whose hostname another operation holds: the engine would drop the start.
-    const check: WaveCheck = { batchInstanceId, hostnames: candidates.map((o) => o.hostname) };
-    const busy = yield* callStep<string[]>(context, Activities.FindBusyHostnames, check);
-    for (const outcome of candidates.filter((o) => busy.includes(o.hostname))) fail(outcome, busyOutcome());
-    const wave = candidates.filter((o) => o.status === 'Queued');
-    if (wave.length === 0) continue;
+    const wave = outcomes.slice(start, start + maxParallel);
     wave.forEach((o) => (o.status = 'Issuing'));
     publish('CreateCertificateStep');
     const tasks: Task[] = wave.map((o) =>
       context.df.callSubOrchestrator(
         Orchestrators.AddCertificate,
-        { hostname: o.hostname, deferGatewayConfiguration: true, batchInstanceId } satisfies DeferredIssuance,
+        { hostname: o.hostname, deferGatewayConfiguration: true } satisfies DeferredIssuance,
         o.instanceId,
       ),
     );
-    // A start that raced with another operation's is dropped by the engine: find those children.
-    const dropCheck = context.df.callActivity(Activities.FindDroppedChildren, { batchInstanceId, hostnames: wave.map((o) => o.hostname) } satisfies WaveCheck);
     // Task.all fails fast on the first failure; Task.any returns the finished task whether it
     // failed or not, so every child is waited for and read.
-    let running: Task[] = [...tasks, dropCheck];
+    let running: Task[] = [...tasks];
     while (running.length > 0) {
       const finished = (yield context.df.Task.any(running)) as Task;
       running = running.filter((task) => task !== finished);
-      if (finished === dropCheck) {
-        const waiting = wave.filter((_, i) => running.includes(tasks[i]));
-        // A check that failed outright confirms nothing: stop waiting rather than risk hanging.
-        const unconfirmed = finished.isFaulted ? waiting.map((o) => o.hostname) : (finished.result as string[]);
-        for (const outcome of waiting.filter((o) => unconfirmed.includes(o.hostname))) {
-          fail(outcome, finished.isFaulted ? unconfirmedOutcome() : busyOutcome());
-          running = running.filter((task) => task !== tasks[wave.indexOf(outcome)]);
-        }
-        continue;
-      }
       const outcome = wave[tasks.indexOf(finished)];
       if (finished.isFaulted) fail(outcome, failureOf(finished.result));
       else {
@@ -129,6 +118,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     }
   }
 
+  yield* releaseClaims(context, hostnames);
   const failures = outcomes.filter((o) => o.status === 'Failed');
   if (failures.length === 0) {
     publish('Completed');
@@ -164,16 +154,6 @@ export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: Hostname
     progress: { done: count('Completed'), failed: count('Failed'), issuing: count('Issuing'), queued: count('Queued'), total: outcomes.length },
     failures: failedInOrder.slice(-LISTED_FAILURES).map((o) => ({ hostname: o.hostname, error: o.error })),
   };
-}
-
-function busyOutcome(): Partial<HostnameOutcome> {
-  const code: ErrorCode = 'HostnameAlreadyInProgress';
-  return { error: code, message: ErrorMessages[code], detail: 'Another request is working on this hostname; it was left out of this batch.' };
-}
-
-function unconfirmedOutcome(): Partial<HostnameOutcome> {
-  const code: ErrorCode = 'InternalError';
-  return { error: code, message: ErrorMessages[code], detail: 'Could not confirm that this hostname\'s issuance started (the status API kept failing); request it again.' };
 }
 
 /** A failed child's record, in the one failure encoding; anything else is an internal error. */

@@ -1,5 +1,6 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { HttpsBinding, HttpsRemoval } from '../domain/gatewayPlan';
+import type { ChangeVerdicts } from '../activities/gatewayChangeCheck';
 import { StepErrorInfo } from '../domain/stepError';
 import { Activities, GatewayWriter } from '../functions/names';
 import { callStep, Step, StepFailure, asStepError } from './steps';
@@ -81,7 +82,10 @@ export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<
     // Requests close behind the first share its write.
     yield context.df.createTimer(seconds(context, GATHER_SECONDS));
     batch.push(...(yield* inbox.drain(MAX_BATCH - batch.length)));
-    yield* applyBatch(context, batch);
+    // Only what this app itself would ask for is applied (the activity logs the rest).
+    const verdicts = yield* callStep<ChangeVerdicts>(context, Activities.CheckGatewayChanges, batch);
+    const accepted = verdicts.accepted.map((i) => batch[i]);
+    if (accepted.length > 0) yield* applyBatch(context, accepted);
     batches++;
   }
   context.df.continueAsNew(null);

@@ -5,7 +5,7 @@ import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed, LiveTarget } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, failOrchestration, Step, StepFailure } from './steps';
+import { callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure } from './steps';
 
 /**
  * AddCertificateWithPrivateKeyFunctions: the certificates are already in Key Vault (the starter
@@ -23,6 +23,7 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     context.df.setCustomStatus(stepStatus(status));
   };
   try {
+    yield* claimOrFail(context, certificates.map((c) => c.hostname));
     report('ImportCertificateStep');
     const targets: LiveTarget[] = [];
     for (const { hostname, certificateName } of certificates) {
@@ -37,9 +38,11 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
       const code = notLive.every((n) => n.code === 'GatewayHttpsUnreachable') ? 'GatewayHttpsUnreachable' : 'CertificateNotServedByGateway';
       throw new StepFailure({ code, detail: notLive.map((n) => n.detail).join(' | ') });
     }
+    yield* releaseClaims(context, certificates.map((c) => c.hostname));
     report('Completed');
     return null;
   } catch (error) {
+    yield* releaseClaims(context, certificates.map((c) => c.hostname));
     return yield* failOrchestration(context, error, { failedStep: step, hostnames: certificates.map((c) => c.hostname) });
   }
 }

@@ -2,7 +2,7 @@ import type { OrchestrationContext } from 'durable-functions';
 import { stepStatus } from '../domain/customStatus';
 import { Activities } from '../functions/names';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, failOrchestration, Step, StepFailure } from './steps';
+import { callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure } from './steps';
 
 /**
  * RemoveCertificateFunctions: takes the hostname off the gateway (listener, rules, SSL
@@ -18,14 +18,17 @@ export function* removeCertificateOrchestrator(context: OrchestrationContext): S
   const { hostname, certificateName, purge } = context.df.getInput<RemovalInput>();
   let step: 'ConfigureApplicationGatewayStep' | 'CreateCertificateStep' = 'ConfigureApplicationGatewayStep';
   try {
+    yield* claimOrFail(context, [hostname]);
     context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
     const change = yield* requestGatewayChange(context, [], [{ hostname, name: certificateName }]);
     if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
     step = 'CreateCertificateStep';
     yield* callStep(context, Activities.DeleteCertificate, { certificateName, purge });
+    yield* releaseClaims(context, [hostname]);
     context.df.setCustomStatus(stepStatus('Completed'));
     return null;
   } catch (error) {
+    yield* releaseClaims(context, [hostname]);
     return yield* failOrchestration(context, error, { failedStep: step, hostname });
   }
 }

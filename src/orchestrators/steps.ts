@@ -108,3 +108,23 @@ export function* failOrchestration(context: OrchestrationContext, error: unknown
 export function failedWith(record: FailureRecord): Error {
   return new Error(encodeFailure(record));
 }
+
+/** An operation's first step: it holds its hostnames, or fails with HostnameAlreadyInProgress. */
+export function* claimOrFail(context: OrchestrationContext, hostnames: string[]): Step<void> {
+  const busy = yield* callStep<{ hostname: string; holder: string }[]>(context, Activities.ClaimHostnames, { hostnames, holder: context.df.instanceId });
+  if (busy.length > 0) {
+    throw new StepFailure({ code: 'HostnameAlreadyInProgress', detail: busy.map((b) => `${b.hostname} is held by ${b.holder || 'another request'}`).join('; ') });
+  }
+}
+
+/**
+ * An operation's last step: its hostnames are free again. Best effort: a claim left behind is
+ * taken over once this instance has finished (src/azure/hostnameClaims.ts).
+ */
+export function* releaseClaims(context: OrchestrationContext, hostnames: string[]): Step<void> {
+  try {
+    yield* callStep(context, Activities.ReleaseHostnames, { hostnames, holder: context.df.instanceId });
+  } catch {
+    // Never turns a finished operation into a failed one.
+  }
+}

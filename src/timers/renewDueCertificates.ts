@@ -2,11 +2,12 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { caAdviceFor } from '../acme/renewalInfo';
+import { HostnameClaims } from '../azure/hostnameClaims';
 import { KeyVaultAdapter } from '../azure/keyVault';
-import { loadConfig } from '../domain/config';
+import { CertbotConfig, loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
-import { instanceStatus, isActive } from '../durable/instances';
+import { instanceStatus, isActive, isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
@@ -24,6 +25,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const now = new Date();
   const nextCheck = nextOccurrence(timer);
   let started = 0;
+  const claims = new HostnameClaims(config);
   for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
     if (!isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
@@ -32,7 +34,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     try {
-      if (await startRenewal(client, config.failureWebhookUrl, certificate.hostname, daysLeft(certificate, now), config.renewalJitterMinutes)) started += 1;
+      if (await startRenewal(client, claims, config, certificate.hostname, daysLeft(certificate, now))) started += 1;
     } catch (error) {
       // One hostname's trouble (a status read failing, a start racing another) must not stop the others.
       context.warn(`Renewal of ${certificate.hostname} not started: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
@@ -41,14 +43,16 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   context.info(`Renewal check: ${started} renewal(s) started.`);
 }
 
-/** Starts one renewal unless the hostname is busy; tells the webhook when the last one failed. */
-async function startRenewal(client: DurableClient, webhook: URL | undefined, hostname: string, daysLeftNow: number, jitterMinutes: number): Promise<boolean> {
+/** Starts one renewal unless another operation holds the hostname; tells the webhook when the last one failed. */
+async function startRenewal(client: DurableClient, claims: HostnameClaims, config: CertbotConfig, hostname: string, daysLeftNow: number): Promise<boolean> {
   const instanceId = instanceIdFor(hostname);
   const last = await instanceStatus(client, instanceId);
   if (isActive(last)) return false;
+  const claimed = await claims.claim([hostname], instanceId, (id) => isInProgress(client, id));
+  if (!claimed.ok) return false;
   if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
     // The last renewal failed and the certificate keeps ageing: say so, and try again.
-    await postNotice(webhook, {
+    await postNotice(config.failureWebhookUrl, {
       kind: 'overdue',
       code: 'RenewalOverdue',
       message: `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,
@@ -57,7 +61,12 @@ async function startRenewal(client: DurableClient, webhook: URL | undefined, hos
     });
   }
   // Random jitter, decided here (an orchestrator must not use randomness) and waited durably.
-  const input: ScheduledRenewal = { hostname, startDelaySeconds: Math.floor(Math.random() * jitterMinutes * 60) };
-  await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
+  const input: ScheduledRenewal = { hostname, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
+  try {
+    await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
+  } catch (error) {
+    await claims.release(claimed.acquired, instanceId).catch(() => undefined);
+    throw error;
+  }
   return true;
 }

@@ -1,0 +1,184 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { Sandbox, startSandbox } from '../../sandbox';
+import { certificateNameFor } from '../../src/azure/keyVault';
+import { GatewayWriter } from '../../src/functions/names';
+import { invokeFunction, pollToEnd, post, SandboxCredential, Status } from '../support/sandboxClient';
+
+const SINGLE = 'AddCertificateFunctions_HttpStart';
+const MULTIPLE = 'AddMultipleCertificatesFunctions_HttpStart';
+const IMPORT = 'AddCertificateWithPrivateKeyFunctions_HttpStart';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A certificate for the hostname from a throwaway CA, as a user would import it. */
+function importable(dir: string, hostname: string): { privatekey: string; certificate: string } {
+  const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  if (!fs.existsSync(path.join(dir, 'ca.pem'))) run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=Race Test CA', '-days', '30']);
+  fs.writeFileSync(path.join(dir, 'leaf.ext'), `subjectAltName=DNS:${hostname}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=race']);
+  run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '20', '-out', 'leaf.pem', '-extfile', 'leaf.ext']);
+  return { privatekey: fs.readFileSync(path.join(dir, 'leaf.key'), 'utf8'), certificate: fs.readFileSync(path.join(dir, 'leaf.pem'), 'utf8') };
+}
+
+describe('one operation per hostname, names that cannot be confused, limits before the CA', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+  let pkiDir: string;
+  let vault: CertificateClient;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-exclusive-'));
+    pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pki-race-'));
+    sandbox = await startSandbox({ stateDir });
+    vault = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(pkiDir, { recursive: true, force: true });
+  });
+
+  const gateway = () => sandbox.arm.getGateway().properties;
+  const puts = (): number => sandbox.counters.get('arm', 'applicationGateways.put');
+  const statusOf = (instanceId: string): string => `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?code=${sandbox.endpoints.functionKey}`;
+
+  async function issue(hostname: string): Promise<void> {
+    const started = await post(sandbox, SINGLE, { hostnames: [{ hostname }] });
+    expect(started.status).toBe(202);
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri));
+    expect({ hostname, status: final.runtimeStatus, output: final.output }).toEqual({ hostname, status: 'Completed', output: null });
+  }
+
+  async function settle(): Promise<void> {
+    for (let i = 0; i < 2400; i++) {
+      const response = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances?runtimeStatus=Running,Pending&code=${sandbox.endpoints.functionKey}`).catch(() => undefined);
+      const running = response ? ((await response.json()) as Status[]).filter((s) => s.name !== GatewayWriter.orchestrator) : [{}];
+      if (running.length === 0) return;
+      await pause(50);
+    }
+    throw new Error('instances still running');
+  }
+
+  async function managedHostnames(): Promise<string[]> {
+    const response = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    return ((await response.json()) as { hostname: string }[]).map((c) => c.hostname);
+  }
+
+  /** Every listener's secret exists and is enabled; every issued certificate in the vault is listed. */
+  async function expectConsistent(): Promise<void> {
+    const certificates = new Map((gateway().sslCertificates ?? []).map((c) => [c.id ?? c.name, c]));
+    for (const listener of gateway().httpListeners.filter((l) => l.properties.protocol === 'Https')) {
+      const cert = [...certificates.values()].find((c) => listener.properties.sslCertificate?.id?.endsWith(`/sslCertificates/${c.name}`));
+      expect({ listener: listener.name, secret: cert?.properties.keyVaultSecretId }).toEqual({ listener: listener.name, secret: expect.any(String) });
+      expect({ listener: listener.name, resolves: !!(await sandbox.keyVault.resolveSecret(cert!.properties.keyVaultSecretId!)) }).toEqual({ listener: listener.name, resolves: true });
+    }
+    const listed = await managedHostnames();
+    for await (const properties of vault.listPropertiesOfCertificates()) {
+      if (properties.tags?.hostname && properties.expiresOn && properties.enabled !== false) expect(listed).toContain(properties.tags.hostname);
+    }
+  }
+
+  it('removal racing a renewal, an import, a batch or the renewal timer leaves the gateway and Key Vault consistent, also across a host crash', async () => {
+    const kinds = ['renew', 'import', 'batch', 'timer'] as const;
+    const delays = [0, 150, 600];
+    let round = 0;
+    for (const kind of kinds) {
+      for (const delay of [...delays, -1]) {
+        const hostname = `race${round++}-${kind}.litware.example`;
+        await issue(hostname);
+        if (kind === 'timer') sandbox.acme.renewalInfo.suggestWindow(hostname, { start: new Date(Date.now() - 3600_000), end: new Date(Date.now() - 60_000) });
+        const removal = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+        expect(removal.status).toBe(202);
+        await pause(Math.max(delay, 0));
+        let other: Response | number;
+        if (kind === 'renew') other = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}/renew`, { method: 'POST', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+        else if (kind === 'import') other = (await post(sandbox, IMPORT, { hostnames: [{ hostname, ...importable(pkiDir, hostname) }] })).status;
+        else if (kind === 'batch') other = (await post(sandbox, MULTIPLE, { hostnames: [{ hostname }, { hostname: `partner-${hostname}` }] })).status;
+        else other = await invokeFunction(sandbox, 'RenewCertificatesTimer');
+        const status = typeof other === 'number' ? other : other.status;
+        // Either it waits its turn (409: the removal holds the name) or it runs after the removal.
+        expect({ kind, delay, status: [202, 404, 409].includes(status) }).toEqual({ kind, delay, status: true });
+        if (delay < 0) await sandbox.restartHost('SIGKILL'); // a crash with both in flight
+        await settle();
+        await expectConsistent();
+      }
+    }
+    // Whatever is managed can be removed through the API, and then nothing of it is left.
+    for (const hostname of await managedHostnames()) {
+      const removal = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}?purge=true`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+      expect({ hostname, status: removal.status }).toEqual({ hostname, status: 202 });
+    }
+    await settle();
+    expect(await managedHostnames()).toEqual([]);
+    expect(gateway().httpListeners.filter((l) => l.properties.hostName?.includes('litware.example'))).toEqual([]);
+  }, 900_000);
+
+  it('refuses confusable and malformed names in bodies and routes, never acting on another name', async () => {
+    await issue('happy.example.test');
+    const before = puts();
+    for (const hostname of ['goo%64.example.test', 'happy.example.test\\x', 'soft\u00ADhappy.example.test', 'h\u0430ppy.example.test', 'happy\u3002example.test']) {
+      const response = await post(sandbox, SINGLE, { hostnames: [{ hostname }] });
+      expect({ hostname, status: response.status, field: (response.body.errors as { field: string }[] | undefined)?.[0]?.field }).toEqual({ hostname, status: 400, field: 'hostnames[0].hostname' });
+    }
+    // Decoded once by the host's routing: %252E arrives as "%2E" (refused), never as ".".
+    for (const route of ['happy.example.test%5Cx', 'happy.example.test%25', '%E0%A4%A', 'happy%252Eexample.test', 'happy.example.test%C2%AD']) {
+      const response = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${route}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+      const body = (await response.json()) as { errors?: { field: string }[] };
+      expect({ route, status: response.status, field: body.errors?.[0]?.field }).toEqual({ route, status: 400, field: 'hostname' });
+    }
+    expect(puts()).toBe(before);
+    expect(await managedHostnames()).toContain('happy.example.test');
+  });
+
+  it('refuses an ACME request for a hostname holding an imported certificate before anything is ordered', async () => {
+    const hostname = 'imported.litware.example';
+    const imported = await post(sandbox, IMPORT, { hostnames: [{ hostname, ...importable(pkiDir, hostname) }] });
+    expect(imported.status).toBe(202);
+    expect((await pollToEnd(String(imported.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+    const orders = sandbox.counters.get('acme', 'newOrder');
+    const single = await post(sandbox, SINGLE, { hostnames: [{ hostname }] });
+    const batch = await post(sandbox, MULTIPLE, { hostnames: [{ hostname: 'other.litware.example' }, { hostname }] });
+    for (const response of [single, batch]) {
+      expect(response.status).toBe(409);
+      expect(response.body).toMatchObject({ hostnames: [hostname] });
+    }
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
+  });
+
+  it('the gateway writer refuses a forged change event and changes nothing', async () => {
+    await issue('owned.litware.example');
+    const writer = GatewayWriter.instanceId(sandbox.arm.getGateway().name);
+    const before = JSON.stringify(gateway());
+    const putsBefore = puts();
+    const forged = [
+      { replyTo: 'attacker', bindings: [{ hostname: 'evil.litware.example', name: certificateNameFor('evil.litware.example'), keyVaultSecretId: 'https://evil.vault.azure.net/secrets/stolen', refresh: true }], removals: [] },
+      { replyTo: 'attacker', bindings: [{ hostname: 'owned.litware.example', name: 'handmade-certificate', keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/handmade-certificate` }], removals: [] },
+      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'handmade.litware.example', name: certificateNameFor('handmade.litware.example') }] },
+      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'OWNED.litware.example', name: certificateNameFor('owned.litware.example') }] },
+    ];
+    for (const request of forged) {
+      const raised = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${writer}/raiseEvent/${GatewayWriter.requestEvent}?code=${sandbox.endpoints.functionKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      expect(raised.status).toBe(202);
+    }
+    // A real request after them is still served: the writer kept working and applied only it.
+    await issue('after-forgery.litware.example');
+    expect(puts() - putsBefore).toBe(1);
+    const after = gateway();
+    expect((after.sslCertificates ?? []).some((c) => c.properties.keyVaultSecretId?.includes('evil.vault'))).toBe(false);
+    expect(after.httpListeners.find((l) => l.properties.hostName === 'owned.litware.example')?.properties.sslCertificate?.id).toContain(certificateNameFor('owned.litware.example'));
+    expect(JSON.parse(before).httpListeners.length + 1).toBe(after.httpListeners.length);
+    const writerStatus = (await (await fetch(statusOf(writer))).json()) as Status;
+    expect(writerStatus.runtimeStatus).toBe('Running');
+  });
+});
