@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { Busy } from '../azure/hostnameClaims';
-import { isInProgress } from '../durable/instances';
+import { holderState } from '../durable/instances';
 import { activity } from './context';
 
 export interface ClaimRequest {
@@ -15,7 +15,7 @@ export interface ClaimRequest {
  */
 export const claimHostnames = activity<ClaimRequest, Busy[]>(async ({ hostnames, holder }, { claims }, context) => {
   const client = df.getClient(context);
-  const outcome = await claims.claim(hostnames, holder, (id) => isInProgress(client, id));
+  const outcome = await claims.claim(hostnames, holder, (id) => holderState(client, id));
   return outcome.ok ? [] : outcome.busy;
 });
 

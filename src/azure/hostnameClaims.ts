@@ -8,8 +8,8 @@
  * claimers never both win. https://learn.microsoft.com/rest/api/storageservices/lease-blob
  *
  * A claim outlives a holder that died without releasing (a terminated instance, a crash): it is
- * taken over once the holder's instance is no longer running, and a claim younger than
- * STARTING_GRACE_MS is respected even before its instance exists (the starter claims first).
+ * taken over once the holder's instance has finished, or, when no such instance exists (a starter
+ * that claimed and then failed to start it), once the claim is older than STARTING_GRACE_MS.
  */
 import { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
@@ -35,6 +35,9 @@ export interface Busy {
 
 export type ClaimOutcome = { ok: true; acquired: string[] } | { ok: false; busy: Busy[] };
 
+/** What the holder's orchestration instance is doing: `missing` until its start is recorded. */
+export type HolderState = 'running' | 'finished' | 'missing';
+
 export class HostnameClaims {
   private readonly container: ContainerClient;
 
@@ -50,12 +53,12 @@ export class HostnameClaims {
    * Claims every hostname for `holder`, or none: on any busy hostname the ones claimed here are
    * released again. `acquired` lists those newly claimed (not those `holder` held already).
    */
-  async claim(hostnames: string[], holder: string, isRunning: (instanceId: string) => Promise<boolean>): Promise<ClaimOutcome> {
+  async claim(hostnames: string[], holder: string, stateOf: (instanceId: string) => Promise<HolderState>): Promise<ClaimOutcome> {
     const acquired: string[] = [];
     const busy: Busy[] = [];
     try {
       for (const hostname of hostnames) {
-        const outcome = await this.claimOne(hostname, holder, isRunning);
+        const outcome = await this.claimOne(hostname, holder, stateOf);
         if (outcome === 'acquired') acquired.push(hostname);
         else if (outcome !== 'held') busy.push({ hostname, holder: outcome.holder });
       }
@@ -70,7 +73,7 @@ export class HostnameClaims {
     return { ok: true, acquired };
   }
 
-  private async claimOne(hostname: string, holder: string, isRunning: (instanceId: string) => Promise<boolean>): Promise<'acquired' | 'held' | { holder: string }> {
+  private async claimOne(hostname: string, holder: string, stateOf: (instanceId: string) => Promise<HolderState>): Promise<'acquired' | 'held' | { holder: string }> {
     const blob = this.blob(hostname);
     try {
       await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
@@ -82,8 +85,10 @@ export class HostnameClaims {
       const current = properties.metadata?.holder ?? '';
       if (properties.leaseState === 'leased') {
         if (current === holder) return 'held';
+        if (!current) return { holder: current };
+        const state = await stateOf(current);
         const age = Date.now() - Date.parse(properties.metadata?.claimedat ?? '');
-        if (!current || !(age > STARTING_GRACE_MS) || (await isRunning(current))) return { holder: current };
+        if (state === 'running' || (state === 'missing' && !(age > STARTING_GRACE_MS))) return { holder: current };
         // The holder is gone without releasing: take over, unless the blob changed meanwhile.
         try {
           await new BlobLeaseClient(blob).breakLease(0, { conditions: { ifMatch: properties.etag } });

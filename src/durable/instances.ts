@@ -1,5 +1,6 @@
 import * as df from 'durable-functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import type { HolderState } from '../azure/hostnameClaims';
 import { CertbotError } from '../domain/errors';
 
 /** Unfinished: what holds an instance id (the extension's dedupe statuses, OverridableStates.NonRunningStates). */
@@ -30,4 +31,10 @@ export const isActive = (status: DurableOrchestrationStatus | undefined): boolea
 /** Whether an orchestration instance exists and has not finished. */
 export async function isInProgress(client: DurableClient, instanceId: string): Promise<boolean> {
   return isActive(await instanceStatus(client, instanceId));
+}
+
+/** A claim holder's state (src/azure/hostnameClaims.ts): running, finished, or not (yet) there. */
+export async function holderState(client: DurableClient, instanceId: string): Promise<HolderState> {
+  const status = await instanceStatus(client, instanceId);
+  return !status ? 'missing' : isActive(status) ? 'running' : 'finished';
 }

@@ -5,7 +5,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { instanceIdFor } from '../domain/requests';
-import { isInProgress } from '../durable/instances';
+import { holderState, isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { problemResponse } from './problem';
@@ -27,7 +27,7 @@ export async function claimHostnames(
 ): Promise<Claimed> {
   const claims = new HostnameClaims(config);
   try {
-    const outcome = await claims.claim(hostnames, holder, (id) => isInProgress(client, id));
+    const outcome = await claims.claim(hostnames, holder, (id) => holderState(client, id));
     if (outcome.ok) return { ok: true, release: () => claims.release(outcome.acquired, holder).catch(() => undefined) };
     return { ok: false, response: await busyResponse(client, request, outcome.busy) };
   } catch (error) {
@@ -87,9 +87,10 @@ export async function startIssuance(client: DurableClient, request: HttpRequest,
     await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
   } catch (error) {
     // Two requests raced: the extension refuses the second start; answer like the check above.
+    // What this request newly claimed goes back (the running instance re-claims as its first step).
+    await claimed.release();
     const raced = await running();
     if (raced) return raced;
-    await claimed.release();
     context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }

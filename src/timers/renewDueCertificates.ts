@@ -7,7 +7,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
-import { instanceStatus, isActive, isInProgress } from '../durable/instances';
+import { holderState, instanceStatus, isActive } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
@@ -48,7 +48,7 @@ async function startRenewal(client: DurableClient, claims: HostnameClaims, confi
   const instanceId = instanceIdFor(hostname);
   const last = await instanceStatus(client, instanceId);
   if (isActive(last)) return false;
-  const claimed = await claims.claim([hostname], instanceId, (id) => isInProgress(client, id));
+  const claimed = await claims.claim([hostname], instanceId, (id) => holderState(client, id));
   if (!claimed.ok) return false;
   if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
     // The last renewal failed and the certificate keeps ageing: say so, and try again.

@@ -89,10 +89,13 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     await importAndServe([{ hostname: 'rsa.import.example', privatekey: pkcs1Der, certificate: der(pki.read('rsa.pem')) }]);
   });
 
-  it('tags imported certificates source=import and never replaces them by ACME', async () => {
-    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'rsa.import.example' }] });
-    const { final } = await pollToEnd(String(started.body.statusQueryGetUri));
-    expect(final.customStatus?.error).toBe('HostnameHasImportedCertificate');
+  it('tags imported certificates source=import and never replaces them by ACME (refused before any order)', async () => {
+    const orders = sandbox.counters.get('acme', 'newOrder');
+    const refused = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'rsa.import.example' }] });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ title: 'Imported certificate', hostnames: ['rsa.import.example'] });
+    expect(String(refused.body.detail)).toContain('imported');
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
     const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'rsa.import.example', pki.read('ca.pem'));
     expect(served.issuer).toBe('Import Test CA');
   });

@@ -120,6 +120,39 @@ describe('one operation per hostname, names that cannot be confused, limits befo
     expect(gateway().httpListeners.filter((l) => l.properties.hostName?.includes('litware.example'))).toEqual([]);
   }, 900_000);
 
+  it('of ten concurrent requests for one hostname (single, batch, import) exactly one starts; the rest get 409 naming it', async () => {
+    const hostname = 'contended.litware.example';
+    const bodies: [string, unknown][] = [
+      ...Array.from({ length: 6 }, (): [string, unknown] => [SINGLE, { hostnames: [{ hostname }] }]),
+      ...Array.from({ length: 3 }, (_, i): [string, unknown] => [MULTIPLE, { hostnames: [{ hostname: `mate${i}.litware.example` }, { hostname }] }]),
+      [IMPORT, { hostnames: [{ hostname, ...importable(pkiDir, hostname) }] }],
+    ];
+    const answers = await Promise.all(bodies.map(([name, body]) => post(sandbox, name, body)));
+    const started = answers.filter((a) => a.status === 202);
+    expect(answers.map((a) => a.status).sort()).toEqual([202, ...Array(9).fill(409)]);
+    const winner = String(started[0].body.id);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(refused.body).toMatchObject({ hostnames: [hostname], holders: [{ hostname, instanceId: winner }] });
+    }
+    expect((await pollToEnd(String(started[0].body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+    await settle();
+  });
+
+  it('takes over the claim of an operation that was terminated without releasing it', async () => {
+    const hostname = 'terminated.litware.example';
+    sandbox.faults.arm({ service: 'keyvault', match: `/certificates/${certificateNameFor(hostname)}/create`, delayMs: 5000, count: 1 });
+    const first = await post(sandbox, SINGLE, { hostnames: [{ hostname }] });
+    expect(first.status).toBe(202);
+    expect((await post(sandbox, SINGLE, { hostnames: [{ hostname }] })).status).toBe(409);
+    const terminated = await fetch(String(first.body.terminatePostUri).replace('{text}', 'operator'), { method: 'POST' });
+    expect(terminated.status).toBe(202);
+    expect((await pollToEnd(String(first.body.statusQueryGetUri))).final.runtimeStatus).toBe('Terminated');
+    // The terminated run never released its claim; another operation (a batch) takes it over at once.
+    const batch = await post(sandbox, MULTIPLE, { hostnames: [{ hostname }, { hostname: 'after-terminated.litware.example' }] });
+    expect(batch.status).toBe(202);
+    expect((await pollToEnd(String(batch.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+  });
+
   it('refuses confusable and malformed names in bodies and routes, never acting on another name', async () => {
     await issue('happy.example.test');
     const before = puts();
