@@ -8,8 +8,9 @@
  * claimers never both win. https://learn.microsoft.com/rest/api/storageservices/lease-blob
  *
  * A claim outlives a holder that died without releasing (a terminated instance, a crash): it is
- * taken over once the holder's instance has finished, or, when no such instance exists (a starter
- * that claimed and then failed to start it), once the claim is older than STARTING_GRACE_MS.
+ * taken over once the run that made it has finished; a claim for a run not started yet (no
+ * instance, or only earlier runs of the same id) is respected for STARTING_GRACE_MS, long enough
+ * for a starter that stores imports first.
  */
 import { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
@@ -19,7 +20,7 @@ import { fromAzureError } from './restErrors';
 
 const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
 /** How long a fresh claim counts as held while its orchestration is still being started. */
-export const STARTING_GRACE_MS = 2 * 60 * 1000;
+export const STARTING_GRACE_MS = 10 * 60 * 1000;
 const ATTEMPTS = 8;
 
 const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
@@ -36,7 +37,7 @@ export interface Busy {
 export type ClaimOutcome = { ok: true; acquired: string[] } | { ok: false; busy: Busy[] };
 
 /** What the holder's orchestration instance is doing: `missing` until its start is recorded. */
-export type HolderState = 'running' | 'finished' | 'missing';
+export type HolderState = { state: 'running' } | { state: 'finished'; at: Date } | { state: 'missing' };
 
 export class HostnameClaims {
   private readonly container: ContainerClient;
@@ -86,9 +87,12 @@ export class HostnameClaims {
       if (properties.leaseState === 'leased') {
         if (current === holder) return 'held';
         if (!current) return { holder: current };
-        const state = await stateOf(current);
-        const age = Date.now() - Date.parse(properties.metadata?.claimedat ?? '');
-        if (state === 'running' || (state === 'missing' && !(age > STARTING_GRACE_MS))) return { holder: current };
+        const holderNow = await stateOf(current);
+        const claimedAt = Date.parse(properties.metadata?.claimedat ?? '');
+        // A claim made after the holder id's last run ended is for a run still being started (the
+        // same instance id is reused: certificate-<hostname>), so it is respected like a missing one.
+        const forNewRun = holderNow.state === 'missing' || (holderNow.state === 'finished' && !(claimedAt <= holderNow.at.getTime()));
+        if (holderNow.state === 'running' || (forNewRun && !(Date.now() - claimedAt > STARTING_GRACE_MS))) return { holder: current };
         // The holder is gone without releasing: take over, unless the blob changed meanwhile.
         try {
           await new BlobLeaseClient(blob).breakLease(0, { conditions: { ifMatch: properties.etag } });
@@ -107,6 +111,17 @@ export class HostnameClaims {
       }
     }
     return { holder: '' };
+  }
+
+  /** The instance holding the hostname right now, if any. */
+  async holderOf(hostname: string): Promise<string | undefined> {
+    try {
+      const properties = await this.blob(hostname).getProperties();
+      return properties.leaseState === 'leased' ? properties.metadata?.holder : undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw fromAzureError('Blob Storage', error, blobCodes);
+    }
   }
 
   /** Gives the hostnames up, where `holder` still holds them (a released or taken-over claim is left alone). */

@@ -154,7 +154,10 @@ export function planHttpsBindings(
 function removeBindings(gateway: ApplicationGateway, removals: HttpsRemoval[]): boolean {
   let changed = false;
   for (const removal of removals) {
-    const listeners = (gateway.httpListeners ?? []).filter((l) => l.protocol === 'Https' && listenerHostnames(l).includes(removal.hostname));
+    // Only the listener this app bound for the hostname (it uses the app's certificate for it); a
+    // hand-made listener with other hostnames or another certificate stays.
+    const ours = (l: ApplicationGatewayHttpListener): boolean => !!l.sslCertificate?.id?.toLowerCase().endsWith(`/sslcertificates/${removal.name.toLowerCase()}`);
+    const listeners = (gateway.httpListeners ?? []).filter((l) => l.protocol === 'Https' && listenerHostnames(l).includes(removal.hostname) && ours(l));
     const names = new Set(listeners.map((l) => l.name?.toLowerCase()));
     const usesListener = (id: string | undefined): boolean => !!id && names.has(id.split('/').pop()?.toLowerCase());
     const before = [gateway.httpListeners?.length, gateway.requestRoutingRules?.length, gateway.sslCertificates?.length].join();

@@ -56,7 +56,7 @@ function mixedScripts(label: string): string[] | undefined {
  */
 export function normaliseHostname(input: unknown): HostnameVerdict {
   if (typeof input !== 'string') return { ok: false, reason: 'must be a string' };
-  const trimmed = input.replace(/^[ \t]+|[ \t]+$/g, '');
+  const trimmed = input.replace(/^ +| +$/g, '');
   if (!trimmed) return { ok: false, reason: 'must not be empty' };
   if (trimmed.startsWith('*')) {
     return {
@@ -66,20 +66,22 @@ export function normaliseHostname(input: unknown): HostnameVerdict {
   }
   const unbracketed = trimmed.replace(/^\[(.*)\]$/, '$1');
   if (isIP(unbracketed)) return { ok: false, reason: 'is an IP address; certificates here are issued for DNS names only' };
-  for (const [pattern, reason] of FORBIDDEN) if (pattern.test(trimmed)) return { ok: false, reason };
-
   const folded = foldWidth(trimmed);
+  // Checked before and after width folding: fullwidth "％" or "＼" are refused like "%" and "\".
+  for (const [pattern, reason] of FORBIDDEN) if (pattern.test(trimmed) || pattern.test(folded)) return { ok: false, reason };
   // A non-ASCII character whose lower case is ASCII (the Kelvin sign is "k") is a lookalike.
   const lookalike = [...folded].find((c) => c.charCodeAt(0) > 0x7f && [...c.toLowerCase()].every((l) => l.charCodeAt(0) < 0x80));
   if (lookalike) return { ok: false, reason: `contains "${lookalike}", a lookalike of "${lookalike.toLowerCase()}"` };
   const withoutDot = folded.endsWith('.') ? folded.slice(0, -1) : folded;
   const lower = withoutDot.toLowerCase();
-  for (const label of lower.split('.')) {
+  const ascii = domainToASCII(lower);
+  if (!ascii) return { ok: false, reason: 'is not a valid DNS name' };
+  // The script rules hold for the name as sent and for what an A-label (xn--...) stands for.
+  for (const label of [...lower.split('.'), ...domainToUnicode(ascii).split('.')]) {
     const scripts = mixedScripts(label);
     if (scripts) return { ok: false, reason: `mixes scripts in the label "${label}" (${scripts.join(', ')}), as lookalike names do` };
   }
-  const ascii = domainToASCII(lower);
-  if (!ascii) return { ok: false, reason: 'is not a valid DNS name' };
+  if (isIP(ascii)) return { ok: false, reason: 'is an IP address; certificates here are issued for DNS names only' };
   // Only case, width and the trailing dot may change: the A-label must read back as what was sent.
   if (domainToUnicode(ascii) !== lower && ascii !== lower) {
     return { ok: false, reason: `would be changed by IDNA mapping (to ${ascii}); send the name as ${domainToUnicode(ascii)} or ${ascii}` };

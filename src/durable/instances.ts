@@ -36,5 +36,6 @@ export async function isInProgress(client: DurableClient, instanceId: string): P
 /** A claim holder's state (src/azure/hostnameClaims.ts): running, finished, or not (yet) there. */
 export async function holderState(client: DurableClient, instanceId: string): Promise<HolderState> {
   const status = await instanceStatus(client, instanceId);
-  return !status ? 'missing' : isActive(status) ? 'running' : 'finished';
+  if (!status) return { state: 'missing' };
+  return isActive(status) ? { state: 'running' } : { state: 'finished', at: new Date(status.lastUpdatedTime) };
 }

@@ -63,8 +63,8 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   try {
     await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId });
   } catch (error) {
-    await claimed.release();
     if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
+    await claimed.release();
     context.error(`Starting ${Orchestrators.RemoveCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }

@@ -87,10 +87,11 @@ export async function startIssuance(client: DurableClient, request: HttpRequest,
     await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
   } catch (error) {
     // Two requests raced: the extension refuses the second start; answer like the check above.
-    // What this request newly claimed goes back (the running instance re-claims as its first step).
-    await claimed.release();
+    // The claim stays: under the same holder id it is the running instance's now (and is taken
+    // over once that run has finished, should it outlive it).
     const raced = await running();
     if (raced) return raced;
+    await claimed.release();
     context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
   }

@@ -86,6 +86,14 @@ export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<
     const verdicts = yield* callStep<ChangeVerdicts>(context, Activities.CheckGatewayChanges, batch);
     const accepted = verdicts.accepted.map((i) => batch[i]);
     if (accepted.length > 0) yield* applyBatch(context, accepted);
+    // A refused request is answered at once (a real requester must not wait out its timeouts).
+    const refusals = verdicts.refused
+      .filter(({ index }) => typeof batch[index]?.replyTo === 'string')
+      .map(({ index, reason }): { replyTo: string; result: GatewayChangeResult } => ({
+        replyTo: batch[index].replyTo,
+        result: { ok: false, error: { code: 'InternalError', detail: `The gateway writer refused the change: ${reason}` } },
+      }));
+    if (refusals.length > 0) yield context.df.Task.all(refusals.map((reply) => context.df.callActivity(GatewayWriter.replyActivity, reply)));
     batches++;
   }
   context.df.continueAsNew(null);

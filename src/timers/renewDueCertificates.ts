@@ -7,7 +7,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor } from '../domain/requests';
-import { holderState, instanceStatus, isActive } from '../durable/instances';
+import { holderState, instanceStatus, isActive, isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
 import type { ScheduledRenewal } from '../orchestrators/addCertificate';
@@ -65,7 +65,8 @@ async function startRenewal(client: DurableClient, claims: HostnameClaims, confi
   try {
     await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
   } catch (error) {
-    await claims.release(claimed.acquired, instanceId).catch(() => undefined);
+    // A renewal started meanwhile under the same id keeps the claim; otherwise it goes back.
+    if (!(await isInProgress(client, instanceId).catch(() => true))) await claims.release(claimed.acquired, instanceId).catch(() => undefined);
     throw error;
   }
   return true;

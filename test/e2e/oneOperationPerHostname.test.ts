@@ -138,6 +138,21 @@ describe('one operation per hostname, names that cannot be confused, limits befo
     await settle();
   });
 
+  it('of renewals and removals racing for one hostname under the same instance ids, exactly one starts', async () => {
+    const hostname = 'sameid.litware.example';
+    await issue(hostname);
+    const headers = { 'x-functions-key': sandbox.endpoints.functionKey };
+    const requests = [
+      ...Array.from({ length: 5 }, () => fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}/renew`, { method: 'POST', headers })),
+      ...Array.from({ length: 3 }, () => fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}`, { method: 'DELETE', headers })),
+    ];
+    const statuses = (await Promise.all(requests)).map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(7);
+    await settle();
+    await expectConsistent();
+  });
+
   it('takes over the claim of an operation that was terminated without releasing it', async () => {
     const hostname = 'terminated.litware.example';
     sandbox.faults.arm({ service: 'keyvault', match: `/certificates/${certificateNameFor(hostname)}/create`, delayMs: 5000, count: 1 });
@@ -195,6 +210,10 @@ describe('one operation per hostname, names that cannot be confused, limits befo
       { replyTo: 'attacker', bindings: [{ hostname: 'owned.litware.example', name: 'handmade-certificate', keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/handmade-certificate` }], removals: [] },
       { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'handmade.litware.example', name: certificateNameFor('handmade.litware.example') }] },
       { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'OWNED.litware.example', name: certificateNameFor('owned.litware.example') }] },
+      // What the app itself would send, but from someone who does not hold the hostname:
+      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'owned.litware.example', name: certificateNameFor('owned.litware.example') }] },
+      { replyTo: 'attacker', bindings: [{ hostname: 'unmanaged.litware.example', name: certificateNameFor('unmanaged.litware.example'), keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${certificateNameFor('unmanaged.litware.example')}` }], removals: [] },
+      { replyTo: 'attacker', bindings: [{ hostname: 'owned.litware.example', name: certificateNameFor('owned.litware.example'), keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${certificateNameFor('owned.litware.example')}/0123456789abcdef` }], removals: [] },
     ];
     for (const request of forged) {
       const raised = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${writer}/raiseEvent/${GatewayWriter.requestEvent}?code=${sandbox.endpoints.functionKey}`, {

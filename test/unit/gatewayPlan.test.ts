@@ -74,6 +74,20 @@ describe('planning the gateway change', () => {
     expect(planHttpsBindings(planned, [], targets, [{ hostname: 'a.example.com', name: 'a-example-com' }])).toBeUndefined();
   });
 
+  it('never removes a hand-made listener that serves the hostname with a certificate of its own', () => {
+    const current = gateway();
+    current.sslCertificates = [{ name: 'theirs' }];
+    current.httpListeners!.push({
+      name: 'hand-made',
+      frontendPort: { id: `${gwId}/frontendPorts/port_443` },
+      protocol: 'Https',
+      hostNames: ['a.example.com', 'c.example.com'],
+      sslCertificate: { id: `${gwId}/sslCertificates/theirs` },
+    });
+    expect(planHttpsBindings(current, [], targets, [{ hostname: 'a.example.com', name: 'a-example-com' }])).toBeUndefined();
+    expect(current.httpListeners?.map((l) => l.name)).toContain('hand-made');
+  });
+
   it('gives each new rule a distinct free priority and plans many hostnames in one change', () => {
     const planned = planHttpsBindings(gateway(), [binding('a.example.com'), binding('b.example.com')], targets);
     const priorities = planned?.requestRoutingRules?.map((r) => r.priority);

@@ -50,6 +50,12 @@ const refused: [string, string][] = [
   [`${'abcdefghi.'.repeat(26)}test`, 'longer than 253'],
   ['under_score.example.test', 'invalid label'],
   ['xn--a.example.test', 'not a valid DNS name'],
+  ['goo\uFF0564.example.test', '"%"'], // fullwidth percent sign
+  ['name\uFF3Cx.example.test', 'backslash'], // fullwidth backslash
+  ['\tleading-tab.example.test', 'control'],
+  ['trailing-tab.example.test\t', 'control'],
+  ['1.2.3.4.', 'IP address'],
+  ['xn--pypal-4ve.example.test', 'mixes scripts'], // the A-label of a Cyrillic-a paypal
 ];
 
 const canonical: [string, string][] = [
