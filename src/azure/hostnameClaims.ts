@@ -37,7 +37,10 @@ export interface Busy {
 export type ClaimOutcome = { ok: true; acquired: string[] } | { ok: false; busy: Busy[] };
 
 /** What the holder's orchestration instance is doing: `missing` until its start is recorded. */
-export type HolderState = { state: 'running' } | { state: 'finished'; at: Date } | { state: 'missing' };
+export type HolderState = { state: 'running' } | { state: 'finished'; createdAt: Date } | { state: 'missing' };
+
+/** Status times have whole seconds (the extension writes ToString("s")): compare with that slack. */
+const STATUS_TIME_RESOLUTION_MS = 1000;
 
 export class HostnameClaims {
   private readonly container: ContainerClient;
@@ -89,9 +92,11 @@ export class HostnameClaims {
         if (!current) return { holder: current };
         const holderNow = await stateOf(current);
         const claimedAt = Date.parse(properties.metadata?.claimedat ?? '');
-        // A claim made after the holder id's last run ended is for a run still being started (the
-        // same instance id is reused: certificate-<hostname>), so it is respected like a missing one.
-        const forNewRun = holderNow.state === 'missing' || (holderNow.state === 'finished' && !(claimedAt <= holderNow.at.getTime()));
+        // A run's claim is made just before the run is created. One made later than the finished
+        // run's creation is for a new run of the same instance id (certificate-<hostname> is
+        // reused) still being started, so it is respected like one whose instance is missing.
+        const forNewRun =
+          holderNow.state === 'missing' || (holderNow.state === 'finished' && !(claimedAt < holderNow.createdAt.getTime() + STATUS_TIME_RESOLUTION_MS));
         if (holderNow.state === 'running' || (forNewRun && !(Date.now() - claimedAt > STARTING_GRACE_MS))) return { holder: current };
         // The holder is gone without releasing: take over, unless the blob changed meanwhile.
         try {

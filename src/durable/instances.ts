@@ -37,5 +37,5 @@ export async function isInProgress(client: DurableClient, instanceId: string): P
 export async function holderState(client: DurableClient, instanceId: string): Promise<HolderState> {
   const status = await instanceStatus(client, instanceId);
   if (!status) return { state: 'missing' };
-  return isActive(status) ? { state: 'running' } : { state: 'finished', at: new Date(status.lastUpdatedTime) };
+  return isActive(status) ? { state: 'running' } : { state: 'finished', createdAt: new Date(status.createdTime) };
 }
