@@ -24,6 +24,9 @@ const SERVICE_BY_ACTIVITY: Record<string, Part> = {
   CreateCertificateSigningRequest: 'Key Vault',
   UploadValidationFile: 'Blob',
   DeleteValidationFile: 'Blob',
+  // The hostname's claim (a blob lease) taken and given back.
+  ClaimHostnames: 'Blob',
+  ReleaseHostnames: 'Blob',
   CheckServedCertificates: 'Gateway TLS check',
   ConfigureApplicationGateway: 'ARM',
 };

@@ -5,10 +5,9 @@ import { parseHostnameList } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
-import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { claimHostnames, importedResponse } from './inProgress';
-import { invalidRequest, problemResponse } from './problem';
+import { claimHostnames, importedResponse, startClaimed } from './inProgress';
+import { invalidRequest } from './problem';
 
 /**
  * POST /api/AddMultipleCertificatesFunctions_HttpStart {"hostnames":[{"hostname":"..."}, ...]}:
@@ -31,13 +30,5 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   const claimed = await claimHostnames(client, request, context, config, parsed.value, instanceId);
   if (!claimed.ok) return claimed.response;
   const input: MultipleInput = { hostnames: parsed.value, maxParallel: config.maxParallelIssuances };
-  try {
-    await client.startNew(Orchestrators.AddMultipleCertificates, { input, instanceId });
-  } catch (error) {
-    await claimed.release();
-    context.error(`Starting ${Orchestrators.AddMultipleCertificates} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
-    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
-  }
-  context.info(`Started ${Orchestrators.AddMultipleCertificates} ${instanceId} for ${parsed.value.length} hostnames`);
-  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+  return startClaimed(client, request, context, claimed, Orchestrators.AddMultipleCertificates, { instanceId, input, hostnames: parsed.value });
 }

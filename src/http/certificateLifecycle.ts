@@ -7,9 +7,8 @@ import { normaliseHostname } from '../domain/hostname';
 import { removalInstanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
-import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { busyResponse, claimHostnames, startIssuance } from './inProgress';
+import { busyResponse, claimHostnames, startClaimed, startIssuance } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /**
@@ -60,13 +59,5 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
   if (!claimed.ok) return claimed.response;
   const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true' };
-  try {
-    await client.startNew(Orchestrators.RemoveCertificate, { input, instanceId });
-  } catch (error) {
-    if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
-    await claimed.release();
-    context.error(`Starting ${Orchestrators.RemoveCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
-    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
-  }
-  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+  return startClaimed(client, request, context, claimed, Orchestrators.RemoveCertificate, { instanceId, input, hostnames: [hostname] });
 }

@@ -8,9 +8,8 @@ import { parseImportRequest } from '../domain/importedCertificate';
 import { Orchestrators } from '../functions/names';
 import type { ImportInput } from '../orchestrators/importCertificate';
 import { readJsonBody } from './body';
-import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { configOrError, isConfig } from './configuration';
-import { claimHostnames } from './inProgress';
+import { claimHostnames, startClaimed } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
 
 /** Takes back what a failed request stored; returns the hostnames whose new versions remain. */
@@ -73,13 +72,6 @@ export async function importCertificateStarter(request: HttpRequest, context: In
     const keptNote = kept.length ? ` New versions already stored for ${kept.join(', ')} could not be taken back; the gateway may pick them up (import them again to be sure).` : '';
     return problemResponse(502, 'Key Vault import failed', `The certificate for ${current} could not be stored in Key Vault${typed ? ` (${typed.code})` : ''}; nothing was started. Retry later.${keptNote}`);
   }
-  try {
-    await client.startNew(Orchestrators.AddCertificateWithPrivateKey, { input, instanceId });
-  } catch (error) {
-    await claimed.release();
-    context.error(`Starting ${Orchestrators.AddCertificateWithPrivateKey} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
-    return problemResponse(503, 'Could not start', 'The certificates are stored in Key Vault but the orchestration could not be started; import them again shortly.');
-  }
-  context.info(`Started ${Orchestrators.AddCertificateWithPrivateKey} ${instanceId} for ${input.certificates.length} imported certificates`);
-  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+  const hostnames = input.certificates.map((c) => c.hostname);
+  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificateWithPrivateKey, { instanceId, input, hostnames }, 'The certificates are stored in Key Vault but the orchestration could not be started; import them again shortly.');
 }

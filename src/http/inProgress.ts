@@ -71,30 +71,40 @@ export async function importedResponse(config: CertbotConfig, context: Invocatio
 }
 
 /**
+ * Starts the orchestration a claim was made for and answers 202 with its links. If the start
+ * fails: when an instance of that id runs (a same-id start raced this one) the claim is its own and
+ * stays, and `whenRunning` answers; otherwise the claim goes back and the answer is 503.
+ */
+export async function startClaimed(
+  client: DurableClient,
+  request: HttpRequest,
+  context: InvocationContext,
+  claimed: Extract<Claimed, { ok: true }>,
+  orchestrator: string,
+  start: { instanceId: string; input: unknown; hostnames: string[] },
+  unavailable = 'The orchestration could not be started; retry shortly.',
+): Promise<HttpResponseInit> {
+  try {
+    await client.startNew(orchestrator, { instanceId: start.instanceId, input: start.input });
+  } catch (error) {
+    if (await isInProgress(client, start.instanceId).catch(() => false)) return busyResponse(client, request, start.hostnames.map((hostname) => ({ hostname, holder: start.instanceId })));
+    await claimed.release();
+    context.error(`Starting ${orchestrator} ${start.instanceId} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
+    return problemResponse(503, 'Could not start', unavailable);
+  }
+  context.info(`Started ${orchestrator} ${start.instanceId}`);
+  return acceptedResponse(await checkStatusLinks(client, request, start.instanceId));
+}
+
+/**
  * Starts AddCertificateFunctions for one hostname under the hostname's instance id (issue and
  * renew-now alike): 202 with the check-status links, or 409 with the links of the operation that
  * holds the hostname (an issuance, a renewal, a batch, an import or a removal).
  */
 export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string): Promise<HttpResponseInit> {
   const instanceId = instanceIdFor(hostname);
-  const running = async (): Promise<HttpResponseInit | undefined> =>
-    (await isInProgress(client, instanceId)) ? busyResponse(client, request, [{ hostname, holder: instanceId }]) : undefined;
-  const busy = await running();
-  if (busy) return busy;
+  if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
   const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
   if (!claimed.ok) return claimed.response;
-  try {
-    await client.startNew(Orchestrators.AddCertificate, { instanceId, input: hostname });
-  } catch (error) {
-    // Two requests raced: the extension refuses the second start; answer like the check above.
-    // The claim stays: under the same holder id it is the running instance's now (and is taken
-    // over once that run has finished, should it outlive it).
-    const raced = await running();
-    if (raced) return raced;
-    await claimed.release();
-    context.error(`Starting ${Orchestrators.AddCertificate} for ${hostname} failed: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
-    return problemResponse(503, 'Could not start', 'The orchestration could not be started; retry shortly.');
-  }
-  context.info(`Started ${Orchestrators.AddCertificate} ${instanceId}`);
-  return acceptedResponse(await checkStatusLinks(client, request, instanceId));
+  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input: hostname, hostnames: [hostname] });
 }
