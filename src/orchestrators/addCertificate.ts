@@ -50,8 +50,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   let pendingToken: string | undefined;
 
   try {
-    if (!deferred) yield* claimOrFail(context, [hostname]);
+    // The first contract step shows from the start; holding the hostname is part of it.
     report('GetApplicationGatewayPublicIpStep');
+    if (!deferred) yield* claimOrFail(context, [hostname]);
     const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
 
     report('CheckDnsResolutionStep');

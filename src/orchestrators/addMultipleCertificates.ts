@@ -64,6 +64,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     context.df.setCustomStatus(batchStatus(outcomes, failedInOrder, status, error));
   };
 
+  publish('CreateCertificateStep');
   try {
     yield* claimOrFail(context, hostnames);
   } catch (error) {

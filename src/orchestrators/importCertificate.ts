@@ -23,8 +23,8 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     context.df.setCustomStatus(stepStatus(status));
   };
   try {
-    yield* claimOrFail(context, certificates.map((c) => c.hostname));
     report('ImportCertificateStep');
+    yield* claimOrFail(context, certificates.map((c) => c.hostname));
     const targets: LiveTarget[] = [];
     for (const { hostname, certificateName } of certificates) {
       const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });

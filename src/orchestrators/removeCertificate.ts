@@ -18,8 +18,8 @@ export function* removeCertificateOrchestrator(context: OrchestrationContext): S
   const { hostname, certificateName, purge } = context.df.getInput<RemovalInput>();
   let step: 'ConfigureApplicationGatewayStep' | 'CreateCertificateStep' = 'ConfigureApplicationGatewayStep';
   try {
-    yield* claimOrFail(context, [hostname]);
     context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
+    yield* claimOrFail(context, [hostname]);
     const change = yield* requestGatewayChange(context, [], [{ hostname, name: certificateName }]);
     if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
     step = 'CreateCertificateStep';
