@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { guarded } from '../http/guarded';
 import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challenge } from '../activities/acmeOrder';
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate } from '../activities/certificate';
 import { checkDnsResolution } from '../activities/dnsResolution';
@@ -20,7 +21,7 @@ app.http('AddCertificateFunctions_HttpStart', {
   methods: ['POST'],
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: addCertificateStarter,
+  handler: guarded(addCertificateStarter),
 });
 
 df.app.orchestration(Orchestrators.AddCertificate, addCertificateOrchestrator);

@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { guarded } from '../http/guarded';
 import { addMultipleCertificatesStarter } from '../http/addMultipleCertificatesStarter';
 import { addMultipleCertificatesOrchestrator } from '../orchestrators/addMultipleCertificates';
 import { Orchestrators } from './names';
@@ -8,7 +9,7 @@ app.http('AddMultipleCertificatesFunctions_HttpStart', {
   methods: ['POST'],
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: addMultipleCertificatesStarter,
+  handler: guarded(addMultipleCertificatesStarter),
 });
 
 df.app.orchestration(Orchestrators.AddMultipleCertificates, addMultipleCertificatesOrchestrator);

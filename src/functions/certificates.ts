@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { guarded } from '../http/guarded';
 import { listCertificates } from '../http/listCertificates';
 import { purgeOldHistory } from '../timers/purgeHistory';
 import { removeCertificate, renewNow } from '../http/certificateLifecycle';
@@ -12,7 +13,7 @@ app.http('ListCertificates', {
   route: 'certificates',
   methods: ['GET'],
   authLevel: 'function',
-  handler: listCertificates,
+  handler: guarded(listCertificates),
 });
 
 app.http('RenewCertificate', {
@@ -20,7 +21,7 @@ app.http('RenewCertificate', {
   methods: ['POST'],
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: renewNow,
+  handler: guarded(renewNow),
 });
 
 // Daily by default; the schedule is the app setting RenewalSchedule (NCRONTAB).
@@ -41,7 +42,7 @@ app.http('RemoveCertificate', {
   methods: ['DELETE'],
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: removeCertificate,
+  handler: guarded(removeCertificate),
 });
 
 df.app.orchestration(Orchestrators.RemoveCertificate, removeCertificateOrchestrator);

@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { guarded } from '../http/guarded';
 import { getCertificate } from '../activities/certificateLookup';
 import { importCertificateStarter } from '../http/importCertificateStarter';
 import { importCertificateOrchestrator } from '../orchestrators/importCertificate';
@@ -9,7 +10,7 @@ app.http('AddCertificateWithPrivateKeyFunctions_HttpStart', {
   methods: ['POST'],
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
-  handler: importCertificateStarter,
+  handler: guarded(importCertificateStarter),
 });
 
 df.app.orchestration(Orchestrators.AddCertificateWithPrivateKey, importCertificateOrchestrator);
