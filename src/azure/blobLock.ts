@@ -9,22 +9,19 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
-import { appCredential } from './credential';
+import { BLOB_CODES as blobCodes, challengeContainer, ensureEmptyBlob, statusOf } from './challengeContainer';
 import { fromAzureError } from './restErrors';
 
-const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
 const LEASE_SECONDS = 60;
 const RETRY_MS = 250;
 /** Well inside the lease period, so a slow CA or vault never lets the lease lapse. */
 const RENEW_EVERY_MS = 20_000;
 
-const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
-
 export class BlobLock {
   private readonly container: ContainerClient;
 
   constructor(config: CertbotConfig) {
-    this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
+    this.container = challengeContainer(config);
   }
 
   /**
@@ -34,12 +31,9 @@ export class BlobLock {
    */
   async around<T>(name: string, work: (stillHeld: () => Promise<void>) => Promise<T>, waitMs = (LEASE_SECONDS + 15) * 1000): Promise<T> {
     const blob = this.container.getBlockBlobClient(`locks/${name}`);
-    try {
-      // Create once; 409 (exists) and 412 (exists and leased) both mean it is there.
-      await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
-    } catch (error) {
-      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw fromAzureError('Blob Storage', error, blobCodes);
-    }
+    await ensureEmptyBlob(blob).catch((error: unknown) => {
+      throw fromAzureError('Blob Storage', error, blobCodes);
+    });
     const lease = blob.getBlobLeaseClient();
     const deadline = Date.now() + waitMs;
     for (;;) {

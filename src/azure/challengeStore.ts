@@ -1,6 +1,6 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
-import { appCredential } from './credential';
+import { BLOB_CODES as blobCodes, challengeContainer } from './challengeContainer';
 import { fromAzureError } from './restErrors';
 
 /**
@@ -8,15 +8,13 @@ import { fromAzureError } from './restErrors';
  * `/.well-known/acme-challenge/*` onto `<container>/.well-known/acme-challenge/*`.
  * REST: https://learn.microsoft.com/rest/api/storageservices/put-blob and delete-blob.
  */
-const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
-
 export const challengeBlobName = (token: string): string => `.well-known/acme-challenge/${token}`;
 
 export class ChallengeStore {
   private readonly container: ContainerClient;
 
   constructor(config: CertbotConfig) {
-    this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
+    this.container = challengeContainer(config);
   }
 
   /** Writes (or overwrites: idempotent) the key authorization under the token's path. */

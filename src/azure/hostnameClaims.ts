@@ -14,16 +14,13 @@
  */
 import { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
-import { appCredential } from './credential';
+import { BLOB_CODES as blobCodes, challengeContainer, ensureEmptyBlob, statusOf } from './challengeContainer';
 import { certificateNameFor } from './keyVault';
 import { fromAzureError } from './restErrors';
 
-const blobCodes = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
 /** How long a fresh claim counts as held while its orchestration is still being started. */
 export const STARTING_GRACE_MS = 10 * 60 * 1000;
 const ATTEMPTS = 8;
-
-const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
 
 /** Someone else changed the blob between our read and our write: read again. */
 const isRace = (error: unknown): boolean => statusOf(error) === 409 || statusOf(error) === 412;
@@ -46,7 +43,7 @@ export class HostnameClaims {
   private readonly container: ContainerClient;
 
   constructor(config: CertbotConfig) {
-    this.container = new ContainerClient(config.blobContainerUrl.href, appCredential());
+    this.container = challengeContainer(config);
   }
 
   private blob(hostname: string): BlockBlobClient {
@@ -79,11 +76,7 @@ export class HostnameClaims {
 
   private async claimOne(hostname: string, holder: string, stateOf: (instanceId: string) => Promise<HolderState>): Promise<'acquired' | 'held' | { holder: string }> {
     const blob = this.blob(hostname);
-    try {
-      await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
-    } catch (error) {
-      if (!isRace(error)) throw error;
-    }
+    await ensureEmptyBlob(blob);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const properties = await blob.getProperties();
       const current = properties.metadata?.holder ?? '';

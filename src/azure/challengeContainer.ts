@@ -1,0 +1,25 @@
+/**
+ * The challenge container, shared by the validation files and the app's lock blobs, and what its
+ * three users have in common: the client, the typed error codes, and the empty-blob creation that
+ * locks and claims lease (Put Blob with If-None-Match: *: 409 when it exists, 412 when it exists
+ * and is leased; https://learn.microsoft.com/rest/api/storageservices/put-blob).
+ */
+import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import { CertbotConfig } from '../domain/config';
+import { appCredential } from './credential';
+
+export const BLOB_CODES = { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed' } as const;
+
+export const challengeContainer = (config: CertbotConfig): ContainerClient => new ContainerClient(config.blobContainerUrl.href, appCredential());
+
+/** The HTTP status an SDK error carries, if any. */
+export const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number } | null)?.statusCode;
+
+/** Creates the (empty) blob unless it exists; any other failure is thrown as it came. */
+export async function ensureEmptyBlob(blob: BlockBlobClient): Promise<void> {
+  try {
+    await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
+  } catch (error) {
+    if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+  }
+}
