@@ -5,16 +5,21 @@ import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
  * Rules from the service documentation (https://learn.microsoft.com/azure/application-gateway/
  * configuration-listeners, multiple-site-overview, configuration-request-routing-rules): references
  * resolve, HTTPS listeners carry a certificate, v2 rules need a unique priority 1-20000, a listener
- * hostname is unique per frontend port, hostName and hostNames are exclusive, Key Vault
- * certificates need a user-assigned identity. InvalidResourceReference,
- * ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty and
- * ApplicationGatewayHttpListenersUsingSameFrontendPortHostNameAndFrontendIpConfig are the service's
- * codes (quoted in public issue threads); the other three follow its naming, unverified.
+ * hostname is unique per frontend port, hostName and hostNames are exclusive, a listener serves one
+ * rule, Key Vault certificates need a user-assigned identity. InvalidResourceReference,
+ * ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty,
+ * ApplicationGatewayHttpListenersUsingSameFrontendPortHostNameAndFrontendIpConfig,
+ * ApplicationGatewayRequestRoutingRulesUsingSameHttpListener and ApplicationGatewaySkuNotSpecified
+ * are the service's codes (quoted in public issue threads and support articles); the others follow
+ * its naming, unverified. Limits and child names: gatewayLimits.ts.
  */
 export interface ArmError {
   code: string;
   message: string;
 }
+
+/** The arrays a PUT may omit (an omitted collection is an empty one). */
+export const REQUIRED_COLLECTIONS = ['frontendIPConfigurations', 'frontendPorts', 'backendAddressPools', 'backendHttpSettingsCollection', 'httpListeners', 'requestRoutingRules'] as const;
 
 function references(value: unknown, found: string[] = []): string[] {
   if (Array.isArray(value)) value.forEach((v) => references(v, found));
@@ -32,6 +37,10 @@ function references(value: unknown, found: string[] = []): string[] {
 export function validateGateway(gateway: GatewayResource): ArmError | undefined {
   const props = gateway.properties;
   const gatewayId = gateway.id.toLowerCase();
+  if (!props.sku?.name) {
+    // The code is documented (MicrosoftDocs/SupportArticles-docs error-codes/applicationgatewayskunotspecified.md); the wording is unverified.
+    return { code: 'ApplicationGatewaySkuNotSpecified', message: `Application Gateway ${gateway.id} must have a SKU specified.` };
+  }
   const known = new Set<string>();
   for (const collection of CHILD_COLLECTIONS) {
     for (const child of (props[collection] as Child[] | undefined) ?? []) known.add(`${gatewayId}/${collection.toLowerCase()}/${child.name.toLowerCase()}`);
@@ -74,7 +83,17 @@ export function validateGateway(gateway: GatewayResource): ArmError | undefined 
 
   const isV2 = /_v2$/i.test(props.sku.name);
   const priorities = new Map<number, string>();
+  const listenerRules = new Map<string, string>();
   for (const rule of props.requestRoutingRules) {
+    const listenerId = rule.properties.httpListener?.id?.toLowerCase();
+    if (listenerId && listenerRules.has(listenerId)) {
+      // Code and wording as the service answers (quoted in aztfm/terraform-azurerm-application-gateway#9).
+      return {
+        code: 'ApplicationGatewayRequestRoutingRulesUsingSameHttpListener',
+        message: `Two Request Routing Rules of Application Gateway ${gateway.id} are using the same Http Listener ${rule.properties.httpListener?.id}.`,
+      };
+    }
+    if (listenerId) listenerRules.set(listenerId, rule.name);
     const priority = rule.properties.priority;
     if (isV2 && priority === undefined) {
       return { code: 'ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty', message: `Priority for the request routing rule ${rule.name} cannot be empty. All request routing rules should have a priority defined starting from api-version 2021-08-01.` };

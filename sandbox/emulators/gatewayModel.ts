@@ -26,12 +26,23 @@ export interface GatewayResource {
     provisioningState?: string;
     operationalState?: string;
     sku: { name: string; tier: string; capacity?: number };
+    /** Inline WAF settings of a WAF_v2 gateway (ApplicationGatewayWebApplicationFirewallConfiguration). */
+    webApplicationFirewallConfiguration?: { enabled: boolean; firewallMode: string; ruleSetType: string; ruleSetVersion: string };
     gatewayIPConfigurations?: Child[];
     frontendIPConfigurations: Child<{ publicIPAddress?: SubResource; privateIPAddress?: string }>[];
     frontendPorts: Child<{ port: number }>[];
     backendAddressPools: Child<{ backendAddresses?: { fqdn?: string; ipAddress?: string }[] }>[];
     backendHttpSettingsCollection: Child<{ port: number; protocol: string; path?: string; pickHostNameFromBackendAddress?: boolean; probe?: SubResource; hostName?: string }>[];
-    probes?: Child<{ protocol: string; path: string; match?: { statusCodes?: string[] } }>[];
+    probes?: Child<{
+      protocol: string;
+      path: string;
+      host?: string;
+      pickHostNameFromBackendHttpSettings?: boolean;
+      interval?: number;
+      timeout?: number;
+      unhealthyThreshold?: number;
+      match?: { statusCodes?: string[] };
+    }>[];
     httpListeners: Child<{
       frontendIPConfiguration?: SubResource;
       frontendPort?: SubResource;
@@ -59,18 +70,32 @@ export interface GatewayResource {
   };
 }
 
-/** Collections holding child resources, whose ids are `{gatewayId}/{collection}/{name}`. */
+/**
+ * Collections holding child resources, whose ids are `{gatewayId}/{collection}/{name}`
+ * (ApplicationGatewayPropertiesFormat in applicationGateway.json).
+ */
 export const CHILD_COLLECTIONS = [
   'gatewayIPConfigurations',
+  'authenticationCertificates',
+  'trustedRootCertificates',
+  'trustedClientCertificates',
+  'sslCertificates',
   'frontendIPConfigurations',
   'frontendPorts',
+  'probes',
   'backendAddressPools',
   'backendHttpSettingsCollection',
-  'probes',
+  'backendSettingsCollection',
   'httpListeners',
-  'sslCertificates',
+  'listeners',
+  'sslProfiles',
   'urlPathMaps',
   'requestRoutingRules',
+  'routingRules',
+  'rewriteRuleSets',
+  'redirectConfigurations',
+  'privateLinkConfigurations',
+  'loadDistributionPolicies',
 ] as const;
 
 export const childById = <P>(collection: Child<P>[] | undefined, id: string | undefined): Child<P> | undefined =>
