@@ -1,19 +1,49 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Counters, FaultInjector } from '../faults';
+import { randomUUID } from 'node:crypto';
+import { Counters, delay, FaultInjector } from '../faults';
 import { SandboxCa } from '../tls/ca';
-import { validateGateway } from './armValidation';
+import { ArmError, REQUIRED_COLLECTIONS, validateGateway } from './armValidation';
+import { checkLimits } from './gatewayLimits';
 import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
 import { EmulatorReply, EmulatorRequest, startHttpsEmulator } from './httpsServer';
 import { verifyBearer } from '../identity';
 
 /**
  * Azure Resource Manager emulator for the Microsoft.Network calls the app makes
- * (azure-rest-api-specs network: applicationGateway.json, publicIpAddress.json):
- * - GET / PUT applicationGateways with the long-running operation protocol: PUT answers 201/200
- *   with provisioningState "Updating" and an Azure-AsyncOperation URL that reports InProgress,
- *   then Succeeded (ARM async operations: https://learn.microsoft.com/azure/azure-resource-manager/
- *   management/async-operations); the new configuration applies when the operation completes;
- * - a PUT while another runs gets 409 AnotherOperationInProgress (not retried by the SDK);
+ * (azure-rest-api-specs network: applicationGateway.json, publicIpAddress.json), as strict as the
+ * Network resource provider where public sources show how it answers:
+ *
+ * - PUT applicationGateways is a long-running operation lasting `operationDelayMs` (default 45 s:
+ *   an update takes 2-5 minutes on Azure, MicrosoftDocs/SupportArticles-docs
+ *   troubleshoot-application-gateway-key-vault-certificate.md; 45 s keeps a local run bearable). The
+ *   update answers 200 with the new configuration in provisioningState "Updating" and the headers
+ *   `Azure-AsyncOperation` (…/providers/Microsoft.Network/locations/{loc}/operations/{guid}, the
+ *   guid also in x-ms-request-id), `Azure-AsyncNotification: Enabled` and `Retry-After: 10`
+ *   (Azure/azure-powershell session record ApplicationGatewayTests/TestKeyVaultIntegrationTest.json,
+ *   PUT applicationGateways, 2020; azure-cli recordings/test_network_ag_listener.yaml shows the same
+ *   200 without Retry-After in 2025: the sources disagree and the header is kept, `retryAfterSeconds`).
+ *   Polling the operation answers {"status":"InProgress"} with Retry-After growing as the service's
+ *   did in that session record (10, 10, 20, 20, 40, 40, then 100 s; scaled to `retryAfterSeconds`),
+ *   then {"status":"Succeeded"} without Retry-After.
+ * - GET shows the latest accepted configuration (provisioningState "Updating" while it runs); the
+ *   data plane runs the previous one until the operation completes.
+ * - A newer accepted PUT cancels the running one: it ends {"status":"Canceled"} with error code
+ *   "Canceled", message "Operation was canceled." and the detail CanceledAndSupersededDueToAnotherOperation
+ *   "Operation PutApplicationGatewayOperation (a) was canceled and superseded by operation
+ *   PutApplicationGatewayOperation (b)." (Azure/azure-cli#21156, Azure/application-gateway-kubernetes-ingress#187).
+ * - Every accepted PUT gives the resource a new weak etag W/"guid", and so does its completion
+ *   (the etag of a Network RP resource in the PUT answer differs from the one after the operation:
+ *   azure-sdk-for-js arm-network recording_virtualnetworks_create_test.json).
+ * - If-Match on PUT is compared with the etag GET shows now (`*` matches): a mismatch answers 412
+ *   PreconditionFailedEtagMismatch and applies nothing. The code is the Network RP's (seen on a
+ *   Microsoft.Network PUT with a mangled If-Match; kubernetes-sigs/cloud-provider-azure names the
+ *   same 412 for load balancers and security groups); the wording is Compute's
+ *   (cloud-provider-azure pkg/retry/etagmismatch_error.go), the Network RP's is unverified. The Network
+ *   RP has been reported to ignore If-Match on some resources (azure-rest-api-specs#6789): honouring it
+ *   is the stricter reading.
+ * - Limits, child names and configuration rules are refused with 400 before anything starts
+ *   (gatewayLimits.ts, armValidation.ts).
+ * - 429 RetryableError, "A retryable error occurred." (Azure/terraform-provider-azapi#691) and other
+ *   faults are armed through the FaultInjector; the body is the ARM error envelope.
  * - GET publicIPAddresses with properties.ipAddress.
  */
 export interface ArmOptions {
@@ -27,9 +57,34 @@ export interface ArmOptions {
   httpSettingsName: string;
   /** https://host:port/<account>/<container> of the challenge container. */
   challengeContainerUrl: string;
+  /** How long a gateway PUT runs before it applies (default 45000 ms). */
   operationDelayMs?: number;
+  /** Retry-After (seconds) of a PUT's answer and of the first polls of its operation (default 10, the service's). */
+  retryAfterSeconds?: number;
+  /** The seeded gateway's SKU (default Standard_v2). */
+  gatewaySku?: 'Standard_v2' | 'WAF_v2';
+  /** OWASP CRS version of the seeded WAF_v2 gateway's inline WAF configuration (default '3.2'). */
+  wafRuleSetVersion?: string;
   faults?: FaultInjector;
   counters?: Counters;
+}
+
+/** An edit a person makes in the portal: read the gateway, change it, save the whole of it. */
+export interface OutOfBandEdit {
+  /** Tags merged into the gateway's tags. */
+  tags?: Record<string, string>;
+  /** Name of an HTTP health probe to add. */
+  addProbe?: string;
+  /** Time between reading the gateway and saving it (default 0): another writer may act in between. */
+  delayMs?: number;
+}
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Canceled' | 'Failed';
+
+interface ArmErrorBody {
+  code: string;
+  message: string;
+  details?: ArmErrorBody[];
 }
 
 export interface ArmEmulator {
@@ -38,15 +93,43 @@ export interface ArmEmulator {
   stop(): Promise<void>;
   /** The configuration the gateway runs now (as applied by the last completed PUT). */
   getGateway(): GatewayResource;
+  /** What GET answers now: the latest accepted configuration, "Updating" while its operation runs. */
+  readGateway(): GatewayResource;
   onApplied(listener: (gateway: GatewayResource) => void): void;
   /** Test hook: change the running configuration directly (e.g. drop the challenge path rule). */
   mutate(change: (gateway: GatewayResource) => void): void;
+  /**
+   * A person editing the gateway in the portal while the app works: reads what GET shows, applies
+   * the edit and PUTs the whole gateway through the same path as a client PUT (a long-running
+   * operation that cancels a running one, a new etag, counted as a PUT). Rejects with the
+   * service's code when the PUT is refused.
+   */
+  outOfBandEdit(edit: OutOfBandEdit): Promise<{ operationId: string }>;
+  /** The state of an asynchronous operation (tests). */
+  operationStatus(operationId: string): OperationStatus | undefined;
 }
 
 interface Operation {
-  status: 'InProgress' | 'Succeeded' | 'Failed';
-  error?: { code: string; message: string };
+  id: string;
+  status: OperationStatus;
+  error?: ArmErrorBody;
+  polls: number;
+  timer?: NodeJS.Timeout;
 }
+
+export const DEFAULT_OPERATION_DELAY_MS = 45_000;
+/** The service's Retry-After on an application gateway PUT (TestKeyVaultIntegrationTest.json, see above). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+/** Retry-After of successive InProgress polls, in units of the first (the service's 10, 10, 20, 20, 40, 40, 100 s). */
+const POLL_LADDER = [1, 1, 2, 2, 4, 4, 10];
+const DEFAULT_API_VERSION = '2024-05-01';
+/** The text httpsServer gives a fault armed without a message. */
+const SANDBOX_FAULT_MESSAGE = 'Fault injected by the sandbox.';
+/** The service's wording for codes a fault may be armed with. */
+const SERVICE_WORDING: Record<string, string> = {
+  // Azure/terraform-provider-azapi#691 (2024); an older answer read "occured" (hashicorp/terraform#7986).
+  RetryableError: 'A retryable error occurred.',
+};
 
 const armError = (status: number, code: string, message: string, headers?: Record<string, string>): EmulatorReply => ({
   status,
@@ -55,6 +138,7 @@ const armError = (status: number, code: string, message: string, headers?: Recor
 });
 
 const etag = (): string => `W/"${randomUUID()}"`;
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 export function seedGateway(options: ArmOptions): { gateway: GatewayResource; publicIpId: string } {
   const rg = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}`;
@@ -63,6 +147,8 @@ export function seedGateway(options: ArmOptions): { gateway: GatewayResource; pu
   const identityId = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${options.gatewayName}-identity`;
   const blob = new URL(options.challengeContainerUrl);
   const child = (collection: string, name: string): string => `${id}/${collection}/${name}`;
+  const sku = options.gatewaySku ?? 'Standard_v2';
+  if (options.wafRuleSetVersion !== undefined && sku !== 'WAF_v2') throw new Error('wafRuleSetVersion needs gatewaySku WAF_v2');
   const gateway: GatewayResource = {
     id,
     name: options.gatewayName,
@@ -70,7 +156,11 @@ export function seedGateway(options: ArmOptions): { gateway: GatewayResource; pu
     location: options.location,
     identity: { type: 'UserAssigned', userAssignedIdentities: { [identityId]: { principalId: randomUUID(), clientId: randomUUID() } } },
     properties: {
-      sku: { name: 'Standard_v2', tier: 'Standard_v2', capacity: 1 },
+      sku: { name: sku, tier: sku, capacity: 1 },
+      // Inline WAF settings (ApplicationGatewayWebApplicationFirewallConfiguration in applicationGateway.json).
+      ...(sku === 'WAF_v2'
+        ? { webApplicationFirewallConfiguration: { enabled: true, firewallMode: 'Prevention', ruleSetType: 'OWASP', ruleSetVersion: options.wafRuleSetVersion ?? '3.2' } }
+        : {}),
       gatewayIPConfigurations: [{ name: 'appGatewayIpConfig', properties: { subnet: { id: `${rg}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/appgw` } } }],
       frontendIPConfigurations: [{ name: 'appGwPublicFrontendIp', properties: { publicIPAddress: { id: publicIpId } } }],
       frontendPorts: [
@@ -142,20 +232,28 @@ export function seedGateway(options: ArmOptions): { gateway: GatewayResource; pu
   return { gateway: normalise(gateway, 'Succeeded'), publicIpId };
 }
 
-/** Fills what the service fills: child ids, types, etags and provisioning states. */
+/** Children of every collection, each with an object `properties`. */
+function childrenOf(gateway: GatewayResource, collection: (typeof CHILD_COLLECTIONS)[number]): Child[] {
+  const items = gateway.properties[collection];
+  return Array.isArray(items) ? (items as Child[]).filter((item) => item && typeof item === 'object') : [];
+}
+
+/** Fills what the service fills: child ids, types, etags and provisioning states; a new etag. */
 function normalise(gateway: GatewayResource, state: string): GatewayResource {
-  const copy: GatewayResource = JSON.parse(JSON.stringify(gateway));
+  const copy = clone(gateway);
   copy.etag = etag();
   copy.properties.provisioningState = state;
   copy.properties.operationalState = 'Running';
   for (const collection of CHILD_COLLECTIONS) {
-    for (const item of (copy.properties[collection] as Child[] | undefined) ?? []) {
+    for (const item of childrenOf(copy, collection)) {
+      item.properties ??= {};
       item.id = `${copy.id}/${collection}/${item.name}`;
       item.etag = copy.etag;
       item.type = `Microsoft.Network/applicationGateways/${collection}`;
       item.properties.provisioningState = state;
       if (collection === 'urlPathMaps') {
         for (const rule of (item.properties.pathRules as Child[] | undefined) ?? []) {
+          rule.properties ??= {};
           rule.id = `${item.id}/pathRules/${rule.name}`;
           rule.properties.provisioningState = state;
         }
@@ -165,12 +263,22 @@ function normalise(gateway: GatewayResource, state: string): GatewayResource {
   return copy;
 }
 
+/** If-Match: `*` or one of a comma-separated list of entity tags equal to the current etag. */
+function ifMatchHolds(header: string, current: string | undefined): boolean {
+  const tags = header.split(',').map((tag) => tag.trim()).filter(Boolean);
+  return tags.includes('*') || (current !== undefined && tags.includes(current));
+}
+
 export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator> {
   const seeded = seedGateway(options);
+  const operationDelayMs = options.operationDelayMs ?? DEFAULT_OPERATION_DELAY_MS;
+  const retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
   let applied = seeded.gateway;
-  let updating: GatewayResource | undefined;
+  let current = seeded.gateway;
+  let running: Operation | undefined;
   const operations = new Map<string, Operation>();
   const listeners: ((gateway: GatewayResource) => void)[] = [];
+  const count = (operation: string): void => options.counters?.increment('arm', operation);
   const publicIp = {
     id: seeded.publicIpId,
     name: `${options.gatewayName}-pip`,
@@ -181,6 +289,7 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
   };
   const gatewayPath = seeded.gateway.id.toLowerCase();
   const publicIpPath = seeded.publicIpId.toLowerCase();
+  const operationsPath = `/subscriptions/${options.subscriptionId}/providers/microsoft.network/locations/${options.location}/operations/`.toLowerCase();
   let base = '';
 
   const apply = (gateway: GatewayResource): void => {
@@ -188,36 +297,77 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
     for (const listener of listeners) listener(applied);
   };
 
-  function putGateway(request: EmulatorRequest): EmulatorReply {
-    if (updating) {
-      return armError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${base}${request.url.pathname}.`);
+  const cancel = (operation: Operation, supersededBy: string): void => {
+    clearTimeout(operation.timer);
+    operation.status = 'Canceled';
+    // The service's codes and wording (Azure/azure-cli#21156, application-gateway-kubernetes-ingress#187).
+    operation.error = {
+      code: 'Canceled',
+      message: 'Operation was canceled.',
+      details: [
+        {
+          code: 'CanceledAndSupersededDueToAnotherOperation',
+          message: `Operation PutApplicationGatewayOperation (${operation.id}) was canceled and superseded by operation PutApplicationGatewayOperation (${supersededBy}).`,
+        },
+      ],
+    };
+    count('applicationGateways.put.canceled');
+  };
+
+  /** The one path every gateway PUT takes (client requests and out-of-band edits alike). */
+  function putGateway(body: unknown, ifMatch: string | undefined, apiVersion: string): EmulatorReply {
+    const resource = body as Partial<GatewayResource> | undefined;
+    if (!resource || typeof resource !== 'object' || !resource.properties || typeof resource.properties !== 'object') {
+      return armError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: properties are required.');
     }
-    const body = request.body as Partial<GatewayResource> | undefined;
-    if (!body?.properties) return armError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: properties are required.');
-    const candidate: GatewayResource = { ...applied, ...body, id: applied.id, name: applied.name, type: applied.type, properties: { ...body.properties } as GatewayResource['properties'] };
+    if (ifMatch !== undefined && !ifMatchHolds(ifMatch, current.etag)) {
+      return armError(412, 'PreconditionFailedEtagMismatch', `Etag provided in if-match header ${ifMatch} does not match etag ${current.etag} of resource.`);
+    }
+    const properties = clone(resource.properties) as GatewayResource['properties'];
+    for (const collection of REQUIRED_COLLECTIONS) if (!Array.isArray(properties[collection])) properties[collection] = [];
+    delete properties.provisioningState;
+    delete properties.operationalState;
+    // A PUT replaces the resource: tags and identity are what the body says.
+    const candidate: GatewayResource = { id: current.id, name: current.name, type: current.type, location: current.location, tags: resource.tags, identity: resource.identity, properties };
     for (const collection of CHILD_COLLECTIONS) {
-      for (const item of (candidate.properties[collection] as Child[] | undefined) ?? []) item.id = `${candidate.id}/${collection}/${item.name}`;
+      for (const item of childrenOf(candidate, collection)) item.id = `${candidate.id}/${collection}/${item.name}`;
     }
-    const invalid = validateGateway(candidate);
+    const invalid: ArmError | undefined = checkLimits(candidate) ?? validateGateway(candidate);
     if (invalid) return armError(400, invalid.code, invalid.message);
 
-    const operationId = randomBytes(16).toString('hex');
-    operations.set(operationId, { status: 'InProgress' });
-    updating = normalise(candidate, 'Updating');
-    const next = normalise(candidate, 'Succeeded');
-    setTimeout(() => {
-      updating = undefined;
-      apply(next);
-      operations.set(operationId, { status: 'Succeeded' });
-    }, options.operationDelayMs ?? 300);
-    const apiVersion = request.url.searchParams.get('api-version') ?? '2024-05-01';
+    const operation: Operation = { id: randomUUID(), status: 'InProgress', polls: 0 };
+    operations.set(operation.id, operation);
+    count('applicationGateways.put.accepted');
+    if (running) cancel(running, operation.id);
+    running = operation;
+    current = normalise(candidate, 'Updating');
+    operation.timer = setTimeout(() => {
+      running = undefined;
+      operation.status = 'Succeeded';
+      current = normalise(candidate, 'Succeeded');
+      count('applicationGateways.put.succeeded');
+      apply(current);
+    }, operationDelayMs);
+    operation.timer.unref();
     return {
       status: 200,
       headers: {
-        'azure-asyncoperation': `${base}/subscriptions/${options.subscriptionId}/providers/Microsoft.Network/locations/${options.location}/operations/${operationId}?api-version=${apiVersion}`,
+        'azure-asyncoperation': `${base}/subscriptions/${options.subscriptionId}/providers/Microsoft.Network/locations/${options.location}/operations/${operation.id}?api-version=${apiVersion}`,
+        'azure-asyncnotification': 'Enabled',
+        'retry-after': String(retryAfterSeconds),
+        'x-ms-request-id': operation.id,
       },
-      body: updating,
+      body: current,
     };
+  }
+
+  function operationStatus(operation: Operation): EmulatorReply {
+    if (operation.status !== 'InProgress') {
+      return { status: 200, body: { status: operation.status, ...(operation.error ? { error: operation.error } : {}) } };
+    }
+    const step = POLL_LADDER[Math.min(operation.polls, POLL_LADDER.length - 1)];
+    operation.polls += 1;
+    return { status: 200, headers: { 'retry-after': String(step * retryAfterSeconds) }, body: { status: 'InProgress' } };
   }
 
   const server = await startHttpsEmulator(
@@ -233,24 +383,29 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
         if (path.includes('/operations/')) return 'operations.get';
         return 'other';
       },
-      faultBody: (code, message) => ({ error: { code, message, details: [] } }),
+      faultBody: (code, message) => ({
+        error: { code, message: message === SANDBOX_FAULT_MESSAGE ? (SERVICE_WORDING[code] ?? message) : message, details: [] },
+      }),
     },
-    (request) => {
+    (request: EmulatorRequest) => {
       if (!verifyBearer(request.headers.authorization, 'https://management.azure.com')) {
         return armError(401, 'AuthenticationFailed', 'Authentication failed. The Authorization header is missing or its token is not valid for https://management.azure.com.');
       }
-      if (!request.url.searchParams.get('api-version')) return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+      const apiVersion = request.url.searchParams.get('api-version');
+      if (!apiVersion) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
       const path = request.url.pathname.toLowerCase();
       if (path === gatewayPath) {
-        if (request.method === 'GET') return { status: 200, body: updating ?? applied };
-        if (request.method === 'PUT') return putGateway(request);
+        if (request.method === 'GET') return { status: 200, headers: current.etag ? { etag: current.etag } : {}, body: current };
+        if (request.method === 'PUT') {
+          const ifMatch = request.headers['if-match'];
+          return putGateway(request.body, Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch, apiVersion);
+        }
       }
       if (path === publicIpPath && request.method === 'GET') return { status: 200, body: publicIp };
-      const operation = /\/providers\/microsoft\.network\/locations\/[^/]+\/operations\/([0-9a-f]+)$/.exec(path);
-      if (operation && request.method === 'GET') {
-        const state = operations.get(operation[1]);
-        if (!state) return armError(404, 'NotFound', 'Operation not found.');
-        return { status: 200, body: { status: state.status, ...(state.error ? { error: state.error } : {}) } };
+      if (path.startsWith(operationsPath) && request.method === 'GET') {
+        const operation = operations.get(path.slice(operationsPath.length));
+        if (!operation) return armError(404, 'NotFound', 'Operation not found.');
+        return operationStatus(operation);
       }
       if (/\/providers\/microsoft\.network\/(applicationgateways|publicipaddresses)\//.test(path)) {
         return armError(404, 'ResourceNotFound', `The Resource '${request.url.pathname.split('/providers/')[1]}' under resource group '${options.resourceGroup}' was not found.`);
@@ -263,13 +418,39 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
   return {
     url: server.url,
     gatewayId: seeded.gateway.id,
-    stop: server.stop,
+    stop: async () => {
+      clearTimeout(running?.timer);
+      await server.stop();
+    },
     getGateway: () => applied,
+    readGateway: () => current,
     onApplied: (listener) => listeners.push(listener),
     mutate: (change) => {
-      const copy: GatewayResource = JSON.parse(JSON.stringify(applied));
+      const copy = clone(applied);
       change(copy);
-      apply(normalise(copy, 'Succeeded'));
+      const changed = normalise(copy, 'Succeeded');
+      if (!running) current = changed;
+      apply(changed);
     },
+    outOfBandEdit: async (edit) => {
+      // The portal reads the gateway as GET shows it and sends the whole of it back.
+      const read = clone(current);
+      if (edit.delayMs) await delay(edit.delayMs);
+      if (edit.tags) read.tags = { ...(read.tags ?? {}), ...edit.tags };
+      if (edit.addProbe) {
+        read.properties.probes = [
+          ...(read.properties.probes ?? []),
+          { name: edit.addProbe, properties: { protocol: 'Http', host: '127.0.0.1', path: '/', interval: 30, timeout: 30, unhealthyThreshold: 3 } },
+        ];
+      }
+      count('applicationGateways.put');
+      const reply = putGateway(read, undefined, DEFAULT_API_VERSION);
+      if (reply.status !== 200) {
+        const error = (reply.body as { error: ArmErrorBody }).error;
+        throw Object.assign(new Error(`${error.code}: ${error.message}`), { code: error.code, statusCode: reply.status });
+      }
+      return { operationId: reply.headers?.['x-ms-request-id'] ?? '' };
+    },
+    operationStatus: (operationId) => operations.get(operationId.toLowerCase())?.status,
   };
 }
