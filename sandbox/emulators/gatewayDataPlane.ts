@@ -6,23 +6,53 @@ import { Counters, delay, FaultInjector } from '../faults';
 import { childById, GatewayResource } from './gatewayModel';
 
 /**
- * The emulated gateway's data plane: it serves what the gateway's current configuration says.
+ * The emulated gateway's data plane: it serves what the gateway's applied configuration says.
  * HTTP (the port Pebble validates HTTP-01 on) follows listeners, rules and path maps; the
  * `/.well-known/acme-challenge/*` path rule forwards to the challenge container through the
  * backend settings' path override (https://learn.microsoft.com/azure/application-gateway/
  * configuration-http-settings#override-backend-path). HTTPS answers SNI with the certificate of the
- * matching HTTPS listener, read through its keyVaultSecretId (versionless: the latest version);
- * like the service, it re-reads Key Vault whenever the configuration is applied again.
+ * matching HTTPS listener, as loaded from Key Vault:
+ *
+ * - Per SSL certificate the gateway keeps the keyVaultSecretId it loaded and what it loaded. When a
+ *   configuration is applied, it (re)loads only the certificates whose configured keyVaultSecretId
+ *   differs from the loaded one: "Application Gateway refetches the certificate from Key Vault only
+ *   when the configured keyVaultSecretId changes. If you reapply the same versionless secret URI or
+ *   run an empty update, the action finishes successfully but doesn't force the gateway to pull the
+ *   newer Key Vault version" (MicrosoftDocs/SupportArticles-docs
+ *   troubleshoot-application-gateway-key-vault-certificate.md, Resolution E, 2026). Older pages say
+ *   any minor update forces a check (disabled-listeners.md, 2023; the 2022 key-vault-certs overview):
+ *   the sources disagree and the stricter 2026 rule is implemented.
+ * - Every four hours the instances poll Key Vault for a renewed version (key-vault-certs.md, "How
+ *   integration works"): only a versionless id can yield one (a versioned id "always retrieves that
+ *   specific version", Resolution C), so the poll re-reads versionless ids, and re-checks disabled
+ *   listeners' certificates, which it re-enables once readable (disabled-listeners.md, "How does the
+ *   periodic check work?"). `pollKeyVault()` runs it now; a real 4-hour timer (unref'd) runs too.
+ * - A certificate that cannot be read (secret missing, disabled, access refused, content type other
+ *   than application/x-pkcs12 or application/x-pem-file, unusable content) disables its listeners:
+ *   their TLS handshake fails (the service sends an unrecognized_name alert, clients show
+ *   ERR_SSL_UNRECOGNIZED_NAME_ALERT, disabled-listeners.md; Node can only close the connection).
+ *   Transient failures (the read throwing) leave the listener as it was ("Transient connectivity
+ *   problems do not have any impact on the listeners").
+ * - Sandbox faults on service `gateway`: "REFRESH" makes one apply skip re-loading changed
+ *   certificates (certificates new to the gateway still load), as an instance that has not re-read
+ *   Key Vault; the still-different ones load on the next apply. "KEYVAULT" (matched against the
+ *   secret id) refuses one Key Vault read as a missing Get permission would. "HANDSHAKE" refuses a
+ *   TLS handshake.
  */
 export interface DataPlaneOptions {
   getGateway(): GatewayResource;
   onApplied(listener: (gateway: GatewayResource) => void): void;
-  resolveSecret(secretId: string): Promise<{ pfxBase64: string } | undefined>;
+  /** The secret a Key Vault secret id names: `pfxBase64` is the secret's value (base64 PKCS#12, or PEM text). */
+  resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType?: string } | undefined>;
   /** CA that signed the blob endpoint's TLS certificate. */
   backendCa: string;
   faults?: FaultInjector;
   counters?: Counters;
+  /** Interval of the Key Vault poll (default four hours, the service's). */
+  keyVaultPollIntervalMs?: number;
 }
+
+export type ListenerState = 'enabled' | 'disabled';
 
 export interface GatewayDataPlane {
   httpPort: number;
@@ -30,9 +60,27 @@ export interface GatewayDataPlane {
   httpUrl: string;
   httpsUrl: string;
   stop(): Promise<void>;
+  /** Runs the periodic Key Vault check now: re-reads versionless secret ids and disabled listeners' certificates. */
+  pollKeyVault(): Promise<void>;
+  /** Every listener of the applied configuration by name: disabled when its Key Vault certificate could not be read. */
+  listenerStates(): Record<string, ListenerState>;
+  /** Resolves once the certificates of the configurations applied so far are loaded. */
+  settled(): Promise<void>;
 }
 
 type Listener = GatewayResource['properties']['httpListeners'][number];
+
+/** What the gateway holds for one SSL certificate: the secret id it loaded, and the result. */
+interface LoadedCertificate {
+  secretId: string;
+  context?: tls.SecureContext;
+  /** Why the secret could not be used (its listeners are disabled). */
+  error?: string;
+}
+
+export const KEY_VAULT_POLL_INTERVAL_MS = 4 * 60 * 60 * 1000;
+const PKCS12 = 'application/x-pkcs12';
+const PEM = 'application/x-pem-file';
 
 function listenerFor(gateway: GatewayResource, port: number, hostname: string): Listener | undefined {
   const props = gateway.properties;
@@ -42,24 +90,99 @@ function listenerFor(gateway: GatewayResource, port: number, hostname: string): 
   return onPort.find((l) => names(l).includes(hostname.toLowerCase())) ?? onPort.find((l) => names(l).length === 0);
 }
 
-export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<GatewayDataPlane> {
-  const contexts = new Map<string, Promise<tls.SecureContext | undefined>>();
-  options.onApplied(() => {
-    // An armed `gateway` fault matching "REFRESH" keeps the certificates already loaded, as a
-    // gateway instance that has not re-read Key Vault yet would: the app's live check must notice.
-    if (options.faults?.take('gateway', 'REFRESH', '/sslCertificates')) return;
-    contexts.clear();
-  });
+/** A secret id without a version segment: https://vault/secrets/name (trailing slash allowed, key-vault-certs.md). */
+export function isVersionless(secretId: string): boolean {
+  try {
+    return /^\/secrets\/[^/]+\/?$/.test(new URL(secretId).pathname);
+  } catch {
+    return false;
+  }
+}
 
-  const secureContextFor = (secretId: string): Promise<tls.SecureContext | undefined> => {
-    let context = contexts.get(secretId);
-    if (!context) {
-      // The gateway reads the PFX Key Vault serves (password-less); OpenSSL loads RSA and EC alike.
-      context = options.resolveSecret(secretId).then((secret) => (secret ? tls.createSecureContext({ pfx: Buffer.from(secret.pfxBase64, 'base64') }) : undefined));
-      contexts.set(secretId, context);
-      context.catch(() => contexts.delete(secretId));
+const keyVaultCertificates = (gateway: GatewayResource): { name: string; secretId: string }[] =>
+  (gateway.properties.sslCertificates ?? [])
+    .filter((c) => !!c.properties.keyVaultSecretId)
+    .map((c) => ({ name: c.name.toLowerCase(), secretId: c.properties.keyVaultSecretId as string }));
+
+export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<GatewayDataPlane> {
+  const loaded = new Map<string, LoadedCertificate>();
+  let work: Promise<void> = Promise.resolve();
+  const serially = (task: () => Promise<void>): Promise<void> => {
+    work = work.then(task).catch(() => undefined);
+    return work;
+  };
+
+  /** One read of a secret as the gateway's identity makes it; undefined when the read failed transiently. */
+  const load = async (secretId: string): Promise<LoadedCertificate | undefined> => {
+    options.counters?.increment('gateway', 'keyvault.read');
+    if (options.faults?.take('gateway', 'KEYVAULT', secretId)) {
+      // Learn, application-gateway-key-vault-common-errors.md: the identity lacks the Get permission on secrets.
+      return { secretId, error: 'UserAssignedIdentityDoesNotHaveGetPermissionOnKeyVault' };
     }
-    return context;
+    let secret: { pfxBase64: string; contentType?: string } | undefined;
+    try {
+      secret = await options.resolveSecret(secretId);
+    } catch {
+      return undefined;
+    }
+    // SecretDisabled and SecretDeletedFromKeyVault alike (common-errors.md): the emulator's resolve tells them apart no further.
+    if (!secret) return { secretId, error: 'SecretNotFoundOrDisabled' };
+    try {
+      if (secret.contentType === PKCS12) return { secretId, context: tls.createSecureContext({ pfx: Buffer.from(secret.pfxBase64, 'base64') }) };
+      if (secret.contentType === PEM) return { secretId, context: tls.createSecureContext({ key: secret.pfxBase64, cert: secret.pfxBase64 }) };
+    } catch {
+      return { secretId, error: 'InvalidCertificate' };
+    }
+    // "Secret is not in expected format. Its content type must be either 'application/x-pkcs12' or 'application/x-pem-file'" (troubleshooting article, Symptoms).
+    return { secretId, error: 'SecretContentTypeNotSupported' };
+  };
+
+  const remember = (name: string, result: LoadedCertificate | undefined): void => {
+    if (result) loaded.set(name, result);
+  };
+
+  const applyConfiguration = async (gateway: GatewayResource): Promise<void> => {
+    const configured = keyVaultCertificates(gateway);
+    for (const name of [...loaded.keys()]) if (!configured.some((c) => c.name === name)) loaded.delete(name);
+    // Taken on every apply, as the gateway would keep what it holds through this one update.
+    const skipReloads = !!options.faults?.take('gateway', 'REFRESH', '/sslCertificates');
+    for (const certificate of configured) {
+      const held = loaded.get(certificate.name);
+      if (held?.secretId === certificate.secretId) continue;
+      if (held && skipReloads) continue;
+      remember(certificate.name, await load(certificate.secretId));
+    }
+  };
+
+  const pollKeyVault = (): Promise<void> =>
+    serially(async () => {
+      for (const certificate of keyVaultCertificates(options.getGateway())) {
+        const held = loaded.get(certificate.name);
+        if (!held) remember(certificate.name, await load(certificate.secretId));
+        else if (isVersionless(held.secretId) || !held.context) remember(certificate.name, await load(held.secretId));
+      }
+    });
+
+  void serially(() => applyConfiguration(options.getGateway()));
+  options.onApplied((gateway) => {
+    void serially(() => applyConfiguration(gateway));
+  });
+  const pollTimer = setInterval(() => void pollKeyVault(), options.keyVaultPollIntervalMs ?? KEY_VAULT_POLL_INTERVAL_MS);
+  pollTimer.unref();
+
+  const certificateOf = (gateway: GatewayResource, listener: Listener): { name: string; secretId?: string } | undefined => {
+    const certificate = childById(gateway.properties.sslCertificates, listener.properties.sslCertificate?.id);
+    return certificate && { name: certificate.name.toLowerCase(), secretId: certificate.properties.keyVaultSecretId };
+  };
+
+  const listenerStates = (): Record<string, ListenerState> => {
+    const gateway = options.getGateway();
+    const states: Record<string, ListenerState> = {};
+    for (const listener of gateway.properties.httpListeners) {
+      const certificate = listener.properties.protocol.toLowerCase() === 'https' ? certificateOf(gateway, listener) : undefined;
+      states[listener.name] = certificate?.secretId && !loaded.get(certificate.name)?.context ? 'disabled' : 'enabled';
+    }
+    return states;
   };
 
   const httpServer = http.createServer((request, response) => {
@@ -88,17 +211,15 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
         options.counters?.increment('gateway', 'https.handshake');
         // A `gateway` fault matching "HANDSHAKE" refuses the TLS handshake (a frontend the caller cannot reach).
         if (options.faults?.take('gateway', 'HANDSHAKE', servername)) return callback(new Error('handshake refused (sandbox fault)'));
-        const listener = listenerFor(options.getGateway(), 443, servername);
-        const gateway = options.getGateway();
-        const certificate = childById(gateway.properties.sslCertificates, listener?.properties.sslCertificate?.id);
-        const secretId = certificate?.properties.keyVaultSecretId;
-        if (!listener || listener.properties.protocol.toLowerCase() !== 'https' || !secretId) {
-          return callback(new Error(`no HTTPS listener for ${servername}`));
-        }
-        secureContextFor(secretId).then(
-          (context) => (context ? callback(null, context) : callback(new Error(`secret ${secretId} not found`))),
-          (error: Error) => callback(error),
-        );
+        void work.then(() => {
+          const gateway = options.getGateway();
+          const listener = listenerFor(gateway, 443, servername);
+          const certificate = listener && listener.properties.protocol.toLowerCase() === 'https' ? certificateOf(gateway, listener) : undefined;
+          if (!listener || !certificate?.secretId) return callback(new Error(`no HTTPS listener for ${servername}`));
+          const held = loaded.get(certificate.name);
+          if (!held?.context) return callback(new Error(`listener ${listener.name} is disabled: ${held?.error ?? 'certificate not loaded'}`));
+          callback(null, held.context);
+        });
       },
     },
     (request, response) => {
@@ -118,7 +239,11 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
     httpsPort,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     httpsUrl: `https://127.0.0.1:${httpsPort}`,
+    pollKeyVault,
+    listenerStates,
+    settled: () => work,
     stop: async () => {
+      clearInterval(pollTimer);
       for (const server of [httpServer, httpsServer]) server.closeAllConnections();
       await Promise.all([httpServer, httpsServer].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
