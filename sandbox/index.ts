@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startAdminServer } from './admin';
-import { ArmEmulator, startArmEmulator } from './emulators/arm';
+import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import { startTokenServer, TokenServer } from './identity';
 import { KeyVaultEmulator, startKeyVaultEmulator } from './keyvault';
@@ -41,7 +41,14 @@ export interface SandboxOptions {
   pebbleAlwaysValid?: boolean;
   echoHostOutput?: boolean;
   certificateValidityPeriodSeconds?: number;
+  /** How long a gateway PUT runs on the ARM emulator (default 45000 ms; see emulators/arm.ts). */
   armOperationDelayMs?: number;
+  /** Retry-After (seconds) of a gateway PUT's answer and first polls (default 10, the service's). */
+  armRetryAfterSeconds?: number;
+  /** SKU of the seeded gateway (default Standard_v2). */
+  gatewaySku?: 'Standard_v2' | 'WAF_v2';
+  /** OWASP CRS version of a WAF_v2 gateway's inline WAF configuration (default '3.2'); 3.1 or older lowers its limits to 40. */
+  wafRuleSetVersion?: string;
   /** Extra app settings (override). */
   settings?: Record<string, string>;
   /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
@@ -86,6 +93,17 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** The admin body of an out-of-band edit, checked. */
+function outOfBandEdit(body: unknown): OutOfBandEdit {
+  const { tags, addProbe, delayMs } = (body ?? {}) as { tags?: unknown; addProbe?: unknown; delayMs?: unknown };
+  if (tags !== undefined && (typeof tags !== 'object' || tags === null || Object.values(tags).some((v) => typeof v !== 'string'))) {
+    throw new Error('tags must be an object of strings');
+  }
+  if (addProbe !== undefined && typeof addProbe !== 'string') throw new Error('addProbe must be a probe name');
+  if (delayMs !== undefined && (!Number.isInteger(delayMs) || (delayMs as number) < 0)) throw new Error('delayMs must be a non-negative integer');
+  return { tags: tags as Record<string, string> | undefined, addProbe, delayMs: delayMs as number | undefined };
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   fs.mkdirSync(options.stateDir, { recursive: true });
   const stoppers: (() => Promise<void>)[] = [];
@@ -116,6 +134,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       httpSettingsName: HTTP_SETTINGS,
       challengeContainerUrl: azurite.containerUrl,
       operationDelayMs: options.armOperationDelayMs,
+      retryAfterSeconds: options.armRetryAfterSeconds,
+      gatewaySku: options.gatewaySku,
+      wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' ? '3.2' : undefined),
       faults,
       counters,
     });
@@ -139,14 +160,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters });
     stoppers.push(acme.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
+    // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.
+    // POST /gateway/keyvault-poll: the gateway's four-hourly Key Vault poll, now.
     const admin = await startAdminServer(faults, counters, async (method, route, body) => {
-      if (method !== 'POST' || route !== '/acme/renewal-window') return undefined;
-      const { hostname, start, end } = (body ?? {}) as { hostname?: unknown; start?: unknown; end?: unknown };
-      const window = { start: new Date(String(start)), end: new Date(String(end)) };
-      if (typeof hostname !== 'string' || Number.isNaN(window.start.getTime()) || Number.isNaN(window.end.getTime())) {
-        throw new Error('hostname, start and end (ISO dates) are required');
+      if (method !== 'POST') return undefined;
+      if (route === '/acme/renewal-window') {
+        const { hostname, start, end } = (body ?? {}) as { hostname?: unknown; start?: unknown; end?: unknown };
+        const window = { start: new Date(String(start)), end: new Date(String(end)) };
+        if (typeof hostname !== 'string' || Number.isNaN(window.start.getTime()) || Number.isNaN(window.end.getTime())) {
+          throw new Error('hostname, start and end (ISO dates) are required');
+        }
+        return { certificateIds: acme.renewalInfo.suggestWindow(hostname, window) };
       }
-      return { certificateIds: acme.renewalInfo.suggestWindow(hostname, window) };
+      if (route === '/arm/gateway/out-of-band') return arm.outOfBandEdit(outOfBandEdit(body));
+      if (route === '/gateway/keyvault-poll') {
+        await dataPlane.pollKeyVault();
+        return { listeners: dataPlane.listenerStates() };
+      }
+      return undefined;
     });
     stoppers.push(admin.stop);
     const rootPath = path.join(options.stateDir, 'acme-root.pem');
