@@ -20,7 +20,7 @@ describe('sandbox emulators through the real SDKs', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emulators-'));
-    sandbox = await startSandbox({ stateDir, withHost: false, armOperationDelayMs: 400 });
+    sandbox = await startSandbox({ stateDir, withHost: false, armOperationDelayMs: 400, armRetryAfterSeconds: 1 });
     const tls = { tlsOptions: { ca: sandbox.ca.certPem } };
     network = new NetworkManagementClient(credential, SANDBOX_SUBSCRIPTION, { ...tls, endpoint: sandbox.endpoints.armUrl });
   });
@@ -79,18 +79,22 @@ describe('sandbox emulators through the real SDKs', () => {
       expect((await read()).httpListeners?.map((l) => l.name)).toContain('site-a-https');
       const arm = sandbox.counters.snapshot().arm;
       expect(arm['applicationGateways.put']).toBe(1);
+      expect(arm['applicationGateways.put.accepted']).toBe(1);
+      expect(arm['applicationGateways.put.succeeded']).toBe(1);
       expect(arm['operations.get']).toBeGreaterThanOrEqual(1);
     });
 
-    it('answers 409 AnotherOperationInProgress to a PUT while another runs', async () => {
+    it('cancels a running PUT when a newer one arrives (CanceledAndSupersededDueToAnotherOperation), and applies the newer', async () => {
       const gateway = await read();
       const first = network.applicationGateways.createOrUpdate(rg, gw, withHttpsSite(gateway, 'site-b', 'b.example', 300), { updateIntervalInMs: 100 });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await expect(network.applicationGateways.createOrUpdate(rg, gw, withHttpsSite(gateway, 'site-c', 'c.example', 301)).pollUntilDone()).rejects.toMatchObject({
-        statusCode: 409,
-        code: 'AnotherOperationInProgress',
-      });
-      await first.pollUntilDone();
+      const second = network.applicationGateways.createOrUpdate(rg, gw, withHttpsSite(gateway, 'site-c', 'c.example', 301), { updateIntervalInMs: 100 });
+      // core-lro turns a Canceled operation into a plain Error; the codes are on the operation (test/sandbox/applicationGateway.test.ts).
+      await expect(first).rejects.toThrow('Operation was canceled');
+      expect((await second).provisioningState).toBe('Succeeded');
+      const listeners = (await read()).httpListeners?.map((l) => l.name);
+      expect(listeners).toContain('site-c-https');
+      expect(listeners).not.toContain('site-b-https');
     });
 
     it.each([
