@@ -108,7 +108,10 @@ async function oneCertificatePath(timerLatencyMs: number): Promise<CriticalPath>
   try {
     await runOnce(sandbox, stateDir, 1); // warm-up: the ACME account and the gateway writer
     const run = await runOnce(sandbox, stateDir, 1);
-    const writerId = GatewayWriter.instanceId(sandbox.arm.getGateway().name);
+    // The writer generation that served the measured run is the inbox's latest.
+    const inbox = sandbox.azurite.serviceClient.getContainerClient('acme-challenge').getBlockBlobClient(`gateway-writer/${sandbox.arm.getGateway().name}.json`);
+    const { generation } = JSON.parse((await inbox.downloadToBuffer()).toString('utf8')) as { generation: number };
+    const writerId = GatewayWriter.instanceId(sandbox.arm.getGateway().name, generation);
     return { timerLatencyMs, wallSeconds: run.seconds, parts: criticalPath(stateDir, run.instanceId, writerId, run.seconds) };
   } finally {
     await sandbox.stop();

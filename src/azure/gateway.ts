@@ -1,4 +1,5 @@
 import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network';
+import { createDefaultHttpClient, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
@@ -71,23 +72,54 @@ export class GatewayAdapter {
     return ips;
   }
 
+  /** The HTTPS listeners, rules and SSL certificates the bindings need, on the gateway as read (undefined: nothing to write). */
+  plan(current: ApplicationGateway, bindings: HttpsBinding[], removals: HttpsRemoval[] = []): ApplicationGateway | undefined {
+    return planHttpsBindings(current, bindings, this.targets, removals);
+  }
+
   /**
-   * Reads the gateway, plans the HTTPS listeners, rules and SSL certificates for the bindings and
-   * writes them in one PUT; nothing is written when the gateway already matches.
-   * Returns whether a write happened.
+   * Starts the PUT of `desired`, only if the gateway still has the ETag it was read with (If-Match:
+   * another writer's change in between answers 412 instead of being undone; azure-cli#28615), and
+   * returns the long-running operation to follow instead of waiting minutes inside an activity.
+   * https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations
    */
-  async applyBindings(bindings: HttpsBinding[], removals: HttpsRemoval[] = []): Promise<boolean> {
-    const current = await this.read();
-    const desired = planHttpsBindings(current, bindings, this.targets, removals);
-    if (!desired) return false;
+  async beginWrite(desired: ApplicationGateway, etag: string): Promise<BeginWrite> {
+    let operationUrl: string | undefined;
+    let retryAfter: number | undefined;
     try {
-      await this.client.applicationGateways.createOrUpdate(
-        this.config.applicationGatewayResourceGroup,
-        this.config.applicationGatewayName,
-        desired,
-        { updateIntervalInMs: 1000 },
-      ).pollUntilDone();
-      return true;
+      const poller = this.client.applicationGateways.createOrUpdate(this.config.applicationGatewayResourceGroup, this.config.applicationGatewayName, desired, {
+        requestOptions: { headers: { 'If-Match': etag } },
+        onResponse: (response) => {
+          operationUrl ??= header(response, 'azure-asyncoperation') ?? header(response, 'location');
+          retryAfter ??= seconds(header(response, 'retry-after'));
+        },
+      });
+      // The PUT is sent at once; the operation is then followed by the orchestration's durable timers.
+      await poller.submitted();
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 412) return { kind: 'changed' };
+      throw this.translate(error);
+    }
+    if (!operationUrl) throw new CertbotError('ApplicationGatewayUpdateFailed', 'Azure accepted the gateway update without an operation to follow.');
+    return { kind: 'started', operationUrl, retryAfterSeconds: retryAfter };
+  }
+
+  /** The state of a long-running gateway operation (Azure-AsyncOperation: InProgress, Succeeded, Failed, Canceled). */
+  async operation(operationUrl: string): Promise<OperationState> {
+    const url = new URL(operationUrl);
+    if (url.origin !== this.config.armEndpoint.origin) {
+      throw new CertbotError('ApplicationGatewayUpdateFailed', `The gateway operation is at ${url.origin}, not the configured ArmEndpoint.`);
+    }
+    try {
+      // Through the client's own pipeline: its bearer token, retries and logging policies.
+      const response = await this.client.pipeline.sendRequest(httpClient, createPipelineRequest({ url: url.href, method: 'GET' }));
+      if (response.status >= 400) throw Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), { statusCode: response.status, response });
+      const body = JSON.parse(response.bodyAsText ?? '{}') as { status?: string; error?: { code?: string; message?: string } };
+      const status = body.status ?? 'InProgress';
+      const state: OperationState = { status, retryAfterSeconds: seconds(response.headers.get('retry-after')) };
+      if (body.error) state.error = `${body.error.code ?? 'Error'}: ${(body.error.message ?? '').slice(0, 500)}`;
+      return state;
     } catch (error) {
       throw this.translate(error);
     }
@@ -101,6 +133,28 @@ export class GatewayAdapter {
     }
     return translated;
   }
+}
+
+export type BeginWrite = { kind: 'started'; operationUrl: string; retryAfterSeconds?: number } | { kind: 'changed' };
+
+export interface OperationState {
+  status: string;
+  retryAfterSeconds?: number;
+  error?: string;
+}
+
+const httpClient = createDefaultHttpClient();
+
+/** A response header, whether the SDK hands over HttpHeaders or a plain object of raw headers. */
+function header(response: { headers?: unknown; rawHeaders?: Record<string, string> }, name: string): string | undefined {
+  const headers = response.headers as { get?: (name: string) => string | undefined } | Record<string, string> | undefined;
+  if (headers && typeof headers.get === 'function') return headers.get(name) ?? undefined;
+  return (headers as Record<string, string> | undefined)?.[name] ?? response.rawHeaders?.[name];
+}
+
+function seconds(value: string | undefined | null): number | undefined {
+  const number = value ? Number(value) : NaN;
+  return Number.isFinite(number) && number >= 0 ? number : undefined;
 }
 
 function parsePublicIpId(id: string): { resourceGroup: string; name: string } {

@@ -42,6 +42,8 @@ export interface CertbotConfig {
   renewalJitterMinutes: number;
   /** Finished orchestrations older than this are purged by the history timer. */
   historyRetentionDays: number;
+  /** How often the gateway writer looks again while another writer's update is running (s). */
+  gatewayBusyPollSeconds: number;
 }
 
 export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
@@ -176,5 +178,6 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),
     renewalJitterMinutes: integer('RenewalJitterMinutes', optional(env, 'RenewalJitterMinutes', '30'), 0, 720),
     historyRetentionDays: integer('HistoryRetentionDays', optional(env, 'HistoryRetentionDays', '30'), 0, 3650),
+    gatewayBusyPollSeconds: integer('ApplicationGatewayBusyPollSeconds', optional(env, 'ApplicationGatewayBusyPollSeconds', '15'), 1, 600),
   };
 }

@@ -49,6 +49,8 @@ export const ErrorMessages = {
     'The new certificate is in Key Vault and on the listener, but the gateway still serves another one after being refreshed. Check that the gateway\'s managed identity may read the Key Vault secret (Key Vault Secrets User) and the listener state (Azure Advisor lists Key Vault errors), then renew again.',
   GatewayHttpsUnreachable:
     'The function app could not reach the gateway over HTTPS to confirm the new certificate is served. Allow outbound 443 from the function app to the gateway frontend, or set VerifyServedCertificate to false for a gateway it cannot reach.',
+  ApplicationGatewayCapacityExceeded:
+    'The Application Gateway has no room for another certificate, listener or rule (the detail names the limit and the count). Remove certificates the gateway no longer needs, use another gateway, or (WAF with CRS 3.1 or older) move to CRS 3.2 or later, then retry.',
   GatewayWriteTimedOut:
     'The gateway change was not confirmed in time. Check the Application Gateway state in Azure, then retry.',
   ConfigurationInvalid:

@@ -85,3 +85,8 @@ export function instanceIdFor(hostname: string): string {
 export function removalInstanceIdFor(hostname: string): string {
   return operationInstanceId('removal-', hostname);
 }
+
+/** The timer's renewal run: one per timer run (its time, to the second). */
+export function renewalRunInstanceId(now: Date): string {
+  return `renewals-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}

@@ -4,8 +4,7 @@ import { guarded } from '../http/guarded';
 import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challenge } from '../activities/acmeOrder';
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate } from '../activities/certificate';
 import { checkDnsResolution } from '../activities/dnsResolution';
-import { checkGatewayChanges } from '../activities/gatewayChangeCheck';
-import { configureGateway } from '../activities/gatewayConfiguration';
+import { checkGatewayCapacity } from '../activities/gatewayWriter';
 import { checkServedCertificates } from '../activities/servedCertificate';
 import { claimHostnames, releaseHostnames } from '../activities/hostnameClaims';
 import { notifyFailure } from '../activities/notifyFailure';
@@ -13,9 +12,7 @@ import { getGatewayPublicIps } from '../activities/gatewayPublicIp';
 import { deleteValidationFile, uploadValidationFile } from '../activities/validationFile';
 import { addCertificateStarter } from '../http/addCertificateStarter';
 import { addCertificateOrchestrator } from '../orchestrators/addCertificate';
-import { gatewayWriterOrchestrator } from '../orchestrators/gatewayWriter';
-import { replyGatewayChange, requestGatewayChange } from '../activities/gatewayWriterMessages';
-import { Activities, GatewayWriter, Orchestrators } from './names';
+import { Activities, Orchestrators } from './names';
 
 app.http('AddCertificateFunctions_HttpStart', {
   methods: ['POST'],
@@ -37,13 +34,8 @@ df.app.activity(Activities.CreateCertificateSigningRequest, { handler: createCer
 df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
 df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
 df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
-df.app.activity(Activities.ConfigureGateway, { handler: configureGateway });
-df.app.activity(Activities.CheckGatewayChanges, { handler: checkGatewayChanges });
+df.app.activity(Activities.CheckGatewayCapacity, { handler: checkGatewayCapacity });
 df.app.activity(Activities.CheckServedCertificates, { handler: checkServedCertificates });
 df.app.activity(Activities.NotifyFailure, { handler: notifyFailure });
 df.app.activity(Activities.ClaimHostnames, { handler: claimHostnames, extraInputs: [df.input.durableClient()] });
 df.app.activity(Activities.ReleaseHostnames, { handler: releaseHostnames });
-
-df.app.orchestration(GatewayWriter.orchestrator, gatewayWriterOrchestrator);
-df.app.activity(GatewayWriter.requestActivity, { handler: requestGatewayChange, extraInputs: [df.input.durableClient()] });
-df.app.activity(GatewayWriter.replyActivity, { handler: replyGatewayChange, extraInputs: [df.input.durableClient()] });

@@ -3,3 +3,4 @@ import './addCertificate';
 import './addMultipleCertificates';
 import './importCertificate';
 import './certificates';
+import './gatewayWriter';

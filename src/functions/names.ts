@@ -18,23 +18,23 @@ export const Activities = {
   FinalizeAcmeOrder: 'FinalizeAcmeOrder',
   MergeIssuedCertificate: 'MergeIssuedCertificate',
   DeleteValidationFile: 'DeleteValidationFile',
-  ConfigureGateway: 'ConfigureApplicationGateway',
+  CheckGatewayCapacity: 'CheckApplicationGatewayCapacity',
   CheckServedCertificates: 'CheckServedCertificates',
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
   DeleteCertificate: 'DeleteKeyVaultCertificate',
   ClaimHostnames: 'ClaimHostnames',
-  CheckGatewayChanges: 'CheckGatewayChanges',
   ReleaseHostnames: 'ReleaseHostnames',
 } as const;
 
-/** The single writer of the gateway's configuration and the events it exchanges. */
+/** The single writer of the gateway's configuration and its steps (src/orchestrators/gatewayWriter.ts). */
 export const GatewayWriter = {
   orchestrator: 'GatewayWriter',
-  /** One writer per gateway: its instance id derives from the gateway's name. */
-  instanceId: (gatewayName: string): string => `gateway-writer-${gatewayName.toLowerCase()}`,
-  requestEvent: 'GatewayChangeRequested',
-  appliedEvent: 'GatewayChangeApplied',
-  requestActivity: 'RequestGatewayChange',
-  replyActivity: 'ReplyGatewayChange',
+  /** One writer per gateway at a time; each generation (started when work arrives) has its own id. */
+  instanceId: (gatewayName: string, generation: number): string => `gateway-writer-${gatewayName.toLowerCase()}-${generation}`,
+  submitActivity: 'SubmitGatewayChange',
+  takeActivity: 'TakeGatewayRequests',
+  beginActivity: 'BeginGatewayWrite',
+  checkActivity: 'CheckGatewayWrite',
+  finishActivity: 'FinishGatewayRequests',
 } as const;

@@ -4,11 +4,12 @@ import { problemError } from '../acme/problems';
 import type { IssuedCertificate } from '../azure/keyVault';
 import { stepStatus } from '../domain/customStatus';
 import { CertbotError } from '../domain/errors';
+import type { RefusedBinding } from '../domain/gatewayChange';
 import type { HttpsBinding } from '../domain/gatewayPlan';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
-import { requestGatewayChange } from './gatewayWriter';
+import { applyGatewayChangeOrFail } from './gatewayWriter';
 import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
@@ -54,6 +55,11 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     report('GetApplicationGatewayPublicIpStep');
     if (!deferred) yield* claimOrFail(context, [hostname]);
     const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
+    // Room on the gateway is counted before the CA is asked (a batch counts for all its hostnames).
+    if (!deferred) {
+      const [noRoom] = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames: [hostname] });
+      if (noRoom) throw new StepFailure({ code: noRoom.code, detail: noRoom.detail });
+    }
 
     report('CheckDnsResolutionStep');
     yield* callStep(context, Activities.CheckDnsResolution, { hostname, gatewayIps });
@@ -110,8 +116,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter };
     }
     report('ConfigureApplicationGatewayStep');
-    const change = yield* requestGatewayChange(context, [binding]);
-    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    yield* applyGatewayChangeOrFail(context, [binding]);
     const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 

@@ -1,14 +1,15 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { ErrorCode, ErrorMessages } from '../domain/errors';
+import type { RefusedBinding } from '../domain/gatewayChange';
 import { stepStatus, failedStatus, CustomStatus } from '../domain/customStatus';
 import { instanceIdFor } from '../domain/requests';
 import { StepStatus } from '../domain/status';
 import { decodeFailure } from '../domain/stepError';
-import { Orchestrators } from '../functions/names';
+import { Activities, Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { claimOrFail, failedWith, failOrchestration, notify, releaseClaims, Step } from './steps';
+import { callStep, claimOrFail, failedWith, failOrchestration, notify, releaseClaims, Step, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -21,6 +22,11 @@ import { claimOrFail, failedWith, failOrchestration, notify, releaseClaims, Step
 export interface MultipleInput {
   hostnames: string[];
   maxParallel: number;
+  /**
+   * A renewal run started by the timer waits this long before its first order (random, decided by
+   * the timer: spreads deployments' load on the CA); its gateway write is one for all, as a batch's.
+   */
+  startDelaySeconds?: number;
 }
 
 export interface HostnameOutcome {
@@ -47,7 +53,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0 } = context.df.getInput<MultipleInput>();
   const batchInstanceId = context.df.instanceId;
   const outcomes: HostnameOutcome[] = hostnames.map((hostname) => ({
     hostname,
@@ -71,11 +77,25 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     return yield* failOrchestration(context, error, { failedStep: 'CreateCertificateStep', hostnames });
   }
 
+  if (startDelaySeconds > 0) yield* wait(context, startDelaySeconds);
+  // Room on the gateway is counted before any order: what does not fit fails now, the rest goes on.
+  try {
+    const noRoom = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames });
+    for (const refused of noRoom) {
+      const outcome = outcomes.find((o) => o.hostname === refused.hostname);
+      if (outcome) fail(outcome, { error: refused.code, message: ErrorMessages[refused.code], detail: refused.detail, failedStep: 'CreateCertificateStep' });
+    }
+  } catch (error) {
+    yield* releaseClaims(context, hostnames);
+    return yield* failOrchestration(context, error, { failedStep: 'CreateCertificateStep', hostnames });
+  }
+
   const issued: IssuanceResult[] = [];
+  const toIssue = outcomes.filter((o) => o.status === 'Queued');
   // The starter claimed every hostname for this batch (src/azure/hostnameClaims.ts): no other
   // operation can hold a child's instance id, so no child start is ever dropped by the engine.
-  for (let start = 0; start < outcomes.length; start += maxParallel) {
-    const wave = outcomes.slice(start, start + maxParallel);
+  for (let start = 0; start < toIssue.length; start += maxParallel) {
+    const wave = toIssue.slice(start, start + maxParallel);
     wave.forEach((o) => (o.status = 'Issuing'));
     publish('CreateCertificateStep');
     const tasks: Task[] = wave.map((o) =>
@@ -111,7 +131,13 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
         fail(outcome, { error: code, message: ErrorMessages[code], detail: change.error?.detail, failedStep: 'ConfigureApplicationGatewayStep' });
       }
     } else {
-      const notLive = yield* confirmServed(context, issued.map((r) => ({ binding: r.binding, serialNumber: r.serialNumber })));
+      // What the gateway had no room for (others' requests took it meanwhile) is reported; the rest is bound.
+      for (const refused of change.refused ?? []) {
+        const outcome = outcomes.find((o) => o.hostname === refused.hostname);
+        if (outcome) fail(outcome, { error: refused.code, message: ErrorMessages[refused.code], detail: refused.detail, failedStep: 'ConfigureApplicationGatewayStep' });
+      }
+      const bound = issued.filter((r) => !(change.refused ?? []).some((x) => x.hostname === r.hostname));
+      const notLive = yield* confirmServed(context, bound.map((r) => ({ binding: r.binding, serialNumber: r.serialNumber })));
       for (const { hostname, code, detail } of notLive) {
         const outcome = outcomes.find((o) => o.hostname === hostname);
         if (outcome) fail(outcome, { error: code, message: ErrorMessages[code], detail, failedStep: 'ConfigureApplicationGatewayStep' });

@@ -3,8 +3,8 @@ import type { ExpectedCertificate, ServedCheck, ServedChecks } from '../activiti
 import type { ErrorCode } from '../domain/errors';
 import type { HttpsBinding } from '../domain/gatewayPlan';
 import { Activities } from '../functions/names';
-import { requestGatewayChange } from './gatewayWriter';
-import { callStep, Step, StepFailure, wait } from './steps';
+import { applyGatewayChangeOrFail } from './gatewayWriter';
+import { callStep, Step, wait } from './steps';
 
 /**
  * The end of ConfigureApplicationGatewayStep: confirm the gateway serves the certificate just
@@ -40,8 +40,7 @@ export function* confirmServed(context: OrchestrationContext, targets: LiveTarge
     // A refresh cannot help a gateway the app cannot reach: those are only checked again.
     const stale = pending.filter((t) => !failed.find((c) => c.hostname === t.binding.hostname)?.unreachable);
     if (stale.length > 0) {
-      const change = yield* requestGatewayChange(context, stale.map((t) => ({ ...t.binding, refresh: true })));
-      if (!change.ok) throw new StepFailure(change.error ?? { code: 'ApplicationGatewayUpdateFailed', detail: 'Refreshing the gateway failed.' });
+      yield* applyGatewayChangeOrFail(context, stale.map((t) => ({ ...t.binding, refresh: true })));
       refreshes += 1;
     }
     if (recheckSeconds[round] > 0) yield* wait(context, recheckSeconds[round]);

@@ -1,156 +1,123 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
+import type { WritePlan } from '../activities/gatewayWriter';
+import type { OperationState } from '../azure/gateway';
+import { appliedEventFor, GatewayChangeRequest, GatewayChangeResult } from '../domain/gatewayChange';
 import type { HttpsBinding, HttpsRemoval } from '../domain/gatewayPlan';
-import type { ChangeVerdicts } from '../activities/gatewayChangeCheck';
-import { StepErrorInfo } from '../domain/stepError';
-import { Activities, GatewayWriter } from '../functions/names';
-import { callStep, Step, StepFailure, asStepError } from './steps';
+import type { StepErrorInfo } from '../domain/stepError';
+import { GatewayWriter } from '../functions/names';
+import { callStep, Step, StepFailure, wait } from './steps';
 
 /**
- * The one writer of a gateway's configuration (a singleton orchestration per gateway, fed by
- * events). Application Gateway updates take minutes and conflict with each other, so every change,
- * from any orchestration, comes here: requests arriving close together are batched into one PUT
- * (the ConfigureApplicationGateway activity re-reads the gateway before writing and verifies),
- * and each requester gets an event back with the outcome.
+ * The one writer of a gateway's configuration. Application Gateway updates take minutes and a
+ * newer PUT cancels a running one, so every change, from any orchestration, goes through here:
+ * requests wait in the inbox blob (src/azure/gatewayInbox.ts) while a write runs and are applied
+ * together in the next one. The writer runs only while the inbox has work: it is started by the
+ * request that finds no writer, and ends when it finds the inbox empty (no polling, no timers,
+ * nothing while idle). Requests live in storage, so nothing is lost when a generation ends or
+ * continues as new.
  */
-export interface GatewayChangeRequest {
-  replyTo: string;
-  bindings: HttpsBinding[];
-  removals?: HttpsRemoval[];
-}
+const WRITES_PER_GENERATION = 20;
+/** Past this, an update counts as stuck (2-5 minutes is usual; over 30 is stuck per Microsoft). */
+const WRITE_BUDGET_SECONDS = 60 * 60;
 
-export interface GatewayChangeResult {
-  ok: boolean;
-  written?: boolean;
-  error?: StepErrorInfo;
-}
-
-/** How long the writer waits for further requests on their way, once it has one. */
-const GATHER_SECONDS = 1;
-/** While idle it looks for requests at growing intervals up to this. */
-const MAX_POLL_SECONDS = 5;
-/** An idle writer starts a fresh generation (history stays small). */
-const IDLE_SECONDS = 300;
-const BATCHES_PER_GENERATION = 50;
-const MAX_BATCH = 100;
-
-const seconds = (context: OrchestrationContext, n: number): Date => new Date(context.df.currentUtcDateTime.getTime() + n * 1000);
-
-/**
- * The durable-functions engine registers an event waiter each time it is yielded or put into a
- * Task.any; a waiter registered twice takes two events and keeps only the last. So each waiter
- * here is awaited exactly once, raced against a timer due now: buffered requests resolve it at
- * once, otherwise the timer wins and the waiter stays registered, to be read later through
- * `isCompleted` (never awaited again).
- */
-class RequestInbox {
-  private probe?: Task;
-
-  constructor(private readonly context: OrchestrationContext) {}
-
-  *drain(limit: number): Step<GatewayChangeRequest[]> {
-    const taken: GatewayChangeRequest[] = [];
-    while (taken.length < limit) {
-      if (this.probe) {
-        if (!this.probe.isCompleted) break;
-        taken.push(this.probe.result as GatewayChangeRequest);
-        this.probe = undefined;
-        continue;
-      }
-      this.probe = this.context.df.waitForExternalEvent(GatewayWriter.requestEvent);
-      const now = this.context.df.createTimer(this.context.df.currentUtcDateTime);
-      if ((yield this.context.df.Task.any([this.probe, now])) === this.probe) now.cancel();
-    }
-    return taken;
-  }
-}
+type Results = Record<string, GatewayChangeResult>;
 
 export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<void> {
-  const inbox = new RequestInbox(context);
-  let idle = 0;
-  let poll = 1;
-  for (let batches = 0; batches < BATCHES_PER_GENERATION; ) {
-    const batch = yield* inbox.drain(MAX_BATCH);
-    if (batch.length === 0) {
-      if (idle >= IDLE_SECONDS) break;
-      yield context.df.createTimer(seconds(context, poll));
-      idle += poll;
-      poll = Math.min(poll * 2, MAX_POLL_SECONDS);
-      continue;
-    }
-    idle = 0;
-    poll = 1;
-    // Requests close behind the first share its write.
-    yield context.df.createTimer(seconds(context, GATHER_SECONDS));
-    batch.push(...(yield* inbox.drain(MAX_BATCH - batch.length)));
-    // Only what this app itself would ask for is applied (the activity logs the rest).
-    const verdicts = yield* callStep<ChangeVerdicts>(context, Activities.CheckGatewayChanges, batch);
-    const accepted = verdicts.accepted.map((i) => batch[i]);
-    if (accepted.length > 0) yield* applyBatch(context, accepted);
-    // A refused request is answered at once (a real requester must not wait out its timeouts).
-    const refusals = verdicts.refused
-      .filter(({ index }) => typeof batch[index]?.replyTo === 'string')
-      .map(({ index, reason }): { replyTo: string; result: GatewayChangeResult } => ({
-        replyTo: batch[index].replyTo,
-        result: { ok: false, error: { code: 'InternalError', detail: `The gateway writer refused the change: ${reason}` } },
-      }));
-    if (refusals.length > 0) yield context.df.Task.all(refusals.map((reply) => context.df.callActivity(GatewayWriter.replyActivity, reply)));
-    batches++;
+  const writerId = context.df.instanceId;
+  for (let writes = 0; writes < WRITES_PER_GENERATION; writes++) {
+    const { count } = yield* callStep<{ count: number }>(context, GatewayWriter.takeActivity, { writerId });
+    if (count === 0) return;
+    const results = yield* writeTaken(context, writerId);
+    yield* callStep(context, GatewayWriter.finishActivity, { writerId, results });
   }
+  // History stays small; the inbox keeps whatever arrived meanwhile.
   context.df.continueAsNew(null);
 }
 
-function* apply(context: OrchestrationContext, bindings: HttpsBinding[], removals: HttpsRemoval[]): Step<GatewayChangeResult> {
-  try {
-    const { written } = yield* callStep<{ written: boolean }>(context, Activities.ConfigureGateway, { bindings, removals });
-    return { ok: true, written };
-  } catch (error) {
-    return { ok: false, error: error instanceof StepFailure ? error.info : asStepError(error) };
-  }
+/** One write for all taken requests; if the gateway refuses it, each request alone, so one bad change cannot sink the others. */
+function* writeTaken(context: OrchestrationContext, writerId: string, only?: string[]): Step<Results> {
+  const outcome = yield* writeOnce(context, writerId, only);
+  if (outcome.kind !== 'failed') return outcome.results;
+  const failedAll = (ids: string[]): Results => Object.fromEntries(ids.map((id) => [id, { ok: false, error: outcome.error }]));
+  const pending = outcome.requestIds.filter((id) => !outcome.results[id]);
+  if (pending.length <= 1) return { ...outcome.results, ...failedAll(pending) };
+  const results: Results = { ...outcome.results };
+  for (const id of pending) Object.assign(results, yield* writeTaken(context, writerId, [id]));
+  return results;
 }
 
-/** One PUT for the whole batch; if it is refused, each request is tried alone so one bad change cannot sink the others. */
-function* applyBatch(context: OrchestrationContext, batch: GatewayChangeRequest[]): Step<void> {
-  const together = yield* apply(context, mergeBindings(batch.flatMap((r) => r.bindings)), batch.flatMap((r) => r.removals ?? []));
-  const replies: { replyTo: string; result: GatewayChangeResult }[] = [];
-  if (together.ok || batch.length === 1) {
-    for (const request of batch) replies.push({ replyTo: request.replyTo, result: together });
-  } else {
-    for (const request of batch) replies.push({ replyTo: request.replyTo, result: yield* apply(context, request.bindings, request.removals ?? []) });
-  }
-  yield context.df.Task.all(replies.map((reply) => context.df.callActivity(GatewayWriter.replyActivity, reply)));
-}
-
-/** The newest binding per hostname wins. */
-function mergeBindings(bindings: HttpsBinding[]): HttpsBinding[] {
-  const byHostname = new Map<string, HttpsBinding>();
-  for (const binding of bindings) {
-    const refresh = binding.refresh || byHostname.get(binding.hostname)?.refresh;
-    byHostname.set(binding.hostname, refresh ? { ...binding, refresh } : binding);
-  }
-  return [...byHostname.values()];
-}
-
-/** How long a requester waits for the writer's answer before asking again, and in total. */
-const REPLY_WAIT_SECONDS = 120;
-const MAX_REQUESTS = 15;
+type WriteOutcome = { kind: 'done'; results: Results } | { kind: 'failed'; requestIds: string[]; results: Results; error: StepErrorInfo };
 
 /**
- * The requesting side, used by the issuing orchestrations: send the change to the writer and wait
- * for its answer; ask again if no answer comes (requests are idempotent).
+ * Read, plan, PUT with If-Match, follow the operation with durable timers at the service's
+ * Retry-After. A running update by someone else, a change since the read (412), throttling (429)
+ * or our update being cancelled by a newer PUT (Canceled) all mean: wait, read again, plan again.
+ */
+function* writeOnce(context: OrchestrationContext, writerId: string, only?: string[]): Step<WriteOutcome> {
+  let waited = 0;
+  const timedOut = (requestIds: string[], why: string): WriteOutcome => ({
+    kind: 'failed',
+    requestIds,
+    results: {},
+    error: { code: 'GatewayWriteTimedOut', detail: `The gateway update did not finish within ${WRITE_BUDGET_SECONDS / 60} minutes (${why}). Check the gateway's provisioning state in Azure.` },
+  });
+  for (;;) {
+    const plan = yield* callStep<WritePlan>(context, GatewayWriter.beginActivity, { writerId, only });
+    if (plan.kind === 'stop') return { kind: 'done', results: {} };
+    if (plan.kind === 'done' || plan.kind === 'failed') return plan.kind === 'done' ? { kind: 'done', results: plan.results } : plan;
+    if (plan.kind === 'wait') {
+      if (waited >= WRITE_BUDGET_SECONDS) return timedOut(plan.requestIds, plan.reason);
+      waited += plan.retryAfterSeconds;
+      yield* wait(context, plan.retryAfterSeconds);
+      continue;
+    }
+    let pause = plan.retryAfterSeconds;
+    let operation: OperationState;
+    do {
+      if (waited >= WRITE_BUDGET_SECONDS) return timedOut(plan.requestIds, 'still in progress');
+      waited += pause;
+      yield* wait(context, pause);
+      operation = yield* callStep<OperationState>(context, GatewayWriter.checkActivity, { operationUrl: plan.operationUrl });
+      pause = operation.retryAfterSeconds ?? pause;
+    } while (!['Succeeded', 'Failed', 'Canceled'].includes(operation.status));
+    if (operation.status === 'Succeeded') return { kind: 'done', results: plan.results };
+    if (operation.status === 'Failed') {
+      return { kind: 'failed', requestIds: plan.requestIds, results: {}, error: { code: 'ApplicationGatewayUpdateFailed', detail: `Azure failed the gateway update: ${operation.error ?? 'no detail'}` } };
+    }
+    // Canceled: superseded by another writer's PUT. Their configuration is read and ours planned on top.
+  }
+}
+
+/** Long enough for a real update (minutes); after it the requester looks in the inbox for its answer. */
+const ANSWER_CHECK_SECONDS = 10 * 60;
+const MAX_WAIT_SECONDS = 3 * 60 * 60;
+
+/**
+ * The requesting side, used by every operation that changes the gateway: hand the change to the
+ * writer and wait for the answer raised under this request's own id. If none comes for a while, the
+ * request is submitted again (idempotent), which returns the answer if the event was lost and
+ * restarts the writer if it died.
  */
 export function* requestGatewayChange(context: OrchestrationContext, bindings: HttpsBinding[], removals: HttpsRemoval[] = []): Step<GatewayChangeResult> {
-  for (let attempt = 0; attempt < MAX_REQUESTS; attempt++) {
-    // A fresh waiter each time (see RequestInbox): the newest registered waiter gets the answer.
-    const applied = context.df.waitForExternalEvent(GatewayWriter.appliedEvent);
-    yield* callStep(context, GatewayWriter.requestActivity, { replyTo: context.df.instanceId, bindings, removals } satisfies GatewayChangeRequest);
-    const timeout = context.df.createTimer(seconds(context, REPLY_WAIT_SECONDS));
-    if ((yield context.df.Task.any([applied, timeout])) === applied) {
+  const request: GatewayChangeRequest = { requestId: context.df.newGuid(context.df.instanceId), replyTo: context.df.instanceId, bindings, removals };
+  // Listening before the request exists: the answer cannot arrive before the waiter.
+  const answer: Task = context.df.waitForExternalEvent(appliedEventFor(request.requestId));
+  for (let waited = 0; waited < MAX_WAIT_SECONDS; waited += ANSWER_CHECK_SECONDS) {
+    const known = yield* callStep<{ result?: GatewayChangeResult }>(context, GatewayWriter.submitActivity, request);
+    if (known.result) return known.result;
+    const timeout = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + ANSWER_CHECK_SECONDS * 1000));
+    if ((yield context.df.Task.any([answer, timeout])) === answer) {
       timeout.cancel();
-      return applied.result as GatewayChangeResult;
+      return answer.result as GatewayChangeResult;
     }
   }
-  return {
-    ok: false,
-    error: { code: 'GatewayWriteTimedOut', detail: `No answer from the gateway writer after ${(MAX_REQUESTS * REPLY_WAIT_SECONDS) / 60} minutes.` },
-  };
+  return { ok: false, error: { code: 'GatewayWriteTimedOut', detail: `No answer from the gateway writer after ${MAX_WAIT_SECONDS / 3600} hours.` } };
+}
+
+/** For an operation that needs all of its change: any failure or refused binding fails it with its code. */
+export function* applyGatewayChangeOrFail(context: OrchestrationContext, bindings: HttpsBinding[], removals: HttpsRemoval[] = []): Step<void> {
+  const change = yield* requestGatewayChange(context, bindings, removals);
+  if (!change.ok) throw new StepFailure(change.error ?? { code: 'ApplicationGatewayUpdateFailed', detail: 'The gateway change failed.' });
+  const refused = change.refused ?? [];
+  if (refused.length > 0) throw new StepFailure({ code: refused[0].code, detail: refused.map((r) => r.detail).join(' ') });
 }

@@ -4,7 +4,7 @@ import { stepStatus } from '../domain/customStatus';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed, LiveTarget } from './confirmServed';
-import { requestGatewayChange } from './gatewayWriter';
+import { applyGatewayChangeOrFail } from './gatewayWriter';
 import { callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure } from './steps';
 
 /**
@@ -31,8 +31,7 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
       targets.push({ binding: { hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true }, serialNumber: current.serialNumber });
     }
     report('ConfigureApplicationGatewayStep');
-    const change = yield* requestGatewayChange(context, targets.map((t) => t.binding));
-    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    yield* applyGatewayChangeOrFail(context, targets.map((t) => t.binding));
     const notLive = yield* confirmServed(context, targets);
     if (notLive.length > 0) {
       const code = notLive.every((n) => n.code === 'GatewayHttpsUnreachable') ? 'GatewayHttpsUnreachable' : 'CertificateNotServedByGateway';

@@ -1,8 +1,8 @@
 import type { OrchestrationContext } from 'durable-functions';
 import { stepStatus } from '../domain/customStatus';
 import { Activities } from '../functions/names';
-import { requestGatewayChange } from './gatewayWriter';
-import { callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure } from './steps';
+import { applyGatewayChangeOrFail } from './gatewayWriter';
+import { callStep, claimOrFail, failOrchestration, releaseClaims, Step } from './steps';
 
 /**
  * RemoveCertificateFunctions: takes the hostname off the gateway (listener, rules, SSL
@@ -20,8 +20,7 @@ export function* removeCertificateOrchestrator(context: OrchestrationContext): S
   try {
     context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
     yield* claimOrFail(context, [hostname]);
-    const change = yield* requestGatewayChange(context, [], [{ hostname, name: certificateName }]);
-    if (!change.ok) throw new StepFailure(change.error ?? { code: 'InternalError', detail: 'The gateway change failed.' });
+    yield* applyGatewayChangeOrFail(context, [], [{ hostname, name: certificateName }]);
     step = 'CreateCertificateStep';
     yield* callStep(context, Activities.DeleteCertificate, { certificateName, purge });
     yield* releaseClaims(context, [hostname]);

@@ -6,11 +6,11 @@ import { HostnameClaims } from '../azure/hostnameClaims';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
-import { instanceIdFor } from '../domain/requests';
+import { instanceIdFor, renewalRunInstanceId } from '../domain/requests';
 import { holderState, instanceStatus, isActive, isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { postNotice } from '../notify/webhook';
-import type { ScheduledRenewal } from '../orchestrators/addCertificate';
+import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 
 /** When the schedule runs this timer next, where the runtime says (its schedule monitor does). */
 function nextOccurrence(timer: Timer | undefined): Date | undefined {
@@ -18,14 +18,19 @@ function nextOccurrence(timer: Timer | undefined): Date | undefined {
   return next && !Number.isNaN(next.getTime()) ? next : undefined;
 }
 
-/** The daily timer: renews every ACME certificate due now or before its next run; imported ones only warn. */
+/**
+ * The daily timer: renews every ACME certificate due now or before its next run, in ONE run (an
+ * AddMultipleCertificatesFunctions instance) whose gateway write is one for all (a gateway update
+ * takes minutes); imported ones only warn. Hostnames another operation holds are left to the next run.
+ */
 export async function renewDueCertificates(timer: Timer, context: InvocationContext): Promise<void> {
   const config = loadConfig();
   const client = df.getClient(context);
   const now = new Date();
   const nextCheck = nextOccurrence(timer);
-  let started = 0;
   const claims = new HostnameClaims(config);
+  const runId = renewalRunInstanceId(now);
+  const due: string[] = [];
   for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
     if (!isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
@@ -34,21 +39,30 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     try {
-      if (await startRenewal(client, claims, config, certificate.hostname, daysLeft(certificate, now))) started += 1;
+      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now))) due.push(certificate.hostname);
     } catch (error) {
-      // One hostname's trouble (a status read failing, a start racing another) must not stop the others.
+      // One hostname's trouble (a status read failing, a claim racing another) must not stop the others.
       context.warn(`Renewal of ${certificate.hostname} not started: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     }
   }
-  context.info(`Renewal check: ${started} renewal(s) started.`);
+  if (due.length > 0) {
+    // Random jitter, decided here (an orchestrator must not use randomness) and waited durably by the run.
+    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
+    try {
+      await client.startNew(Orchestrators.AddMultipleCertificates, { instanceId: runId, input });
+    } catch (error) {
+      if (!(await isInProgress(client, runId).catch(() => true))) await claims.release(due, runId).catch(() => undefined);
+      throw error;
+    }
+  }
+  context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}.`);
 }
 
-/** Starts one renewal unless another operation holds the hostname; tells the webhook when the last one failed. */
-async function startRenewal(client: DurableClient, claims: HostnameClaims, config: CertbotConfig, hostname: string, daysLeftNow: number): Promise<boolean> {
-  const instanceId = instanceIdFor(hostname);
-  const last = await instanceStatus(client, instanceId);
+/** Claims one due hostname for the run unless another operation holds it; tells the webhook when its last renewal failed. */
+async function holdForRun(client: DurableClient, claims: HostnameClaims, config: CertbotConfig, runId: string, hostname: string, daysLeftNow: number): Promise<boolean> {
+  const last = await instanceStatus(client, instanceIdFor(hostname));
   if (isActive(last)) return false;
-  const claimed = await claims.claim([hostname], instanceId, (id) => holderState(client, id));
+  const claimed = await claims.claim([hostname], runId, (id) => holderState(client, id));
   if (!claimed.ok) return false;
   if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
     // The last renewal failed and the certificate keeps ageing: say so, and try again.
@@ -57,17 +71,8 @@ async function startRenewal(client: DurableClient, claims: HostnameClaims, confi
       code: 'RenewalOverdue',
       message: `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,
       hostname,
-      instanceId,
+      instanceId: instanceIdFor(hostname),
     });
-  }
-  // Random jitter, decided here (an orchestrator must not use randomness) and waited durably.
-  const input: ScheduledRenewal = { hostname, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
-  try {
-    await client.startNew(Orchestrators.AddCertificate, { instanceId, input });
-  } catch (error) {
-    // A renewal started meanwhile under the same id keeps the claim; otherwise it goes back.
-    if (!(await isInProgress(client, instanceId).catch(() => true))) await claims.release(claimed.acquired, instanceId).catch(() => undefined);
-    throw error;
   }
   return true;
 }

@@ -33,12 +33,16 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     return { started, ...(await pollToEnd(statusUrl, onStatus)) };
   }
 
-  /** The validation files (the container also holds the app's lock blobs, outside the routed path). */
+  /** The validation files (the container also holds the app's lock blobs and the writer's inbox, outside the routed path). */
   async function challengeFiles(): Promise<string[]> {
     const names: string[] = [];
     const container = sandbox.azurite.serviceClient.getContainerClient('acme-challenge');
     for await (const blob of container.listBlobsFlat()) {
-      if (blob.name.startsWith('locks/')) {
+      if (blob.name.startsWith('gateway-writer/')) {
+        // The gateway writer's inbox: nothing waiting or being applied once the work is done.
+        const inbox = JSON.parse((await container.getBlockBlobClient(blob.name).downloadToBuffer()).toString('utf8')) as { pending: unknown[]; taken: unknown[] };
+        expect([...inbox.pending, ...inbox.taken]).toEqual([]);
+      } else if (blob.name.startsWith('locks/')) {
         // A lock is an empty blob, and no lock (nor hostname claim) is held once the work is done.
         expect(blob.properties.contentLength).toBe(0);
         expect(blob.properties.leaseState).not.toBe('leased');

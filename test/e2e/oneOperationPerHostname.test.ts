@@ -47,7 +47,6 @@ describe('one operation per hostname, names that cannot be confused, limits befo
 
   const gateway = () => sandbox.arm.getGateway().properties;
   const puts = (): number => sandbox.counters.get('arm', 'applicationGateways.put');
-  const statusOf = (instanceId: string): string => `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?code=${sandbox.endpoints.functionKey}`;
 
   async function issue(hostname: string): Promise<void> {
     const started = await post(sandbox, SINGLE, { hostnames: [{ hostname }] });
@@ -200,37 +199,38 @@ describe('one operation per hostname, names that cannot be confused, limits befo
     expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
   });
 
-  it('the gateway writer refuses a forged change event and changes nothing', async () => {
+  it('the gateway writer refuses forged requests in its inbox and changes nothing for them', async () => {
     await issue('owned.litware.example');
-    const writer = GatewayWriter.instanceId(sandbox.arm.getGateway().name);
     const before = JSON.stringify(gateway());
     const putsBefore = puts();
+    const vaultUrl = sandbox.endpoints.keyVaultUrl;
+    const owned = certificateNameFor('owned.litware.example');
     const forged = [
-      { replyTo: 'attacker', bindings: [{ hostname: 'evil.litware.example', name: certificateNameFor('evil.litware.example'), keyVaultSecretId: 'https://evil.vault.azure.net/secrets/stolen', refresh: true }], removals: [] },
-      { replyTo: 'attacker', bindings: [{ hostname: 'owned.litware.example', name: 'handmade-certificate', keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/handmade-certificate` }], removals: [] },
-      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'handmade.litware.example', name: certificateNameFor('handmade.litware.example') }] },
-      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'OWNED.litware.example', name: certificateNameFor('owned.litware.example') }] },
+      { bindings: [{ hostname: 'evil.litware.example', name: certificateNameFor('evil.litware.example'), keyVaultSecretId: 'https://evil.vault.azure.net/secrets/stolen', refresh: true }], removals: [] },
+      { bindings: [{ hostname: 'owned.litware.example', name: 'handmade-certificate', keyVaultSecretId: `${vaultUrl}/secrets/handmade-certificate` }], removals: [] },
+      { bindings: [], removals: [{ hostname: 'handmade.litware.example', name: certificateNameFor('handmade.litware.example') }] },
+      { bindings: [], removals: [{ hostname: 'OWNED.litware.example', name: owned }] },
       // What the app itself would send, but from someone who does not hold the hostname:
-      { replyTo: 'attacker', bindings: [], removals: [{ hostname: 'owned.litware.example', name: certificateNameFor('owned.litware.example') }] },
-      { replyTo: 'attacker', bindings: [{ hostname: 'unmanaged.litware.example', name: certificateNameFor('unmanaged.litware.example'), keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${certificateNameFor('unmanaged.litware.example')}` }], removals: [] },
-      { replyTo: 'attacker', bindings: [{ hostname: 'owned.litware.example', name: certificateNameFor('owned.litware.example'), keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${certificateNameFor('owned.litware.example')}/0123456789abcdef` }], removals: [] },
-    ];
-    for (const request of forged) {
-      const raised = await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${writer}/raiseEvent/${GatewayWriter.requestEvent}?code=${sandbox.endpoints.functionKey}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-      });
-      expect(raised.status).toBe(202);
-    }
-    // A real request after them is still served: the writer kept working and applied only it.
+      { bindings: [], removals: [{ hostname: 'owned.litware.example', name: owned }] },
+      { bindings: [{ hostname: 'unmanaged.litware.example', name: certificateNameFor('unmanaged.litware.example'), keyVaultSecretId: `${vaultUrl}/secrets/${certificateNameFor('unmanaged.litware.example')}` }], removals: [] },
+      { bindings: [{ hostname: 'owned.litware.example', name: owned, keyVaultSecretId: `${vaultUrl}/secrets/${owned}/0123456789abcdef` }], removals: [] },
+      { bindings: [{ hostname: 'owned.litware.example', name: owned, keyVaultSecretId: `${vaultUrl}/secrets/${owned}` }], removals: [] },
+    ].map((request, index) => ({ requestId: `forged-${index}`, replyTo: 'attacker', ...request }));
+    // Someone with write access to the storage account puts requests straight into the inbox.
+    const inbox = sandbox.azurite.serviceClient.getContainerClient('acme-challenge').getBlockBlobClient(`gateway-writer/${sandbox.arm.getGateway().name}.json`);
+    const state = JSON.parse((await inbox.downloadToBuffer()).toString('utf8')) as { pending: unknown[] };
+    state.pending.push(...forged);
+    const text = JSON.stringify(state);
+    await inbox.upload(text, Buffer.byteLength(text));
+    // A real request after them is still served: the writer applied only it.
     await issue('after-forgery.litware.example');
     expect(puts() - putsBefore).toBe(1);
     const after = gateway();
     expect((after.sslCertificates ?? []).some((c) => c.properties.keyVaultSecretId?.includes('evil.vault'))).toBe(false);
-    expect(after.httpListeners.find((l) => l.properties.hostName === 'owned.litware.example')?.properties.sslCertificate?.id).toContain(certificateNameFor('owned.litware.example'));
+    expect(after.httpListeners.find((l) => l.properties.hostName === 'owned.litware.example')?.properties.sslCertificate?.id).toContain(owned);
     expect(JSON.parse(before).httpListeners.length + 1).toBe(after.httpListeners.length);
-    const writerStatus = (await (await fetch(statusOf(writer))).json()) as Status;
-    expect(writerStatus.runtimeStatus).toBe('Running');
+    const answered = JSON.parse((await inbox.downloadToBuffer()).toString('utf8')) as { pending: unknown[]; taken: unknown[]; results: Record<string, { result: { ok: boolean; error?: { detail: string } } }> };
+    for (const { requestId } of forged) expect(answered.results[requestId]?.result).toMatchObject({ ok: false, error: { detail: expect.stringContaining('refused') } });
+    expect([...answered.pending, ...answered.taken]).toEqual([]);
   });
 });
