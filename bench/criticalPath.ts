@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { instanceFileName } from '../sandbox/host/store';
+import { GatewayWriter } from '../src/functions/names';
 
 /**
  * Where one certificate's wall time goes, read from the durable host's own history of the
@@ -28,7 +29,8 @@ const SERVICE_BY_ACTIVITY: Record<string, Part> = {
   ClaimHostnames: 'Blob',
   ReleaseHostnames: 'Blob',
   CheckServedCertificates: 'Gateway TLS check',
-  ConfigureApplicationGateway: 'ARM',
+  // Reads the gateway (ARM GET) to count its room before the CA is asked.
+  CheckApplicationGatewayCapacity: 'ARM',
 };
 
 /** The host's persisted instance (DTFx-shaped history with millisecond timestamps). */
@@ -83,16 +85,22 @@ export function criticalPath(stateDir: string, instanceId: string, writerId: str
   }
   // The wait for the writer's answer: from handing the request over to the answer's arrival.
   let writerWait = 0;
-  for (const request of own.filter((a) => a.name === 'RequestGatewayChange')) {
+  for (const request of own.filter((a) => a.name === GatewayWriter.submitActivity)) {
     const answer = events.find((e) => e.EventType === EventRaised && at(e.Timestamp) >= request.completed);
     if (answer) writerWait += (at(answer.Timestamp) - request.scheduled) / 1000;
   }
-  // The writer's ARM PUTs during this instance's life are ARM time; the rest of the wait is the writer's.
+  // The gateway's long-running operations during this instance's life (from the writer's PUT to the
+  // poll that saw it end) are ARM time; the rest of the wait is the writer's.
   const start = at(events[0]?.Timestamp);
   const end = at(events[events.length - 1]?.Timestamp);
-  const writerArm = activities(history(stateDir, writerId))
-    .filter((a) => a.name === 'ConfigureApplicationGateway' && a.completed >= start && a.completed <= end)
-    .reduce((total, a) => total + (a.completed - a.scheduled) / 1000, 0);
+  const writer = activities(history(stateDir, writerId)).filter((a) => a.completed >= start && a.completed <= end);
+  let writerArm = 0;
+  for (const begin of writer.filter((a) => a.name === GatewayWriter.beginActivity)) {
+    const polls = writer.filter((a) => a.name === GatewayWriter.checkActivity && a.scheduled >= begin.completed);
+    const next = writer.find((a) => a.name === GatewayWriter.beginActivity && a.scheduled > begin.scheduled);
+    const own = polls.filter((a) => !next || a.completed <= next.scheduled);
+    writerArm += ((own.length ? own[own.length - 1].completed : begin.completed) - begin.scheduled) / 1000;
+  }
   parts.ARM += writerArm;
   parts['gateway writer (other than ARM)'] += Math.max(0, writerWait - writerArm);
   const accounted = Object.values(parts).reduce((a, b) => a + b, 0);

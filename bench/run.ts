@@ -9,11 +9,13 @@ import { criticalPath, Part } from './criticalPath';
 
 /**
  * `npm run bench [-- --quick]`: the product's figures on the local sandbox with the real-time
- * clock. For 1, 10 and 100 hostnames per request: wall time from POST to Completed (median of
- * several runs), certificates per second, ACME requests per certificate by type, gateway writes
- * per request, Key Vault calls per certificate, history events per certificate, and the durable
- * host's peak memory; then renew-now of one hostname (wall time, ACME requests, `replaces` sent,
- * gateway writes, live-check handshakes). Prints a table and writes bench/results/latest.json.
+ * clock and a realistic gateway (every PUT a long-running operation of 45 s, polled as Azure
+ * answers it). For 1, 10 and 100 hostnames per request: time to live (POST to Completed, the
+ * gateway serving it; median of several runs), certificates per second, ACME requests per
+ * certificate by type, gateway writes per request, Key Vault calls and history events per
+ * certificate, the durable host's peak memory; then renew-now of one hostname, a timer renewal run
+ * of ten due certificates (gateway writes per run), and the orchestration episodes of an idle app
+ * over a simulated day. Prints a table and writes bench/results/latest.json.
  */
 interface Figures {
   hostnames: number;
@@ -28,7 +30,9 @@ interface Figures {
 }
 
 const quick = process.argv.includes('--quick');
-const plan: [number, number][] = quick ? [[1, 3], [10, 1]] : [[1, 5], [10, 3], [100, 1]];
+const plan: [number, number][] = quick ? [[1, 1], [10, 1]] : [[1, 3], [10, 2], [100, 1]];
+/** Gateway writes: PUTs the service accepted (a refused one changes nothing). */
+const WRITES = 'applicationGateways.put.accepted';
 let serial = 0;
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -73,12 +77,12 @@ async function renewals(sandbox: Sandbox, hostname: string, runs: number): Promi
     medianSeconds: median(seconds),
     acmeRequestsPerRenewal: sum(counters.acme) / runs,
     renewalInfoSent: sandbox.acme.renewalInfo.replacements.length - replacedBefore,
-    gatewayWritesPerRenewal: (counters.arm?.['applicationGateways.put'] ?? 0) / runs,
+    gatewayWritesPerRenewal: (counters.arm?.[WRITES] ?? 0) / runs,
     liveCheckHandshakesPerRenewal: (counters.gateway?.['https.handshake'] ?? 0) / runs,
   };
 }
 
-async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promise<{ seconds: number; historyEvents: number; instanceId: string }> {
+async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promise<{ seconds: number; historyEvents: number; instanceId: string; hostnames: string[] }> {
   const hostnames = Array.from({ length: count }, () => `b${++serial}.bench.example`);
   const single = count === 1;
   const started = Date.now();
@@ -96,7 +100,93 @@ async function runOnce(sandbox: Sandbox, stateDir: string, count: number): Promi
     const file = path.join(stateDir, 'durable', 'instances', instanceFileName(id));
     if (fs.existsSync(file)) historyEvents += (JSON.parse(fs.readFileSync(file, 'utf8')) as { history: unknown[] }).history.length;
   }
-  return { seconds, historyEvents, instanceId: links.id };
+  return { seconds, historyEvents, instanceId: links.id, hostnames };
+}
+
+/** Runs a timer function now (`POST /admin/functions/{name}`, as on a real host). */
+async function runTimer(sandbox: Sandbox, name: string): Promise<void> {
+  const response = await fetch(`${sandbox.host!.url}/admin/functions/${name}`, {
+    method: 'POST',
+    headers: { 'x-functions-key': sandbox.endpoints.masterKey, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  if (response.status !== 202) throw new Error(`${name}: HTTP ${response.status}`);
+}
+
+async function instanceIds(sandbox: Sandbox, prefix = ''): Promise<{ instanceId: string; runtimeStatus: string }[]> {
+  const url = `${sandbox.host!.url}/runtime/webhooks/durabletask/instances?instanceIdPrefix=${prefix}&code=${sandbox.endpoints.functionKey}`;
+  return (await (await fetch(url)).json()) as { instanceId: string; runtimeStatus: string }[];
+}
+
+interface RenewalRunFigures {
+  certificates: number;
+  seconds: number;
+  gatewayWrites: number;
+}
+
+/** The daily timer with `hostnames` due (the CA's renewal window, ARI, opened for each): one run, its gateway writes. */
+async function renewalRun(sandbox: Sandbox, hostnames: string[]): Promise<RenewalRunFigures> {
+  for (const hostname of hostnames) {
+    const window = { hostname, start: new Date(Date.now() - 7200_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() };
+    await fetch(`${sandbox.endpoints.adminUrl}/acme/renewal-window`, { method: 'POST', body: JSON.stringify(window) });
+  }
+  const before = new Set((await instanceIds(sandbox, 'renewals-')).map((i) => i.instanceId));
+  const writes = sandbox.counters.get('arm', WRITES);
+  const started = Date.now();
+  await runTimer(sandbox, 'RenewCertificatesTimer');
+  let run: string | undefined;
+  while (!run) {
+    run = (await instanceIds(sandbox, 'renewals-')).find((i) => !before.has(i.instanceId))?.instanceId;
+    if (!run) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await awaitCompleted(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${run}?code=${sandbox.endpoints.functionKey}`);
+  return { certificates: hostnames.length, seconds: (Date.now() - started) / 1000, gatewayWrites: sandbox.counters.get('arm', WRITES) - writes };
+}
+
+const ORCHESTRATOR_STARTED = 12; // DurableTask.Core EventType (sandbox/host/history.ts)
+
+/** Episodes (OrchestratorStarted events) in every instance's persisted history. */
+function episodesOnDisk(stateDir: string): number {
+  const dir = path.join(stateDir, 'durable', 'instances');
+  let episodes = 0;
+  for (const file of fs.readdirSync(dir)) {
+    const { history } = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { history: { EventType: number }[] };
+    episodes += history.filter((e) => e.EventType === ORCHESTRATOR_STARTED).length;
+  }
+  return episodes;
+}
+
+/** Durable timers and unread events in every instance's persisted state: what could wake an orchestration. */
+function pendingWakeUps(stateDir: string): number {
+  const dir = path.join(stateDir, 'durable', 'instances');
+  let pending = 0;
+  for (const file of fs.readdirSync(dir)) {
+    const state = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { timers: unknown[]; inbox: unknown[] };
+    pending += state.timers.length + state.inbox.length;
+  }
+  return pending;
+}
+
+/**
+ * An idle app: one certificate issued, then the day's timer functions and a quiet minute. Episodes
+ * in that minute, and what is left that could wake an orchestration later (0: an idle hour or day
+ * runs no episode, since only a durable timer or an event starts one).
+ */
+async function idleDay(): Promise<{ episodesWhileIdle: number; pendingWakeUps: number; episodesOfOneIssuance: number }> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-idle-'));
+  const sandbox = await startSandbox({ stateDir, armOperationDelayMs: 1500, armRetryAfterSeconds: 1 });
+  try {
+    await runOnce(sandbox, stateDir, 1);
+    while ((await instanceIds(sandbox)).some((i) => ['Running', 'Pending'].includes(i.runtimeStatus))) await new Promise((resolve) => setTimeout(resolve, 100));
+    const settled = episodesOnDisk(stateDir);
+    await runTimer(sandbox, 'RenewCertificatesTimer');
+    await runTimer(sandbox, 'PurgeHistoryTimer');
+    await new Promise((resolve) => setTimeout(resolve, quick ? 10_000 : 60_000));
+    return { episodesWhileIdle: episodesOnDisk(stateDir) - settled, pendingWakeUps: pendingWakeUps(stateDir), episodesOfOneIssuance: settled };
+  } finally {
+    await sandbox.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
 }
 
 type CriticalPath = { timerLatencyMs: number; wallSeconds: number; parts: Record<Part, number> };
@@ -137,10 +227,11 @@ async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } });
   const results: Figures[] = [];
-  let summary: { peak: number; results: Figures[]; renewal: RenewalFigures };
+  let summary: { peak: number; results: Figures[]; renewal: RenewalFigures; run: RenewalRunFigures };
   try {
-    await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account, starts the gateway writer
+    await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account
     const warmHostname = `b${serial}.bench.example`;
+    let batch: string[] = [];
     for (const [count, runs] of plan) {
       const seconds: number[] = [];
       let historyEvents = 0;
@@ -149,6 +240,7 @@ async function main(): Promise<void> {
         const result = await runOnce(sandbox, stateDir, count);
         seconds.push(result.seconds);
         historyEvents += result.historyEvents;
+        if (count === 10) batch = result.hostnames;
       }
       const certificates = count * runs;
       const counters = sandbox.counters.snapshot();
@@ -160,12 +252,13 @@ async function main(): Promise<void> {
         certificatesPerSecond: count / median(seconds),
         acmeRequestsPerCertificate: sum(counters.acme) / certificates,
         acmeByType,
-        gatewayWritesPerRequest: (counters.arm?.['applicationGateways.put'] ?? 0) / runs,
+        gatewayWritesPerRequest: (counters.arm?.[WRITES] ?? 0) / runs,
         keyVaultCallsPerCertificate: sum(counters.keyvault) / certificates,
         historyEventsPerCertificate: historyEvents / certificates,
       });
     }
-    const renewal = await renewals(sandbox, warmHostname, quick ? 3 : 5);
+    const renewal = await renewals(sandbox, warmHostname, quick ? 1 : 3);
+    const run = await renewalRun(sandbox, batch);
     const peak = peakMemoryMb(sandbox.host!.pid);
     printTable(results, peak);
     console.log(
@@ -173,7 +266,8 @@ async function main(): Promise<void> {
         `${renewal.renewalInfoSent} of ${renewal.runs} orders named the certificate they replace, ${renewal.gatewayWritesPerRenewal.toFixed(1)} gateway writes, ` +
         `${renewal.liveCheckHandshakesPerRenewal.toFixed(1)} live-check TLS handshakes per renewal`,
     );
-    summary = { peak, results, renewal };
+    console.log(`Renewal run (the daily timer, ${run.certificates} certificates due): ${run.seconds.toFixed(1)} s, ${run.gatewayWrites} gateway write(s)`);
+    summary = { peak, results, renewal, run };
   } finally {
     await sandbox.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -183,9 +277,14 @@ async function main(): Promise<void> {
   const paths = [await oneCertificatePath(0)];
   if (!quick) paths.push(await oneCertificatePath(5000));
   paths.forEach(printPath);
+  const idle = await idleDay();
+  console.log(
+    `\nIdle app after one issuance (${idle.episodesOfOneIssuance} episodes, the gateway writer's included): ${idle.episodesWhileIdle} episodes in the idle ${quick ? '10 s' : 'minute'} with the day's timers run; ` +
+      `${idle.pendingWakeUps} durable timers or unread events left: episodes per idle hour ${idle.pendingWakeUps === 0 && idle.episodesWhileIdle === 0 ? '0' : 'above 0 (something still polls)'}`,
+  );
   const out = path.join(__dirname, '..', '..', 'bench', 'results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), hostPeakMemoryMb: summary.peak, results: summary.results, renewal: summary.renewal, criticalPath: paths }, null, 2)}\n`);
+  fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, machine: machine(), hostPeakMemoryMb: summary.peak, results: summary.results, renewal: summary.renewal, renewalRun: summary.run, idleDay: idle, criticalPath: paths }, null, 2)}\n`);
   console.log(`\nWrote bench/results/latest.json`);
 }
 
@@ -196,7 +295,7 @@ function machine(): string {
 function printTable(results: Figures[], peak: number): void {
   const fixed = (n: number, digits = 1): string => n.toFixed(digits);
   console.log(`\nappgw-certbot on the local sandbox (${machine()})${quick ? ' --quick' : ''}\n`);
-  console.log('hostnames | runs | median s | certs/s | ACME req/cert | gateway writes/request | Key Vault calls/cert | history events/cert');
+  console.log('hostnames | runs | median s to live | certs/s | ACME req/cert | gateway writes/request | Key Vault calls/cert | history events/cert');
   console.log('--- | --- | --- | --- | --- | --- | --- | ---');
   for (const r of results) {
     console.log(

@@ -287,7 +287,9 @@ export class HostServer {
 
   private list(url: URL): Reply {
     const top = Number(url.searchParams.get('top') ?? '0');
-    const bodies = this.filtered(url).map((i) => statusBody(i, { showInput: true, showHistory: false, showHistoryOutput: false }));
+    // The list (not the purge) takes an id prefix: InstanceIdPrefixParameter in the extension's HttpApiHandler.cs.
+    const prefix = url.searchParams.get('instanceIdPrefix') ?? '';
+    const bodies = this.filtered(url).filter((i) => i.instanceId.startsWith(prefix)).map((i) => statusBody(i, { showInput: true, showHistory: false, showHistoryOutput: false }));
     return json(200, top > 0 ? bodies.slice(0, top) : bodies);
   }
 

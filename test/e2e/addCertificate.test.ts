@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-add-'));
-    sandbox = await startSandbox({ stateDir });
+    sandbox = await startSandbox(scaledGateway({ stateDir }));
   });
   afterAll(async () => {
     await sandbox?.stop();

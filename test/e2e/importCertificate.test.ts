@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
@@ -52,7 +53,7 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     pki.convert(['pkcs8', '-topk8', '-in', 'rsa.key', '-v2', 'aes256', '-passout', 'pass:s3cret-pass', '-out', 'rsa.enc.key']);
     pki.convert(['rsa', '-in', 'rsa.key', '-traditional', '-out', 'rsa.pkcs1.key']);
     pki.convert(['ec', '-in', 'ec.key', '-out', 'ec.sec1.key']);
-    sandbox = await startSandbox({ stateDir });
+    sandbox = await startSandbox(scaledGateway({ stateDir }));
   });
   afterAll(async () => {
     await sandbox?.stop();

@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ describe('a 253-character hostname', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-long-'));
-    sandbox = await startSandbox({ stateDir, pebbleAlwaysValid: true });
+    sandbox = await startSandbox(scaledGateway({ stateDir, pebbleAlwaysValid: true }));
   });
   afterAll(async () => {
     await sandbox?.stop();

@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ describe('many hostnames and one writer per gateway', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-multi-'));
-    sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '25', MaxParallelIssuances: '5' } });
+    sandbox = await startSandbox(scaledGateway({ stateDir, settings: { MaxHostnamesPerRequest: '25', MaxParallelIssuances: '5' } }));
   });
   afterAll(async () => {
     await sandbox?.stop();

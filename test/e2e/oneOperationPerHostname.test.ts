@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,7 +34,7 @@ describe('one operation per hostname, names that cannot be confused, limits befo
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-exclusive-'));
     pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pki-race-'));
-    sandbox = await startSandbox({ stateDir });
+    sandbox = await startSandbox(scaledGateway({ stateDir }));
     vault = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
       disableChallengeResourceVerification: true,
       tlsOptions: { ca: sandbox.ca.certPem },

@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { failureRecord, invokeFunction, pollToEnd, post, SandboxCredential } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeFunction, pollToEnd, post, renewalRunIds, SandboxCredential } from '../support/sandboxClient';
 
 /** Renewal: the daily timer (run on demand through the admin API) and renew-now. */
 describe('renewal', () => {
@@ -30,7 +31,7 @@ describe('renewal', () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-renew-'));
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    sandbox = await startSandbox({ stateDir, settings: { FailureWebhookUrl: hook, HistoryRetentionDays: '0', ServedCertificateRecheckSeconds: '0,1' } });
+    sandbox = await startSandbox(scaledGateway({ stateDir, settings: { FailureWebhookUrl: hook, HistoryRetentionDays: '0', ServedCertificateRecheckSeconds: '0,1' } }));
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -90,12 +91,13 @@ describe('renewal', () => {
     await storeOldAcmeCertificate(old);
     expect(versions(old)).toHaveLength(1);
 
+    const runs = await renewalRunIds(sandbox);
     await runTimer();
-    await waitForInstance(old);
-    const renewal = (await pollToEnd(statusUrl(old))).final;
-    expect(renewal.runtimeStatus).toBe('Completed');
-    // The timer's jitter travels in the input (0 in the sandbox: RenewalJitterMinutes 0).
-    expect(renewal.input).toEqual({ hostname: old, startDelaySeconds: 0 });
+    // One renewal run holds every due hostname; its jitter travels in its input (0 here: RenewalJitterMinutes 0).
+    const run = await awaitNewRenewalRun(sandbox, runs);
+    expect(run.runtimeStatus).toBe('Completed');
+    expect(run.input).toEqual(expect.objectContaining({ hostnames: [old], startDelaySeconds: 0 }));
+    expect((await pollToEnd(statusUrl(old))).final.runtimeStatus).toBe('Completed');
     expect(versions(old)).toHaveLength(2);
     expect(versions(fresh)).toHaveLength(1);
     const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, old, sandbox.acmeRootPem);
@@ -165,7 +167,9 @@ describe('renewal', () => {
     expect(Date.parse(listedEarly.nextRenewal)).toBeGreaterThanOrEqual(Date.parse(listedEarly.renewalWindow!.start));
     expect(listed.find((c) => c.hostname === calm)!.renewalWindow).not.toBeNull();
     const issuedAt = await createdTime(early);
+    const runs = await renewalRunIds(sandbox);
     await runTimer();
+    expect((await awaitNewRenewalRun(sandbox, runs)).runtimeStatus).toBe('Completed');
     await waitForNewRun(early, issuedAt);
     expect((await pollToEnd(statusUrl(early))).final.runtimeStatus).toBe('Completed');
     expect(versions(early)).toHaveLength(2);
@@ -268,7 +272,9 @@ describe('renewal', () => {
     const hostname = 'stuck.renew.example';
     await storeOldAcmeCertificate(hostname);
     await sandbox.pebble.dns.addA(hostname, '192.0.2.10');
+    const runs = await renewalRunIds(sandbox);
     await runTimer();
+    expect((await awaitNewRenewalRun(sandbox, runs)).runtimeStatus).toBe('Failed');
     await waitForInstance(hostname);
     expect((await pollToEnd(statusUrl(hostname))).final.runtimeStatus).toBe('Failed');
     received.length = 0;
@@ -281,10 +287,13 @@ describe('renewal', () => {
   it('purges the history of finished instances older than the retention, never running ones', async () => {
     const instance = (id: string) => fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${id}?code=${sandbox.endpoints.functionKey}`);
     expect((await instance('certificate-fresh.renew.example')).status).toBe(200);
+    // One instance runs while the purge does: it must be left alone.
+    const running = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'running.renew.example' }] });
+    expect((await instance('certificate-running.renew.example')).status).toBe(202);
     expect(await invokeFunction(sandbox, 'PurgeHistoryTimer')).toBe(202);
     for (let i = 0; i < 200 && (await instance('certificate-fresh.renew.example')).status !== 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect((await instance('certificate-fresh.renew.example')).status).toBe(404);
-    expect((await instance('gateway-writer-appgw-sandbox')).status).toBe(202);
+    expect((await pollToEnd(String(running.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
   });
 
   it('removes a hostname from the gateway and Key Vault while another is being issued on the same gateway', async () => {

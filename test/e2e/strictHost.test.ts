@@ -1,3 +1,4 @@
+import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ describe('the app on a host as strict as the Durable extension', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-strict-'));
-    sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } });
+    sandbox = await startSandbox(scaledGateway({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } }));
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -47,9 +48,19 @@ describe('the app on a host as strict as the Durable extension', () => {
   it('completes a 100-hostname batch of long names with 20 failing: customStatus small at every update, each failure with its own code', async () => {
     const good = Array.from({ length: 80 }, (_, i) => longName('good', i, 'fabrikam.example'));
     const wrongDns = Array.from({ length: 10 }, (_, i) => longName('dns', i, 'fabrikam.example'));
-    const blocked = Array.from({ length: 10 }, (_, i) => longName('caa', i, 'blocked.example'));
+    const blocked = Array.from({ length: 9 }, (_, i) => longName('caa', i, 'blocked.example'));
+    // The gateway holds 100 active listeners, its HTTP one included: the 100th name has no room.
+    const overflow = longName('full', 0, 'fabrikam.example');
     for (const hostname of wrongDns) await sandbox.pebble.dns.addA(hostname, '192.0.2.44');
-    const hostnames = [...good.slice(0, 40), ...wrongDns, ...good.slice(40), ...blocked];
+    const hostnames = [...good.slice(0, 40), ...wrongDns, ...good.slice(40), ...blocked, overflow];
+    // Room for all but one: the first test's ten bindings are taken off the gateway, as an operator would.
+    sandbox.arm.mutate((gateway) => {
+      const https = new Set(gateway.properties.httpListeners.filter((l) => l.properties.protocol === 'Https').map((l) => l.name));
+      gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => !https.has(r.properties.httpListener?.id.split('/').pop() ?? ''));
+      gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => !https.has(l.name));
+      gateway.properties.sslCertificates = [];
+    });
+    const orders = sandbox.counters.get('acme', 'newOrder');
     expect(hostnames.every((h) => h.length >= 60)).toBe(true);
 
     const started = await post(sandbox, MULTIPLE, { hostnames: hostnames.map((hostname) => ({ hostname })) });
@@ -74,9 +85,12 @@ describe('the app on a host as strict as the Durable extension', () => {
     for (const hostname of good) expect(byName.get(hostname)).toMatchObject({ status: 'Completed', error: null });
     for (const hostname of wrongDns) expect(byName.get(hostname)).toMatchObject({ status: 'Failed', error: 'HostnameNotResolvingToApplicationGateway' });
     for (const hostname of blocked) expect(byName.get(hostname)).toMatchObject({ status: 'Failed', error: 'AcmeIdentifierRejected' });
+    expect(byName.get(overflow)).toMatchObject({ status: 'Failed', error: 'ApplicationGatewayCapacityExceeded' });
+    // Refused before its order: one order per other name that passed the DNS check (80 good, 9 the CA refused).
+    expect(sandbox.counters.get('acme', 'newOrder') - orders).toBe(89);
     const listeners = sandbox.arm.getGateway().properties.httpListeners.map((l) => l.properties.hostName);
     for (const hostname of good) expect(listeners).toContain(hostname);
-    for (const hostname of [...wrongDns, ...blocked]) expect(listeners).not.toContain(hostname);
+    for (const hostname of [...wrongDns, ...blocked, overflow]) expect(listeners).not.toContain(hostname);
   }, 900_000);
 
   it('a single request and a renewal for names in a batch\'s later wave are refused while the batch holds them; nothing hangs', async () => {

@@ -89,3 +89,20 @@ export class SandboxCredential implements TokenCredential {
     return { token, expiresOnTimestamp: claims.exp * 1000 };
   }
 }
+
+/** The ids of the renewal runs the timer has started so far (instances `renewals-<time>`). */
+export async function renewalRunIds(sandbox: Sandbox): Promise<string[]> {
+  const url = `${sandbox.host!.url}/runtime/webhooks/durabletask/instances?instanceIdPrefix=renewals-&code=${sandbox.endpoints.functionKey}`;
+  return ((await (await fetch(url)).json()) as Status[]).map((s) => s.instanceId);
+}
+
+/** Waits for a renewal run the timer started that is not among `before`, then for its end. */
+export async function awaitNewRenewalRun(sandbox: Sandbox, before: string[], timeoutMs = 120_000): Promise<Status> {
+  let fresh: string | undefined;
+  for (let i = 0; i < 400 && !fresh; i++) {
+    fresh = (await renewalRunIds(sandbox)).find((id) => !before.includes(id));
+    if (!fresh) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  if (!fresh) throw new Error('the timer started no renewal run');
+  return (await pollToEnd(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${fresh}?code=${sandbox.endpoints.functionKey}`, undefined, timeoutMs)).final;
+}
