@@ -256,6 +256,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RenewBeforeDays', value: string(renewBeforeDays) }
         { name: 'RenewalSchedule', value: renewalSchedule }
         { name: 'RenewalJitterMinutes', value: '30' }
+        // Seconds before the gateway writer reads the gateway again when it is busy, after a 412 or a 429 without Retry-After.
+        { name: 'ApplicationGatewayBusyPollSeconds', value: '15' }
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }

@@ -79,4 +79,15 @@ describe('typed configuration', () => {
     expect(config.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.2']);
     expect(config.certificateKeyType).toBe('EC-P256');
   });
+
+  it('waits 15 s by default before reading a busy gateway again, and names a bad ApplicationGatewayBusyPollSeconds', () => {
+    expect(loadConfig(valid).gatewayBusyPollSeconds).toBe(15);
+    expect(loadConfig({ ...valid, ApplicationGatewayBusyPollSeconds: '1' }).gatewayBusyPollSeconds).toBe(1);
+    expect(loadConfig({ ...valid, ApplicationGatewayBusyPollSeconds: ' 600 ' }).gatewayBusyPollSeconds).toBe(600);
+    for (const bad of ['0', '601', '2.5', 'soon']) {
+      const error = errorOf({ ...valid, ApplicationGatewayBusyPollSeconds: bad });
+      expect(error.code).toBe('ConfigurationInvalid');
+      expect(error.detail).toBe(`Setting ApplicationGatewayBusyPollSeconds must be a whole number from 1 to 600 (got "${bad}").`);
+    }
+  });
 });
