@@ -127,7 +127,13 @@ const capacityRefusal = (refusal: CapacityRefusal): RefusedBinding => ({ ...refu
  * plan again", so their change is kept, never undone.
  */
 export const beginGatewayWrite = activity<{ writerId: string; only?: string[] }, WritePlan>(async ({ writerId, only }, services, context) => {
-  const state = await inboxOf(services).read();
+  // Each plan (the first, or again after a wait, a 412 or a cancel) also takes what arrived since:
+  // a write that has to start over anyway carries every request that waits, not a later one.
+  const state = await inboxOf(services).update((s) => {
+    const topUp = s.writer?.instanceId === writerId && !only && s.pending.length > 0 && s.taken.length < MAX_REQUESTS_PER_WRITE;
+    if (topUp) s.taken.push(...s.pending.splice(0, MAX_REQUESTS_PER_WRITE - s.taken.length));
+    return { result: s, write: topUp };
+  });
   if (state.writer?.instanceId !== writerId) return { kind: 'stop' };
   const requests = state.taken.filter((r) => !only || only.includes(r.requestId));
   const requestIds = requests.map((r) => r.requestId);

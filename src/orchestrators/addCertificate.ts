@@ -22,7 +22,10 @@ export interface DeferredIssuance {
   deferGatewayConfiguration: true;
 }
 
-/** Started by the renewal timer: waits its jitter first, so deployments do not hit the CA at once. */
+/**
+ * What the renewal timer started before renewal runs (one AddMultipleCertificates run per tick):
+ * still read, so that instances in flight across an upgrade finish as they began.
+ */
 export interface ScheduledRenewal {
   hostname: string;
   startDelaySeconds: number;

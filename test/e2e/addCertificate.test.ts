@@ -177,6 +177,14 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     expect(final.runtimeStatus).toBe('Completed');
   });
 
+  it('a throttled gateway write (429 RetryableError) is made again after its Retry-After, once', async () => {
+    const accepted = sandbox.counters.get('arm', 'applicationGateways.put.accepted');
+    sandbox.faults.arm({ service: 'arm', status: 429, code: 'RetryableError', message: 'A retryable error occurred.', retryAfterSeconds: 2, count: 1, match: 'PUT' });
+    const { final } = await issue('throttled.contoso.example');
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(sandbox.counters.get('arm', 'applicationGateways.put.accepted') - accepted).toBe(1);
+  });
+
   it('refuses bad input with 400 naming the field, and unauthenticated calls with 401; nothing starts', async () => {
     const cases: [string | null, string, string][] = [
       ['{not json', '(body)', 'not valid JSON'],
