@@ -5,8 +5,12 @@
  * instead of failing after issuance. Limits: Microsoft Learn, "Application Gateway limits"
  * (https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#application-gateway-limits):
  * 100 SSL certificates, 200 HTTP listeners of which 100 active (used by a rule), 5 hostnames per
- * listener, 400 routing rules, 80-character child names; on WAF with CRS 3.1 or older, 40 SSL
- * certificates, 40 active listeners and 40 rules.
+ * listener, 400 routing rules, 80-character child names. Footnote 1 of that table: "For WAF-enabled
+ * SKUs running CRS 3.1 or lower, the supported number is 40". The stricter reading is taken, as the
+ * sandbox's ARM emulator does (sandbox/emulators/gatewayLimits.ts): a WAF_v2 gateway (SKU name or
+ * tier) whose inline WAF configuration runs OWASP CRS 3.1 or older has 40 of every footnoted limit,
+ * the listener total included (not only the active ones), whether its WAF is enabled or not (the
+ * footnote speaks of the SKU). A WAF policy's rule set is not read.
  */
 import type { ApplicationGateway, ApplicationGatewayHttpListener } from '@azure/arm-network';
 import type { HttpsBinding } from './gatewayPlan';
@@ -24,7 +28,7 @@ export interface GatewayLimits {
 export const MAX_CHILD_NAME = 80;
 
 const STANDARD: Omit<GatewayLimits, 'basis'> = { sslCertificates: 100, listeners: 200, activeListeners: 100, routingRules: 400 };
-const OLD_CRS_WAF: Omit<GatewayLimits, 'basis'> = { sslCertificates: 40, listeners: 200, activeListeners: 40, routingRules: 40 };
+const OLD_CRS_WAF: Omit<GatewayLimits, 'basis'> = { sslCertificates: 40, listeners: 40, activeListeners: 40, routingRules: 40 };
 
 /** "3.1" or older OWASP CRS (and the 2.x line): the WAF variant of the limits. */
 function isOldCrs(version: string | undefined): boolean {
@@ -35,8 +39,10 @@ function isOldCrs(version: string | undefined): boolean {
 
 export function limitsOf(gateway: ApplicationGateway): GatewayLimits {
   const tier = gateway.sku?.tier ?? gateway.sku?.name ?? '';
+  const isWafSku = /^WAF/i.test(gateway.sku?.tier ?? '') || /^WAF/i.test(gateway.sku?.name ?? '');
   const waf = gateway.webApplicationFirewallConfiguration;
-  if (/^WAF/i.test(tier) && waf?.enabled !== false && waf?.ruleSetType?.toUpperCase() === 'OWASP' && isOldCrs(waf.ruleSetVersion)) {
+  // Enabled or not: the stricter reading of the footnote (see the module comment).
+  if (isWafSku && waf?.ruleSetType?.toUpperCase() === 'OWASP' && isOldCrs(waf.ruleSetVersion)) {
     return { ...OLD_CRS_WAF, basis: `WAF_v2 with OWASP CRS ${waf.ruleSetVersion}` };
   }
   return { ...STANDARD, basis: tier || 'Application Gateway v2' };
