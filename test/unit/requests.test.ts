@@ -1,4 +1,4 @@
-import { instanceIdFor, removalInstanceIdFor, parseHostnameList, parseSingleHostname } from '../../src/domain/requests';
+import { instanceIdFor, removalInstanceIdFor, parseHostnameList, parseSingleHostname, renewalRunInstanceId } from '../../src/domain/requests';
 
 describe('request bodies', () => {
   it('accepts one hostname and normalises it', () => {
@@ -69,5 +69,25 @@ describe('request bodies', () => {
     // Names that fit keep the plain form (instances started before stay found).
     const fits = `${base}${'d'.repeat(52)}`;
     expect(instanceIdFor(fits)).toBe(`certificate-${fits}`);
+  });
+});
+
+describe('the renewal timer\'s run', () => {
+  it('is named after the timer run\'s time, to the second (UTC)', () => {
+    expect(renewalRunInstanceId(new Date('2026-12-04T03:00:00.000Z'))).toBe('renewals-20261204T030000Z');
+    expect(renewalRunInstanceId(new Date('2026-12-04T03:00:07.999Z'))).toBe('renewals-20261204T030007Z');
+  });
+
+  it('is the same within one second and differs between timer runs', () => {
+    const tick = new Date('2026-12-04T03:00:00.100Z');
+    expect(renewalRunInstanceId(tick)).toBe(renewalRunInstanceId(new Date('2026-12-04T03:00:00.900Z')));
+    expect(renewalRunInstanceId(tick)).not.toBe(renewalRunInstanceId(new Date('2026-12-05T03:00:00.100Z')));
+  });
+
+  it('is a valid instance id that no hostname\'s operation can take', () => {
+    const id = renewalRunInstanceId(new Date('2026-12-04T03:00:00Z'));
+    expect(id).toMatch(/^[A-Za-z0-9-]+$/);
+    expect(id.length).toBeLessThanOrEqual(256);
+    expect(id.startsWith('certificate-') || id.startsWith('removal-')).toBe(false);
   });
 });
