@@ -1,7 +1,7 @@
 import type { IssuedCertificate } from '../azure/keyVault';
 import { activity } from './context';
 
-/** ImportCertificateStep: the stored certificate's current version and versionless secret id. */
+/** ImportCertificateStep: the stored certificate's current version and its versioned secret id. */
 export const getCertificate = activity<{ certificateName: string }, IssuedCertificate>(async ({ certificateName }, { keyVault }) =>
   keyVault.current(certificateName),
 );

@@ -42,7 +42,7 @@ export interface CertbotConfig {
   renewalJitterMinutes: number;
   /** Finished orchestrations older than this are purged by the history timer. */
   historyRetentionDays: number;
-  /** How often the gateway writer looks again while another writer's update is running (s). */
+  /** How long the gateway writer waits before reading the gateway again while another update runs, or after a throttled or failed call without Retry-After (s). */
   gatewayBusyPollSeconds: number;
 }
 

@@ -17,12 +17,17 @@ export interface HttpsBinding {
   hostname: string;
   /** Name for the gateway's SSL certificate and prefix of the listener and rule names. */
   name: string;
-  /** Versionless Key Vault secret id, so renewals are picked up without a gateway change. */
+  /**
+   * The Key Vault secret id of one certificate version (see versionedSecretId): a renewal changes
+   * it, and a changed keyVaultSecretId makes the gateway fetch the certificate under either
+   * documented refresh behaviour.
+   */
   keyVaultSecretId: string;
   /**
-   * A new version was just stored: write the gateway even if nothing else changes, because the
-   * gateway re-reads Key Vault on any update (otherwise only every few hours).
-   * https://learn.microsoft.com/azure/application-gateway/key-vault-certs#how-integration-works
+   * The live check still saw the old certificate: write the gateway even if nothing changes. The
+   * 2022 overview says any update makes the gateway re-read Key Vault
+   * (https://learn.microsoft.com/azure/application-gateway/key-vault-certs#how-integration-works);
+   * the 2026 troubleshooting article says only a changed id does, so this helps only there.
    */
   refresh?: boolean;
 }

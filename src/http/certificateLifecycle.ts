@@ -13,8 +13,8 @@ import { invalidRequest, problemResponse } from './problem';
 
 /**
  * Lifecycle endpoints for one hostname. Renewal is the issuing orchestration run again (one
- * instance per hostname): a new version under the same Key Vault name, which the gateway follows
- * through its versionless secret id (the orchestration writes the gateway so it re-reads at once).
+ * instance per hostname): a new version under the same Key Vault name, bound to the gateway by its
+ * versioned secret id (a changed keyVaultSecretId, so the gateway fetches it at once).
  */
 
 /** POST /api/certificates/{hostname}/renew: renew now. */

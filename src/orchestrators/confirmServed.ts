@@ -8,11 +8,12 @@ import { callStep, Step, wait } from './steps';
 
 /**
  * The end of ConfigureApplicationGatewayStep: confirm the gateway serves the certificate just
- * bound (a renewal changes only the Key Vault version behind an unchanged listener). Where it still
- * serves another, write the binding again, the documented way to make the gateway re-read Key
- * Vault at once (it otherwise polls every 4 hours:
- * https://learn.microsoft.com/azure/application-gateway/key-vault-certs#how-integration-works),
- * and check again after each pause of ServedCertificateRecheckSeconds (default 0, 60, 300 s).
+ * bound (its versioned secret id, so a renewal is a changed keyVaultSecretId, which the gateway
+ * fetches at once under either documented refresh rule). Where it still serves another, write the
+ * binding again (under the 2022 overview's rule any update re-reads Key Vault:
+ * https://learn.microsoft.com/azure/application-gateway/key-vault-certs#how-integration-works;
+ * under the stricter one it does nothing and the recheck tells), and check again after each pause
+ * of ServedCertificateRecheckSeconds (default 0, 60, 300 s).
  */
 export interface LiveTarget {
   binding: HttpsBinding;

@@ -38,9 +38,11 @@ export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<
 function* writeTaken(context: OrchestrationContext, writerId: string, only?: string[]): Step<Results> {
   const outcome = yield* writeOnce(context, writerId, only);
   if (outcome.kind !== 'failed') return outcome.results;
+  // A gateway stuck in an update is stuck for every request: no point in waiting again for each.
+  const splittable = outcome.error.code !== 'GatewayWriteTimedOut';
   const failedAll = (ids: string[]): Results => Object.fromEntries(ids.map((id) => [id, { ok: false, error: outcome.error }]));
   const pending = outcome.requestIds.filter((id) => !outcome.results[id]);
-  if (pending.length <= 1) return { ...outcome.results, ...failedAll(pending) };
+  if (pending.length <= 1 || !splittable) return { ...outcome.results, ...failedAll(pending) };
   const results: Results = { ...outcome.results };
   for (const id of pending) Object.assign(results, yield* writeTaken(context, writerId, [id]));
   return results;
