@@ -10,7 +10,7 @@ import { criticalPath, Part } from './criticalPath';
 /**
  * `npm run bench [-- --quick]`: the product's figures on the local sandbox with the real-time
  * clock and a realistic gateway (every PUT a long-running operation of 45 s, polled as Azure
- * answers it). For 1, 10 and 100 hostnames per request: time to live (POST to Completed, the
+ * answers it). For 1, 10 and 99 hostnames per request (see plan): time to live (POST to Completed, the
  * gateway serving it; median of several runs), certificates per second, ACME requests per
  * certificate by type, gateway writes per request, Key Vault calls and history events per
  * certificate, the durable host's peak memory; then renew-now of one hostname, a timer renewal run
@@ -30,7 +30,12 @@ interface Figures {
 }
 
 const quick = process.argv.includes('--quick');
-const plan: [number, number][] = quick ? [[1, 1], [10, 1]] : [[1, 3], [10, 2], [100, 1]];
+/**
+ * Hostnames per request and runs. The largest is 99, not 100: a v2 gateway holds 100 active
+ * listeners and one is the HTTP listener that routes the HTTP-01 path, so 99 is the most one
+ * request can put live on one gateway (the 100th is refused with ApplicationGatewayCapacityExceeded).
+ */
+const plan: [number, number][] = quick ? [[1, 1], [10, 1]] : [[1, 3], [10, 2], [99, 1]];
 /** Gateway writes: PUTs the service accepted (a refused one changes nothing). */
 const WRITES = 'applicationGateways.put.accepted';
 let serial = 0;
@@ -52,7 +57,7 @@ async function awaitCompleted(statusQueryGetUri: string): Promise<void> {
   for (;;) {
     const status = (await (await fetch(statusQueryGetUri)).json()) as { runtimeStatus: string; output: unknown };
     if (status.runtimeStatus === 'Completed') return;
-    if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') throw new Error(`run failed: ${JSON.stringify(status.output)}`);
+    if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') throw new Error(`run failed: ${JSON.stringify(status.output).slice(0, 600)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -189,6 +194,16 @@ async function idleDay(): Promise<{ episodesWhileIdle: number; pendingWakeUps: n
   }
 }
 
+/** Takes every HTTPS binding off the sandbox gateway, as an operator freeing it would (the gateway's limits are the service's). */
+function freeGateway(sandbox: Sandbox): void {
+  sandbox.arm.mutate((gateway) => {
+    const https = new Set(gateway.properties.httpListeners.filter((l) => l.properties.protocol === 'Https').map((l) => l.name));
+    gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => !https.has(r.properties.httpListener?.id.split('/').pop() ?? ''));
+    gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => !https.has(l.name));
+    gateway.properties.sslCertificates = [];
+  });
+}
+
 type CriticalPath = { timerLatencyMs: number; wallSeconds: number; parts: Record<Part, number> };
 
 /** One certificate's wall time by part (see criticalPath.ts), on a sandbox started with this timer latency. */
@@ -232,7 +247,15 @@ async function main(): Promise<void> {
     await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account
     const warmHostname = `b${serial}.bench.example`;
     let batch: string[] = [];
+    let renewal: RenewalFigures | undefined;
+    let run: RenewalRunFigures | undefined;
     for (const [count, runs] of plan) {
+      if (count > 10) {
+        // The renewals are measured on the gateway as the small rows left it; then an operator frees it for the large row.
+        renewal = await renewals(sandbox, warmHostname, quick ? 1 : 2);
+        run = await renewalRun(sandbox, batch);
+        freeGateway(sandbox);
+      }
       const seconds: number[] = [];
       let historyEvents = 0;
       sandbox.counters.reset();
@@ -257,8 +280,8 @@ async function main(): Promise<void> {
         historyEventsPerCertificate: historyEvents / certificates,
       });
     }
-    const renewal = await renewals(sandbox, warmHostname, quick ? 1 : 3);
-    const run = await renewalRun(sandbox, batch);
+    renewal ??= await renewals(sandbox, warmHostname, quick ? 1 : 2);
+    run ??= await renewalRun(sandbox, batch);
     const peak = peakMemoryMb(sandbox.host!.pid);
     printTable(results, peak);
     console.log(
