@@ -67,60 +67,86 @@ describe('the gateway writer while idle, and a full gateway', () => {
     expect(pendingWork()).toEqual({ timers: 0, events: 0 });
   });
 
-  /** Another team's 100 certificates on the same gateway: 99 on listeners with rules (100 active with the HTTP one). */
-  function fillGateway(gateway: GatewayResource): void {
-    const child = (collection: string, name: string): { id: string } => ({ id: `${gateway.id}/${collection}/${name}` });
-    for (let i = 0; i < 100; i++) {
-      const name = `other-team-${i}`;
-      gateway.properties.sslCertificates = [
-        ...(gateway.properties.sslCertificates ?? []),
-        { name, properties: { keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${name}` } },
-      ];
-      if (i === 99) continue;
-      gateway.properties.httpListeners.push({
-        name: `${name}-listener`,
-        properties: {
-          frontendIPConfiguration: child('frontendIPConfigurations', 'appGwPublicFrontendIp'),
-          frontendPort: child('frontendPorts', 'port_443'),
-          protocol: 'Https',
-          hostName: `site${i}.other-team.example`,
-          requireServerNameIndication: true,
-          sslCertificate: child('sslCertificates', name),
-        },
-      });
-      gateway.properties.requestRoutingRules.push({
-        name: `${name}-rule`,
-        properties: {
-          ruleType: 'Basic',
-          priority: 1000 + i,
-          httpListener: child('httpListeners', `${name}-listener`),
-          backendAddressPool: child('backendAddressPools', sandbox.settings.ApplicationGatewayBackendName),
-          backendHttpSettings: child('backendHttpSettingsCollection', sandbox.settings.ApplicationGatewayHttpSettingsName),
-        },
-      });
-    }
-  }
-
   it('the 101st certificate fails with ApplicationGatewayCapacityExceeded before any ACME request', async () => {
-    sandbox.arm.mutate((gateway) => {
-      gateway.properties.sslCertificates = [];
-      gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => l.properties.protocol !== 'Https');
-      gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => r.name === 'http-rule');
-      fillGateway(gateway);
-    });
-    expect(sandbox.arm.getGateway().properties.sslCertificates).toHaveLength(100);
-    const orders = sandbox.counters.get('acme', 'newOrder');
-    const writes = sandbox.counters.get('arm', 'applicationGateways.put');
-
-    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'one-too-many.contoso.example' }] });
-    const { final } = await pollToEnd(String(started.body.statusQueryGetUri));
-    expect(final.runtimeStatus).toBe('Failed');
-    expect(final.customStatus?.error).toBe('ApplicationGatewayCapacityExceeded');
-    const record = failureRecord(final.output);
-    expect(record.code).toBe('ApplicationGatewayCapacityExceeded');
-    expect(record.detail).toMatch(/SSL certificates, which already has 100 of at most 100/);
-    expect(record.detail).toMatch(/Remove certificates/);
-    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
-    expect(sandbox.counters.get('arm', 'applicationGateways.put')).toBe(writes);
+    await expectFullGatewayRefuses(sandbox, 100, /SSL certificates, which already has 100 of at most 100 \(Standard_v2\)/);
   });
 });
+
+describe('a WAF_v2 gateway on OWASP CRS 3.1 (limits of 40)', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-waf-'));
+    sandbox = await startSandbox(scaledGateway({ stateDir, gatewaySku: 'WAF_v2', wafRuleSetVersion: '3.1' }));
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('the 41st certificate fails with ApplicationGatewayCapacityExceeded before any ACME request, naming the WAF limit', async () => {
+    await expectFullGatewayRefuses(sandbox, 40, /SSL certificates, which already has 40 of at most 40 \(WAF_v2 with OWASP CRS 3\.1\).*CRS 3\.2 or later/);
+  });
+});
+
+/**
+ * Another team's certificates on the same gateway, all but one on listeners with rules (so, with
+ * the HTTP listener, as many active listeners as certificates): the gateway is full.
+ */
+function fillGateway(sandbox: Sandbox, gateway: GatewayResource, certificates: number): void {
+  const child = (collection: string, name: string): { id: string } => ({ id: `${gateway.id}/${collection}/${name}` });
+  for (let i = 0; i < certificates; i++) {
+    const name = `other-team-${i}`;
+    gateway.properties.sslCertificates = [
+      ...(gateway.properties.sslCertificates ?? []),
+      { name, properties: { keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${name}` } },
+    ];
+    if (i === certificates - 1) continue;
+    gateway.properties.httpListeners.push({
+      name: `${name}-listener`,
+      properties: {
+        frontendIPConfiguration: child('frontendIPConfigurations', 'appGwPublicFrontendIp'),
+        frontendPort: child('frontendPorts', 'port_443'),
+        protocol: 'Https',
+        hostName: `site${i}.other-team.example`,
+        requireServerNameIndication: true,
+        sslCertificate: child('sslCertificates', name),
+      },
+    });
+    gateway.properties.requestRoutingRules.push({
+      name: `${name}-rule`,
+      properties: {
+        ruleType: 'Basic',
+        priority: 1000 + i,
+        httpListener: child('httpListeners', `${name}-listener`),
+        backendAddressPool: child('backendAddressPools', sandbox.settings.ApplicationGatewayBackendName),
+        backendHttpSettings: child('backendHttpSettingsCollection', sandbox.settings.ApplicationGatewayHttpSettingsName),
+      },
+    });
+  }
+}
+
+/** Fills the gateway with another team's bindings, then asks for one more hostname: refused before the CA, nothing written. */
+async function expectFullGatewayRefuses(sandbox: Sandbox, certificates: number, detail: RegExp): Promise<void> {
+  sandbox.arm.mutate((gateway) => {
+    gateway.properties.sslCertificates = [];
+    gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => l.properties.protocol !== 'Https');
+    gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => r.name === 'http-rule');
+    fillGateway(sandbox, gateway, certificates);
+  });
+  expect(sandbox.arm.getGateway().properties.sslCertificates).toHaveLength(certificates);
+  const orders = sandbox.counters.get('acme', 'newOrder');
+  const writes = sandbox.counters.get('arm', 'applicationGateways.put');
+
+  const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'one-too-many.contoso.example' }] });
+  const { final } = await pollToEnd(String(started.body.statusQueryGetUri));
+  expect(final.runtimeStatus).toBe('Failed');
+  expect(final.customStatus?.error).toBe('ApplicationGatewayCapacityExceeded');
+  const record = failureRecord(final.output);
+  expect(record.code).toBe('ApplicationGatewayCapacityExceeded');
+  expect(record.detail).toMatch(detail);
+  expect(record.detail).toMatch(/Remove certificates/);
+  expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
+  expect(sandbox.counters.get('arm', 'applicationGateways.put')).toBe(writes);
+}
