@@ -16,8 +16,8 @@ const gatewayCodes = {
   other: 'ApplicationGatewayUpdateFailed',
 } as const;
 
-/** Conflicts and throttling clear up by themselves: the orchestrator waits and tries again. */
-const TRANSIENT_STATUS = new Set([409, 429, 500, 502, 503, 504]);
+/** A conflict with another operation on the gateway clears by itself too (fromAzureError covers throttling and outages). */
+const CONFLICT = 409;
 
 export class GatewayAdapter {
   private readonly client: NetworkManagementClient;
@@ -128,7 +128,7 @@ export class GatewayAdapter {
   private translate(error: unknown): CertbotError {
     const translated = fromAzureError('Azure Resource Manager', error, gatewayCodes);
     const status = (error as { statusCode?: number }).statusCode;
-    if (status !== undefined && TRANSIENT_STATUS.has(status)) {
+    if (status === CONFLICT && !translated.transient) {
       return new CertbotError(translated.code, translated.detail, translated.retryAfterSeconds, true);
     }
     return translated;

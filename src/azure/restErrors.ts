@@ -31,6 +31,23 @@ export interface ErrorCodes {
   other: ErrorCode;
 }
 
+/**
+ * Answers that clear by themselves: a timeout, throttling (Key Vault answers 429 with Retry-After
+ * at its service limits, https://learn.microsoft.com/azure/key-vault/general/service-limits;
+ * Storage 503 ServerBusy, https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes)
+ * and server errors. The SDKs retry these a few times first (core-rest-pipeline's default retry
+ * policy); what is still failing then is retried by the orchestration's durable backoff.
+ */
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Connection-level failures that a later attempt can get past (not a wrong host name or a refused port: those are settings). */
+const TRANSIENT_NETWORK = new Set(['REQUEST_SEND_ERROR', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE']);
+
+export function isTransient(error: unknown): boolean {
+  const rest = asRestLike(error);
+  if (rest.statusCode !== undefined) return TRANSIENT_STATUS.has(rest.statusCode);
+  return rest.code !== undefined && TRANSIENT_NETWORK.has(rest.code);
+}
+
 /** Translate an SDK error into a typed CertbotError (an existing CertbotError passes through). */
 export function fromAzureError(service: string, error: unknown, codes: ErrorCodes): CertbotError {
   if (error instanceof CertbotError) return error;
@@ -39,5 +56,5 @@ export function fromAzureError(service: string, error: unknown, codes: ErrorCode
     return new CertbotError(codes.forbidden, describe(service, rest));
   }
   if (rest.statusCode === 404 && codes.notFound) return new CertbotError(codes.notFound, describe(service, rest));
-  return new CertbotError(codes.other, describe(service, rest), retryAfter(rest));
+  return new CertbotError(codes.other, describe(service, rest), retryAfter(rest), isTransient(error));
 }

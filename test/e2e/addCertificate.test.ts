@@ -185,6 +185,17 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     expect(sandbox.counters.get('arm', 'applicationGateways.put.accepted') - accepted).toBe(1);
   });
 
+  it('a Key Vault outage longer than the SDK\'s own retries is waited out by the orchestration, not failed', async () => {
+    // The SDK tries 4 times (core-rest-pipeline's default retry policy); the fifth and sixth answers fail too.
+    sandbox.faults.arm({ service: 'keyvault', status: 503, code: 'ServiceUnavailable', message: 'The service is unavailable.', retryAfterSeconds: 1, count: 6, match: '/create' });
+    const { final, started } = await issue('kv-outage.contoso.example');
+    expect(final.runtimeStatus).toBe('Completed');
+    const history = ((await (await fetch(`${String(started.body.statusQueryGetUri)}&showHistory=true`)).json()) as Status).historyEvents ?? [];
+    const failedSteps = history.filter((e) => e.EventType === 'TaskFailed');
+    expect(failedSteps.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(failedSteps)).toContain('KeyVaultRequestFailed');
+  });
+
   it('refuses bad input with 400 naming the field, and unauthenticated calls with 401; nothing starts', async () => {
     const cases: [string | null, string, string][] = [
       ['{not json', '(body)', 'not valid JSON'],
