@@ -198,6 +198,11 @@ export class CertificateStore {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
     const existing = this.entries.get(name.toLowerCase());
     if (existing?.deleted) return this.deletedConflict(name);
+    if (existing?.operation?.status === 'inProgress') {
+      // The service refuses an import while a create is pending; its wording (quoted in issue #15,
+      // a 409 Conflict like the create's). Stricter than the emulator was: it used to accept it.
+      return kvError(409, 'Conflict', "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
+    }
     const body = request.body as { value?: unknown; pwd?: unknown; policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
     if (typeof body.value !== 'string' || !body.value) return kvError(400, 'BadParameter', 'value must be the base64 PKCS#12 or the PEM of the certificate and its key.');
     let parsed: { keyPem: string; chainDer: Buffer[] };

@@ -148,13 +148,30 @@ export class KeyVaultAdapter {
       try {
         imported = await store();
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 409 || !(await this.recoverIfDeleted(name))) throw error;
-        effect = 'recovered';
+        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        // 409: a soft-deleted certificate of that name (recover it), or a create left pending by
+        // an ACME run that failed before its merge. The hostname's claim means no run owns that
+        // operation now, and the user's own certificate supersedes it: delete it, then import.
+        if (await this.recoverIfDeleted(name)) effect = 'recovered';
+        else if (!(await this.deleteLeftoverOperation(name))) throw error;
         imported = await store();
       }
       return { ...this.describe(imported), effect };
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /** Deletes a certificate operation still in progress (true), or says there is none (false). */
+  private async deleteLeftoverOperation(name: string): Promise<boolean> {
+    try {
+      const poller = await this.certificates.getCertificateOperation(name);
+      if (poller.getOperationState().certificateOperation?.status !== 'inProgress') return false;
+      await this.certificates.deleteCertificateOperation(name);
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return false;
+      throw error;
     }
   }
 

@@ -50,6 +50,7 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     pki.leaf('again', 'again.import.example', ['rsa:2048']);
     pki.leaf('undo1', 'undo1.import.example', ['rsa:2048']);
     pki.leaf('undo2', 'undo2.import.example', ['rsa:2048']);
+    pki.leaf('leftover', 'leftover.import.example', ['rsa:2048']);
     pki.convert(['pkcs8', '-topk8', '-in', 'rsa.key', '-v2', 'aes256', '-passout', 'pass:s3cret-pass', '-out', 'rsa.enc.key']);
     pki.convert(['rsa', '-in', 'rsa.key', '-traditional', '-out', 'rsa.pkcs1.key']);
     pki.convert(['ec', '-in', 'ec.key', '-out', 'ec.sec1.key']);
@@ -117,6 +118,22 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     expect(versions('again.import.example')).toHaveLength(0);
     await importAndServe([item('again', 'again.import.example')]);
     expect(versions('again.import.example')).toHaveLength(2);
+  });
+
+  it('imports a hostname whose ACME run failed after Key Vault created its pending key (the leftover operation is deleted)', async () => {
+    const hostname = 'leftover.import.example';
+    sandbox.faults.arm({ service: 'acme', status: 400, code: 'badCSR', message: 'The CSR is unacceptable.', count: 1, match: 'finalize' });
+    const acme = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    expect((await pollToEnd(String(acme.body.statusQueryGetUri))).final.runtimeStatus).toBe('Failed');
+    const client = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+    const leftover = await client.getCertificateOperation(certificateNameFor(hostname));
+    expect(leftover.getOperationState().certificateOperation?.status).toBe('inProgress');
+
+    await importAndServe([item('leftover', hostname)]);
+    await expect(client.getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('undoes what a request stored when Key Vault fails part-way, and starts nothing', async () => {

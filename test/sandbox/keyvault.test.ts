@@ -161,6 +161,24 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     await expect(certificates.beginCreateCertificate(name, policy)).rejects.toMatchObject({ statusCode: 409, code: 'Conflict' });
   });
 
+  it('refuses an import while a create is pending (409 Conflict, the service wording); deleting the operation frees the name', async () => {
+    const name = 'pending-then-import';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=pending.example.com' });
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const forgeKey = forge.pki.privateKeyFromPem(keys.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    csr.setSubject([{ name: 'commonName', value: 'pending.example.com' }]);
+    csr.sign(forgeKey, forge.md.sha256.create());
+    const leaf = issuer.sign(Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary'));
+    const p12 = forge.pkcs12.toPkcs12Asn1(forgeKey, [forge.pki.certificateFromAsn1(forge.asn1.fromDer(leaf.toString('binary')))], null, { algorithm: '3des' });
+    const pfx = new Uint8Array(Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'));
+
+    await expect(certificates.importCertificate(name, pfx)).rejects.toMatchObject({ statusCode: 409, code: 'Conflict', message: expect.stringContaining('while a pending key vault certificate') });
+    await certificates.deleteCertificateOperation(name);
+    expect((await certificates.importCertificate(name, pfx)).properties.enabled).toBe(true);
+  });
+
   it('refuses to merge a certificate whose key is not the pending key', async () => {
     const name = 'mismatched-merge';
     await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=mismatch.example.com' });
