@@ -6,7 +6,7 @@ import { bearerProblem, readClaims } from '../identity/jwt';
 import { SandboxCa } from '../tls/ca';
 import { readBody, send } from '../emulators/httpsServer';
 import { CertificateStore } from './certificates';
-import { route } from './routes';
+import { route, VaultProperties } from './routes';
 import { SecretStore } from './secrets';
 import { KvReply, KvRequest, kvError, MAX_PAGE } from './wire';
 
@@ -40,6 +40,8 @@ export interface KeyVaultEmulator {
   resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType: string } | undefined>;
   /** Inspection for tests: the issued (merged or imported) versions held under a certificate name. */
   certificateVersions(name: string): string[];
+  /** Turns on purge protection, irreversibly as on Azure (enablePurgeProtection cannot be set back to false). */
+  enablePurgeProtection(): void;
 }
 
 const VAULT_RESOURCE = 'https://vault.azure.net';
@@ -48,6 +50,7 @@ const API_VERSION = /^(7\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$/
 export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): Promise<KeyVaultEmulator> {
   let vaultUrl = '';
   const certificates = new CertificateStore(() => vaultUrl);
+  const vault: VaultProperties = { purgeProtection: false };
   const secrets = new SecretStore(() => vaultUrl, certificates);
   const count = (operation: string): void => options.counters?.increment('keyvault', operation);
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId}", resource="${VAULT_RESOURCE}"`;
@@ -89,7 +92,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       vaultUrl,
       defaultPageSize: options.pageSize ?? MAX_PAGE,
     };
-    const target = route(request, certificates, secrets);
+    const target = route(request, certificates, secrets, vault);
 
     const fault = options.faults?.take('keyvault', method, url.pathname);
     if (fault?.delayMs) await delay(fault.delayMs);
@@ -123,6 +126,9 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    enablePurgeProtection: () => {
+      vault.purgeProtection = true;
+    },
     certificateVersions: (name) => certificates.live(name)?.versions.filter((v) => v.chainDer.length > 0).map((v) => v.version) ?? [],
     resolveSecret: async (secretId) => {
       const secret = secrets.resolve(secretId);

@@ -14,7 +14,24 @@ export interface Route {
   handle(): KvReply;
 }
 
-export function route(request: KvRequest, certificates: CertificateStore, secrets: SecretStore): Route {
+/** Vault properties the data plane obeys (set on the vault resource through ARM). */
+export interface VaultProperties {
+  purgeProtection: boolean;
+}
+
+/**
+ * A purge on a purge-protected vault: 403 Forbidden, the service's wording (quoted from a service
+ * answer in microsoft/AzureTRE#1951); the object stays deleted until its retention ends.
+ */
+function purgeRefused(): KvReply {
+  return kvError(
+    403,
+    'Forbidden',
+    'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.',
+  );
+}
+
+export function route(request: KvRequest, certificates: CertificateStore, secrets: SecretStore, vault: VaultProperties = { purgeProtection: false }): Route {
   const [collection, name, third, fourth] = request.path;
   const method = request.method;
   const op = (operation: string, handle: () => KvReply): Route => ({ operation, handle });
@@ -50,7 +67,7 @@ export function route(request: KvRequest, certificates: CertificateStore, secret
     if (third === 'recover' && method === 'POST') return op('deletedCertificates.recover', () => certificates.recover(name));
     if (third) return unsupported;
     if (method === 'GET') return op('deletedCertificates.get', () => certificates.getDeleted(name));
-    if (method === 'DELETE') return op('deletedCertificates.purge', () => certificates.purge(name));
+    if (method === 'DELETE') return op('deletedCertificates.purge', () => (vault.purgeProtection && certificates.getDeleted(name).status === 200 ? purgeRefused() : certificates.purge(name)));
     return unsupported;
   }
 
@@ -69,7 +86,7 @@ export function route(request: KvRequest, certificates: CertificateStore, secret
     if (third === 'recover' && method === 'POST') return op('deletedSecrets.recover', () => secrets.recover(name));
     if (third) return unsupported;
     if (method === 'GET') return op('deletedSecrets.get', () => secrets.getDeleted(name));
-    if (method === 'DELETE') return op('deletedSecrets.purge', () => secrets.purge(name));
+    if (method === 'DELETE') return op('deletedSecrets.purge', () => (vault.purgeProtection && secrets.getDeleted(name).status === 200 ? purgeRefused() : secrets.purge(name)));
   }
   return op('unknown', () => kvError(404, 'NotFound', `No Key Vault operation at ${method} /${request.path.join('/')}.`));
 }

@@ -1,4 +1,4 @@
-import type { IssuedCertificate } from '../azure/keyVault';
+import type { IssuedCertificate, Removal } from '../azure/keyVault';
 import { activity } from './context';
 
 /** ImportCertificateStep: the stored certificate's current version and its versioned secret id. */
@@ -7,6 +7,6 @@ export const getCertificate = activity<{ certificateName: string }, IssuedCertif
 );
 
 /** Removal: delete (and optionally purge) the certificate; one already gone is success. */
-export const deleteCertificate = activity<{ certificateName: string; purge: boolean }, void>(async ({ certificateName, purge }, { keyVault }) =>
+export const deleteCertificate = activity<{ certificateName: string; purge: boolean }, Removal>(async ({ certificateName, purge }, { keyVault }) =>
   keyVault.remove(certificateName, purge),
 );

@@ -19,6 +19,16 @@ import { fromAzureError } from './restErrors';
  */
 const kvCodes = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
 
+
+/** What a removal did: a purge-protected vault keeps the deleted certificate until its retention ends. */
+export interface Removal {
+  purged: boolean;
+  note?: string;
+}
+
+const PURGE_PROTECTED =
+  'The vault has purge protection, so the certificate stays soft-deleted until its retention period ends (Key Vault purges it then). Nothing to do: issuing or importing this hostname again recovers it.';
+
 export interface IssuedCertificate {
   name: string;
   version: string;
@@ -227,18 +237,24 @@ export class KeyVaultAdapter {
    * Deletes the certificate (soft delete, as the vault is configured); purges it too when asked,
    * which frees the name at once. A certificate already gone is success.
    */
-  async remove(name: string, purge: boolean): Promise<void> {
+  async remove(name: string, purge: boolean): Promise<Removal> {
     try {
       try {
         await (await this.certificates.beginDeleteCertificate(name)).pollUntilDone();
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 404) throw error;
       }
-      if (purge) {
-        await this.certificates.purgeDeletedCertificate(name).catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 404) throw error;
-        });
+      if (!purge) return { purged: false };
+      try {
+        await this.certificates.purgeDeletedCertificate(name);
+      } catch (error) {
+        const refusal = error as { statusCode?: number; message?: string };
+        if (refusal.statusCode === 404) return { purged: true };
+        // A purge-protected vault refuses every purge (403): the removal itself has succeeded.
+        if (refusal.statusCode === 403 && /purge protection/i.test(refusal.message ?? '')) return { purged: false, note: PURGE_PROTECTED };
+        throw error;
       }
+      return { purged: true };
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
     }

@@ -1,4 +1,5 @@
 import type { OrchestrationContext } from 'durable-functions';
+import type { Removal } from '../azure/keyVault';
 import { stepStatus } from '../domain/customStatus';
 import { Activities } from '../functions/names';
 import { applyGatewayChangeOrFail } from './gatewayWriter';
@@ -14,7 +15,12 @@ export interface RemovalInput {
   purge: boolean;
 }
 
-export function* removeCertificateOrchestrator(context: OrchestrationContext): Step<null> {
+/** The output: whether the certificate was purged, and why not where a purge was asked and refused. */
+export interface RemovalOutput extends Removal {
+  hostname: string;
+}
+
+export function* removeCertificateOrchestrator(context: OrchestrationContext): Step<RemovalOutput> {
   const { hostname, certificateName, purge } = context.df.getInput<RemovalInput>();
   let step: 'ConfigureApplicationGatewayStep' | 'CreateCertificateStep' = 'ConfigureApplicationGatewayStep';
   try {
@@ -22,10 +28,10 @@ export function* removeCertificateOrchestrator(context: OrchestrationContext): S
     yield* claimOrFail(context, [hostname]);
     yield* applyGatewayChangeOrFail(context, [], [{ hostname, name: certificateName }]);
     step = 'CreateCertificateStep';
-    yield* callStep(context, Activities.DeleteCertificate, { certificateName, purge });
+    const removal = yield* callStep<Removal>(context, Activities.DeleteCertificate, { certificateName, purge });
     yield* releaseClaims(context, [hostname]);
     context.df.setCustomStatus(stepStatus('Completed'));
-    return null;
+    return { hostname, ...removal };
   } catch (error) {
     yield* releaseClaims(context, [hostname]);
     return yield* failOrchestration(context, error, { failedStep: step, hostname });

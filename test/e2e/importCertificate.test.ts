@@ -51,6 +51,7 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     pki.leaf('undo1', 'undo1.import.example', ['rsa:2048']);
     pki.leaf('undo2', 'undo2.import.example', ['rsa:2048']);
     pki.leaf('leftover', 'leftover.import.example', ['rsa:2048']);
+    pki.leaf('protected', 'protected.import.example', ['rsa:2048']);
     pki.convert(['pkcs8', '-topk8', '-in', 'rsa.key', '-v2', 'aes256', '-passout', 'pass:s3cret-pass', '-out', 'rsa.enc.key']);
     pki.convert(['rsa', '-in', 'rsa.key', '-traditional', '-out', 'rsa.pkcs1.key']);
     pki.convert(['ec', '-in', 'ec.key', '-out', 'ec.sec1.key']);
@@ -174,6 +175,23 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     expect(errors[0]).toEqual({ field, reason: expect.stringContaining(reason) });
     expect(JSON.stringify(response.body)).not.toContain('PRIVATE KEY');
     expect(await listInstances()).toEqual(before);
+  });
+
+  it('removes with purge asked on a purge-protected vault: the removal completes, says why nothing was purged, and the name comes back on import', async () => {
+    const hostname = 'protected.import.example';
+    await importAndServe([item('protected', hostname)]);
+    sandbox.keyVault.enablePurgeProtection();
+    const removal = await fetch(`${sandbox.host!.url}/api/certificates/${hostname}?purge=true`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    const { final } = await pollToEnd(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(final.output).toEqual({ hostname, purged: false, note: expect.stringContaining('purge protection') });
+    const client = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+    expect((await client.getDeletedCertificate(certificateNameFor(hostname))).name).toBe(certificateNameFor(hostname));
+    await importAndServe([item('protected', hostname)]);
+    expect(versions(hostname)).toHaveLength(2);
   });
 
   it('never lets a byte of any private key or PKCS#12 into history, inputs, outputs or logs', async () => {
