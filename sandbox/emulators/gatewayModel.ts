@@ -100,3 +100,15 @@ export const CHILD_COLLECTIONS = [
 
 export const childById = <P>(collection: Child<P>[] | undefined, id: string | undefined): Child<P> | undefined =>
   id ? collection?.find((c) => c.id?.toLowerCase() === id.toLowerCase()) : undefined;
+
+/**
+ * Takes every HTTPS binding off a gateway (its HTTPS listeners, the rules using them, and all SSL
+ * certificates), as an operator freeing it in the portal would. For tests and the bench, through
+ * `arm.mutate`; the gateway's HTTP listener and challenge path rule stay.
+ */
+export function removeHttpsBindings(gateway: GatewayResource): void {
+  const https = new Set(gateway.properties.httpListeners.filter((l) => l.properties.protocol === 'Https').map((l) => l.name));
+  gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => !https.has(r.properties.httpListener?.id.split('/').pop() ?? ''));
+  gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => !https.has(l.name));
+  gateway.properties.sslCertificates = [];
+}

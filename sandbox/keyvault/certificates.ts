@@ -199,8 +199,9 @@ export class CertificateStore {
     const existing = this.entries.get(name.toLowerCase());
     if (existing?.deleted) return this.deletedConflict(name);
     if (existing?.operation?.status === 'inProgress') {
-      // The service refuses an import while a create is pending; its wording (quoted in issue #15,
-      // a 409 Conflict like the create's). Stricter than the emulator was: it used to accept it.
+      // The service refuses an import while a create is pending (409 Conflict, like a second
+      // create). The wording is the service answer quoted in issue #15; no public recording of it
+      // was found, so it is unverified. Stricter than the emulator was: it used to accept it.
       return kvError(409, 'Conflict', "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
     }
     const body = request.body as { value?: unknown; pwd?: unknown; policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };

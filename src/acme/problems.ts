@@ -55,10 +55,4 @@ export function describeEmbeddedProblem(error: unknown): AcmeProblem | undefined
   return { type, detail: typeof detail === 'string' ? detail : '', status: typeof status === 'number' ? status : 403 };
 }
 
-export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
-  if (typeof header !== 'string' || !header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
+export { parseRetryAfter } from '../domain/retryAfter';

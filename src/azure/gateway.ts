@@ -2,6 +2,7 @@ import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network'
 import { createDefaultHttpClient, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
+import { parseRetryAfter } from '../domain/retryAfter';
 import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
@@ -91,7 +92,7 @@ export class GatewayAdapter {
         requestOptions: { headers: { 'If-Match': etag } },
         onResponse: (response) => {
           operationUrl ??= header(response, 'azure-asyncoperation') ?? header(response, 'location');
-          retryAfter ??= seconds(header(response, 'retry-after'));
+          retryAfter ??= parseRetryAfter(header(response, 'retry-after'));
         },
       });
       // The PUT is sent at once; the operation is then followed by the orchestration's durable timers.
@@ -117,7 +118,7 @@ export class GatewayAdapter {
       if (response.status >= 400) throw Object.assign(new Error(`HTTP ${response.status}: ${response.bodyAsText?.slice(0, 300) ?? ''}`), { statusCode: response.status, response });
       const body = JSON.parse(response.bodyAsText ?? '{}') as { status?: string; error?: { code?: string; message?: string } };
       const status = body.status ?? 'InProgress';
-      const state: OperationState = { status, retryAfterSeconds: seconds(response.headers.get('retry-after')) };
+      const state: OperationState = { status, retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')) };
       if (body.error) state.error = `${body.error.code ?? 'Error'}: ${(body.error.message ?? '').slice(0, 500)}`;
       return state;
     } catch (error) {
@@ -150,11 +151,6 @@ function header(response: { headers?: unknown; rawHeaders?: Record<string, strin
   const headers = response.headers as { get?: (name: string) => string | undefined } | Record<string, string> | undefined;
   if (headers && typeof headers.get === 'function') return headers.get(name) ?? undefined;
   return (headers as Record<string, string> | undefined)?.[name] ?? response.rawHeaders?.[name];
-}
-
-function seconds(value: string | undefined | null): number | undefined {
-  const number = value ? Number(value) : NaN;
-  return Number.isFinite(number) && number >= 0 ? number : undefined;
 }
 
 function parsePublicIpId(id: string): { resourceGroup: string; name: string } {

@@ -67,10 +67,6 @@ export function certificateNameFor(hostname: string): string {
   return hostnameSlug(hostname, sha256);
 }
 
-export function versionlessSecretId(vaultUrl: URL, name: string): string {
-  return new URL(`secrets/${name}`, vaultUrl).href;
-}
-
 /**
  * The secret id of one version (a certificate's version is its secret's version). The gateway is
  * bound to it, not to the versionless id: a renewal then changes `keyVaultSecretId`, which makes

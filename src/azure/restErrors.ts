@@ -1,4 +1,5 @@
 import { CertbotError, ErrorCode } from '../domain/errors';
+import { parseRetryAfter } from '../domain/retryAfter';
 
 /** What the Azure SDKs throw (RestError) reduced to the fields we read; keeps `any` out of callers. */
 interface RestLike {
@@ -13,9 +14,7 @@ function asRestLike(error: unknown): RestLike {
 }
 
 function retryAfter(error: RestLike): number | undefined {
-  const header = error.response?.headers?.get('retry-after');
-  const seconds = header === undefined ? NaN : Number(header);
-  return Number.isFinite(seconds) ? seconds : undefined;
+  return parseRetryAfter(error.response?.headers?.get('retry-after'));
 }
 
 /** Azure's own words, without anything that could hold a secret (messages of these APIs do not). */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
-import type { GatewayResource } from '../../sandbox/emulators/gatewayModel';
+import { GatewayResource, removeHttpsBindings } from '../../sandbox/emulators/gatewayModel';
 import { failureRecord, invokeFunction, pollToEnd, post, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
@@ -130,9 +130,7 @@ function fillGateway(sandbox: Sandbox, gateway: GatewayResource, certificates: n
 /** Fills the gateway with another team's bindings, then asks for one more hostname: refused before the CA, nothing written. */
 async function expectFullGatewayRefuses(sandbox: Sandbox, certificates: number, detail: RegExp): Promise<void> {
   sandbox.arm.mutate((gateway) => {
-    gateway.properties.sslCertificates = [];
-    gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => l.properties.protocol !== 'Https');
-    gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => r.name === 'http-rule');
+    removeHttpsBindings(gateway);
     fillGateway(sandbox, gateway, certificates);
   });
   expect(sandbox.arm.getGateway().properties.sslCertificates).toHaveLength(certificates);

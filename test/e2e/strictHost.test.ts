@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
+import { removeHttpsBindings } from '../../sandbox/emulators/gatewayModel';
 import { failureRecord, pollToEnd, post, Status } from '../support/sandboxClient';
 
 /**
@@ -54,12 +55,7 @@ describe('the app on a host as strict as the Durable extension', () => {
     for (const hostname of wrongDns) await sandbox.pebble.dns.addA(hostname, '192.0.2.44');
     const hostnames = [...good.slice(0, 40), ...wrongDns, ...good.slice(40), ...blocked, overflow];
     // Room for all but one: the first test's ten bindings are taken off the gateway, as an operator would.
-    sandbox.arm.mutate((gateway) => {
-      const https = new Set(gateway.properties.httpListeners.filter((l) => l.properties.protocol === 'Https').map((l) => l.name));
-      gateway.properties.requestRoutingRules = gateway.properties.requestRoutingRules.filter((r) => !https.has(r.properties.httpListener?.id.split('/').pop() ?? ''));
-      gateway.properties.httpListeners = gateway.properties.httpListeners.filter((l) => !https.has(l.name));
-      gateway.properties.sslCertificates = [];
-    });
+    sandbox.arm.mutate(removeHttpsBindings);
     const orders = sandbox.counters.get('acme', 'newOrder');
     expect(hostnames.every((h) => h.length >= 60)).toBe(true);
 
