@@ -49,18 +49,10 @@ var tags = { 'azd-env-name': environmentName }
 var keyVaultName = empty(existingKeyVaultName) ? 'kv-${token}' : existingKeyVaultName
 var challengeAccountName = empty(existingChallengeStorageAccountName) ? 'stc${token}' : existingChallengeStorageAccountName
 
-// Built-in roles: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  keyVaultCertificatesOfficer: 'a4417e6f-fecd-4de8-b567-7b0420556985'
-  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
-}
+// Built-in roles (their GUIDs and documented permissions) come from roles.json, the file the sandbox
+// enforces and test/infra checks against these assignments:
+// https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+var roles = loadJsonContent('roles.json', '$.builtInRoles')
 
 // Durable Task Scheduler (optional): https://learn.microsoft.com/azure/azure-functions/durable/durable-task-scheduler/develop-with-durable-task-scheduler
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = if (useDurableTaskScheduler) {
@@ -270,50 +262,50 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 // --- role assignments: each on one resource -------------------------------------------------
 
 resource hostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(hostStorage.id, appIdentity.id, roles.storageBlobDataOwner)
+  name: guid(hostStorage.id, appIdentity.id, roles.storageBlobDataOwner.id)
   scope: hostStorage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource hostQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(hostStorage.id, appIdentity.id, roles.storageQueueDataContributor)
+  name: guid(hostStorage.id, appIdentity.id, roles.storageQueueDataContributor.id)
   scope: hostStorage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource hostTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(hostStorage.id, appIdentity.id, roles.storageTableDataContributor)
+  name: guid(hostStorage.id, appIdentity.id, roles.storageTableDataContributor.id)
   scope: hostStorage
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource challengeWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(challengeContainer.id, appIdentity.id, roles.storageBlobDataContributor)
+  name: guid(challengeContainer.id, appIdentity.id, roles.storageBlobDataContributor.id)
   scope: challengeContainer
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource certificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appIdentity.id, roles.keyVaultCertificatesOfficer)
+  name: guid(vault.id, appIdentity.id, roles.keyVaultCertificatesOfficer.id)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCertificatesOfficer)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCertificatesOfficer.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
@@ -322,10 +314,10 @@ resource certificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01
 
 // The ACME account key is a secret the app creates on first use.
 resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appIdentity.id, roles.keyVaultSecretsOfficer)
+  name: guid(vault.id, appIdentity.id, roles.keyVaultSecretsOfficer.id)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
@@ -333,20 +325,20 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, appIdentity.id, roles.monitoringMetricsPublisher)
+  name: guid(insights.id, appIdentity.id, roles.monitoringMetricsPublisher.id)
   scope: insights
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource schedulerWorker 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (useDurableTaskScheduler) {
-  name: guid(resourceGroup().id, 'dts', appIdentity.id, roles.durableTaskDataContributor)
+  name: guid(resourceGroup().id, 'dts', appIdentity.id, roles.durableTaskDataContributor.id)
   scope: scheduler
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.durableTaskDataContributor)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.durableTaskDataContributor.id)
     principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
@@ -366,10 +358,10 @@ module gatewayAccess 'modules/gatewayAccess.bicep' = {
 
 // The gateway reads the certificates it serves through its own identity.
 resource gatewayReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, applicationGatewayIdentityName, roles.keyVaultSecretsUser)
+  name: guid(vault.id, applicationGatewayIdentityName, roles.keyVaultSecretsUser.id)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser.id)
     principalId: gatewayAccess.outputs.gatewayIdentityPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -1,8 +1,9 @@
 // Least privilege on the Application Gateway: a custom role with only what the app does, assigned
-// on each resource it touches (deployed into the gateway's resource group).
+// on each resource it touches (deployed into the gateway's resource group). The roles' actions come
+// from ../roles.json, the file the sandbox enforces (sandbox/rbac/) and test/infra checks.
 // Actions: https://learn.microsoft.com/azure/role-based-access-control/permissions/networking
 // A gateway PUT re-submits the whole gateway, so ARM also checks join/assign on what it references:
-// https://learn.microsoft.com/azure/application-gateway/configuration-infrastructure#permissions-on-subnet
+// https://learn.microsoft.com/azure/application-gateway/configuration-infrastructure#permissions
 targetScope = 'resourceGroup'
 
 @description('Principal id of the function app identity.')
@@ -27,25 +28,19 @@ resource gatewayIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-
   name: gatewayIdentityName
 }
 
+var customRoles = loadJsonContent('../roles.json', '$.customRoles')
 var roleName = guid(resourceGroup().id, 'appgw-certbot-gateway-operator')
 
 resource gatewayOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: roleName
   properties: {
-    roleName: 'appgw-certbot gateway operator (${resourceGroup().name})'
-    description: 'Read and update one Application Gateway, read its public IP, and the join/assign checks a gateway PUT makes.'
+    roleName: '${customRoles.gatewayOperator.roleName} (${resourceGroup().name})'
+    description: customRoles.gatewayOperator.description
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.Network/applicationGateways/read'
-          'Microsoft.Network/applicationGateways/write'
-          'Microsoft.Network/publicIPAddresses/read'
-          'Microsoft.Network/publicIPAddresses/join/action'
-          'Microsoft.Network/virtualNetworks/subnets/join/action'
-          'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action'
-        ]
-        notActions: []
+        actions: customRoles.gatewayOperator.actions
+        notActions: customRoles.gatewayOperator.notActions
       }
     ]
     assignableScopes: [
@@ -89,6 +84,40 @@ resource onGatewayIdentity 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: gatewayIdentity
   properties: {
     roleDefinitionId: gatewayOperator.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The gateway PUT is a long-running operation the app follows at its Azure-AsyncOperation URL
+// (/subscriptions/…/providers/Microsoft.Network/locations/…/operations/…), which is not under the
+// gateway: "If you only have permission at the resource level, you can start the operation but you
+// can't track its status", so this one read is granted on the gateway's resource group, in a role of
+// its own (the operator role there would cover every gateway of the group).
+// https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations#permission-for-tracking-async-status
+resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'appgw-certbot-gateway-operation-reader')
+  properties: {
+    roleName: '${customRoles.gatewayOperationReader.roleName} (${resourceGroup().name})'
+    description: customRoles.gatewayOperationReader.description
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: customRoles.gatewayOperationReader.actions
+        notActions: customRoles.gatewayOperationReader.notActions
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
+}
+
+// No scope: the module's target, the gateway's resource group.
+resource onGatewayResourceGroup 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resourceGroup().id, principalId, gatewayOperationReader.id)
+  properties: {
+    roleDefinitionId: gatewayOperationReader.id
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

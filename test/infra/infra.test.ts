@@ -24,14 +24,25 @@ function appSettings(): string[] {
   return [...block.matchAll(/\{ name: '([\w_]+)', value:/g)].map((m) => m[1]);
 }
 
-/** Each `Microsoft.Authorization/roleAssignments` resource with its scope expression. */
-function roleAssignments(text: string): { name: string; scope: string; role: string }[] {
-  return [...text.matchAll(/resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[\d-]+' = \{([\s\S]*?)\n\}/g)].map((m) => ({
+/** Each `Microsoft.Authorization/roleAssignments` resource (conditional ones too) with its scope, role, principal and condition. */
+function roleAssignments(text: string): { name: string; scope: string; role: string; principal: string; condition?: string }[] {
+  return [...text.matchAll(/resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[\d-]+' = (?:if \((\w+)\) )?\{([\s\S]*?)\n\}/g)].map((m) => ({
     name: m[1],
-    scope: /\n {2}scope: ([^\n]+)/.exec(m[2])?.[1]?.trim() ?? '(none)',
-    role: /roleDefinitionId: ([^\n]+)/.exec(m[2])?.[1]?.trim() ?? '',
+    condition: m[2],
+    scope: /\n {2}scope: ([^\n]+)/.exec(m[3])?.[1]?.trim() ?? '(none)',
+    role: /roleDefinitionId: ([^\n]+)/.exec(m[3])?.[1]?.trim() ?? '',
+    principal: /principalId: ([^\n]+)/.exec(m[3])?.[1]?.trim() ?? '',
   }));
 }
+
+/** infra/roles.json: the role definitions and assignments the Bicep loads and the sandbox enforces. */
+interface RoleFile {
+  builtInRoles: Record<string, { id: string; roleName: string; source: string; actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[]; permissionsUnverified?: boolean }>;
+  customRoles: Record<string, { roleName: string; description: string; actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[] }>;
+  principals: Record<string, string>;
+  roleAssignments: { name: string; file: string; principal: string; role: string; scope: string; condition?: string; why: string; enforcedInSandbox: boolean }[];
+}
+const roleFile = JSON.parse(read('infra/roles.json')) as RoleFile;
 
 describe('infra matches the code', () => {
   it('sets every setting the typed config reads, under the same name', () => {
@@ -81,17 +92,76 @@ describe('infra matches the code', () => {
     expect(bicep).not.toMatch(/'(Contributor|Owner)'/);
   });
 
-  it('scopes every role assignment to one resource', () => {
+  it('scopes every role assignment to one resource, except the one read Learn requires on the gateway resource group', () => {
     const assignments = [...roleAssignments(main), ...roleAssignments(gatewayModule)];
     expect(assignments.length).toBeGreaterThanOrEqual(10);
-    for (const assignment of assignments) {
+    for (const assignment of assignments.filter((a) => a.name !== 'onGatewayResourceGroup')) {
       expect({ assignment: assignment.name, scope: assignment.scope }).toEqual({ assignment: assignment.name, scope: expect.stringMatching(/^[a-zA-Z]\w*$/) });
       expect(assignment.scope).not.toMatch(/resourceGroup|subscription/);
     }
+    // Tracking an Azure-AsyncOperation needs permission at the resource group level (Learn, async-operations
+    // "Permission for tracking async status"): a role holding only that read, on the module's target group.
+    const group = assignments.filter((a) => a.scope === '(none)');
+    expect(group.map((a) => a.name)).toEqual(['onGatewayResourceGroup']);
+    expect(group[0].role).toBe('gatewayOperationReader.id');
+    expect(roleFile.customRoles.gatewayOperationReader).toMatchObject({ actions: ['Microsoft.Network/locations/operations/read'], notActions: [], dataActions: [] });
+  });
+
+  it('keeps infra/roles.json and the Bicep role assignments in step, both ways', () => {
+    const principalOf = (expression: string): string => {
+      if (expression === 'appIdentity.properties.principalId' || expression === 'principalId') return 'app';
+      if (expression === 'gatewayAccess.outputs.gatewayIdentityPrincipalId') return 'gateway';
+      return `unknown principal ${expression}`;
+    };
+    const roleOf = (expression: string): string =>
+      /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ?? /^(\w+)\.id$/.exec(expression)?.[1] ?? `unknown role ${expression}`;
+    const inBicep = [
+      ...roleAssignments(main).map((a) => ({ ...a, file: 'main.bicep' })),
+      ...roleAssignments(gatewayModule).map((a) => ({ ...a, file: 'modules/gatewayAccess.bicep' })),
+    ].map((a) => ({
+      name: a.name,
+      file: a.file,
+      principal: principalOf(a.principal),
+      role: roleOf(a.role),
+      scope: a.scope === '(none)' ? 'resourceGroup' : a.scope,
+      ...(a.condition ? { condition: a.condition } : {}),
+    }));
+    const inFile = roleFile.roleAssignments.map(({ name, file, principal, role, scope, condition }) => ({ name, file, principal, role, scope, ...(condition ? { condition } : {}) }));
+    const byName = <T extends { name: string }>(list: T[]): T[] => [...list].sort((a, b) => a.name.localeCompare(b.name));
+    expect(byName(inBicep)).toEqual(byName(inFile));
+    // The module's principal is the app's identity, and the gateway's is the identity the module names.
+    expect(main).toMatch(/module gatewayAccess[\s\S]*?principalId: appIdentity\.properties\.principalId/);
+    expect(gatewayModule).toMatch(/output gatewayIdentityPrincipalId string = gatewayIdentity\.properties\.principalId/);
+    // Every role an assignment names is defined, built-in roles by their GUID, custom ones in the module.
+    for (const assignment of roleFile.roleAssignments) {
+      const defined = roleFile.builtInRoles[assignment.role] ?? roleFile.customRoles[assignment.role];
+      expect({ assignment: assignment.name, defined: !!defined }).toEqual({ assignment: assignment.name, defined: true });
+      expect(Object.keys(roleFile.principals)).toContain(assignment.principal);
+      expect(assignment.why.length).toBeGreaterThan(20);
+    }
+    for (const key of Object.keys(roleFile.customRoles)) expect(gatewayModule).toMatch(new RegExp(`resource ${key} 'Microsoft\\.Authorization/roleDefinitions@`));
+  });
+
+  it('loads the role GUIDs and the custom roles\' actions from infra/roles.json instead of repeating them', () => {
+    expect(main).toMatch(/var roles = loadJsonContent\('roles\.json', '\$\.builtInRoles'\)/);
+    expect(gatewayModule).toMatch(/var customRoles = loadJsonContent\('\.\.\/roles\.json', '\$\.customRoles'\)/);
+    // No role GUID and no action string written in the Bicep itself.
+    expect(bicep).not.toMatch(/'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'/i);
+    expect(bicep).not.toMatch(/'Microsoft\.\w+\/[\w/]+\/(read|write|action|delete)'/);
+    for (const [key, role] of Object.entries(roleFile.builtInRoles)) {
+      expect({ key, id: role.id }).toEqual({ key, id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) });
+      expect(role.source).toMatch(/^https:\/\/learn\.microsoft\.com\//);
+      for (const list of [role.actions, role.notActions, role.dataActions, role.notDataActions]) expect(Array.isArray(list)).toBe(true);
+    }
+    // Every built-in role the file defines is used by an assignment, and every used one has documented permissions but the optional scheduler's.
+    const used = new Set(roleFile.roleAssignments.map((a) => a.role));
+    for (const key of Object.keys(roleFile.builtInRoles)) expect(used.has(key)).toBe(true);
+    expect(Object.entries(roleFile.builtInRoles).filter(([, role]) => role.permissionsUnverified).map(([key]) => key)).toEqual(['durableTaskDataContributor']);
   });
 
   it('gives the app on the gateway exactly the justified actions, in a custom role', () => {
-    const actions = [...gatewayModule.matchAll(/^\s+'(Microsoft\.[^']+)'$/gm)].map((m) => m[1]).sort();
+    const actions = [...roleFile.customRoles.gatewayOperator.actions].sort();
+    expect(gatewayModule).toMatch(/actions: customRoles\.gatewayOperator\.actions/);
     expect(actions).toEqual(
       [
         'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
