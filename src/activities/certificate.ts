@@ -4,12 +4,13 @@ import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
 /** CreateCertificateStep, part 1: Key Vault makes the key and the CSR; the key never leaves it. */
-export const createCertificateSigningRequest = activity<{ hostname: string }, { certificateName: string; csrPem: string }>(
-  async ({ hostname }, { config, keyVault }) => {
+export const createCertificateSigningRequest = activity<{ hostname: string; run?: string }, { certificateName: string; csrPem: string }>(
+  async ({ hostname, run }, { config, keyVault }) => {
     const { name, csrPem } = await keyVault.createCsr(hostname, {
       hostname,
       source: 'acme',
       acmeEndpoint: config.acmeEndpoint.href,
+      ...(run ? { run } : {}),
     });
     return { certificateName: name, csrPem };
   },
@@ -40,4 +41,9 @@ export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certifica
     const chain = await session.downloadChain(order);
     return keyVault.mergeChain(certificateName, chain);
   },
+);
+
+/** After a failure before the merge: the create this run made is deleted, so none is left pending. */
+export const discardPendingCertificate = activity<{ certificateName: string; run: string }, void>(
+  async ({ certificateName, run }, { keyVault }) => keyVault.discardPending(certificateName, run),
 );

@@ -58,6 +58,30 @@ export interface CertificateTags {
   hostname: string;
   source: 'acme' | 'import';
   acmeEndpoint?: string;
+  /** The run that made a pending create (an id the orchestration draws deterministically). */
+  run?: string;
+}
+
+/** A certificate operation that has not ended in a merged version. */
+export interface PendingOperationInfo {
+  /** Key Vault's status of the operation: inProgress, failed or cancelled; 'none' when it is gone but its version is not issued. */
+  status: string;
+  /** When the pending version was created. */
+  since?: Date;
+  /** The run that created it (tag), when this app did. */
+  run?: string;
+}
+
+/**
+ * Everything Key Vault holds for one managed hostname: its newest issued version, if any, and an
+ * operation that never completed, if one is there (a run in progress, or one that crashed).
+ */
+export interface CertificateRecord {
+  hostname: string;
+  name: string;
+  source: 'acme' | 'import';
+  issued?: ManagedCertificate;
+  pending?: PendingOperationInfo;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -99,8 +123,11 @@ export class KeyVaultAdapter {
   }
 
   /**
-   * The CSR of a pending certificate operation for the hostname, creating one if none is pending.
-   * A 409 means a create is already pending (an earlier attempt of this step): its CSR is reused.
+   * The CSR of a pending certificate operation for the hostname, made for this run (`tags.run`).
+   * A create this run already made (an earlier attempt of this step) is reused; one left by an
+   * earlier run (it crashed or was stopped before its merge) is deleted and made again, so each
+   * run's key and CSR come from its own create whatever it meets. Key Vault refuses a create
+   * while one is pending (409), which is how either case shows.
    */
   async createCsr(hostname: string, tags: CertificateTags): Promise<{ name: string; csrPem: string }> {
     const name = certificateNameFor(hostname);
@@ -115,21 +142,46 @@ export class KeyVaultAdapter {
       reuseKey: false,
       ...keyProperties(this.config.certificateKeyType),
     };
+    const create = (): Promise<unknown> => this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
     try {
       await this.refuseImported(name, hostname);
       try {
-        await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
+        await create();
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 409) throw error;
-        // 409 is either a create already pending (reuse its CSR below) or a soft-deleted
-        // certificate of that name: recover it (its old versions come back), then create.
-        if (await this.recoverIfDeleted(name)) await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } });
+        // 409: a soft-deleted certificate of that name (recover it: its old versions come back,
+        // then create), or a create already pending (ours: reuse it; an earlier run's: replace it).
+        if (await this.recoverIfDeleted(name)) await create();
+        else if (!(await this.pendingIsFromRun(name, tags.run))) {
+          await this.deleteLeftoverOperation(name);
+          await create();
+        }
       }
       const poller = await this.certificates.getCertificateOperation(name);
       const csr = poller.getOperationState().certificateOperation?.csr;
       if (!csr) throw new CertbotError('KeyVaultRequestFailed', `Key Vault returned no CSR for certificate ${name}.`);
       return { name, csrPem: toPem('CERTIFICATE REQUEST', Buffer.from(csr)) };
     } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /** Whether the pending version (the versionless GET while a create is pending) was made by `run`. */
+  private async pendingIsFromRun(name: string, run: string | undefined): Promise<boolean> {
+    const latest = await this.certificates.getCertificate(name);
+    return !latest.cer && run !== undefined && latest.properties.tags?.run === run;
+  }
+
+  /**
+   * A run that fails before its merge deletes the create it made, so that nothing is left pending
+   * (Key Vault refuses imports and creates while one is). Another run's operation is left alone.
+   */
+  async discardPending(name: string, run: string): Promise<void> {
+    try {
+      if (!(await this.pendingIsFromRun(name, run))) return;
+      await this.deleteLeftoverOperation(name);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
       throw fromAzureError('Key Vault', error, kvCodes);
     }
   }
@@ -205,28 +257,81 @@ export class KeyVaultAdapter {
 
   /** Every certificate this app manages (tagged with a hostname) that has an issued version. */
   async listManaged(): Promise<ManagedCertificate[]> {
-    const managed: ManagedCertificate[] = [];
+    return (await this.listRecords()).flatMap((record) => (record.issued ? [record.issued] : []));
+  }
+
+  /**
+   * Every certificate this app manages, issued or not. A versionless GET answers the newest
+   * version, and while a create is pending that is the pending one (disabled, no `cer`, dates
+   * taken from the policy: a year ahead), so the issued version is looked up among the versions
+   * and the pending operation reported beside it.
+   */
+  async listRecords(): Promise<CertificateRecord[]> {
+    const records: CertificateRecord[] = [];
     try {
       for await (const properties of this.certificates.listPropertiesOfCertificates()) {
         if (!properties.tags?.hostname || !properties.name) continue;
-        const certificate = managedFrom(await this.certificates.getCertificate(properties.name));
-        if (certificate) managed.push(certificate);
+        const record = await this.record(properties.name);
+        if (record) records.push(record);
       }
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
     }
-    return managed.sort((a, b) => a.hostname.localeCompare(b.hostname));
+    return records.sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
   /** The managed certificate of one hostname (one read, not a listing), or undefined. */
   async findManaged(hostname: string): Promise<ManagedCertificate | undefined> {
     try {
-      const certificate = managedFrom(await this.certificates.getCertificate(certificateNameFor(hostname)));
-      return certificate?.hostname === hostname ? certificate : undefined;
+      const record = await this.record(certificateNameFor(hostname));
+      return record?.hostname === hostname ? record.issued : undefined;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw fromAzureError('Key Vault', error, kvCodes);
     }
+  }
+
+  private async record(name: string): Promise<CertificateRecord | undefined> {
+    const latest = await this.certificates.getCertificate(name);
+    const tags = latest.properties.tags;
+    if (!tags?.hostname) return undefined;
+    const base = { hostname: tags.hostname, name, source: tags.source === 'import' ? ('import' as const) : ('acme' as const) };
+    if (isIssued(latest)) return { ...base, issued: managedFrom(latest) };
+    const issuedVersion = await this.newestIssuedVersion(name);
+    const pending: PendingOperationInfo = { status: await this.operationStatus(name) };
+    if (latest.properties.createdOn) pending.since = latest.properties.createdOn;
+    if (tags.run) pending.run = tags.run;
+    return { ...base, ...(issuedVersion ? { issued: managedFrom(issuedVersion) } : {}), pending };
+  }
+
+  private async operationStatus(name: string): Promise<string> {
+    try {
+      const poller = await this.certificates.getCertificateOperation(name);
+      return poller.getOperationState().certificateOperation?.status ?? 'none';
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return 'none';
+      throw error;
+    }
+  }
+
+  /** The newest enabled version that holds a certificate (not the pending one). */
+  private async newestIssuedVersion(name: string): Promise<KeyVaultCertificateWithPolicy | undefined> {
+    const candidates = [];
+    for await (const version of this.certificates.listPropertiesOfCertificateVersions(name)) {
+      if (version.enabled !== false && version.version && version.x509Thumbprint) candidates.push(version);
+    }
+    candidates.sort((a, b) => (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0));
+    for (const candidate of candidates) {
+      const certificate = await this.certificates.getCertificateVersion(name, candidate.version!);
+      if (isIssued(certificate)) return certificate as KeyVaultCertificateWithPolicy;
+    }
+    return undefined;
+  }
+
+  /** The certificate's newest issued version: the versionless one, or while a create is pending, the one before. */
+  private async latestIssued(name: string): Promise<KeyVaultCertificateWithPolicy | undefined> {
+    const latest = await this.certificates.getCertificate(name);
+    return isIssued(latest) ? latest : this.newestIssuedVersion(name);
   }
 
   /**
@@ -259,7 +364,9 @@ export class KeyVaultAdapter {
   /** The current version of a certificate, as the gateway will use it. */
   async current(name: string): Promise<IssuedCertificate> {
     try {
-      return this.describe(await this.certificates.getCertificate(name));
+      const issued = await this.latestIssued(name);
+      if (!issued) throw new CertbotError('KeyVaultRequestFailed', `Key Vault certificate ${name} has no issued version.`);
+      return this.describe(issued);
     } catch (error) {
       throw fromAzureError('Key Vault', error, { ...kvCodes, notFound: 'KeyVaultRequestFailed' });
     }
@@ -271,9 +378,9 @@ export class KeyVaultAdapter {
    */
   async replacedCertificateId(hostname: string, acmeEndpoint: URL): Promise<string | undefined> {
     try {
-      const current = await this.certificates.getCertificate(certificateNameFor(hostname));
-      const tags = current.properties.tags;
-      if (!current.cer || tags?.source !== 'acme' || tags.acmeEndpoint !== acmeEndpoint.href) return undefined;
+      const current = await this.latestIssued(certificateNameFor(hostname));
+      const tags = current?.properties.tags;
+      if (!current?.cer || tags?.source !== 'acme' || tags.acmeEndpoint !== acmeEndpoint.href) return undefined;
       return renewalCertificateIdOf(Buffer.from(current.cer));
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
@@ -325,8 +432,8 @@ export class KeyVaultAdapter {
 
   private async latestIfSerial(name: string, serial: string): Promise<IssuedCertificate | undefined> {
     try {
-      const latest = await this.certificates.getCertificate(name);
-      if (!latest.cer) return undefined;
+      const latest = await this.latestIssued(name);
+      if (!latest) return undefined;
       const described = this.describe(latest);
       return described.serialNumber === serial ? described : undefined;
     } catch (error) {
@@ -350,19 +457,27 @@ export class KeyVaultAdapter {
   }
 }
 
-/** What the app knows of a certificate it manages: tagged with a hostname, with an issued version. */
-function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertificate | undefined {
-  const { tags, version, notBefore, expiresOn } = certificate.properties;
-  if (!tags?.hostname || !notBefore || !expiresOn) return undefined;
+/** An issued version: it has its certificate and is enabled (a pending one has neither). */
+function isIssued(certificate: KeyVaultCertificateWithPolicy | { cer?: Uint8Array; properties: { enabled?: boolean } }): boolean {
+  return !!certificate.cer && certificate.properties.enabled !== false;
+}
+
+/**
+ * What the app knows of an issued version. Its dates are read from the certificate itself: the
+ * attributes' nbf/exp of a version are the policy's guess until a certificate is merged.
+ */
+function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertificate {
+  const { tags, version } = certificate.properties;
+  const x509 = new X509Certificate(Buffer.from(certificate.cer!));
   const managed: ManagedCertificate = {
-    hostname: tags.hostname,
+    hostname: tags?.hostname ?? '',
     name: certificate.name,
-    source: tags.source === 'import' ? 'import' : 'acme',
+    source: tags?.source === 'import' ? 'import' : 'acme',
     version: version ?? '',
-    notBefore,
-    notAfter: expiresOn,
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo),
   };
-  if (tags.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
+  if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;

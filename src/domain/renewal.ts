@@ -65,3 +65,29 @@ export function isDue(validity: Validity, renewBeforeDays: number, now: Date, ad
   const at = nextRenewal(validity, renewBeforeDays, advice).getTime();
   return at <= now.getTime() || (nextCheck !== undefined && at < nextCheck.getTime());
 }
+
+/** What the list says of a managed certificate. */
+export type CertificateState = 'valid' | 'expired' | 'pending' | 'failed';
+
+/**
+ * valid/expired: it has an issued version (an unmerged create beside it is reported apart);
+ * pending: never issued, a create in progress; failed: never issued, its create failed, was
+ * cancelled, or its operation is gone.
+ */
+export function certificateState(issued: Validity | undefined, pendingStatus: string | undefined, now: Date): CertificateState {
+  if (issued) return issued.notAfter.getTime() <= now.getTime() ? 'expired' : 'valid';
+  return pendingStatus === 'inProgress' ? 'pending' : 'failed';
+}
+
+/** A renewal that should have happened by the next daily check has a day's grace before it is overdue. */
+export const OVERDUE_GRACE_MS = DAY_MS;
+
+/**
+ * Whether an ACME certificate's renewal is overdue: nothing is renewing it now (`running`), and
+ * either a create is left unmerged in Key Vault (a renewal that crashed or failed part-way), or
+ * its renewal time passed more than a day ago (the daily check did not renew it: it failed).
+ */
+export function isOverdue(input: { renewalAt: Date; unmergedCreate: boolean; running: boolean; now: Date }): boolean {
+  if (input.running) return false;
+  return input.unmergedCreate || input.now.getTime() - input.renewalAt.getTime() > OVERDUE_GRACE_MS;
+}

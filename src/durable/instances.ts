@@ -39,3 +39,9 @@ export async function holderState(client: DurableClient, instanceId: string): Pr
   if (!status) return { state: 'missing' };
   return isActive(status) ? { state: 'running' } : { state: 'finished', createdAt: new Date(status.createdTime) };
 }
+
+/** Whether a running instance holds the hostname now (its claim, src/azure/hostnameClaims.ts). */
+export async function isHostnameBusy(client: DurableClient, holderOf: (hostname: string) => Promise<string | undefined>, hostname: string): Promise<boolean> {
+  const holder = await holderOf(hostname);
+  return !!holder && (await holderState(client, holder)).state === 'running';
+}

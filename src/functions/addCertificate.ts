@@ -2,7 +2,7 @@ import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { guarded } from '../http/guarded';
 import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challenge } from '../activities/acmeOrder';
-import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate } from '../activities/certificate';
+import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate, discardPendingCertificate } from '../activities/certificate';
 import { checkDnsResolution } from '../activities/dnsResolution';
 import { checkGatewayCapacity } from '../activities/gatewayWriter';
 import { checkServedCertificates } from '../activities/servedCertificate';
@@ -33,6 +33,7 @@ df.app.activity(Activities.AnswerHttp01Challenge, { handler: answerHttp01Challen
 df.app.activity(Activities.CreateCertificateSigningRequest, { handler: createCertificateSigningRequest });
 df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
 df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
+df.app.activity(Activities.DiscardPendingCertificate, { handler: discardPendingCertificate });
 df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
 df.app.activity(Activities.CheckGatewayCapacity, { handler: checkGatewayCapacity });
 df.app.activity(Activities.CheckServedCertificates, { handler: checkServedCertificates });

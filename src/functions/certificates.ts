@@ -13,6 +13,7 @@ app.http('ListCertificates', {
   route: 'certificates',
   methods: ['GET'],
   authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
   handler: guarded(listCertificates),
 });
 

@@ -17,6 +17,7 @@ export const Activities = {
   CreateCertificateSigningRequest: 'CreateCertificateSigningRequest',
   FinalizeAcmeOrder: 'FinalizeAcmeOrder',
   MergeIssuedCertificate: 'MergeIssuedCertificate',
+  DiscardPendingCertificate: 'DiscardPendingCertificate',
   DeleteValidationFile: 'DeleteValidationFile',
   CheckGatewayCapacity: 'CheckApplicationGatewayCapacity',
   CheckServedCertificates: 'CheckServedCertificates',

@@ -1,9 +1,12 @@
+import * as df from 'durable-functions';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { GatewayAdapter } from '../azure/gateway';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotError } from '../domain/errors';
 import { caAdviceFor } from '../acme/renewalInfo';
-import { daysLeft, nextRenewal } from '../domain/renewal';
+import { certificateState, daysLeft, isOverdue, nextRenewal, OVERDUE_GRACE_MS } from '../domain/renewal';
+import { HostnameClaims } from '../azure/hostnameClaims';
+import { isHostnameBusy } from '../durable/instances';
 import { configOrError, isConfig } from './configuration';
 import { problemResponse } from './problem';
 
@@ -24,30 +27,42 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
 }
 
 /**
- * GET /api/certificates: every hostname this app manages, with its source, Key Vault name and
- * version, expiry, days left, next renewal date (imported certificates are not renewed: null),
- * the CA's suggested renewal window where it offers one (RFC 9773), and whether the gateway has
- * its HTTPS listener and routing rule.
+ * GET /api/certificates: every hostname this app manages, with what Key Vault holds for it: its
+ * state (valid, expired, pending, failed), the issued version and its expiry, days left, next
+ * renewal date (imported certificates are not renewed: null), whether that renewal is overdue
+ * (a create left unmerged, or its time passed a day ago, with no run at work), a create not yet
+ * merged, the CA's suggested renewal window where it offers one (RFC 9773), and whether the
+ * gateway has its HTTPS listener and routing rule.
  */
 export async function listCertificates(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
   if (!isConfig(config)) return config;
   try {
-    const [certificates, gateway] = await Promise.all([new KeyVaultAdapter(config).listManaged(), new GatewayAdapter(config).read()]);
-    const advice = await mapLimited(certificates, ADVICE_CONCURRENCY, (c) => caAdviceFor(c, config, (message) => context.warn(message)));
+    const [records, gateway] = await Promise.all([new KeyVaultAdapter(config).listRecords(), new GatewayAdapter(config).read()]);
+    const claims = new HostnameClaims(config);
+    const client = df.getClient(context);
     const now = new Date();
-    const body = certificates.map((certificate, index) => {
-      const listener = (gateway.httpListeners ?? []).find((l) => l.protocol === 'Https' && [l.hostName, ...(l.hostNames ?? [])].includes(certificate.hostname));
+    const body = await mapLimited(records, ADVICE_CONCURRENCY, async (record) => {
+      const issued = record.issued;
+      const advice = issued ? await caAdviceFor(issued, config, (message) => context.warn(message)) : undefined;
+      const renewalAt = issued && record.source === 'acme' ? nextRenewal(issued, config.renewBeforeDays, advice) : undefined;
+      // Only a certificate that may be overdue costs the extra reads of who is working on it.
+      const mayBeOverdue = !!renewalAt && (!!record.pending || now.getTime() - renewalAt.getTime() > OVERDUE_GRACE_MS);
+      const running = mayBeOverdue && (await isHostnameBusy(client, (h) => claims.holderOf(h), record.hostname));
+      const listener = (gateway.httpListeners ?? []).find((l) => l.protocol === 'Https' && [l.hostName, ...(l.hostNames ?? [])].includes(record.hostname));
       const rule = listener && (gateway.requestRoutingRules ?? []).some((r) => r.httpListener?.id?.toLowerCase().endsWith(`/httplisteners/${listener.name?.toLowerCase()}`));
       return {
-        hostname: certificate.hostname,
-        source: certificate.source,
-        keyVaultName: certificate.name,
-        version: certificate.version,
-        expiresOn: certificate.notAfter.toISOString(),
-        daysLeft: daysLeft(certificate, now),
-        nextRenewal: certificate.source === 'acme' ? nextRenewal(certificate, config.renewBeforeDays, advice[index]).toISOString() : null,
-        renewalWindow: advice[index] ? { start: advice[index].window.start.toISOString(), end: advice[index].window.end.toISOString() } : null,
+        hostname: record.hostname,
+        source: record.source,
+        state: certificateState(issued, record.pending?.status, now),
+        keyVaultName: record.name,
+        version: issued?.version ?? null,
+        expiresOn: issued?.notAfter.toISOString() ?? null,
+        daysLeft: issued ? daysLeft(issued, now) : null,
+        nextRenewal: renewalAt?.toISOString() ?? null,
+        overdue: renewalAt ? isOverdue({ renewalAt, unmergedCreate: !!record.pending, running, now }) : false,
+        pendingOperation: record.pending ? { status: record.pending.status, since: record.pending.since?.toISOString() ?? null } : null,
+        renewalWindow: advice ? { start: advice.window.start.toISOString(), end: advice.window.end.toISOString() } : null,
         gateway: { listener: !!listener, rule: !!rule },
       };
     });

@@ -52,6 +52,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     context.df.setCustomStatus(stepStatus(status));
   };
   let pendingToken: string | undefined;
+  // The Key Vault create this run made and has not merged yet (deleted if the run fails).
+  let pendingCreate: { certificateName: string; run: string } | undefined;
 
   try {
     // The first contract step shows from the start; holding the hostname is part of it.
@@ -93,11 +95,14 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     }
 
     report('CreateCertificateStep');
+    // Marks this run's create in Key Vault, so that a retry reuses it and a later run replaces it.
+    const run = context.df.newGuid(context.df.instanceId);
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname },
+      { hostname, run },
     );
+    pendingCreate = { certificateName, run };
     if (order.status === 'pending' || order.status === 'ready') {
       order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem });
     }
@@ -106,6 +111,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       order,
       certificateName,
     });
+    pendingCreate = undefined;
 
     if (pendingToken) {
       report('DeleteValidationFileFromBlobStorageStep');
@@ -128,6 +134,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     return null;
   } catch (error) {
     if (pendingToken) yield* deleteQuietly(context, pendingToken);
+    if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, [hostname]);
     return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
@@ -136,10 +143,15 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
 /** The validation file must not outlive a failure; a failing delete must not hide the first error. */
 function* deleteQuietly(context: OrchestrationContext, token: string): Step<void> {
+  yield* quietly(context, Activities.DeleteValidationFile, { token });
+}
+
+/** Clean-up after a failure: the original failure is what the user must act on, not the clean-up's. */
+function* quietly(context: OrchestrationContext, activityName: string, input: unknown): Step<void> {
   try {
-    yield* callStep(context, Activities.DeleteValidationFile, { token });
+    yield* callStep(context, activityName, input);
   } catch {
-    // The original failure is what the user must act on; the file is harmless and tiny.
+    // Left for the next run, which handles it (a leftover create is replaced, a file overwritten).
   }
 }
 

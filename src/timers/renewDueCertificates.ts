@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { caAdviceFor } from '../acme/renewalInfo';
 import { HostnameClaims } from '../azure/hostnameClaims';
-import { KeyVaultAdapter } from '../azure/keyVault';
+import { KeyVaultAdapter, PendingOperationInfo } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor, renewalRunInstanceId } from '../domain/requests';
@@ -31,15 +31,21 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const claims = new HostnameClaims(config);
   const runId = renewalRunInstanceId(now);
   const due: string[] = [];
-  for (const certificate of await new KeyVaultAdapter(config).listManaged()) {
+  for (const record of await new KeyVaultAdapter(config).listRecords()) {
+    const certificate = record.issued;
+    // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
+    if (!certificate) continue;
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
-    if (!isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
+    // A create left unmerged beside the issued version is a renewal that crashed or failed part-way:
+    // renewed now (the run replaces that create), whatever the date says.
+    const unmerged = record.pending && certificate.source === 'acme' ? record.pending : undefined;
+    if (!unmerged && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;
     }
     try {
-      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now))) due.push(certificate.hostname);
+      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now), unmerged)) due.push(certificate.hostname);
     } catch (error) {
       // One hostname's trouble (a status read failing, a claim racing another) must not stop the others.
       context.warn(`Renewal of ${certificate.hostname} not started: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
@@ -58,13 +64,33 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}.`);
 }
 
-/** Claims one due hostname for the run unless another operation holds it; tells the webhook when its last renewal failed. */
-async function holdForRun(client: DurableClient, claims: HostnameClaims, config: CertbotConfig, runId: string, hostname: string, daysLeftNow: number): Promise<boolean> {
+/**
+ * Claims one due hostname for the run unless another operation holds it; tells the webhook when
+ * its last renewal failed, or stopped with a Key Vault create left unmerged.
+ */
+async function holdForRun(
+  client: DurableClient,
+  claims: HostnameClaims,
+  config: CertbotConfig,
+  runId: string,
+  hostname: string,
+  daysLeftNow: number,
+  unmerged: PendingOperationInfo | undefined,
+): Promise<boolean> {
   const last = await instanceStatus(client, instanceIdFor(hostname));
   if (isActive(last)) return false;
   const claimed = await claims.claim([hostname], runId, (id) => holderState(client, id));
   if (!claimed.ok) return false;
-  if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
+  if (unmerged) {
+    // Claimed, so no run is finishing that create: it is stuck, and this run replaces it.
+    await postNotice(config.failureWebhookUrl, {
+      kind: 'overdue',
+      code: 'RenewalOverdue',
+      message: `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create (status ${unmerged.status}) made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`,
+      hostname,
+      instanceId: runId,
+    });
+  } else if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
     // The last renewal failed and the certificate keeps ageing: say so, and try again.
     await postNotice(config.failureWebhookUrl, {
       kind: 'overdue',

@@ -273,7 +273,7 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     expect(response.status).toBe(200);
     const listed = (await response.json()) as Record<string, unknown>[];
     const entry = listed.find((c) => c.hostname === 'www.contoso.example') as Record<string, unknown>;
-    expect(entry).toMatchObject({ source: 'acme', keyVaultName: certificateNameFor('www.contoso.example'), gateway: { listener: true, rule: true } });
+    expect(entry).toMatchObject({ source: 'acme', state: 'valid', overdue: false, pendingOperation: null, keyVaultName: certificateNameFor('www.contoso.example'), gateway: { listener: true, rule: true } });
     expect(entry.version).toEqual(sandbox.keyVault.certificateVersions(certificateNameFor('www.contoso.example'))[0]);
     const expires = Date.parse(String(entry.expiresOn));
     expect(entry.daysLeft).toBe(Math.floor((expires - Date.now()) / 86400_000));

@@ -51,6 +51,7 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     pki.leaf('undo1', 'undo1.import.example', ['rsa:2048']);
     pki.leaf('undo2', 'undo2.import.example', ['rsa:2048']);
     pki.leaf('leftover', 'leftover.import.example', ['rsa:2048']);
+    pki.leaf('crashed', 'crashed.import.example', ['rsa:2048']);
     pki.leaf('protected', 'protected.import.example', ['rsa:2048']);
     pki.convert(['pkcs8', '-topk8', '-in', 'rsa.key', '-v2', 'aes256', '-passout', 'pass:s3cret-pass', '-out', 'rsa.enc.key']);
     pki.convert(['rsa', '-in', 'rsa.key', '-traditional', '-out', 'rsa.pkcs1.key']);
@@ -121,7 +122,7 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
     expect(versions('again.import.example')).toHaveLength(2);
   });
 
-  it('imports a hostname whose ACME run failed after Key Vault created its pending key (the leftover operation is deleted)', async () => {
+  it('imports a hostname whose ACME run failed after Key Vault created its pending key (the failed run deleted its create)', async () => {
     const hostname = 'leftover.import.example';
     sandbox.faults.arm({ service: 'acme', status: 400, code: 'badCSR', message: 'The CSR is unacceptable.', count: 1, match: 'finalize' });
     const acme = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
@@ -130,10 +131,25 @@ describe('importing your own certificate (AddCertificateWithPrivateKeyFunctions)
       disableChallengeResourceVerification: true,
       tlsOptions: { ca: sandbox.ca.certPem },
     } as object);
-    const leftover = await client.getCertificateOperation(certificateNameFor(hostname));
-    expect(leftover.getOperationState().certificateOperation?.status).toBe('inProgress');
-
+    // Key Vault refuses imports while a create is pending: the failed run left none.
+    await expect(client.getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
     await importAndServe([item('leftover', hostname)]);
+  });
+
+  it('imports a hostname whose ACME run crashed with a create pending (the leftover operation is deleted)', async () => {
+    const hostname = 'crashed.import.example';
+    const client = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+    // What a run stopped between its create and its merge leaves (a crash runs no clean-up).
+    await client.beginCreateCertificate(
+      certificateNameFor(hostname),
+      { issuerName: 'Unknown', subject: `CN=${hostname}`, subjectAlternativeNames: { dnsNames: [hostname] }, contentType: 'application/x-pkcs12' },
+      { tags: { hostname, source: 'acme', run: 'a-run-that-crashed' } },
+    );
+    expect((await client.getCertificateOperation(certificateNameFor(hostname))).getOperationState().certificateOperation?.status).toBe('inProgress');
+    await importAndServe([item('crashed', hostname)]);
     await expect(client.getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
   });
 

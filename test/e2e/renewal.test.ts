@@ -63,14 +63,26 @@ describe('renewal', () => {
     for (let i = 0; i < 200 && (await fetch(statusUrl(hostname))).status === 404; i++) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 
+  const certificateClient = (): CertificateClient =>
+    new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: sandbox.ca.certPem },
+    } as object);
+
+  const listed = async (hostname: string): Promise<Record<string, unknown> | undefined> => {
+    const response = await fetch(`${sandbox.host!.url}/api/certificates`, { headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as Record<string, unknown>[]).find((c) => c.hostname === hostname);
+  };
+
   /** An ACME certificate issued 85 days ago that expires in 5 days, as a previous run left it. */
-  async function storeOldAcmeCertificate(hostname: string): Promise<void> {
+  async function storeOldAcmeCertificate(hostname: string, daysLeft = 5): Promise<void> {
     const keys = forge.pki.rsa.generateKeyPair(2048);
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;
     cert.serialNumber = '0badc0de';
-    cert.validity.notBefore = new Date(Date.now() - 85 * 86400_000);
-    cert.validity.notAfter = new Date(Date.now() + 5 * 86400_000);
+    cert.validity.notBefore = new Date(Date.now() - (90 - daysLeft) * 86400_000);
+    cert.validity.notAfter = new Date(Date.now() + daysLeft * 86400_000);
     cert.setSubject([{ name: 'commonName', value: hostname }]);
     cert.setIssuer([{ name: 'commonName', value: 'Old CA' }]);
     cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] }]);
@@ -282,6 +294,46 @@ describe('renewal', () => {
     for (let i = 0; i < 200 && !received.some((n) => n.kind === 'overdue'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect(received).toContainEqual(expect.objectContaining({ kind: 'overdue', code: 'RenewalOverdue', hostname }));
     await pollToEnd(statusUrl(hostname));
+  });
+
+  it('a renewal stuck in a pending Key Vault create is overdue in the list and the webhook; the next run replaces the create and renews', async () => {
+    const hostname = 'pending.renew.example';
+    // Not due by date (60 days left): only the stuck create makes it overdue.
+    await storeOldAcmeCertificate(hostname, 60);
+    const name = certificateNameFor(hostname);
+    // What a renewal stopped between its create and its merge leaves (a crash runs no clean-up).
+    await certificateClient().beginCreateCertificate(
+      name,
+      { issuerName: 'Unknown', subject: `CN=${hostname}`, subjectAlternativeNames: { dnsNames: [hostname] }, contentType: 'application/x-pkcs12' },
+      { tags: { hostname, source: 'acme', run: 'a-renewal-that-crashed' } },
+    );
+    const before = await listed(hostname);
+    // The issued version is what the list reports, never the pending one's year from the policy.
+    expect(before).toMatchObject({ state: 'valid', daysLeft: 59, overdue: true, version: versions(hostname)[0], pendingOperation: { status: 'inProgress' } });
+
+    received.length = 0;
+    const runs = await renewalRunIds(sandbox);
+    await runTimer();
+    const run = await awaitNewRenewalRun(sandbox, runs);
+    expect(received).toContainEqual(expect.objectContaining({ kind: 'overdue', code: 'RenewalOverdue', hostname, message: expect.stringContaining('stopped part-way') }));
+    // The run may hold other due hostnames of this suite (one that cannot renew fails the run as a whole).
+    expect((run.input as { hostnames: string[] }).hostnames).toContain(hostname);
+    expect(versions(hostname)).toHaveLength(2);
+    const after = await listed(hostname);
+    expect(after).toMatchObject({ state: 'valid', overdue: false, pendingOperation: null, version: versions(hostname)[1] });
+    expect(Number(after?.daysLeft)).toBeGreaterThan(60);
+  });
+
+  it('a run that fails after Key Vault made its create leaves nothing pending, and the list says failed for a hostname never issued', async () => {
+    const hostname = 'failedmerge.renew.example';
+    sandbox.faults.arm({ service: 'acme', status: 400, code: 'badCSR', message: 'The CSR is unacceptable.', count: 1, match: 'finalize' });
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    const { final, steps } = await pollToEnd(String(started.body.statusQueryGetUri));
+    expect(final.runtimeStatus).toBe('Failed');
+    expect(steps).toContain('CreateCertificateStep');
+    await expect(certificateClient().getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
+    const entry = await listed(hostname);
+    if (entry) expect(entry).toMatchObject({ state: 'failed', version: null, expiresOn: null, overdue: false });
   });
 
   it('purges the history of finished instances older than the retention, never running ones', async () => {

@@ -1,4 +1,4 @@
-import { daysLeft, isDue, nextRenewal, renewalDate, renewalTimeInWindow } from '../../src/domain/renewal';
+import { certificateState, daysLeft, isDue, isOverdue, nextRenewal, renewalDate, renewalTimeInWindow } from '../../src/domain/renewal';
 
 const day = 24 * 60 * 60 * 1000;
 const at = (days: number): Date => new Date(Date.UTC(2026, 0, 1) + days * day);
@@ -84,5 +84,30 @@ describe('when a check starts a renewal', () => {
     expect(isDue(ninetyDays, 30, at(40), advice, at(41))).toBe(true);
     expect(isDue(ninetyDays, 30, at(40), advice)).toBe(false);
     expect(isDue(ninetyDays, 30, at(39), advice, at(40))).toBe(false);
+  });
+});
+
+describe('what the list says of a certificate', () => {
+  const issued = { notBefore: at(0), notAfter: at(90) };
+
+  it('is valid or expired by its issued version, whatever is pending beside it', () => {
+    expect(certificateState(issued, undefined, at(10))).toBe('valid');
+    expect(certificateState(issued, 'inProgress', at(10))).toBe('valid');
+    expect(certificateState(issued, undefined, at(90))).toBe('expired');
+  });
+
+  it('is pending or failed when never issued, never valid for the policy\'s year', () => {
+    expect(certificateState(undefined, 'inProgress', at(0))).toBe('pending');
+    expect(certificateState(undefined, 'failed', at(0))).toBe('failed');
+    expect(certificateState(undefined, 'cancelled', at(0))).toBe('failed');
+    expect(certificateState(undefined, 'none', at(0))).toBe('failed');
+  });
+
+  it('counts a renewal overdue when a create is left unmerged, or a day after its renewal time, unless one is running', () => {
+    expect(isOverdue({ renewalAt: at(60), unmergedCreate: true, running: false, now: at(10) })).toBe(true);
+    expect(isOverdue({ renewalAt: at(60), unmergedCreate: true, running: true, now: at(10) })).toBe(false);
+    expect(isOverdue({ renewalAt: at(60), unmergedCreate: false, running: false, now: at(60.5) })).toBe(false);
+    expect(isOverdue({ renewalAt: at(60), unmergedCreate: false, running: false, now: at(61.5) })).toBe(true);
+    expect(isOverdue({ renewalAt: at(60), unmergedCreate: false, running: true, now: at(70) })).toBe(false);
   });
 });
