@@ -5,8 +5,11 @@ import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire
 /**
  * Certificates data plane (REST: https://learn.microsoft.com/rest/api/keyvault/certificates,
  * api-version 7.6 / 2025-07-01; wire names as @azure/keyvault-certificates 4.10 serialises them).
- * A create with issuer "Unknown" adds a disabled version without `cer` and a pending operation
- * holding the CSR; merging the CA's chain completes that same version. Deletion is soft
+ * A create with issuer "Unknown" adds a pending version (disabled, no `cer`, `kid` or `sid`,
+ * nbf/exp from the policy) and a pending operation holding the CSR; merging the CA's chain adds
+ * a new, issued version. Shapes follow the service answers recorded in azure-sdk-for-js
+ * (sdk/keyvault/keyvault-certificates/recordings/node/certificates_client__merge_and_import_certificates/
+ * recording_can_merge_a_self_signed_certificate.json, "merge recording" below). Deletion is soft
  * (recovery level Recoverable+Purgeable, 90 days).
  */
 export interface WirePolicy {
@@ -25,12 +28,14 @@ interface WireAttributes {
 export interface CertificateVersion {
   version: string;
   keyPem: string;
-  /** Leaf first; empty while the version is pending. */
+  /** Leaf first; empty for a pending version (one a create added, which never gets a certificate). */
   chainDer: Buffer[];
   enabled: boolean;
   created: number;
   updated: number;
   tags: Record<string, string>;
+  /** nbf/exp of a pending version, which has no certificate to take them from (see pendingValidity). */
+  validity?: { nbf: number; exp: number };
 }
 
 interface PendingOperation {
@@ -119,27 +124,42 @@ export class CertificateStore {
       if (error instanceof KeyPropertiesError) return kvError(400, 'BadParameter', error.message);
       throw error;
     }
-    const entry: CertificateEntry = existing ?? { name, versions: [], policy, policyUpdated: unixNow() };
+    const entry: CertificateEntry = existing ?? { name, versions: [], policy: withServiceDefaults(policy), policyUpdated: unixNow() };
     if (body.policy) {
-      entry.policy = body.policy;
+      entry.policy = withServiceDefaults(body.policy);
       entry.policyUpdated = unixNow();
     }
     if (body.preserveCertOrder !== undefined) entry.preserveCertOrder = body.preserveCertOrder;
-    const version: CertificateVersion = { version: newVersionId(), keyPem, chainDer: [], enabled: false, created: unixNow(), updated: unixNow(), tags: body.tags ?? {} };
+    const created = unixNow();
+    const version: CertificateVersion = {
+      version: newVersionId(),
+      keyPem,
+      chainDer: [],
+      enabled: false,
+      created,
+      updated: created,
+      tags: body.tags ?? {},
+      validity: pendingValidity(created, entry.policy.x509_props?.validity_months ?? 12),
+    };
     entry.versions.push(version);
     entry.operation = { version: version.version, csrDer, requestId: newVersionId(), status: 'inProgress', cancellationRequested: false };
     this.entries.set(name.toLowerCase(), entry);
+    // Merge recording: 202 with Location .../pending?api-version=...&request_id=... and Retry-After: 10.
     return {
       status: 202,
       body: this.operationBody(entry),
-      headers: { location: `${this.vaultUrl()}/certificates/${entry.name}/pending?api-version=${request.query.get('api-version')}` },
+      headers: {
+        location: `${this.vaultUrl()}/certificates/${entry.name}/pending?api-version=${request.query.get('api-version')}&request_id=${entry.operation.requestId}`,
+        'retry-after': '10',
+      },
     };
   }
 
   getOperation(name: string): KvReply {
     const entry = this.live(name);
     if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
-    return { status: 200, body: this.operationBody(entry) };
+    // Recordings: GET pending carries Retry-After: 10 while the operation is in progress, none after.
+    return { status: 200, body: this.operationBody(entry), ...(entry.operation.status === 'inProgress' ? { headers: { 'retry-after': '10' } } : {}) };
   }
 
   /** PATCH pending {cancellation_requested: true}: a pending Unknown-issuer operation is cancelled. */
@@ -174,22 +194,34 @@ export class CertificateStore {
       return kvError(400, 'BadParameter', 'x5c must be a non-empty array of base64 DER certificates.');
     }
     const chainDer = (body.x5c as string[]).map((b64) => Buffer.from(b64, 'base64'));
-    const version = entry.versions.find((v) => v.version === operation.version)!;
+    const pending = entry.versions.find((v) => v.version === operation.version)!;
     try {
       chainDer.forEach((der) => new X509Certificate(der));
     } catch {
       return kvError(400, 'BadParameter', 'Property x5c has an invalid certificate.');
     }
     // The service checks the leaf against the pending key; wording of its error kept.
-    if (!publicKeyMatches(version.keyPem, chainDer[0])) {
+    if (!publicKeyMatches(pending.keyPem, chainDer[0])) {
       return kvError(400, 'BadParameter', "Public key from x509 certificate and key of this instance doesn't match");
     }
-    version.chainDer = chainDer;
-    version.enabled = body.attributes?.enabled ?? true;
-    version.tags = { ...version.tags, ...(body.tags ?? {}) };
-    version.updated = unixNow();
+    // Merge recording: the merged certificate is a NEW version (the pending GET showed version
+    // 5dd466e4..., the merge answered 9f07e39e... with kid/sid of that new version, created at the
+    // merge). The pending version stays listed as it was (disabled, no certificate): whether the
+    // service keeps it in the version list is not recorded, and keeping it is the stricter reading.
+    // The create's tags carry over (not recorded either: the recording sets none).
+    const now = unixNow();
+    const version: CertificateVersion = {
+      version: newVersionId(),
+      keyPem: pending.keyPem,
+      chainDer,
+      enabled: body.attributes?.enabled ?? true,
+      created: now,
+      updated: now,
+      tags: { ...pending.tags, ...(body.tags ?? {}) },
+    };
+    entry.versions.push(version);
     operation.status = 'completed';
-    return { status: 201, body: this.bundle(entry, version) };
+    return { status: 201, body: this.bundle(entry, version), headers: { location: `${this.vaultUrl()}/certificates/${entry.name}?api-version=${request.query.get('api-version')}` } };
   }
 
   // --- import ---------------------------------------------------------------------------------
@@ -265,18 +297,22 @@ export class CertificateStore {
     return { status: 200, body: this.policyBody(entry) };
   }
 
-  /** GET /certificates: certificates with a completed version (all with includePending=true). */
+  /**
+   * GET /certificates: only certificates that have an issued version ("az keyvault certificate
+   * list only returns certificates which have been fully created", azure-cli#1283), all of them
+   * with includePending=true. Each item describes the newest version, as a versionless GET does:
+   * while a renewal is pending that is the pending version (disabled, no x5t).
+   */
   list(request: KvRequest): KvReply {
     const includePending = request.query.get('includePending') === 'true';
     const items = [...this.entries.values()]
-      .filter((entry) => !entry.deleted)
-      .map((entry) => ({ entry, version: includePending ? entry.versions[entry.versions.length - 1] : this.currentVersion(entry) ?? latestCompleted(entry) }))
-      .filter((item): item is { entry: CertificateEntry; version: CertificateVersion } => !!item.version)
-      .sort((a, b) => a.entry.name.localeCompare(b.entry.name))
-      .map(({ entry, version }) => this.item(version, `${this.vaultUrl()}/certificates/${entry.name}`));
+      .filter((entry) => !entry.deleted && (includePending || latestCompleted(entry)))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((entry) => this.item(latest(entry), `${this.vaultUrl()}/certificates/${entry.name}`));
     return page(request, items);
   }
 
+  /** GET /certificates/{n}/versions: every version, pending ones included (disabled, no x5t). */
   listVersions(request: KvRequest, name: string): KvReply {
     const entry = this.live(name);
     if (!entry) return notFound(name);
@@ -303,10 +339,7 @@ export class CertificateStore {
   listDeleted(request: KvRequest): KvReply {
     const items = [...this.entries.values()]
       .filter((entry) => entry.deleted)
-      .map((entry) => {
-        const version = latestCompleted(entry) ?? entry.versions[entry.versions.length - 1];
-        return { ...this.item(version, `${this.vaultUrl()}/certificates/${entry.name}`), ...this.deletionFields(entry) };
-      });
+      .map((entry) => ({ ...this.item(latest(entry), `${this.vaultUrl()}/certificates/${entry.name}`), ...this.deletionFields(entry) }));
     return page(request, items);
   }
 
@@ -321,7 +354,7 @@ export class CertificateStore {
     const entry = this.entries.get(name.toLowerCase());
     if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
     entry.deleted = undefined;
-    return { status: 200, body: this.bundle(entry, latestCompleted(entry) ?? entry.versions[entry.versions.length - 1]) };
+    return { status: 200, body: this.bundle(entry, latest(entry)) };
   }
 
   // --- wire shapes ----------------------------------------------------------------------------
@@ -334,7 +367,7 @@ export class CertificateStore {
     const leaf = version.chainDer[0] ? new X509Certificate(version.chainDer[0]) : undefined;
     return {
       enabled: version.enabled,
-      ...(leaf ? { nbf: toUnix(leaf.validFrom), exp: toUnix(leaf.validTo) } : {}),
+      ...(leaf ? { nbf: toUnix(leaf.validFrom), exp: toUnix(leaf.validTo) } : version.validity ?? {}),
       created: version.created,
       updated: version.updated,
       recoveryLevel: 'Recoverable+Purgeable',
@@ -342,25 +375,32 @@ export class CertificateStore {
     };
   }
 
-  /** CertificateBundle (REST: Certificates - Get Certificate response). */
+  /**
+   * CertificateBundle (REST: Certificates - Get Certificate response). A pending version has no
+   * kid, sid, x5t or cer (merge recording); `pending.id` is there while the certificate has an
+   * operation, completed or not, and gone once the operation is deleted (merge recording;
+   * certificates_client__create_read_update_and_delete/recording_can_read_cancel_and_delete_a_certificates_operation.json,
+   * "cancel recording" below). `tags` is left out when there are none (both recordings).
+   */
   bundle(entry: CertificateEntry, version: CertificateVersion): Record<string, unknown> {
     const base = this.vaultUrl();
     const leaf = version.chainDer[0];
     return {
       id: this.versionId(entry, version),
-      kid: `${base}/keys/${entry.name}/${version.version}`,
-      sid: `${base}/secrets/${entry.name}/${version.version}`,
-      ...(leaf ? { x5t: thumbprint(leaf), cer: leaf.toString('base64') } : {}),
+      ...(leaf
+        ? { kid: `${base}/keys/${entry.name}/${version.version}`, sid: `${base}/secrets/${entry.name}/${version.version}`, x5t: thumbprint(leaf), cer: leaf.toString('base64') }
+        : {}),
       attributes: this.attributes(version),
       policy: this.policyBody(entry),
-      tags: version.tags,
+      ...tagsOf(version),
+      ...(entry.operation ? { pending: { id: `${base}/certificates/${entry.name}/pending` } } : {}),
       ...(entry.preserveCertOrder !== undefined ? { preserveCertOrder: entry.preserveCertOrder } : {}),
     };
   }
 
   private item(version: CertificateVersion, id: string): Record<string, unknown> {
     const leaf = version.chainDer[0];
-    return { id, ...(leaf ? { x5t: thumbprint(leaf) } : {}), attributes: this.attributes(version), tags: version.tags };
+    return { id, ...(leaf ? { x5t: thumbprint(leaf) } : {}), attributes: this.attributes(version), ...tagsOf(version) };
   }
 
   private policyBody(entry: CertificateEntry): Record<string, unknown> {
@@ -374,9 +414,10 @@ export class CertificateStore {
   /** CertificateOperation (REST: Certificates - Get Certificate Operation response). */
   private operationBody(entry: CertificateEntry): Record<string, unknown> {
     const operation = entry.operation!;
-    const details: Record<PendingOperation['status'], string> = {
+    // status_details of an issuer-Unknown operation in progress: merge recording. A completed
+    // operation carries none (certificates_client__lro__delete/recording_can_wait_until_a_certificate_is_deleted.json).
+    const details: Partial<Record<PendingOperation['status'], string>> = {
       inProgress: 'Pending certificate created. Please Perform Merge to complete the request.',
-      completed: 'Certificate merged.',
       cancelled: 'Certificate operation cancelled.',
     };
     return {
@@ -385,7 +426,7 @@ export class CertificateStore {
       csr: operation.csrDer.toString('base64'),
       cancellation_requested: operation.cancellationRequested,
       status: operation.status,
-      status_details: details[operation.status],
+      ...(details[operation.status] ? { status_details: details[operation.status] } : {}),
       request_id: operation.requestId,
       ...(operation.status === 'completed' ? { target: `${this.vaultUrl()}/certificates/${entry.name}` } : {}),
     };
@@ -397,8 +438,7 @@ export class CertificateStore {
 
   /** DeletedCertificateBundle: the latest bundle plus recoveryId, deletedDate, scheduledPurgeDate. */
   private deletedBody(entry: CertificateEntry): Record<string, unknown> {
-    const version = latestCompleted(entry) ?? entry.versions[entry.versions.length - 1];
-    return { ...this.bundle(entry, version), ...this.deletionFields(entry) };
+    return { ...this.bundle(entry, latest(entry)), ...this.deletionFields(entry) };
   }
 
   private deletedConflict(name: string): KvReply {
@@ -413,8 +453,43 @@ export class CertificateStore {
 
 const toUnix = (date: string): number => Math.floor(Date.parse(date) / 1000);
 
-function latestCompleted(entry: CertificateEntry): CertificateVersion | undefined {
+const tagsOf = (version: CertificateVersion): { tags?: Record<string, string> } => (Object.keys(version.tags).length ? { tags: version.tags } : {});
+
+/** The newest version, issued or pending: what a versionless GET answers. */
+function latest(entry: CertificateEntry): CertificateVersion {
+  return entry.versions[entry.versions.length - 1];
+}
+
+/** The newest version that holds a certificate (merged or imported). */
+export function latestCompleted(entry: CertificateEntry): CertificateVersion | undefined {
   return [...entry.versions].reverse().find((v) => v.chainDer.length > 0);
+}
+
+/**
+ * nbf/exp of a pending version. In every recorded pending GET nbf is `created` minus 600 s and exp
+ * is `created` plus the policy's validity_months in calendar months (12: 365 days from 2022-07-13
+ * and 2022-11-14, 366 days from 2019-10-15 over a 29 February; merge and cancel recordings,
+ * browsers/certificates_client__long_running_operations__create/recording_can_cancel_a_certificates_creation.json).
+ */
+function pendingValidity(created: number, validityMonths: number): { nbf: number; exp: number } {
+  const expiry = new Date(created * 1000);
+  expiry.setUTCMonth(expiry.getUTCMonth() + validityMonths);
+  return { nbf: created - 600, exp: Math.floor(expiry.getTime() / 1000) };
+}
+
+/**
+ * The policy as the service stores it on create: the recorded GET answers show defaults the
+ * request left out (key RSA 2048, exportable, no key reuse; PKCS#12 secret; 12 months validity;
+ * merge recording).
+ */
+function withServiceDefaults(policy: WirePolicy): WirePolicy {
+  const kty = policy.key_props?.kty ?? 'RSA';
+  return {
+    ...policy,
+    key_props: { exportable: true, kty, ...(kty.startsWith('RSA') ? { key_size: 2048 } : { crv: 'P-256' }), reuse_key: false, ...policy.key_props },
+    secret_props: { contentType: 'application/x-pkcs12', ...policy.secret_props },
+    x509_props: { validity_months: 12, ...policy.x509_props },
+  };
 }
 
 /** The policy Key Vault records for an import without one: key and subject from the certificate. */

@@ -106,6 +106,21 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     return leaf;
   }
 
+  /** A request as the SDK would send it, with a valid vault token; answers the status, headers and parsed body. */
+  async function raw(method: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }> {
+    const token = mintToken({ tenantId: TENANT, resource: 'https://vault.azure.net', clientId: 'c' }).token;
+    const url = `${vault.url}${path}${path.includes('?') ? '&' : '?'}api-version=2025-07-01`;
+    return new Promise((resolve, reject) => {
+      const request = https.request(url, { method, ca: ca.certPem, headers: { authorization: `Bearer ${token}` } }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
   it('runs the CSR flow: create gives a CSR, the CA signs it, merge completes the certificate', async () => {
     const name = 'www-example-com';
     await certificates.beginCreateCertificate(name, {
@@ -131,7 +146,8 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     const leaf = issuer.sign(operation.csr!);
     const merged = await certificates.mergeCertificate(name, [leaf, derOf(issuer.certPem)]);
     expect(Buffer.from(merged.cer!)).toEqual(leaf);
-    expect(merged.properties.version).toBe(pending.properties.version);
+    // The service answers a merge with a new version (merge recording in azure-sdk-for-js).
+    expect(merged.properties.version).not.toBe(pending.properties.version);
 
     const current = await certificates.getCertificate(name);
     expect(current.properties.enabled).toBe(true);
@@ -192,6 +208,79 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     await expect(certificates.mergeCertificate(name, [foreignLeaf])).rejects.toMatchObject({ statusCode: 400, code: 'BadParameter' });
     const operation = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!;
     expect(operation.status).toBe('inProgress');
+  });
+
+  it('answers a versionless GET of a pending certificate as the service does: disabled, nbf/exp from the policy, no kid, sid, x5t or cer', async () => {
+    const name = 'pending-shape';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=pending-shape.example.com', validityInMonths: 3 });
+
+    const answer = await raw('GET', `/certificates/${name}/`);
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.id).toMatch(new RegExp(`^${vault.url}/certificates/${name}/[0-9a-f]{32}$`));
+    for (const absent of ['kid', 'sid', 'x5t', 'cer', 'tags']) expect(answer.body).not.toHaveProperty(absent);
+    expect(answer.body.pending).toEqual({ id: `${vault.url}/certificates/${name}/pending` });
+    const attributes = answer.body.attributes as { enabled: boolean; nbf: number; exp: number; created: number };
+    expect(attributes.enabled).toBe(false);
+    expect(attributes.nbf).toBe(attributes.created - 600);
+    const expiry = new Date(attributes.created * 1000);
+    expiry.setUTCMonth(expiry.getUTCMonth() + 3);
+    expect(attributes.exp).toBe(expiry.getTime() / 1000);
+    expect((answer.body.policy as { x509_props: { validity_months: number } }).x509_props.validity_months).toBe(3);
+
+    const pending = await certificates.getCertificate(name);
+    expect(pending.properties).toMatchObject({ enabled: false, notBefore: new Date(attributes.nbf * 1000), expiresOn: new Date(attributes.exp * 1000) });
+    expect(pending.cer).toBeUndefined();
+    expect(pending.keyId).toBeUndefined();
+    expect(pending.secretId).toBeUndefined();
+    expect(pending.properties.x509Thumbprint).toBeUndefined();
+    // No validity_months in the policy: 12 months, as the service defaults it.
+    await certificates.beginCreateCertificate('pending-default-validity', { issuerName: 'Unknown', subject: 'CN=default.example.com' });
+    const defaulted = (await raw('GET', '/certificates/pending-default-validity/')).body.attributes as { exp: number; created: number };
+    const twelve = new Date(defaulted.created * 1000);
+    twelve.setUTCMonth(twelve.getUTCMonth() + 12);
+    expect(defaulted.exp).toBe(twelve.getTime() / 1000);
+  });
+
+  it('merges into a new version; the pending version stays listed, disabled and without a thumbprint', async () => {
+    const name = 'merge-new-version';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=merge.example.com' }, { tags: { hostname: 'merge.example.com' } });
+    const pendingVersion = (await certificates.getCertificate(name)).properties.version!;
+    const csr = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!.csr!;
+
+    const merged = await certificates.mergeCertificate(name, [issuer.sign(csr), derOf(issuer.certPem)]);
+
+    expect(merged.properties.version).not.toBe(pendingVersion);
+    expect(merged.properties.tags).toEqual({ hostname: 'merge.example.com' });
+    const current = await raw('GET', `/certificates/${name}/`);
+    expect(current.body.id).toBe(`${vault.url}/certificates/${name}/${merged.properties.version}`);
+    expect(current.body).toMatchObject({ kid: `${vault.url}/keys/${name}/${merged.properties.version}`, sid: `${vault.url}/secrets/${name}/${merged.properties.version}` });
+    // The operation is still there (completed), so the bundle still names it.
+    expect(current.body.pending).toEqual({ id: `${vault.url}/certificates/${name}/pending` });
+    const versions = new Map<string, { enabled?: boolean; thumbprint?: Uint8Array }>();
+    for await (const version of certificates.listPropertiesOfCertificateVersions(name)) versions.set(version.version!, { enabled: version.enabled, thumbprint: version.x509Thumbprint });
+    expect([...versions.keys()].sort()).toEqual([pendingVersion, merged.properties.version].sort());
+    expect(versions.get(pendingVersion)).toEqual({ enabled: false, thumbprint: undefined });
+    expect(versions.get(merged.properties.version!)?.enabled).toBe(true);
+    const pendingAgain = await certificates.getCertificateVersion(name, pendingVersion);
+    expect(pendingAgain.cer).toBeUndefined();
+  });
+
+  it('lists only certificates with an issued version, all with includePending; an item shows the newest version', async () => {
+    const onlyPending = 'list-only-pending';
+    await certificates.beginCreateCertificate(onlyPending, { issuerName: 'Unknown', subject: 'CN=only-pending.example.com' });
+    const renewing = 'list-renewing';
+    await issue(renewing, 'renewing.example.com');
+    await certificates.beginCreateCertificate(renewing, { issuerName: 'Unknown', subject: 'CN=renewing.example.com' });
+
+    const listed = new Map<string, { enabled?: boolean; thumbprint?: Uint8Array }>();
+    for await (const item of certificates.listPropertiesOfCertificates()) listed.set(item.name!, { enabled: item.enabled, thumbprint: item.x509Thumbprint });
+    const withPending: string[] = [];
+    for await (const item of certificates.listPropertiesOfCertificates({ includePending: true })) withPending.push(item.name!);
+
+    expect(listed.has(onlyPending)).toBe(false);
+    expect(withPending).toContain(onlyPending);
+    expect(listed.get(renewing)).toEqual({ enabled: false, thumbprint: undefined });
   });
 
   it("serves a certificate's secret as a password-less PKCS#12 with the key and the full chain", async () => {
@@ -261,15 +350,17 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     expect(pages.flat()).not.toContain('pending-twice');
   });
 
-  it('lists the versions of a renewed certificate', async () => {
+  it('lists the versions of a renewed certificate: each issued one and each pending one a create added', async () => {
     const name = 'renewed-versions';
     await issue(name, 'renew.example.com');
     await issue(name, 'renew.example.com');
 
-    const versions: string[] = [];
-    for await (const version of certificates.listPropertiesOfCertificateVersions(name)) versions.push(version.version!);
+    const versions: { version?: string; enabled?: boolean; thumbprint?: Uint8Array }[] = [];
+    for await (const version of certificates.listPropertiesOfCertificateVersions(name)) versions.push({ version: version.version, enabled: version.enabled, thumbprint: version.x509Thumbprint });
 
-    expect(new Set(versions).size).toBe(2);
+    expect(new Set(versions.map((v) => v.version)).size).toBe(4);
+    expect(versions.filter((v) => v.enabled && v.thumbprint)).toHaveLength(2);
+    expect(versions.filter((v) => !v.enabled && !v.thumbprint)).toHaveLength(2);
   });
 
   it('updates the tags of a certificate', async () => {
