@@ -1,5 +1,6 @@
 import { CertbotError, ErrorCode } from '../domain/errors';
 import { parseRetryAfter } from '../domain/retryAfter';
+import { deniedAction, grantAdvice } from '../domain/permissions';
 
 /** What the Azure SDKs throw (RestError) reduced to the fields we read; keeps `any` out of callers. */
 interface RestLike {
@@ -26,6 +27,8 @@ function describe(service: string, error: RestLike): string {
 
 export interface ErrorCodes {
   forbidden: ErrorCode;
+  /** The action a refusal is about when the service does not name it (Storage's 403 does not). */
+  deniedAction?: string;
   notFound?: ErrorCode;
   other: ErrorCode;
 }
@@ -51,9 +54,13 @@ export function isTransient(error: unknown): boolean {
 export function fromAzureError(service: string, error: unknown, codes: ErrorCodes): CertbotError {
   if (error instanceof CertbotError) return error;
   const rest = asRestLike(error);
-  if (rest.statusCode === 401 || rest.statusCode === 403) {
-    return new CertbotError(codes.forbidden, describe(service, rest));
+  if (rest.statusCode === 403) {
+    // Name the refused action and the deployment's role that grants it: what the operator must do.
+    const action = deniedAction(rest.message ?? '') ?? codes.deniedAction;
+    const advice = action ? grantAdvice(action) : undefined;
+    return new CertbotError(codes.forbidden, `${describe(service, rest)}${action ? ` Refused action: ${action}.` : ''}${advice ? ` ${advice}` : ''}`);
   }
+  if (rest.statusCode === 401) return new CertbotError(codes.forbidden, describe(service, rest));
   if (rest.statusCode === 404 && codes.notFound) return new CertbotError(codes.notFound, describe(service, rest));
   return new CertbotError(codes.other, describe(service, rest), retryAfter(rest), isTransient(error));
 }
