@@ -57,7 +57,7 @@ export async function checkValidationFile(target: SelfCheckTarget): Promise<void
     throw new CertbotError('HostnameOwnershipValidationFileNotFound', `GET ${url} via ${address} failed: ${(error as Error).message}`);
   }
   if (result.status !== 200) {
-    throw new CertbotError('HostnameOwnershipValidationFileNotFound', `GET ${url} via ${address} answered HTTP ${result.status}.`);
+    throw new CertbotError('HostnameOwnershipValidationFileNotFound', `GET ${url} via ${address} answered HTTP ${result.status}.${storageHint(result)}`);
   }
   if (result.body.trim() !== target.keyAuthorization) {
     throw new CertbotError(
@@ -65,4 +65,20 @@ export async function checkValidationFile(target: SelfCheckTarget): Promise<void
       `GET ${url} via ${address} answered HTTP 200 with other content than the expected key authorization.`,
     );
   }
+}
+
+/**
+ * Blob Storage's own refusals, passed through by the gateway, say what to change. An account with
+ * allowBlobPublicAccess false answers anonymous reads with 409 PublicAccessNotPermitted; a private
+ * container answers them 404 ResourceNotFound (REST: Blob service error codes; Learn, "Configure
+ * anonymous read access for containers and blobs").
+ */
+function storageHint(result: { status: number; body: string }): string {
+  if (result.body.includes('PublicAccessNotPermitted')) {
+    return ' The storage account does not allow anonymous reads (allowBlobPublicAccess is false), so the gateway cannot serve validation files from the challenge container: allow anonymous access on the account (only the challenge container is public), then retry.';
+  }
+  if (result.status === 404 && result.body.includes('ResourceNotFound')) {
+    return ' Blob Storage answered that the file does not exist for an anonymous reader: check that the challenge container allows anonymous blob reads and that the gateway routes /.well-known/acme-challenge/ to it.';
+  }
+  return '';
 }
