@@ -42,7 +42,8 @@ interface PendingOperation {
   version: string;
   csrDer: Buffer;
   requestId: string;
-  status: 'inProgress' | 'completed' | 'cancelled';
+  /** An issuer-Unknown operation is inProgress until merged (completed) or deleted. */
+  status: 'inProgress' | 'completed';
   cancellationRequested: boolean;
 }
 
@@ -65,6 +66,17 @@ const notFound = (name: string): KvReply =>
     'CertificateNotFound',
     `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command.`,
   );
+
+/** Recordings (cancel recording): 404 PendingCertificateNotFound, "Pending certificate not found: {name}". */
+const pendingNotFound = (name: string): KvReply => kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+
+/**
+ * A create or import while the certificate's operation is inProgress: 409 with code Forbidden and
+ * this wording (Learn, "Monitor and manage certificate creation", create-certificate-scenarios.md,
+ * "Create (or Import) when pending request exists"). A cancellation requested does not lift it.
+ */
+const pendingConflict = (): KvReply =>
+  kvError(409, 'Forbidden', "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
 
 export class CertificateStore {
   private readonly entries = new Map<string, CertificateEntry>();
@@ -93,10 +105,7 @@ export class CertificateStore {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
     const existing = this.entries.get(name.toLowerCase());
     if (existing?.deleted) return this.deletedConflict(name);
-    if (existing?.operation?.status === 'inProgress') {
-      // Key Vault refuses a second create while a pending operation exists (409 Conflict).
-      return kvError(409, 'Conflict', `There was a conflict while creating certificate '${name}': a certificate operation is already in progress. Merge or delete the pending operation first.`);
-    }
+    if (existing?.operation?.status === 'inProgress') return pendingConflict();
     const body = request.body as { policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
     const policy = body.policy ?? existing?.policy;
     if (!policy) return kvError(400, 'BadParameter', 'Policy must be specified for a new certificate.');
@@ -155,40 +164,57 @@ export class CertificateStore {
     };
   }
 
-  getOperation(name: string): KvReply {
+  /**
+   * The certificate's operation, if any. A `request_id` in the query filters: another operation's
+   * id answers 404 (Learn, "Monitor and manage certificate creation", create-certificate-scenarios.md).
+   */
+  private operationOf(request: KvRequest, name: string): CertificateEntry | undefined {
     const entry = this.live(name);
-    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
-    // Recordings: GET pending carries Retry-After: 10 while the operation is in progress, none after.
-    return { status: 200, body: this.operationBody(entry), ...(entry.operation.status === 'inProgress' ? { headers: { 'retry-after': '10' } } : {}) };
+    const requestId = request.query.get('request_id');
+    if (!entry?.operation || (requestId !== null && requestId !== entry.operation.requestId)) return undefined;
+    return entry;
   }
 
-  /** PATCH pending {cancellation_requested: true}: a pending Unknown-issuer operation is cancelled. */
+  getOperation(request: KvRequest, name: string): KvReply {
+    const entry = this.operationOf(request, name);
+    if (!entry) return pendingNotFound(name);
+    // Recordings: GET pending carries Retry-After: 10 while the operation is in progress, none after.
+    return { status: 200, body: this.operationBody(entry), ...(entry.operation!.status === 'inProgress' ? { headers: { 'retry-after': '10' } } : {}) };
+  }
+
+  /**
+   * PATCH pending {cancellation_requested: true}: the cancellation is only requested. The status
+   * stays inProgress (cancel recording, the spec's UpdateCertificateOperation-example.json, Learn's
+   * create-certificate-scenarios); an issuer-Unknown operation has no issuer to cancel it, so it
+   * stays inProgress, blocking creates and imports, until merged or deleted. An operation that is
+   * not in progress answers 400 (Learn, same page; the error's code and wording are not published).
+   */
   updateOperation(request: KvRequest, name: string): KvReply {
-    const entry = this.live(name);
-    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
-    if (request.body.cancellation_requested === true && entry.operation.status === 'inProgress') {
-      entry.operation.cancellationRequested = true;
-      entry.operation.status = 'cancelled';
-    }
+    const entry = this.operationOf(request, name);
+    if (!entry) return pendingNotFound(name);
+    const operation = entry.operation!;
+    if (operation.status !== 'inProgress') return kvError(400, 'BadParameter', `The certificate operation of ${entry.name} is ${operation.status}; a cancellation can only be requested while it is inProgress.`);
+    if (request.body.cancellation_requested === true) operation.cancellationRequested = true;
     return { status: 200, body: this.operationBody(entry) };
   }
 
-  /** DELETE pending: the operation (and its unmerged version) goes away. */
-  deleteOperation(name: string): KvReply {
-    const entry = this.live(name);
-    if (!entry?.operation) return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+  /**
+   * DELETE pending: answers the operation as it was and deletes it; the version the create added
+   * stays, disabled and without a certificate (cancel recording: after the DELETE, GET of the
+   * certificate still answers that version, without `pending`, and GET pending answers 404).
+   */
+  deleteOperation(request: KvRequest, name: string): KvReply {
+    const entry = this.operationOf(request, name);
+    if (!entry) return pendingNotFound(name);
     const body = this.operationBody(entry);
-    const pendingVersion = entry.operation.version;
-    if (entry.operation.status !== 'completed') entry.versions = entry.versions.filter((v) => v.version !== pendingVersion);
     entry.operation = undefined;
-    if (entry.versions.length === 0) this.entries.delete(name.toLowerCase());
     return { status: 200, body };
   }
 
   merge(request: KvRequest, name: string): KvReply {
     const entry = this.live(name);
     const operation = entry?.operation;
-    if (!entry || !operation || operation.status !== 'inProgress') return kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
+    if (!entry || !operation || operation.status !== 'inProgress') return pendingNotFound(name);
     const body = request.body as { x5c?: unknown; attributes?: WireAttributes; tags?: Record<string, string> };
     if (!Array.isArray(body.x5c) || body.x5c.length === 0 || !body.x5c.every((item) => typeof item === 'string')) {
       return kvError(400, 'BadParameter', 'x5c must be a non-empty array of base64 DER certificates.');
@@ -230,12 +256,7 @@ export class CertificateStore {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
     const existing = this.entries.get(name.toLowerCase());
     if (existing?.deleted) return this.deletedConflict(name);
-    if (existing?.operation?.status === 'inProgress') {
-      // The service refuses an import while a create is pending (409 Conflict, like a second
-      // create). The wording is the service answer quoted in issue #15; no public recording of it
-      // was found, so it is unverified. Stricter than the emulator was: it used to accept it.
-      return kvError(409, 'Conflict', "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
-    }
+    if (existing?.operation?.status === 'inProgress') return pendingConflict();
     const body = request.body as { value?: unknown; pwd?: unknown; policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
     if (typeof body.value !== 'string' || !body.value) return kvError(400, 'BadParameter', 'value must be the base64 PKCS#12 or the PEM of the certificate and its key.');
     let parsed: { keyPem: string; chainDer: Buffer[] };
@@ -253,6 +274,9 @@ export class CertificateStore {
     if (body.preserveCertOrder !== undefined) entry.preserveCertOrder = body.preserveCertOrder;
     const version: CertificateVersion = { version: newVersionId(), ...parsed, enabled: body.attributes?.enabled ?? true, created: unixNow(), updated: unixNow(), tags: body.tags ?? {} };
     entry.versions.push(version);
+    // An operation that is not in progress is overwritten by an import: GET pending answers 404
+    // (Learn, create-certificate-scenarios.md, "pending request status is deleted or overwritten").
+    entry.operation = undefined;
     this.entries.set(name.toLowerCase(), entry);
     return { status: 200, body: this.bundle(entry, version) };
   }
@@ -418,7 +442,6 @@ export class CertificateStore {
     // operation carries none (certificates_client__lro__delete/recording_can_wait_until_a_certificate_is_deleted.json).
     const details: Partial<Record<PendingOperation['status'], string>> = {
       inProgress: 'Pending certificate created. Please Perform Merge to complete the request.',
-      cancelled: 'Certificate operation cancelled.',
     };
     return {
       id: `${this.vaultUrl()}/certificates/${entry.name}/pending`,

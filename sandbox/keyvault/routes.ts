@@ -44,9 +44,9 @@ export function route(request: KvRequest, certificates: CertificateStore, secret
     if (third === 'import') return method === 'POST' ? op('certificates.import', () => certificates.import(request, name)) : unsupported;
     if (third === 'pending' && fourth === 'merge') return method === 'POST' ? op('certificates.merge', () => certificates.merge(request, name)) : unsupported;
     if (third === 'pending' && !fourth) {
-      if (method === 'GET') return op('certificates.getOperation', () => certificates.getOperation(name));
+      if (method === 'GET') return op('certificates.getOperation', () => certificates.getOperation(request, name));
       if (method === 'PATCH') return op('certificates.updateOperation', () => certificates.updateOperation(request, name));
-      if (method === 'DELETE') return op('certificates.deleteOperation', () => certificates.deleteOperation(name));
+      if (method === 'DELETE') return op('certificates.deleteOperation', () => certificates.deleteOperation(request, name));
       return unsupported;
     }
     if (third === 'policy' && !fourth) {

@@ -169,15 +169,58 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     expect(counters.get('keyvault', 'certificates.create')).toBeGreaterThanOrEqual(1);
   });
 
-  it('refuses a second create while one is pending with 409 Conflict', async () => {
+  const PENDING_CONFLICT = "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.";
+
+  it('refuses a second create while one is pending: 409, code Forbidden, the service wording', async () => {
     const name = 'pending-twice';
     const policy = { issuerName: 'Unknown', subject: 'CN=twice.example.com' };
     await certificates.beginCreateCertificate(name, policy);
 
-    await expect(certificates.beginCreateCertificate(name, policy)).rejects.toMatchObject({ statusCode: 409, code: 'Conflict' });
+    await expect(certificates.beginCreateCertificate(name, policy)).rejects.toMatchObject({ statusCode: 409, code: 'Forbidden', message: PENDING_CONFLICT });
   });
 
-  it('refuses an import while a create is pending (409 Conflict, the service wording); deleting the operation frees the name', async () => {
+  it('a cancellation is only requested: the operation stays inProgress and still refuses creates and imports', async () => {
+    const name = 'pending-cancelled';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=cancelled.example.com' });
+
+    const poller = await certificates.getCertificateOperation(name);
+    await poller.cancelOperation();
+
+    expect(poller.getOperationState().certificateOperation).toMatchObject({ cancellationRequested: true, status: 'inProgress' });
+    expect((await certificates.getCertificateOperation(name)).getOperationState().certificateOperation).toMatchObject({ cancellationRequested: true, status: 'inProgress' });
+    await expect(certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=cancelled.example.com' })).rejects.toMatchObject({ statusCode: 409, message: PENDING_CONFLICT });
+  });
+
+  it('deleting the operation keeps the pending version (disabled, no certificate, no pending id); GET pending then answers 404; a new create is accepted', async () => {
+    const name = 'pending-deleted';
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=deleted-op.example.com' });
+    const pendingVersion = (await certificates.getCertificate(name)).properties.version!;
+    const requestId = (await raw('GET', `/certificates/${name}/pending`)).body.request_id as string;
+    expect((await raw('GET', `/certificates/${name}/pending?request_id=another`)).status).toBe(404);
+
+    const deleted = await raw('DELETE', `/certificates/${name}/pending?request_id=${requestId}`);
+
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ status: 'inProgress', request_id: requestId });
+    const after = await raw('GET', `/certificates/${name}/`);
+    expect(after.body.id).toBe(`${vault.url}/certificates/${name}/${pendingVersion}`);
+    expect(after.body).not.toHaveProperty('pending');
+    expect((after.body.attributes as { enabled: boolean }).enabled).toBe(false);
+    await expect(certificates.getCertificateOperation(name)).rejects.toMatchObject({ statusCode: 404, code: 'PendingCertificateNotFound', message: `Pending certificate not found: ${name}` });
+    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=deleted-op.example.com' });
+    expect((await certificates.getCertificate(name)).properties.version).not.toBe(pendingVersion);
+  });
+
+  it('answers 400 to a cancellation of an operation that is no longer in progress', async () => {
+    const name = 'cancel-completed';
+    await issue(name, 'cancel-completed.example.com');
+
+    const answer = await raw('PATCH', `/certificates/${name}/pending`);
+
+    expect(answer.status).toBe(400);
+  });
+
+  it('refuses an import while a create is pending (409, code Forbidden, the service wording); deleting the operation frees the name', async () => {
     const name = 'pending-then-import';
     await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: 'CN=pending.example.com' });
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -190,7 +233,7 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     const p12 = forge.pkcs12.toPkcs12Asn1(forgeKey, [forge.pki.certificateFromAsn1(forge.asn1.fromDer(leaf.toString('binary')))], null, { algorithm: '3des' });
     const pfx = new Uint8Array(Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'));
 
-    await expect(certificates.importCertificate(name, pfx)).rejects.toMatchObject({ statusCode: 409, code: 'Conflict', message: expect.stringContaining('while a pending key vault certificate') });
+    await expect(certificates.importCertificate(name, pfx)).rejects.toMatchObject({ statusCode: 409, code: 'Forbidden', message: PENDING_CONFLICT });
     await certificates.deleteCertificateOperation(name);
     expect((await certificates.importCertificate(name, pfx)).properties.enabled).toBe(true);
   });
