@@ -94,11 +94,6 @@ export class CertificateStore {
     return [...this.entries.values()].filter((entry) => !entry.deleted).map((entry) => entry.name);
   }
 
-  /** The newest completed, enabled version: what a versionless secret id resolves to. */
-  currentVersion(entry: CertificateEntry): CertificateVersion | undefined {
-    return [...entry.versions].reverse().find((v) => v.enabled && v.chainDer.length > 0);
-  }
-
   // --- create / pending operation / merge ---------------------------------------------------
 
   create(request: KvRequest, name: string): KvReply {

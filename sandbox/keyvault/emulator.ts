@@ -30,13 +30,15 @@ export interface KeyVaultEmulatorOptions {
   pageSize?: number;
   /** Fixed port (default: a free one). */
   port?: number;
+  /** Role-based access (sandbox/rbac/keyVault.ts): the service's 403 for a caller without the operation's data action, else undefined. */
+  authorize?(operation: string, request: KvRequest, authorization: string | undefined): KvReply | undefined;
 }
 
 export interface KeyVaultEmulator {
   /** Vault URL, https://127.0.0.1:<port> (no trailing slash). */
   url: string;
   stop(): Promise<void>;
-  /** For the gateway data plane: the PFX a secret id names (versionless = newest enabled version). */
+  /** For the gateway data plane: the PFX a secret id names (versionless = the latest version; nothing when it is disabled). */
   resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType: string } | undefined>;
   /** Inspection for tests: the issued (merged or imported) versions held under a certificate name. */
   certificateVersions(name: string): string[];
@@ -93,6 +95,8 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       defaultPageSize: options.pageSize ?? MAX_PAGE,
     };
     const target = route(request, certificates, secrets, vault);
+    const forbidden = options.authorize?.(target.operation, request, authorization);
+    if (forbidden) return forbidden;
 
     const fault = options.faults?.take('keyvault', method, url.pathname);
     if (fault?.delayMs) await delay(fault.delayMs);

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { CertificateEntry, CertificateStore, CertificateVersion } from './certificates';
+import { CertificateEntry, CertificateStore, CertificateVersion, latestCompleted } from './certificates';
 import { toPkcs12 } from './crypto';
 import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
 
@@ -32,6 +32,12 @@ const PKCS12 = 'application/x-pkcs12';
 
 const notFound = (name: string): KvReply =>
   kvError(404, 'SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`);
+/**
+ * A read of a disabled secret version, versioned or versionless (the latest version is disabled):
+ * the service's answer quoted in azure-sdk-for-js#24756 and ansible-collections/azure#1989.
+ * Versionless reads do not fall back to an older enabled version.
+ */
+const disabledRefused = (): KvReply => kvError(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled');
 const managedRefused = (operation: string, name: string): KvReply =>
   kvError(403, 'Forbidden', `Operation "${operation}" is not allowed on secret ${name}: it is managed by a certificate.`);
 
@@ -67,18 +73,23 @@ export class SecretStore {
     return { status: 200, body: this.body(entry, version) };
   }
 
-  /** GET /secrets/{n}[/{v}]: no version = the newest enabled version. */
+  /**
+   * GET /secrets/{n}[/{v}]: no version = the latest version, which must be enabled (403
+   * SecretDisabled otherwise). A certificate's secret has a version per issued (merged or imported)
+   * certificate version; a pending certificate version has none (its bundle has no sid), so a
+   * renewal in progress leaves the latest issued version in place.
+   */
   get(name: string, versionId?: string): KvReply {
     const certificate = this.certificates.live(name);
     if (certificate) {
-      const version = versionId ? certificate.versions.find((v) => v.version === versionId && v.chainDer.length > 0) : this.certificates.currentVersion(certificate);
-      return version ? { status: 200, body: this.certificateSecret(certificate, version) } : notFound(versionId ? `${name}/${versionId}` : name);
+      const version = versionId ? certificate.versions.find((v) => v.version === versionId && v.chainDer.length > 0) : latestCompleted(certificate);
+      if (!version) return notFound(versionId ? `${name}/${versionId}` : name);
+      return version.enabled ? { status: 200, body: this.certificateSecret(certificate, version) } : disabledRefused();
     }
     const entry = this.live(name);
-    const version = entry && (versionId ? entry.versions.find((v) => v.version === versionId) : [...entry.versions].reverse().find((v) => v.enabled));
+    const version = entry && (versionId ? entry.versions.find((v) => v.version === versionId) : entry.versions[entry.versions.length - 1]);
     if (!entry || !version) return notFound(versionId ? `${name}/${versionId}` : name);
-    if (!version.enabled) return kvError(403, 'Forbidden', `Operation get is not allowed on a disabled secret.`);
-    return { status: 200, body: this.body(entry, version) };
+    return version.enabled ? { status: 200, body: this.body(entry, version) } : disabledRefused();
   }
 
   update(request: KvRequest, name: string, versionId?: string): KvReply {
@@ -101,7 +112,7 @@ export class SecretStore {
       .map((entry) => this.item(entry.versions[entry.versions.length - 1], `${this.vaultUrl()}/secrets/${entry.name}`));
     const certificates = this.certificates.liveNames()
       .map((name) => this.certificates.live(name)!)
-      .map((entry) => ({ entry, version: this.certificates.currentVersion(entry) }))
+      .map((entry) => ({ entry, version: latestCompleted(entry) }))
       .filter((item): item is { entry: CertificateEntry; version: CertificateVersion } => !!item.version)
       .map(({ entry, version }) => ({ ...this.certificateItem(entry, version, `${this.vaultUrl()}/secrets/${entry.name}`) }));
     return page(request, [...plain, ...certificates].sort((a, b) => String(a.id).localeCompare(String(b.id))));
@@ -149,8 +160,8 @@ export class SecretStore {
   }
 
   /**
-   * The value a secret id points at, for the gateway data plane: a versionless id follows the
-   * newest enabled version (the gateway is given versionless ids so it picks up renewals).
+   * The value a secret id points at, for the gateway data plane, by the rules of GET: a versionless
+   * id is the latest version, and nothing when that one is disabled (as the service refuses it).
    */
   resolve(secretId: string): { value: string; contentType: string } | undefined {
     let path: string;

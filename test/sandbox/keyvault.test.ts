@@ -473,6 +473,41 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     expect(await vault.resolveSecret(`${vault.url}/secrets/unknown-name`)).toBeUndefined();
   });
 
+  const SECRET_DISABLED = { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.', innererror: { code: 'SecretDisabled' } } };
+
+  it('refuses a versionless read whose latest secret version is disabled (403 SecretDisabled) instead of serving an older one', async () => {
+    const name = 'disabled-latest';
+    const first = await secrets.setSecret(name, 'first');
+    const second = await secrets.setSecret(name, 'second');
+    await secrets.updateSecretProperties(name, second.properties.version!, { enabled: false });
+
+    await expect(secrets.getSecret(name)).rejects.toMatchObject({ statusCode: 403, code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.' });
+    expect((await raw('GET', `/secrets/${name}/`)).body).toEqual(SECRET_DISABLED);
+    expect((await raw('GET', `/secrets/${name}/${second.properties.version}`)).body).toEqual(SECRET_DISABLED);
+    expect((await secrets.getSecret(name, { version: first.properties.version })).value).toBe('first');
+  });
+
+  it("refuses a certificate's versionless secret, and resolveSecret serves nothing, when its latest issued version is disabled; the certificate itself still reads", async () => {
+    const name = 'disabled-cert-latest';
+    const firstLeaf = await issue(name, 'disabled-latest.example.com');
+    const firstVersion = (await certificates.getCertificate(name)).properties.version!;
+    await issue(name, 'disabled-latest.example.com');
+    const secondVersion = (await certificates.getCertificate(name)).properties.version!;
+
+    await certificates.updateCertificateProperties(name, secondVersion, { enabled: false });
+
+    await expect(secrets.getSecret(name)).rejects.toMatchObject({ statusCode: 403, code: 'Forbidden' });
+    expect((await raw('GET', `/secrets/${name}/`)).body).toEqual(SECRET_DISABLED);
+    expect((await raw('GET', `/secrets/${name}/${secondVersion}`)).body).toEqual(SECRET_DISABLED);
+    expect(await vault.resolveSecret(`${vault.url}/secrets/${name}`)).toBeUndefined();
+    expect(await vault.resolveSecret(`${vault.url}/secrets/${name}/${secondVersion}`)).toBeUndefined();
+    expect(readPfx((await vault.resolveSecret(`${vault.url}/secrets/${name}/${firstVersion}`))!.pfxBase64).certsDer[0]).toEqual(firstLeaf);
+    // Disabled versions are still returned by certificate reads (azure-cli#26044: by design).
+    const certificate = await certificates.getCertificate(name);
+    expect(certificate.properties).toMatchObject({ version: secondVersion, enabled: false });
+    expect(certificate.cer).toBeDefined();
+  });
+
   it('a versionless secret keeps serving the current version while a renewal is pending', async () => {
     const name = 'renewal-pending';
     const leaf = await issue(name, 'pending-renewal.example.com');
