@@ -1,15 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { startAdminServer } from './admin';
 import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
-import { startTokenServer, TokenServer } from './identity';
+import type { GatewayResource } from './emulators/gatewayModel';
+import { ManagedIdentity, startTokenServer, TokenServer } from './identity';
 import { KeyVaultEmulator, startKeyVaultEmulator } from './keyvault';
 import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
 import { newKey } from './host/server';
 import { AcmeProxy, startAcmeProxy } from './services/acmeProxy';
-import { AzuriteBlob, startAzurite } from './services/azurite';
+import { AZURITE_ACCOUNT, AzuriteBlob, startAzurite } from './services/azurite';
+import { StorageGate, startStorageGate } from './services/storageGate';
+import { armAuthorizer, keyVaultAuthorizer, Rbac, SandboxScopes, secretIdScope } from './rbac';
 import { PebbleCa, startPebble } from './services/pebble';
 import { createSandboxCa, SandboxCa } from './tls/ca';
 
@@ -22,6 +26,10 @@ import { createSandboxCa, SandboxCa } from './tls/ca';
 export const SANDBOX_TENANT = '72f988bf-0000-4000-8000-000000000001';
 export const SANDBOX_SUBSCRIPTION = '00000000-0000-4000-8000-0000000000aa';
 const RESOURCE_GROUP = 'rg-appgw-sandbox';
+/** The app's own resource group (main.bicep's target): Key Vault, the challenge storage account, the identity. */
+const APP_RESOURCE_GROUP = 'rg-appgw-certbot-sandbox';
+const VAULT_NAME = 'kv-sandbox';
+const LOCATION = 'westeurope';
 const GATEWAY = 'appgw-sandbox';
 const BACKEND_POOL = 'app-backend-pool';
 const HTTP_SETTINGS = 'app-http-settings';
@@ -53,6 +61,10 @@ export interface SandboxOptions {
   settings?: Record<string, string>;
   /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
   scheduledTimers?: boolean;
+  /** Enforce infra/roles.json's role assignments in Key Vault, ARM and Storage (default true; see sandbox/rbac/). */
+  enforceRbac?: boolean;
+  /** The challenge account's allowBlobPublicAccess (default true, as infra sets it); see services/storageGate.ts. */
+  allowBlobPublicAccess?: boolean;
 }
 
 export interface SandboxEndpoints {
@@ -84,6 +96,17 @@ export interface Sandbox {
   /** The ACME proxy in front of Pebble: its `renewalInfo` is the CA's ARI state (RFC 9773). */
   acme: AcmeProxy;
   azurite: AzuriteBlob;
+  /** The Storage front the app and the gateway use: role checks and allowBlobPublicAccess in front of Azurite. */
+  storage: StorageGate;
+  /**
+   * Role assignments from infra/roles.json as Key Vault, ARM and Storage enforce them: take one action
+   * out of a role (`withoutAction('gatewayOperator', 'Microsoft.Network/applicationGateways/write')`),
+   * remove one assignment (`removeAssignment('challengeWriter')`), `restore()`; `grants()` lists what
+   * can be taken away, `denials()` what was refused.
+   */
+  rbac: Rbac;
+  /** The app's managed identity (AZURE_CLIENT_ID, and the token endpoint's default identity). */
+  appIdentity: ManagedIdentity;
   keyVault: KeyVaultEmulator;
   arm: ArmEmulator;
   dataPlane: GatewayDataPlane;
@@ -117,34 +140,83 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const counters = new Counters();
     const faults = new FaultInjector();
 
-    const tokens: TokenServer = await startTokenServer({ tenantId: SANDBOX_TENANT });
+    // Role assignments need the gateway's resource ids, known once ARM runs; the emulators ask lazily.
+    const late: { rbac?: Rbac; keyVault?: ReturnType<typeof keyVaultAuthorizer>; arm?: ReturnType<typeof armAuthorizer> } = {};
+    const appIdentity: ManagedIdentity = { clientId: randomUUID(), objectId: randomUUID() };
+    const tokens: TokenServer = await startTokenServer({ tenantId: SANDBOX_TENANT, identities: [appIdentity] });
     stoppers.push(tokens.stop);
     const azurite = await startAzurite(ca, CHALLENGE_CONTAINER);
     stoppers.push(azurite.stop);
-    const keyVault = await startKeyVaultEmulator({ ca, tenantId: SANDBOX_TENANT, faults, counters });
+    const subscriptionId = `/subscriptions/${SANDBOX_SUBSCRIPTION}`;
+    const appGroupId = `${subscriptionId}/resourceGroups/${APP_RESOURCE_GROUP}`;
+    const accountId = (name: string): string => `${appGroupId}/providers/Microsoft.Storage/storageAccounts/${name}`;
+    const vaultIdentity = { id: `${appGroupId}/providers/Microsoft.KeyVault/vaults/${VAULT_NAME}`, location: LOCATION };
+    const storage = await startStorageGate({
+      ca,
+      upstreamBlobEndpoint: azurite.blobEndpoint,
+      accountId,
+      blobExists: (container, blob) => azurite.serviceClient.getContainerClient(container).getBlobClient(blob).exists(),
+      rbac: () => late.rbac,
+      allowBlobPublicAccess: options.allowBlobPublicAccess,
+      faults,
+      counters,
+    });
+    stoppers.push(storage.stop);
+    const challengeContainerUrl = storage.containerUrl(CHALLENGE_CONTAINER);
+    const keyVault = await startKeyVaultEmulator({
+      ca,
+      tenantId: SANDBOX_TENANT,
+      faults,
+      counters,
+      authorize: (operation, request, authorization) => late.keyVault?.(operation, request, authorization),
+    });
     stoppers.push(keyVault.stop);
     const arm = await startArmEmulator({
       ca,
       subscriptionId: SANDBOX_SUBSCRIPTION,
       resourceGroup: RESOURCE_GROUP,
       gatewayName: GATEWAY,
-      location: 'westeurope',
+      location: LOCATION,
       publicIp: '127.0.0.1',
       backendPoolName: BACKEND_POOL,
       httpSettingsName: HTTP_SETTINGS,
-      challengeContainerUrl: azurite.containerUrl,
+      challengeContainerUrl,
       operationDelayMs: options.armOperationDelayMs,
       retryAfterSeconds: options.armRetryAfterSeconds,
       gatewaySku: options.gatewaySku,
       wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' ? '3.2' : undefined),
       faults,
       counters,
+      authorize: (request) => late.arm?.(request),
     });
     stoppers.push(arm.stop);
+    const roles = new Rbac({
+      scopes: sandboxScopes(arm.getGateway(), subscriptionId, appGroupId, accountId(AZURITE_ACCOUNT), vaultIdentity.id),
+      principals: [
+        { key: 'app', ...appIdentity },
+        { key: 'gateway', ...gatewayIdentityOf(arm.getGateway()) },
+      ],
+      enforce: options.enforceRbac ?? true,
+    });
+    late.rbac = roles;
+    late.keyVault = keyVaultAuthorizer(roles, vaultIdentity);
+    late.arm = armAuthorizer(roles, { operationResourceGroup: roles.scopes.gatewayResourceGroup });
     const dataPlane = await startGatewayDataPlane({
       getGateway: arm.getGateway,
       onApplied: arm.onApplied,
-      resolveSecret: keyVault.resolveSecret,
+      // The gateway reads each certificate with its own identity (Key Vault Secrets User in infra).
+      resolveSecret: async (secretId) => {
+        const action = 'Microsoft.KeyVault/vaults/secrets/getSecret/action';
+        const scope = secretIdScope(vaultIdentity.id, secretId) ?? vaultIdentity.id;
+        const gateway = roles.principal('gateway');
+        if (!roles.check(gateway.objectId, action, 'dataAction', scope).allowed) {
+          // Learn, application-gateway-key-vault-common-errors: the identity cannot get the secret.
+          const code = 'UserAssignedIdentityDoesNotHaveGetPermissionOnKeyVault';
+          roles.recordDenial({ service: 'gateway', objectId: gateway.objectId, operation: action, kind: 'dataAction', scope, code });
+          return { refused: code };
+        }
+        return keyVault.resolveSecret(secretId);
+      },
       backendCa: ca.certPem,
       faults,
       counters,
@@ -162,6 +234,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.
     // POST /gateway/keyvault-poll: the gateway's four-hourly Key Vault poll, now.
+    // POST /rbac/without-action {role, action}, /rbac/remove-assignment {name}, /rbac/restore, /rbac/denials:
+    //   take one permission away (sandbox/rbac/), put everything back, list what was refused.
+    // POST /storage/public-access {allow}: the challenge account's allowBlobPublicAccess.
     const admin = await startAdminServer(faults, counters, async (method, route, body) => {
       if (method !== 'POST') return undefined;
       if (route === '/acme/renewal-window') {
@@ -176,6 +251,27 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (route === '/gateway/keyvault-poll') {
         await dataPlane.pollKeyVault();
         return { listeners: dataPlane.listenerStates() };
+      }
+      const { role, action, name, allow } = (body ?? {}) as { role?: unknown; action?: unknown; name?: unknown; allow?: unknown };
+      if (route === '/rbac/without-action') {
+        if (typeof role !== 'string' || typeof action !== 'string') throw new Error('role and action are required');
+        roles.withoutAction(role, action);
+        return { role: roles.definition(role) };
+      }
+      if (route === '/rbac/remove-assignment') {
+        if (typeof name !== 'string') throw new Error('name is required');
+        roles.removeAssignment(name);
+        return { assignments: roles.assignments().map((a) => a.name) };
+      }
+      if (route === '/rbac/restore') {
+        roles.restore();
+        return { restored: true };
+      }
+      if (route === '/rbac/denials') return { denials: roles.denials() };
+      if (route === '/storage/public-access') {
+        if (typeof allow !== 'boolean') throw new Error('allow must be a boolean');
+        storage.setAllowBlobPublicAccess(allow);
+        return { allowBlobPublicAccess: allow };
       }
       return undefined;
     });
@@ -192,7 +288,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ApplicationGatewayName: GATEWAY,
       ApplicationGatewayHttpSettingsName: HTTP_SETTINGS,
       ApplicationGatewayBackendName: BACKEND_POOL,
-      BlobContainerUrl: azurite.containerUrl,
+      BlobContainerUrl: challengeContainerUrl,
       KeyVaultBaseUrl: keyVault.url,
       ArmEndpoint: arm.url,
       DnsServers: pebble.dnsServer,
@@ -208,6 +304,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...settings,
       IDENTITY_ENDPOINT: tokens.endpoint,
       IDENTITY_HEADER: tokens.header,
+      // As infra sets it: the user-assigned identity DefaultAzureCredential asks tokens for.
+      AZURE_CLIENT_ID: appIdentity.clientId,
       // The emulators' TLS certificates come from the sandbox CA; Node reads this at start only.
       NODE_EXTRA_CA_CERTS: caPath,
     };
@@ -243,7 +341,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       challtestsrvUrl: pebble.challtestsrvUrl,
       keyVaultUrl: keyVault.url,
       armUrl: arm.url,
-      blobContainerUrl: azurite.containerUrl,
+      blobContainerUrl: challengeContainerUrl,
       adminUrl: admin.url,
     };
     fs.writeFileSync(path.join(options.stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
@@ -258,6 +356,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       pebble,
       acme,
       azurite,
+      storage,
+      rbac: roles,
+      appIdentity,
       keyVault,
       arm,
       dataPlane,
@@ -275,4 +376,34 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await stopAll();
     throw error;
   }
+}
+
+/** The gateway's user-assigned identity as the seeded gateway names it: its principal (object) id and client id. */
+function gatewayIdentityOf(gateway: GatewayResource): { objectId: string; clientId?: string } {
+  const [identity] = Object.values(gateway.identity?.userAssignedIdentities ?? {}) as { principalId?: string; clientId?: string }[];
+  if (!identity?.principalId) throw new Error('the seeded gateway has no user-assigned identity');
+  return { objectId: identity.principalId, clientId: identity.clientId };
+}
+
+/** The sandbox's resource ids for the scopes infra/roles.json names, taken from the seeded gateway where it references them. */
+function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string): SandboxScopes {
+  const subnet = (gateway.properties.gatewayIPConfigurations?.[0]?.properties as { subnet?: { id?: string } } | undefined)?.subnet?.id;
+  const publicIp = gateway.properties.frontendIPConfigurations.find((f) => f.properties.publicIPAddress)?.properties.publicIPAddress?.id;
+  const [gatewayIdentity] = Object.keys(gateway.identity?.userAssignedIdentities ?? {});
+  if (!subnet || !publicIp || !gatewayIdentity) throw new Error('the seeded gateway lacks a subnet, public IP or identity');
+  return {
+    subscription,
+    appResourceGroup: appGroup,
+    gatewayResourceGroup: gateway.id.replace(/\/providers\/.*$/i, ''),
+    hostStorage: `${appGroup}/providers/Microsoft.Storage/storageAccounts/stsandboxhost`,
+    challengeAccount,
+    challengeContainer: `${challengeAccount}/blobServices/default/containers/${CHALLENGE_CONTAINER}`,
+    vault,
+    insights: `${appGroup}/providers/Microsoft.Insights/components/appi-sandbox`,
+    scheduler: `${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-sandbox`,
+    gateway: gateway.id,
+    publicIp,
+    virtualNetwork: subnet.replace(/\/subnets\/[^/]+$/i, ''),
+    gatewayIdentity,
+  };
 }

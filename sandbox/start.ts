@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   ACME directory         ${endpoints.acmeDirectoryUrl}  (Pebble)
   Key Vault              ${endpoints.keyVaultUrl}
   ARM                    ${endpoints.armUrl}
-  Challenge container    ${endpoints.blobContainerUrl}  (Azurite)
+  Challenge container    ${endpoints.blobContainerUrl}  (Azurite behind the role and public-access checks)
   Gateway HTTP / HTTPS   ${endpoints.gatewayHttpUrl} / ${endpoints.gatewayHttpsUrl}
   DNS (challtestsrv)     ${endpoints.dnsServer}        admin: ${endpoints.adminUrl}
   Endpoints file         ${path.join(stateDir, 'endpoints.json')}

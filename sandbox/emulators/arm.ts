@@ -45,6 +45,8 @@ import { verifyBearer } from '../identity';
  * - 429 RetryableError, "A retryable error occurred." (Azure/terraform-provider-azapi#691) and other
  *   faults are armed through the FaultInjector; the body is the ARM error envelope.
  * - GET publicIPAddresses with properties.ipAddress.
+ * - Authorization (role assignments, linked access checks, the operation URL's rights) is checked
+ *   after authentication and api-version by `authorize` (sandbox/rbac/arm.ts); out-of-band edits skip it.
  */
 export interface ArmOptions {
   ca: SandboxCa;
@@ -67,6 +69,8 @@ export interface ArmOptions {
   wafRuleSetVersion?: string;
   faults?: FaultInjector;
   counters?: Counters;
+  /** Role-based access (sandbox/rbac/arm.ts): ARM's 403 for a caller without the request's action or a linked one, else undefined. */
+  authorize?(request: EmulatorRequest): EmulatorReply | undefined;
 }
 
 /** An edit a person makes in the portal: read the gateway, change it, save the whole of it. */
@@ -393,6 +397,8 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
       }
       const apiVersion = request.url.searchParams.get('api-version');
       if (!apiVersion) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      const forbidden = options.authorize?.(request);
+      if (forbidden) return forbidden;
       const path = request.url.pathname.toLowerCase();
       if (path === gatewayPath) {
         if (request.method === 'GET') return { status: 200, headers: current.etag ? { etag: current.etag } : {}, body: current };

@@ -42,8 +42,12 @@ import { childById, GatewayResource } from './gatewayModel';
 export interface DataPlaneOptions {
   getGateway(): GatewayResource;
   onApplied(listener: (gateway: GatewayResource) => void): void;
-  /** The secret a Key Vault secret id names: `pfxBase64` is the secret's value (base64 PKCS#12, or PEM text). */
-  resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType?: string } | undefined>;
+  /**
+   * The secret a Key Vault secret id names, as the gateway's identity reads it: `pfxBase64` is the
+   * secret's value (base64 PKCS#12, or PEM text); `{ refused }` when the identity may not read it
+   * (sandbox/rbac: no Key Vault Secrets User), which disables the listener like any unreadable secret.
+   */
+  resolveSecret(secretId: string): Promise<{ pfxBase64: string; contentType?: string } | { refused: string } | undefined>;
   /** CA that signed the blob endpoint's TLS certificate. */
   backendCa: string;
   faults?: FaultInjector;
@@ -119,12 +123,14 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
       // Learn, application-gateway-key-vault-common-errors.md: the identity lacks the Get permission on secrets.
       return { secretId, error: 'UserAssignedIdentityDoesNotHaveGetPermissionOnKeyVault' };
     }
-    let secret: { pfxBase64: string; contentType?: string } | undefined;
+    let answer: Awaited<ReturnType<DataPlaneOptions['resolveSecret']>>;
     try {
-      secret = await options.resolveSecret(secretId);
+      answer = await options.resolveSecret(secretId);
     } catch {
       return undefined;
     }
+    if (answer && 'refused' in answer) return { secretId, error: answer.refused };
+    const secret = answer;
     // SecretDisabled and SecretDeletedFromKeyVault alike (common-errors.md): the emulator's resolve tells them apart no further.
     if (!secret) return { secretId, error: 'SecretNotFoundOrDisabled' };
     try {

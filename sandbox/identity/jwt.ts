@@ -30,16 +30,21 @@ export function mintToken(options: {
   tenantId: string;
   resource: string;
   clientId: string;
+  /** The identity's object (principal) id, what role assignments name; the client id when omitted. */
+  objectId?: string;
   lifetimeSeconds?: number;
 }): { token: string; claims: TokenClaims } {
   const now = Math.floor(Date.now() / 1000);
+  // A managed identity's app-only token: appid is its client id, oid its service principal's object
+  // id, and sub equals oid (access-token-claims-reference, "oid" and "sub").
+  const objectId = options.objectId ?? options.clientId;
   const claims: TokenClaims = {
     aud: audienceOf(options.resource),
     iss: `https://sts.windows.net/${options.tenantId}/`,
     tid: options.tenantId,
-    oid: options.clientId,
+    oid: objectId,
     appid: options.clientId,
-    sub: options.clientId,
+    sub: objectId,
     iat: now,
     // Entra ID back-dates nbf by five minutes for clock skew.
     nbf: now - 300,

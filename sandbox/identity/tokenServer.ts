@@ -12,6 +12,12 @@ import { mintToken } from './jwt';
  * as soon as both env vars are set (ServiceFabric would also need IDENTITY_SERVER_THUMBPRINT), so
  * no IMDS probe happens: the IMDS probe in ManagedIdentityCredential only runs for the Imds source.
  */
+/** A user-assigned managed identity: its client (application) id and its principal (object) id. */
+export interface ManagedIdentity {
+  clientId: string;
+  objectId: string;
+}
+
 export interface TokenServer {
   /** Value for IDENTITY_ENDPOINT. */
   endpoint: string;
@@ -19,6 +25,8 @@ export interface TokenServer {
   header: string;
   /** The identity's client id, used when a request names none. */
   clientId: string;
+  /** That identity's object id, the `oid` of its tokens (what role assignments name). */
+  objectId: string;
   /** How many tokens were issued (MSAL caches tokens, so this counts cache misses). */
   issued(): number;
   stop(): Promise<void>;
@@ -29,10 +37,15 @@ const API_VERSION = '2019-08-01';
 export async function startTokenServer(options: {
   tenantId: string;
   clientId?: string;
+  /** The identities assigned to the app; the first answers requests that name no client_id. */
+  identities?: ManagedIdentity[];
   lifetimeSeconds?: number;
 }): Promise<TokenServer> {
   const header = randomBytes(24).toString('hex');
-  const defaultClientId = options.clientId ?? randomUUID();
+  const identities: ManagedIdentity[] = options.identities?.length
+    ? options.identities
+    : [{ clientId: options.clientId ?? randomUUID(), objectId: randomUUID() }];
+  const defaultClientId = identities[0].clientId;
   let issued = 0;
 
   const server = http.createServer((request, response) => {
@@ -51,7 +64,10 @@ export async function startTokenServer(options: {
     }
     if (!resource) return reply(400, { statusCode: 400, message: 'The resource parameter is required.' });
     const clientId = url.searchParams.get('client_id') ?? defaultClientId;
-    const { token, claims } = mintToken({ tenantId: options.tenantId, resource, clientId, lifetimeSeconds: options.lifetimeSeconds });
+    // A client id of no assigned identity still gets a token (oid = client id): the sandbox does not
+    // model App Service's refusal of an unassigned identity.
+    const objectId = identities.find((identity) => identity.clientId.toLowerCase() === clientId.toLowerCase())?.objectId;
+    const { token, claims } = mintToken({ tenantId: options.tenantId, resource, clientId, objectId, lifetimeSeconds: options.lifetimeSeconds });
     issued += 1;
     reply(200, {
       access_token: token,
@@ -68,6 +84,7 @@ export async function startTokenServer(options: {
     endpoint: `http://127.0.0.1:${port}/msi/token`,
     header,
     clientId: defaultClientId,
+    objectId: identities[0].objectId,
     issued: () => issued,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -27,7 +27,8 @@ describe('managed-identity token endpoint (App Service protocol 2019-08-01)', ()
     const token = await credential.getToken('https://vault.azure.net/.default');
 
     const claims = readClaims(token.token);
-    expect(claims).toMatchObject({ aud: 'https://vault.azure.net', tid: TENANT, iss: `https://sts.windows.net/${TENANT}/`, oid: server.clientId });
+    expect(claims).toMatchObject({ aud: 'https://vault.azure.net', tid: TENANT, iss: `https://sts.windows.net/${TENANT}/`, appid: server.clientId, oid: server.objectId, sub: server.objectId });
+    expect(server.objectId).not.toBe(server.clientId);
     expect(claims!.exp).toBeGreaterThan(Date.now() / 1000);
     expect(claims!.nbf).toBeLessThanOrEqual(claims!.iat!);
     expect(token.expiresOnTimestamp).toBe(claims!.exp! * 1000);

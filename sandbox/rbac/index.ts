@@ -1,0 +1,10 @@
+export { Rbac } from './rbac';
+export type { Denial, Grant, Principal, RbacOptions, RbacService, SandboxScopes } from './rbac';
+export { decide, definitionsOf, operationMatches, roleFile, roleGrants, scopeCovers } from './model';
+export type { Assignment, Decision, PermissionKind, RoleDefinition, RoleFile } from './model';
+export { forbiddenByRbac, KEY_VAULT_DATA_ACTIONS, keyVaultAuthorizer, keyVaultScope, secretIdScope } from './keyVault';
+export type { VaultIdentity } from './keyVault';
+export { armAuthorizer, authorizationFailed, linkedAccessChecks, linkedAuthorizationFailed, resourceType } from './arm';
+export { blobOperation } from './storage';
+export type { BlobOperation } from './storage';
+export { OPERATOR_OBJECT_ID } from './operator';
