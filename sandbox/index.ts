@@ -61,6 +61,8 @@ export interface SandboxOptions {
   settings?: Record<string, string>;
   /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
   scheduledTimers?: boolean;
+  /** Key Vault's soft delete, recover and purge durations times this (default 1: 5 s, 5 s, 3 s; sandbox/keyvault/lifecycle.ts). */
+  keyVaultDelayScale?: number;
   /** Enforce infra/roles.json's role assignments in Key Vault, ARM and Storage (default true; see sandbox/rbac/). */
   enforceRbac?: boolean;
   /** The challenge account's allowBlobPublicAccess (default true, as infra sets it); see services/storageGate.ts. */
@@ -168,6 +170,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       tenantId: SANDBOX_TENANT,
       faults,
       counters,
+      lifecycleDelayScale: options.keyVaultDelayScale,
       authorize: (operation, request, authorization) => late.keyVault?.(operation, request, authorization),
     });
     stoppers.push(keyVault.stop);

@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createCsr, fromPkcs12, generateKey, KeyPropertiesError, publicKeyMatches, thumbprint, WireKeyProperties } from './crypto';
+import { beingDeleted, beingRecovered, deletionFields, Lifecycle, LifecycleDelays, lifecycleDelays, nameConflict, Phase, phaseOf, RECOVERABLE_DAYS, recoverConflict, startDelete, startPurge, startRecover } from './lifecycle';
 import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
 
 /**
@@ -10,7 +11,8 @@ import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire
  * a new, issued version. Shapes follow the service answers recorded in azure-sdk-for-js
  * (sdk/keyvault/keyvault-certificates/recordings/node/certificates_client__merge_and_import_certificates/
  * recording_can_merge_a_self_signed_certificate.json, "merge recording" below). Deletion is soft
- * (recovery level Recoverable+Purgeable, 90 days).
+ * (recovery level Recoverable+Purgeable, 90 days); delete, recover and purge complete
+ * asynchronously (lifecycle.ts).
  */
 export interface WirePolicy {
   key_props?: WireKeyProperties;
@@ -47,25 +49,25 @@ interface PendingOperation {
   cancellationRequested: boolean;
 }
 
-export interface CertificateEntry {
+export interface CertificateEntry extends Lifecycle {
   name: string;
   versions: CertificateVersion[];
   policy: WirePolicy;
   policyUpdated: number;
   operation?: PendingOperation;
   preserveCertOrder?: boolean;
-  deleted?: { deletedDate: number; scheduledPurgeDate: number };
 }
-
-const RECOVERABLE_DAYS = 90;
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
+// The service's wording, with its help link (recover recording).
 const notFound = (name: string): KvReply =>
   kvError(
     404,
     'CertificateNotFound',
-    `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command.`,
+    `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
   );
+// Delete recording: "Deleted Certificate not found: {name}".
+const deletedNotFound = (name: string): KvReply => kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
 
 /** Recordings (cancel recording): 404 PendingCertificateNotFound, "Pending certificate not found: {name}". */
 const pendingNotFound = (name: string): KvReply => kvError(404, 'PendingCertificateNotFound', `Pending certificate not found: ${name}`);
@@ -81,25 +83,47 @@ const pendingConflict = (): KvReply =>
 export class CertificateStore {
   private readonly entries = new Map<string, CertificateEntry>();
 
-  constructor(private readonly vaultUrl: () => string) {}
+  constructor(
+    private readonly vaultUrl: () => string,
+    private readonly delays: LifecycleDelays = lifecycleDelays(),
+  ) {}
 
-  /** A live (not deleted) certificate. */
-  live(name: string): CertificateEntry | undefined {
+  /** The entry of a name and where it is in its life; a purge that has finished frees the name. */
+  private lookup(name: string): { entry: CertificateEntry; phase: Exclude<Phase, 'gone'> } | undefined {
     const entry = this.entries.get(name.toLowerCase());
-    return entry && !entry.deleted ? entry : undefined;
+    if (!entry) return undefined;
+    const phase = phaseOf(entry);
+    if (phase === 'gone') {
+      this.entries.delete(name.toLowerCase());
+      return undefined;
+    }
+    if (phase === 'live') entry.recoveringUntil = undefined;
+    return { entry, phase };
   }
 
-  /** Names of the certificates that are not deleted. */
+  /** A live certificate: not deleted, nor being deleted, recovered or purged. */
+  live(name: string): CertificateEntry | undefined {
+    const found = this.lookup(name);
+    return found?.phase === 'live' ? found.entry : undefined;
+  }
+
+  /** Names of the live certificates. */
   liveNames(): string[] {
-    return [...this.entries.values()].filter((entry) => !entry.deleted).map((entry) => entry.name);
+    return [...this.entries.values()].map((entry) => this.live(entry.name)?.name).filter((name): name is string => !!name);
+  }
+
+  private inPhase(phase: Phase): CertificateEntry[] {
+    return [...this.entries.values()].filter((entry) => this.lookup(entry.name)?.phase === phase);
   }
 
   // --- create / pending operation / merge ---------------------------------------------------
 
   create(request: KvRequest, name: string): KvReply {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
-    const existing = this.entries.get(name.toLowerCase());
-    if (existing?.deleted) return this.deletedConflict(name);
+    const found = this.lookup(name);
+    const conflict = found && nameConflict('Certificate', name, found.phase);
+    if (conflict) return conflict;
+    const existing = found?.entry;
     if (existing?.operation?.status === 'inProgress') return pendingConflict();
     const body = request.body as { policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
     const policy = body.policy ?? existing?.policy;
@@ -249,8 +273,10 @@ export class CertificateStore {
 
   import(request: KvRequest, name: string): KvReply {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Certificate name must match ^[0-9a-zA-Z-]{1,127}$.');
-    const existing = this.entries.get(name.toLowerCase());
-    if (existing?.deleted) return this.deletedConflict(name);
+    const found = this.lookup(name);
+    const conflict = found && nameConflict('Certificate', name, found.phase);
+    if (conflict) return conflict;
+    const existing = found?.entry;
     if (existing?.operation?.status === 'inProgress') return pendingConflict();
     const body = request.body as { value?: unknown; pwd?: unknown; policy?: WirePolicy; attributes?: WireAttributes; tags?: Record<string, string>; preserveCertOrder?: boolean };
     if (typeof body.value !== 'string' || !body.value) return kvError(400, 'BadParameter', 'value must be the base64 PKCS#12 or the PEM of the certificate and its key.');
@@ -325,7 +351,7 @@ export class CertificateStore {
   list(request: KvRequest): KvReply {
     const includePending = request.query.get('includePending') === 'true';
     const items = [...this.entries.values()]
-      .filter((entry) => !entry.deleted && (includePending || latestCompleted(entry)))
+      .filter((entry) => this.live(entry.name) && (includePending || latestCompleted(entry)))
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((entry) => this.item(latest(entry), `${this.vaultUrl()}/certificates/${entry.name}`));
     return page(request, items);
@@ -340,40 +366,43 @@ export class CertificateStore {
 
   // --- soft delete ------------------------------------------------------------------------------
 
+  /** DELETE: answers the deleted bundle at once; the deleted certificate shows only once the deletion completes. */
   delete(name: string): KvReply {
     const entry = this.live(name);
     if (!entry) return notFound(name);
-    const now = unixNow();
-    entry.deleted = { deletedDate: now, scheduledPurgeDate: now + RECOVERABLE_DAYS * 86400 };
+    startDelete(entry, this.delays);
     entry.operation = undefined;
     return { status: 200, body: this.deletedBody(entry) };
   }
 
   getDeleted(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
-    return { status: 200, body: this.deletedBody(entry) };
+    const found = this.lookup(name);
+    return found?.phase === 'deleted' ? { status: 200, body: this.deletedBody(found.entry) } : deletedNotFound(name);
   }
 
   listDeleted(request: KvRequest): KvReply {
-    const items = [...this.entries.values()]
-      .filter((entry) => entry.deleted)
-      .map((entry) => ({ ...this.item(latest(entry), `${this.vaultUrl()}/certificates/${entry.name}`), ...this.deletionFields(entry) }));
+    const items = this.inPhase('deleted').map((entry) => ({ ...this.item(latest(entry), `${this.vaultUrl()}/certificates/${entry.name}`), ...this.deletedFields(entry) }));
     return page(request, items);
   }
 
+  /** Purge: 204 at once; the name stays taken until the purge completes. */
   purge(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
-    this.entries.delete(name.toLowerCase());
+    const found = this.lookup(name);
+    if (found?.phase === 'deleting') return beingDeleted('Certificate');
+    if (found?.phase === 'recovering') return beingRecovered('Certificate');
+    if (found?.phase !== 'deleted') return deletedNotFound(name);
+    startPurge(found.entry, this.delays);
     return { status: 204 };
   }
 
+  /** Recover: answers the bundle at once; the certificate is live (readable) once the recovery completes. */
   recover(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    if (!entry?.deleted) return kvError(404, 'CertificateNotFound', `Deleted Certificate not found: ${name}`);
-    entry.deleted = undefined;
-    return { status: 200, body: this.bundle(entry, latest(entry)) };
+    const found = this.lookup(name);
+    if (found?.phase === 'deleting') return recoverConflict('Certificate', this.versionId(found.entry, latest(found.entry)));
+    if (found?.phase === 'recovering') return beingRecovered('Certificate');
+    if (found?.phase !== 'deleted') return deletedNotFound(name);
+    startRecover(found.entry, this.delays);
+    return { status: 200, body: this.bundle(found.entry, latest(found.entry)) };
   }
 
   // --- wire shapes ----------------------------------------------------------------------------
@@ -450,22 +479,13 @@ export class CertificateStore {
     };
   }
 
-  private deletionFields(entry: CertificateEntry): Record<string, unknown> {
-    return { recoveryId: `${this.vaultUrl()}/deletedcertificates/${entry.name}`, deletedDate: entry.deleted!.deletedDate, scheduledPurgeDate: entry.deleted!.scheduledPurgeDate };
+  private deletedFields(entry: CertificateEntry): Record<string, unknown> {
+    return deletionFields(entry, `${this.vaultUrl()}/deletedcertificates/${entry.name}`);
   }
 
   /** DeletedCertificateBundle: the latest bundle plus recoveryId, deletedDate, scheduledPurgeDate. */
   private deletedBody(entry: CertificateEntry): Record<string, unknown> {
-    return { ...this.bundle(entry, latest(entry)), ...this.deletionFields(entry) };
-  }
-
-  private deletedConflict(name: string): KvReply {
-    return kvError(
-      409,
-      'Conflict',
-      `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`,
-      'ObjectIsDeletedButRecoverable',
-    );
+    return { ...this.bundle(entry, latest(entry)), ...this.deletedFields(entry) };
   }
 }
 

@@ -6,6 +6,7 @@ import { bearerProblem, readClaims } from '../identity/jwt';
 import { SandboxCa } from '../tls/ca';
 import { readBody, send } from '../emulators/httpsServer';
 import { CertificateStore } from './certificates';
+import { LifecycleDelays, lifecycleDelays } from './lifecycle';
 import { route, VaultProperties } from './routes';
 import { SecretStore } from './secrets';
 import { KvReply, KvRequest, kvError, MAX_PAGE } from './wire';
@@ -30,6 +31,13 @@ export interface KeyVaultEmulatorOptions {
   pageSize?: number;
   /** Fixed port (default: a free one). */
   port?: number;
+  /**
+   * How long soft delete, recover and purge take before the object reaches its new state
+   * (defaults 5000/5000/3000 ms, lifecycle.ts), each multiplied by `lifecycleDelayScale`
+   * (default 1); a value given in `lifecycleDelaysMs` is taken as it is.
+   */
+  lifecycleDelaysMs?: Partial<LifecycleDelays>;
+  lifecycleDelayScale?: number;
   /** Role-based access (sandbox/rbac/keyVault.ts): the service's 403 for a caller without the operation's data action, else undefined. */
   authorize?(operation: string, request: KvRequest, authorization: string | undefined): KvReply | undefined;
 }
@@ -51,9 +59,10 @@ const API_VERSION = /^(7\.\d+(-preview(\.\d+)?)?|\d{4}-\d{2}-\d{2}(-preview)?)$/
 
 export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): Promise<KeyVaultEmulator> {
   let vaultUrl = '';
-  const certificates = new CertificateStore(() => vaultUrl);
+  const delays = lifecycleDelays(options.lifecycleDelaysMs, options.lifecycleDelayScale);
+  const certificates = new CertificateStore(() => vaultUrl, delays);
   const vault: VaultProperties = { purgeProtection: false };
-  const secrets = new SecretStore(() => vaultUrl, certificates);
+  const secrets = new SecretStore(() => vaultUrl, certificates, delays);
   const count = (operation: string): void => options.counters?.increment('keyvault', operation);
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId}", resource="${VAULT_RESOURCE}"`;
 

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CertificateEntry, CertificateStore, CertificateVersion, latestCompleted } from './certificates';
 import { toPkcs12 } from './crypto';
+import { beingDeleted, beingRecovered, deletionFields, Lifecycle, LifecycleDelays, lifecycleDelays, nameConflict, Phase, phaseOf, RECOVERABLE_DAYS, recoverConflict, startDelete, startPurge, startRecover } from './lifecycle';
 import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
 
 /**
@@ -9,6 +10,7 @@ import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire
  * key as one). A certificate's secret is its key and chain: `managed: true`, a `kid`, and as
  * value a password-less PKCS#12 (base64) or PEM per the policy's secret_props.contentType; it
  * cannot be set or deleted through the secrets API (the service answers 403 for managed secrets).
+ * Delete, recover and purge complete asynchronously (lifecycle.ts).
  */
 interface SecretVersion {
   version: string;
@@ -20,18 +22,20 @@ interface SecretVersion {
   tags: Record<string, string>;
 }
 
-interface SecretEntry {
+interface SecretEntry extends Lifecycle {
   name: string;
   versions: SecretVersion[];
-  deleted?: { deletedDate: number; scheduledPurgeDate: number };
 }
-
-const RECOVERABLE_DAYS = 90;
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const PKCS12 = 'application/x-pkcs12';
 
 const notFound = (name: string): KvReply =>
-  kvError(404, 'SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`);
+  kvError(
+    404,
+    'SecretNotFound',
+    `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+  );
+const deletedNotFound = (name: string): KvReply => kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
 /**
  * A read of a disabled secret version, versioned or versionless (the latest version is disabled):
  * the service's answer quoted in azure-sdk-for-js#24756 and ansible-collections/azure#1989.
@@ -47,15 +51,16 @@ export class SecretStore {
   constructor(
     private readonly vaultUrl: () => string,
     private readonly certificates: CertificateStore,
+    private readonly delays: LifecycleDelays = lifecycleDelays(),
   ) {}
 
   set(request: KvRequest, name: string): KvReply {
     if (!NAME.test(name)) return kvError(400, 'BadParameter', 'Secret name must match ^[0-9a-zA-Z-]{1,127}$.');
     if (this.certificates.live(name)) return managedRefused('set', name);
-    const existing = this.entries.get(name.toLowerCase());
-    if (existing?.deleted) {
-      return kvError(409, 'Conflict', `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable');
-    }
+    const found = this.lookup(name);
+    const conflict = found && nameConflict('Secret', name, found.phase);
+    if (conflict) return conflict;
+    const existing = found?.entry;
     const body = request.body as { value?: unknown; contentType?: unknown; tags?: Record<string, string>; attributes?: { enabled?: boolean } };
     if (typeof body.value !== 'string') return kvError(400, 'BadParameter', 'The secret value must be a string.');
     const version: SecretVersion = {
@@ -108,7 +113,7 @@ export class SecretStore {
   /** GET /secrets: plain secrets and certificate-backed ones (managed: true), no values. */
   list(request: KvRequest): KvReply {
     const plain = [...this.entries.values()]
-      .filter((entry) => !entry.deleted && entry.versions.length)
+      .filter((entry) => this.live(entry.name) && entry.versions.length)
       .map((entry) => this.item(entry.versions[entry.versions.length - 1], `${this.vaultUrl()}/secrets/${entry.name}`));
     const certificates = this.certificates.liveNames()
       .map((name) => this.certificates.live(name)!)
@@ -135,28 +140,32 @@ export class SecretStore {
     if (this.certificates.live(name)) return managedRefused('delete', name);
     const entry = this.live(name);
     if (!entry) return notFound(name);
-    const now = unixNow();
-    entry.deleted = { deletedDate: now, scheduledPurgeDate: now + RECOVERABLE_DAYS * 86400 };
+    startDelete(entry, this.delays);
     return { status: 200, body: this.deletedBody(entry) };
   }
 
   getDeleted(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    return entry?.deleted ? { status: 200, body: this.deletedBody(entry) } : kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+    const found = this.lookup(name);
+    return found?.phase === 'deleted' ? { status: 200, body: this.deletedBody(found.entry) } : deletedNotFound(name);
   }
 
   purge(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    if (!entry?.deleted) return kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
-    this.entries.delete(name.toLowerCase());
+    const found = this.lookup(name);
+    if (found?.phase === 'deleting') return beingDeleted('Secret');
+    if (found?.phase === 'recovering') return beingRecovered('Secret');
+    if (found?.phase !== 'deleted') return deletedNotFound(name);
+    startPurge(found.entry, this.delays);
     return { status: 204 };
   }
 
   recover(name: string): KvReply {
-    const entry = this.entries.get(name.toLowerCase());
-    if (!entry?.deleted) return kvError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
-    entry.deleted = undefined;
-    return { status: 200, body: withoutValue(this.body(entry, entry.versions[entry.versions.length - 1])) };
+    const found = this.lookup(name);
+    const latestOf = (entry: SecretEntry): SecretVersion => entry.versions[entry.versions.length - 1];
+    if (found?.phase === 'deleting') return recoverConflict('Secret', `${this.vaultUrl()}/secrets/${found.entry.name}/${latestOf(found.entry).version}`);
+    if (found?.phase === 'recovering') return beingRecovered('Secret');
+    if (found?.phase !== 'deleted') return deletedNotFound(name);
+    startRecover(found.entry, this.delays);
+    return { status: 200, body: withoutValue(this.body(found.entry, latestOf(found.entry))) };
   }
 
   /**
@@ -178,9 +187,21 @@ export class SecretStore {
     return { value: body.value, contentType: body.contentType ?? '' };
   }
 
-  private live(name: string): SecretEntry | undefined {
+  /** The entry of a name and where it is in its life (lifecycle.ts); a finished purge frees the name. */
+  private lookup(name: string): { entry: SecretEntry; phase: Exclude<Phase, 'gone'> } | undefined {
     const entry = this.entries.get(name.toLowerCase());
-    return entry && !entry.deleted ? entry : undefined;
+    if (!entry) return undefined;
+    const phase = phaseOf(entry);
+    if (phase === 'gone') {
+      this.entries.delete(name.toLowerCase());
+      return undefined;
+    }
+    return { entry, phase };
+  }
+
+  private live(name: string): SecretEntry | undefined {
+    const found = this.lookup(name);
+    return found?.phase === 'live' ? found.entry : undefined;
   }
 
   private attributes(version: SecretVersion): Record<string, unknown> {
@@ -224,9 +245,7 @@ export class SecretStore {
   private deletedBody(entry: SecretEntry): Record<string, unknown> {
     return {
       ...withoutValue(this.body(entry, entry.versions[entry.versions.length - 1])),
-      recoveryId: `${this.vaultUrl()}/deletedsecrets/${entry.name}`,
-      deletedDate: entry.deleted!.deletedDate,
-      scheduledPurgeDate: entry.deleted!.scheduledPurgeDate,
+      ...deletionFields(entry, `${this.vaultUrl()}/deletedsecrets/${entry.name}`),
     };
   }
 }

@@ -79,7 +79,8 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     process.env.IDENTITY_ENDPOINT = tokens.endpoint;
     process.env.IDENTITY_HEADER = tokens.header;
     // A small default page size makes every list the SDK reads span several pages.
-    vault = await startKeyVaultEmulator({ ca, tenantId: TENANT, faults, counters, pageSize: 2 });
+    // Soft delete, recover and purge at a tenth of their realistic durations (the lifecycle tests below use their own vault).
+    vault = await startKeyVaultEmulator({ ca, tenantId: TENANT, faults, counters, pageSize: 2, lifecycleDelayScale: 0.1 });
     clientOptions = { disableChallengeResourceVerification: true, tlsOptions: { ca: ca.certPem } };
     const credential = new ManagedIdentityCredential();
     certificates = new CertificateClient(vault.url, credential, clientOptions);
@@ -98,18 +99,18 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
   afterEach(() => faults.clear());
 
   /** Creates an issuer-Unknown certificate, signs its CSR with the test CA and merges the chain. */
-  async function issue(name: string, hostname: string): Promise<Buffer> {
-    await certificates.beginCreateCertificate(name, { issuerName: 'Unknown', subject: `CN=${hostname}`, subjectAlternativeNames: { dnsNames: [hostname] } });
-    const csr = (await certificates.getCertificateOperation(name)).getOperationState().certificateOperation!.csr!;
+  async function issue(name: string, hostname: string, client = certificates): Promise<Buffer> {
+    await client.beginCreateCertificate(name, { issuerName: 'Unknown', subject: `CN=${hostname}`, subjectAlternativeNames: { dnsNames: [hostname] } });
+    const csr = (await client.getCertificateOperation(name)).getOperationState().certificateOperation!.csr!;
     const leaf = issuer.sign(csr);
-    await certificates.mergeCertificate(name, [leaf, derOf(issuer.certPem)]);
+    await client.mergeCertificate(name, [leaf, derOf(issuer.certPem)]);
     return leaf;
   }
 
   /** A request as the SDK would send it, with a valid vault token; answers the status, headers and parsed body. */
-  async function raw(method: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }> {
+  async function raw(method: string, path: string, base = vault.url): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }> {
     const token = mintToken({ tenantId: TENANT, resource: 'https://vault.azure.net', clientId: 'c' }).token;
-    const url = `${vault.url}${path}${path.includes('?') ? '&' : '?'}api-version=2025-07-01`;
+    const url = `${base}${path}${path.includes('?') ? '&' : '?'}api-version=2025-07-01`;
     return new Promise((resolve, reject) => {
       const request = https.request(url, { method, ca: ca.certPem, headers: { authorization: `Bearer ${token}` } }, (response) => {
         let text = '';
@@ -444,6 +445,94 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
 
     expect(recovered.name).toBe(name);
     expect((await certificates.getCertificate(name)).cer).toBeDefined();
+  });
+
+  describe('soft delete, recover and purge take time, as on the service', () => {
+    const DELAYS = { deleteMs: 2000, recoverMs: 2000, purgeMs: 1500 };
+    let slow: KeyVaultEmulator;
+    let slowCertificates: CertificateClient;
+    let slowSecrets: SecretClient;
+    const at = (path: string, method = 'GET') => raw(method, path, slow.url);
+    const until = async (check: () => Promise<boolean>): Promise<void> => {
+      while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+    const BEING_DELETED = { error: { code: 'Conflict', message: 'Certificate is currently being deleted.', innererror: { code: 'ObjectIsBeingDeleted' } } };
+
+    beforeAll(async () => {
+      slow = await startKeyVaultEmulator({ ca, tenantId: TENANT, lifecycleDelaysMs: DELAYS });
+      slowCertificates = new CertificateClient(slow.url, new ManagedIdentityCredential(), clientOptions);
+      slowSecrets = new SecretClient(slow.url, new ManagedIdentityCredential(), clientOptions);
+    });
+    afterAll(() => slow?.stop());
+
+    it('a DELETE answers at once; until the deletion completes the certificate is neither live nor deleted, and create, purge and recover are refused', async () => {
+      const name = 'deleting';
+      await issue(name, 'deleting.example.com', slowCertificates);
+      const started = Date.now();
+
+      const deleted = await at(`/certificates/${name}`, 'DELETE');
+
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.recoveryId).toBe(`${slow.url}/deletedcertificates/${name}`);
+      expect((await at(`/certificates/${name}/`)).status).toBe(404);
+      expect((await at(`/deletedcertificates/${name}`)).body).toEqual({ error: { code: 'CertificateNotFound', message: `Deleted Certificate not found: ${name}` } });
+      expect((await at(`/certificates/${name}/create`, 'POST')).body).toEqual(BEING_DELETED);
+      expect((await at(`/deletedcertificates/${name}`, 'DELETE')).body).toEqual(BEING_DELETED);
+      const recover = await at(`/deletedcertificates/${name}/recover`, 'POST');
+      expect(recover.status).toBe(409);
+      expect((recover.body.error as { message: string }).message).toMatch(/^There was a conflict while recovering the soft-deleted certificate/);
+      expect(Date.now() - started).toBeLessThan(DELAYS.deleteMs);
+
+      await until(async () => (await at(`/deletedcertificates/${name}`)).status === 200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(DELAYS.deleteMs - 50);
+    });
+
+    it("the SDK's delete and recover pollers wait through both windows; while recovering the name is refused with ObjectIsBeingRecovered", async () => {
+      const name = 'slow-recover';
+      await issue(name, 'slow-recover.example.com', slowCertificates);
+      let started = Date.now();
+      await (await slowCertificates.beginDeleteCertificate(name, { intervalInMs: 100 })).pollUntilDone();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(DELAYS.deleteMs - 50);
+
+      started = Date.now();
+      const poller = await slowCertificates.beginRecoverDeletedCertificate(name, { intervalInMs: 100 });
+      expect((await at(`/certificates/${name}/`)).status).toBe(404);
+      expect((await at(`/certificates/${name}/create`, 'POST')).body).toEqual({ error: { code: 'Conflict', message: 'Certificate is currently being recovered.', innererror: { code: 'ObjectIsBeingRecovered' } } });
+      const recovered = await poller.pollUntilDone();
+
+      expect(Date.now() - started).toBeGreaterThanOrEqual(DELAYS.recoverMs - 50);
+      expect(recovered.name).toBe(name);
+      expect((await slowCertificates.getCertificate(name)).cer).toBeDefined();
+    });
+
+    it('a purge answers 204 at once; the name stays taken (409 ObjectIsBeingDeleted) until the purge completes', async () => {
+      const name = 'slow-purge';
+      await issue(name, 'slow-purge.example.com', slowCertificates);
+      await (await slowCertificates.beginDeleteCertificate(name, { intervalInMs: 100 })).pollUntilDone();
+      const started = Date.now();
+
+      await slowCertificates.purgeDeletedCertificate(name);
+
+      await expect(slowCertificates.getDeletedCertificate(name)).rejects.toMatchObject({ statusCode: 404 });
+      expect((await at(`/certificates/${name}/create`, 'POST')).body).toEqual(BEING_DELETED);
+      await until(async () => (await at(`/certificates/${name}/create`, 'POST')).status !== 409);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(DELAYS.purgeMs - 50);
+    });
+
+    it('secrets too: set is refused while the secret is being deleted or purged', async () => {
+      const name = 'slow-secret';
+      await slowSecrets.setSecret(name, 'v1');
+      await at(`/secrets/${name}`, 'DELETE');
+      await expect(slowSecrets.setSecret(name, 'v2')).rejects.toMatchObject({ statusCode: 409, message: 'Secret is currently being deleted.' });
+      await until(async () => (await at(`/deletedsecrets/${name}`)).status === 200);
+      await expect(slowSecrets.setSecret(name, 'v2')).rejects.toMatchObject({ statusCode: 409 });
+
+      await slowSecrets.purgeDeletedSecret(name);
+
+      await expect(slowSecrets.setSecret(name, 'v2')).rejects.toMatchObject({ statusCode: 409, message: 'Secret is currently being deleted.' });
+      await until(async () => (await at(`/deletedsecrets/${name}`)).status === 404 && (await slowSecrets.setSecret(name, 'v3').then(() => true, () => false)));
+      expect((await slowSecrets.getSecret(name)).value).toBe('v3');
+    });
   });
 
   it('stores plain secrets (the ACME account key) with versions', async () => {
