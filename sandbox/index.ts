@@ -6,7 +6,7 @@ import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import type { GatewayResource } from './emulators/gatewayModel';
 import { ManagedIdentity, startTokenServer, TokenServer } from './identity';
-import { KeyVaultEmulator, startKeyVaultEmulator } from './keyvault';
+import { KeyVaultEmulator, startKeyVaultEmulator, ThrottleOptions } from './keyvault';
 import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
 import { newKey } from './host/server';
@@ -63,6 +63,8 @@ export interface SandboxOptions {
   scheduledTimers?: boolean;
   /** Key Vault's soft delete, recover and purge durations times this (default 1: 5 s, 5 s, 3 s; sandbox/keyvault/lifecycle.ts). */
   keyVaultDelayScale?: number;
+  /** Key Vault throttling (default: on at the documented limits; sandbox/keyvault/throttle.ts): options scale or arm it, false turns it off. */
+  keyVaultThrottle?: ThrottleOptions | false;
   /** Enforce infra/roles.json's role assignments in Key Vault, ARM and Storage (default true; see sandbox/rbac/). */
   enforceRbac?: boolean;
   /** The challenge account's allowBlobPublicAccess (default true, as infra sets it); see services/storageGate.ts. */
@@ -171,6 +173,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       faults,
       counters,
       lifecycleDelayScale: options.keyVaultDelayScale,
+      throttle: options.keyVaultThrottle,
       authorize: (operation, request, authorization) => late.keyVault?.(operation, request, authorization),
     });
     stoppers.push(keyVault.stop);

@@ -9,6 +9,7 @@ import { CertificateStore } from './certificates';
 import { LifecycleDelays, lifecycleDelays } from './lifecycle';
 import { route, VaultProperties } from './routes';
 import { SecretStore } from './secrets';
+import { KeyVaultThrottle, ThrottleOptions } from './throttle';
 import { KvReply, KvRequest, kvError, MAX_PAGE } from './wire';
 
 /**
@@ -16,6 +17,8 @@ import { KvReply, KvRequest, kvError, MAX_PAGE } from './wire';
  * 1. challenge auth (keyvault-common keyVaultAuthenticationPolicy): no token -> 401 with
  *    WWW-Authenticate (authority + resource), counted as `auth.challenge`; a token that is not a
  *    valid vault token for this tenant -> 401 `auth.rejected`;
+ * 1b. throttling (throttle.ts): past a transaction class's limit in its 10-second window -> 429
+ *    Throttled, counted as `throttled`;
  * 2. api-version must be present (7.x or a dated version such as 2025-07-01); clients encode
  *    the key as `api%2Dversion`, URLSearchParams decodes it;
  * 3. an armed fault for `METHOD /path` answers instead (after its delay), with a Key Vault
@@ -38,6 +41,8 @@ export interface KeyVaultEmulatorOptions {
    */
   lifecycleDelaysMs?: Partial<LifecycleDelays>;
   lifecycleDelayScale?: number;
+  /** Throttling at the documented limits (default on, throttle.ts); options scale or arm it, false turns it off. */
+  throttle?: ThrottleOptions | false;
   /** Role-based access (sandbox/rbac/keyVault.ts): the service's 403 for a caller without the operation's data action, else undefined. */
   authorize?(operation: string, request: KvRequest, authorization: string | undefined): KvReply | undefined;
 }
@@ -52,6 +57,8 @@ export interface KeyVaultEmulator {
   certificateVersions(name: string): string[];
   /** Turns on purge protection, irreversibly as on Azure (enablePurgeProtection cannot be set back to false). */
   enablePurgeProtection(): void;
+  /** Re-arms throttling (limits, scale, window, Retry-After) or turns it off (false); counts so far are kept. */
+  throttle(options: ThrottleOptions | false): void;
 }
 
 const VAULT_RESOURCE = 'https://vault.azure.net';
@@ -63,6 +70,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
   const certificates = new CertificateStore(() => vaultUrl, delays);
   const vault: VaultProperties = { purgeProtection: false };
   const secrets = new SecretStore(() => vaultUrl, certificates, delays);
+  const throttle = new KeyVaultThrottle(options.throttle);
   const count = (operation: string): void => options.counters?.increment('keyvault', operation);
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${options.tenantId}", resource="${VAULT_RESOURCE}"`;
 
@@ -79,6 +87,11 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     if (problem) {
       count('auth.rejected');
       return { ...kvError(401, 'Unauthorized', `AKV10022: Invalid token: ${problem}.`), headers: { 'www-authenticate': challenge } };
+    }
+    const throttled = throttle.take(method, url.pathname);
+    if (throttled) {
+      count('throttled');
+      return throttled;
     }
 
     const apiVersion = url.searchParams.get('api-version');
@@ -142,6 +155,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     enablePurgeProtection: () => {
       vault.purgeProtection = true;
     },
+    throttle: (settings) => throttle.configure(settings),
     certificateVersions: (name) => certificates.live(name)?.versions.filter((v) => v.chainDer.length > 0).map((v) => v.version) ?? [],
     resolveSecret: async (secretId) => {
       const secret = secrets.resolve(secretId);

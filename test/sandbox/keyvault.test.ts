@@ -79,8 +79,9 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     process.env.IDENTITY_ENDPOINT = tokens.endpoint;
     process.env.IDENTITY_HEADER = tokens.header;
     // A small default page size makes every list the SDK reads span several pages.
-    // Soft delete, recover and purge at a tenth of their realistic durations (the lifecycle tests below use their own vault).
-    vault = await startKeyVaultEmulator({ ca, tenantId: TENANT, faults, counters, pageSize: 2, lifecycleDelayScale: 0.1 });
+    // Soft delete, recover and purge at a tenth of their realistic durations, and no throttling (these
+    // tests create far more than 10 certificates in 10 s); the lifecycle and throttling tests below use their own vaults.
+    vault = await startKeyVaultEmulator({ ca, tenantId: TENANT, faults, counters, pageSize: 2, lifecycleDelayScale: 0.1, throttle: false });
     clientOptions = { disableChallengeResourceVerification: true, tlsOptions: { ca: ca.certPem } };
     const credential = new ManagedIdentityCredential();
     certificates = new CertificateClient(vault.url, credential, clientOptions);
@@ -459,7 +460,8 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     const BEING_DELETED = { error: { code: 'Conflict', message: 'Certificate is currently being deleted.', innererror: { code: 'ObjectIsBeingDeleted' } } };
 
     beforeAll(async () => {
-      slow = await startKeyVaultEmulator({ ca, tenantId: TENANT, lifecycleDelaysMs: DELAYS });
+      // No throttling: these tests poll creates faster than 10 in 10 s.
+      slow = await startKeyVaultEmulator({ ca, tenantId: TENANT, lifecycleDelaysMs: DELAYS, throttle: false });
       slowCertificates = new CertificateClient(slow.url, new ManagedIdentityCredential(), clientOptions);
       slowSecrets = new SecretClient(slow.url, new ManagedIdentityCredential(), clientOptions);
     });
@@ -532,6 +534,67 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
       await expect(slowSecrets.setSecret(name, 'v2')).rejects.toMatchObject({ statusCode: 409, message: 'Secret is currently being deleted.' });
       await until(async () => (await at(`/deletedsecrets/${name}`)).status === 404 && (await slowSecrets.setSecret(name, 'v3').then(() => true, () => false)));
       expect((await slowSecrets.getSecret(name)).value).toBe('v3');
+    });
+  });
+
+  describe('throttling at the documented limits, on by default', () => {
+    const THROTTLED = { error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' } };
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const vaults: KeyVaultEmulator[] = [];
+    afterAll(async () => {
+      for (const each of vaults) await each.stop();
+    });
+    async function freshVault(options: Partial<Parameters<typeof startKeyVaultEmulator>[0]> = {}): Promise<KeyVaultEmulator> {
+      const started = await startKeyVaultEmulator({ ca, tenantId: TENANT, ...options });
+      vaults.push(started);
+      return started;
+    }
+
+    it('the 11th certificate create within 10 s answers 429 Throttled without Retry-After, and the SDK does not retry it; other classes still answer', async () => {
+      const own = new Counters();
+      const throttled = await freshVault({ counters: own });
+      const client = new CertificateClient(throttled.url, new ManagedIdentityCredential(), clientOptions);
+      const policy = { issuerName: 'Unknown', subject: 'CN=burst.example.com', keyType: 'EC' as const, keyCurveName: 'P-256' as const };
+      const started = Date.now();
+      for (let i = 0; i < 10; i++) await client.beginCreateCertificate(`burst-${i}`, policy);
+
+      await expect(client.beginCreateCertificate('burst-10', policy)).rejects.toMatchObject({ statusCode: 429, code: 'Throttled', message: THROTTLED.error.message });
+
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(own.get('keyvault', 'throttled')).toBe(1);
+      const answer = await raw('POST', '/certificates/burst-11/create', throttled.url);
+      expect(answer.status).toBe(429);
+      expect(answer.headers['retry-after']).toBeUndefined();
+      expect(answer.body).toEqual(THROTTLED);
+      expect((await raw('GET', '/certificates/burst-0/pending', throttled.url)).status).toBe(200);
+      expect((await raw('PUT', '/secrets/unthrottled', throttled.url)).status).toBe(400);
+    });
+
+    it('the window slides; refused requests count too, so a client retrying at once stays throttled', async () => {
+      const armed = await freshVault({ throttle: { limits: { vault: 3 }, windowMs: 2000 } });
+      const list = async () => (await raw('GET', '/certificates', armed.url)).status;
+      expect([await list(), await list(), await list()]).toEqual([200, 200, 200]);
+      await sleep(1000);
+      expect(await list()).toBe(429);
+      // The three admitted requests have left the window; the refused one has not.
+      await sleep(1200);
+      expect([await list(), await list(), await list()]).toEqual([200, 200, 429]);
+    });
+
+    it('is re-armed at runtime (limits, scale, Retry-After) or turned off', async () => {
+      const armed = await freshVault();
+      armed.throttle({ limits: { secretCreate: 1 }, retryAfterSeconds: 3 });
+      expect((await raw('PUT', '/secrets/armed', armed.url)).status).toBe(400);
+      const refused = await raw('PUT', '/secrets/armed', armed.url);
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe('3');
+
+      armed.throttle({ scale: 0.0001 });
+      expect((await raw('GET', '/certificates', armed.url)).status).toBe(200);
+      expect((await raw('GET', '/certificates', armed.url)).status).toBe(429);
+
+      armed.throttle(false);
+      expect((await raw('PUT', '/secrets/armed', armed.url)).status).toBe(400);
     });
   });
 
