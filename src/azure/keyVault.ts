@@ -10,7 +10,7 @@ import { CertbotError } from '../domain/errors';
 import { hostnameSlug, MAX_COMMON_NAME } from '../domain/hostname';
 import { renewalCertificateIdOf } from '../crypto/renewalCertificateId';
 import { appCredential } from './credential';
-import { fromAzureError } from './restErrors';
+import { fromAzureError, isNameBusy } from './restErrors';
 
 /**
  * Key Vault adapter: the certificate's key and CSR are made inside the vault (issuer "Unknown"),
@@ -148,7 +148,7 @@ export class KeyVaultAdapter {
       try {
         await create();
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        if ((error as { statusCode?: number }).statusCode !== 409 || isNameBusy(error)) throw error;
         // 409: a soft-deleted certificate of that name (recover it: its old versions come back,
         // then create), or a create already pending (ours: reuse it; an earlier run's: replace it).
         if (await this.recoverIfDeleted(name)) await create();
@@ -206,7 +206,7 @@ export class KeyVaultAdapter {
       try {
         imported = await store();
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        if ((error as { statusCode?: number }).statusCode !== 409 || isNameBusy(error)) throw error;
         // 409: a soft-deleted certificate of that name (recover it), or a create left pending by
         // an ACME run that failed before its merge. The hostname's claim means no run owns that
         // operation now, and the user's own certificate supersedes it: delete it, then import.
@@ -269,7 +269,8 @@ export class KeyVaultAdapter {
   async listRecords(): Promise<CertificateRecord[]> {
     const records: CertificateRecord[] = [];
     try {
-      for await (const properties of this.certificates.listPropertiesOfCertificates()) {
+      // includePending: without it Key Vault leaves out certificates that were never issued.
+      for await (const properties of this.certificates.listPropertiesOfCertificates({ includePending: true })) {
         if (!properties.tags?.hostname || !properties.name) continue;
         const record = await this.record(properties.name);
         if (record) records.push(record);

@@ -44,8 +44,19 @@ const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Connection-level failures that a later attempt can get past (not a wrong host name or a refused port: those are settings). */
 const TRANSIENT_NETWORK = new Set(['REQUEST_SEND_ERROR', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE']);
 
+/**
+ * Key Vault's soft delete, recover and purge finish a few seconds after they are accepted; until
+ * then the name answers 409 "... is currently being deleted/recovered" (ObjectIsBeingDeleted,
+ * ObjectIsBeingRecovered), which clears by itself.
+ */
+export function isNameBusy(error: unknown): boolean {
+  const rest = asRestLike(error);
+  return rest.statusCode === 409 && /currently being (deleted|recovered)/i.test(rest.message ?? '');
+}
+
 export function isTransient(error: unknown): boolean {
   const rest = asRestLike(error);
+  if (isNameBusy(error)) return true;
   if (rest.statusCode !== undefined) return TRANSIENT_STATUS.has(rest.statusCode);
   return rest.code !== undefined && TRANSIENT_NETWORK.has(rest.code);
 }

@@ -36,8 +36,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
     if (!certificate) continue;
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
-    // A create left unmerged beside the issued version is a renewal that crashed or failed part-way:
-    // renewed now (the run replaces that create), whatever the date says.
+    // A version newer than the issued one that was never merged is a renewal that crashed or
+    // failed part-way: renewed now (the run replaces that create), whatever the date says.
     const unmerged = record.pending && certificate.source === 'acme' ? record.pending : undefined;
     if (!unmerged && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
     if (certificate.source === 'import') {
@@ -86,7 +86,10 @@ async function holdForRun(
     await postNotice(config.failureWebhookUrl, {
       kind: 'overdue',
       code: 'RenewalOverdue',
-      message: `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create (status ${unmerged.status}) made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`,
+      message:
+        unmerged.status === 'inProgress'
+          ? `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`
+          : `The certificate expires in ${daysLeftNow} days and its last renewal failed after Key Vault made its new version (${unmerged.since?.toISOString() ?? 'earlier'}, operation ${unmerged.status}). Renewal run ${runId} tries again.`,
       hostname,
       instanceId: runId,
     });

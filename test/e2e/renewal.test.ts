@@ -332,8 +332,8 @@ describe('renewal', () => {
     expect(final.runtimeStatus).toBe('Failed');
     expect(steps).toContain('CreateCertificateStep');
     await expect(certificateClient().getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
-    const entry = await listed(hostname);
-    if (entry) expect(entry).toMatchObject({ state: 'failed', version: null, expiresOn: null, overdue: false });
+    // Deleting the operation leaves its disabled version (Key Vault): the list shows the hostname as failed, never as valid.
+    expect(await listed(hostname)).toMatchObject({ state: 'failed', version: null, expiresOn: null, overdue: false, pendingOperation: { status: 'none' } });
   });
 
   it('purges the history of finished instances older than the retention, never running ones', async () => {

@@ -23,6 +23,13 @@ describe('Azure errors: final or transient', () => {
     expect(fromAzureError('Key Vault', restError(status), codes).transient).toBe(false);
   });
 
+  it('a Key Vault name still being deleted or recovered (409) clears by itself; another 409 is final', () => {
+    const busy = new RestError('Certificate is currently being deleted.', { statusCode: 409, code: 'Conflict' });
+    expect(isTransient(busy)).toBe(true);
+    expect(isTransient(new RestError('Certificate is currently being recovered.', { statusCode: 409, code: 'Conflict' }))).toBe(true);
+    expect(isTransient(new RestError('Certificate x is currently in a deleted but recoverable state.', { statusCode: 409, code: 'Conflict' }))).toBe(false);
+  });
+
   it('keeps the service\'s Retry-After for the backoff', () => {
     expect(fromAzureError('Key Vault', restError(429, 'Throttled', '7'), codes)).toMatchObject({ transient: true, retryAfterSeconds: 7 });
   });
