@@ -211,6 +211,7 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
     });
   });
 
+  const refuseName = tls.createSecureContext({});
   const httpsServer = https.createServer(
     {
       SNICallback: (servername, callback) => {
@@ -221,9 +222,12 @@ export async function startGatewayDataPlane(options: DataPlaneOptions): Promise<
           const gateway = options.getGateway();
           const listener = listenerFor(gateway, 443, servername);
           const certificate = listener && listener.properties.protocol.toLowerCase() === 'https' ? certificateOf(gateway, listener) : undefined;
-          if (!listener || !certificate?.secretId) return callback(new Error(`no HTTPS listener for ${servername}`));
+          // No listener for the name, or a disabled one: the handshake ends with a TLS alert (the
+          // service sends unrecognized_name, disabled-listeners.md; Node's SNI callback cannot pick
+          // the alert, so a context without a certificate makes OpenSSL send handshake_failure).
+          if (!listener || !certificate?.secretId) return callback(null, refuseName);
           const held = loaded.get(certificate.name);
-          if (!held?.context) return callback(new Error(`listener ${listener.name} is disabled: ${held?.error ?? 'certificate not loaded'}`));
+          if (!held?.context) return callback(null, refuseName);
           callback(null, held.context);
         });
       },

@@ -148,8 +148,23 @@ export const beginGatewayWrite = activity<{ writerId: string; only?: string[] },
     }
   }
   const wait = (retryAfterSeconds: number, reason: string): WritePlan => ({ kind: 'wait', requestIds, retryAfterSeconds, reason });
+  // A write that fails answers every request not refused on its own with the failure: only the
+  // refusals are kept (an "ok" planned before the PUT would report a refused write as done).
+  const failed = (error: CertbotError): WritePlan => ({
+    kind: 'failed',
+    requestIds,
+    results: Object.fromEntries(Object.entries(results).filter(([, result]) => !result.ok)),
+    error: { code: error.code, detail: error.detail },
+  });
 
-  const current = await services.gateway.read();
+  let current: Awaited<ReturnType<typeof services.gateway.read>>;
+  try {
+    current = await services.gateway.read();
+  } catch (error) {
+    // Final (a permission taken away, the gateway gone): the requests fail with it; the writer goes on.
+    if (error instanceof CertbotError && !error.transient) return failed(error);
+    throw error;
+  }
   if (current.provisioningState === 'Updating') return wait(services.config.gatewayBusyPollSeconds, 'another update of the gateway is running');
   const removals = accepted.flatMap((r) => r.removals ?? []);
   const { fitting, refused } = fitBindings(services.gateway.plan(current, [], removals) ?? current, mergeBindings(accepted.flatMap((r) => r.bindings)));
@@ -169,7 +184,7 @@ export const beginGatewayWrite = activity<{ writerId: string; only?: string[] },
     return { kind: 'started', requestIds, results, operationUrl: begun.operationUrl, retryAfterSeconds: begun.retryAfterSeconds ?? services.config.gatewayBusyPollSeconds };
   } catch (error) {
     if (error instanceof CertbotError && error.transient) return wait(error.retryAfterSeconds ?? services.config.gatewayBusyPollSeconds, error.detail);
-    if (error instanceof CertbotError) return { kind: 'failed', requestIds, results, error: { code: error.code, detail: error.detail } };
+    if (error instanceof CertbotError) return failed(error);
     throw error;
   }
 });

@@ -10,7 +10,7 @@ export interface ServedCheck {
   hostname: string;
   /** Every frontend IP served the expected serial (or the check is switched off). */
   live: boolean;
-  /** No frontend answered TLS at all: a network problem rather than a stale certificate. */
+  /** No frontend answered TLS at all (no alert either): a network problem rather than a stale certificate. */
   unreachable: boolean;
   /** What each frontend served, for the failure detail: "203.0.113.7 serial 0a1b" / "... ECONNREFUSED". */
   seen: string[];
@@ -38,8 +38,12 @@ export const checkServedCertificates = activity<{ gatewayIps: string[]; expected
         return {
           hostname,
           live: served.length > 0 && served.every((s) => 'serialNumber' in s && sameSerial(s.serialNumber, serialNumber)),
-          unreachable: served.every((s) => 'error' in s),
-          seen: served.map((s) => ('serialNumber' in s ? `${s.address} serial ${s.serialNumber}` : `${s.address} ${s.error}`)),
+          // Unreachable only when no frontend answered TLS at all; one that refused this name with a
+          // TLS alert is reachable and not serving it (a disabled listener).
+          unreachable: served.every((s) => 'error' in s && !s.alert),
+          seen: served.map((s) =>
+            'serialNumber' in s ? `${s.address} serial ${s.serialNumber}` : `${s.address} ${s.error}${s.alert ? ' (the gateway refused TLS for this hostname: its listener may be disabled)' : ''}`,
+          ),
         };
       }),
     );

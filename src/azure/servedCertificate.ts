@@ -4,7 +4,14 @@ import tls from 'node:tls';
  * What the gateway's data plane serves for a hostname: a TLS handshake to one frontend IP with the
  * hostname as SNI, as a browser would make it, reading the leaf's serial number.
  */
-export type ServedCertificate = { address: string; serialNumber: string } | { address: string; error: string };
+export type ServedCertificate =
+  | { address: string; serialNumber: string }
+  /**
+   * `alert`: the gateway answered the handshake for this name with a TLS alert: it is reachable
+   * but refuses the name (a listener disabled because its Key Vault certificate cannot be read
+   * sends unrecognized_name; Learn, "disabled listeners"), not a network problem.
+   */
+  | { address: string; error: string; alert: boolean };
 
 const TIMEOUT_MS = 10_000;
 
@@ -21,9 +28,9 @@ export function fetchServedCertificate(address: string, port: number, hostname: 
     const socket = tls.connect({ host: address, port, servername: hostname, rejectUnauthorized: false, timeout: TIMEOUT_MS }, () => {
       const peer = socket.getPeerCertificate();
       socket.end();
-      resolve(peer.serialNumber ? { address, serialNumber: peer.serialNumber } : { address, error: 'no certificate presented' });
+      resolve(peer.serialNumber ? { address, serialNumber: peer.serialNumber } : { address, error: 'no certificate presented', alert: false });
     });
     socket.on('timeout', () => socket.destroy(new Error(`no TLS answer within ${TIMEOUT_MS / 1000} s`)));
-    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ address, error: error.code ?? error.message }));
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ address, error: error.code ?? error.message, alert: /^ERR_SSL_.*ALERT/.test(error.code ?? '') }));
   });
 }

@@ -9,7 +9,7 @@ import { Orchestrators } from '../functions/names';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { configOrError, isConfig } from './configuration';
 import { busyResponse, claimHostnames, startClaimed, startIssuance } from './inProgress';
-import { invalidRequest, problemResponse } from './problem';
+import { dependencyProblem, invalidRequest, problemResponse } from './problem';
 
 /**
  * Lifecycle endpoints for one hostname. Renewal is the issuing orchestration run again (one
@@ -30,7 +30,7 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
-    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+    return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
   }
   return startIssuance(df.getClient(context), request, context, config, hostname);
 }
@@ -51,7 +51,7 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
     certificateName = managed.name;
   } catch (error) {
     context.error(`Remove ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
-    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+    return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
   }
   const client = df.getClient(context);
   const instanceId = removalInstanceIdFor(hostname);

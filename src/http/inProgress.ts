@@ -8,7 +8,7 @@ import { instanceIdFor } from '../domain/requests';
 import { holderState, isInProgress } from '../durable/instances';
 import { Orchestrators } from '../functions/names';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
-import { problemResponse } from './problem';
+import { dependencyProblem, problemResponse } from './problem';
 
 /**
  * Starting an operation on hostnames: claim them for the instance about to start (one operation
@@ -32,6 +32,8 @@ export async function claimHostnames(
     return { ok: false, response: await busyResponse(client, request, outcome.busy) };
   } catch (error) {
     context.error(`Claiming ${hostnames.length} hostname(s) for ${holder} failed: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    const refused = error instanceof CertbotError && error.code === 'BlobStoragePermissionDenied';
+    if (refused) return { ok: false, response: dependencyProblem('Could not start', '', error) };
     return { ok: false, response: problemResponse(503, 'Could not start', 'The hostnames could not be reserved (Blob Storage did not answer); retry shortly.') };
   }
 }
@@ -66,7 +68,7 @@ export async function importedResponse(config: CertbotConfig, context: Invocatio
     return problemResponse(409, 'Imported certificate', `${imported.join(', ')}: ${ErrorMessages.HostnameHasImportedCertificate}`, undefined, { hostnames: imported });
   } catch (error) {
     context.error(`Reading Key Vault for ${hostnames.length} hostname(s): ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
-    return problemResponse(502, 'Key Vault unavailable', 'The app could not read Key Vault; see its logs.');
+    return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
   }
 }
 

@@ -8,7 +8,7 @@ import { certificateState, daysLeft, isOverdue, nextRenewal, OVERDUE_GRACE_MS } 
 import { HostnameClaims } from '../azure/hostnameClaims';
 import { isHostnameBusy } from '../durable/instances';
 import { configOrError, isConfig } from './configuration';
-import { problemResponse } from './problem';
+import { dependencyProblem } from './problem';
 
 const ADVICE_CONCURRENCY = 8;
 
@@ -70,6 +70,6 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
   } catch (error) {
     const typed = error instanceof CertbotError ? error : undefined;
     context.error(`Listing certificates failed: ${typed ? `${typed.code}: ${typed.detail}` : (error as Error).name}`);
-    return problemResponse(502, 'Listing failed', typed ? `${typed.code}: the app could not read Key Vault or the gateway; see its logs.` : 'The app could not list certificates; see its logs.');
+    return dependencyProblem('Listing failed', typed ? `${typed.code}: the app could not read Key Vault or the gateway; see its logs.` : 'The app could not list certificates; see its logs.', error);
   }
 }

@@ -79,7 +79,14 @@ function* writeOnce(context: OrchestrationContext, writerId: string, only?: stri
       if (waited >= WRITE_BUDGET_SECONDS) return timedOut(plan.requestIds, 'still in progress');
       waited += pause;
       yield* wait(context, pause);
-      operation = yield* callStep<OperationState>(context, GatewayWriter.checkActivity, { operationUrl: plan.operationUrl });
+      try {
+        operation = yield* callStep<OperationState>(context, GatewayWriter.checkActivity, { operationUrl: plan.operationUrl });
+      } catch (error) {
+        // The operation cannot be followed (its status refused, e.g. no right to read it): the
+        // requests fail with that, instead of the writer ending and leaving them unanswered.
+        if (!(error instanceof StepFailure)) throw error;
+        return { kind: 'failed', requestIds: plan.requestIds, results: {}, error: error.info };
+      }
       pause = operation.retryAfterSeconds ?? pause;
     } while (!['Succeeded', 'Failed', 'Canceled'].includes(operation.status));
     if (operation.status === 'Succeeded') return { kind: 'done', results: plan.results };
