@@ -29,6 +29,10 @@ export interface Removal {
 const PURGE_PROTECTED =
   'The vault has purge protection, so the certificate stays soft-deleted until its retention period ends (Key Vault purges it then). Nothing to do: issuing or importing this hostname again recovers it.';
 
+/** How long an import waits for a name Key Vault is still deleting (its purge takes seconds). */
+const NAME_BUSY_POLL_MS = 1000;
+const NAME_BUSY_BUDGET_MS = 20_000;
+
 export interface IssuedCertificate {
   name: string;
   version: string;
@@ -195,11 +199,23 @@ export class KeyVaultAdapter {
    */
   async importPkcs12(hostname: string, pfx: Buffer, existing: boolean): Promise<IssuedCertificate & { effect: ImportEffect }> {
     const name = certificateNameFor(hostname);
-    const store = (): Promise<KeyVaultCertificateWithPolicy> =>
+    const importOnce = (): Promise<KeyVaultCertificateWithPolicy> =>
       this.certificates.importCertificate(name, new Uint8Array(pfx), {
         tags: { hostname, source: 'import' },
         policy: { contentType: 'application/x-pkcs12', exportable: true, issuerName: 'Unknown' } as CertificatePolicy,
       });
+    // Imports are answered synchronously (no orchestration backoff): a name Key Vault is still
+    // deleting or purging (a few seconds, 409 ObjectIsBeingDeleted) is waited out here.
+    const store = async (): Promise<KeyVaultCertificateWithPolicy> => {
+      for (let waited = 0; ; waited += NAME_BUSY_POLL_MS) {
+        try {
+          return await importOnce();
+        } catch (error) {
+          if (!isNameBusy(error) || waited >= NAME_BUSY_BUDGET_MS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, NAME_BUSY_POLL_MS));
+        }
+      }
+    };
     try {
       let effect: ImportEffect = existing ? 'newVersion' : 'created';
       let imported: KeyVaultCertificateWithPolicy;
