@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sandbox, startSandbox } from '../../sandbox';
+import { failureRecord, post, Status } from '../support/sandboxClient';
+import { scaledGateway } from '../support/scaledGateway';
+
+/**
+ * One vault, 100 hostnames in one batch, with Key Vault throttling on at the service's documented
+ * limits (the emulator's default): creates beyond the limit answer 429 with Retry-After, which
+ * the SDK's retries and then the orchestration's durable backoff wait out. No hostname may fail
+ * with KeyVaultRequestFailed; the one the gateway has no room for fails with its own code.
+ */
+const HOSTNAMES = Array.from({ length: 100 }, (_, i) => `vault${String(i).padStart(3, '0')}.kvscale.example`);
+
+interface Outcome {
+  hostname: string;
+  status: string;
+  error?: string;
+}
+
+describe('a 100-hostname batch against one throttling vault', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-kvscale-'));
+    sandbox = await startSandbox(scaledGateway({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '20' } }));
+  }, 120_000);
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function waitToEnd(statusUrl: string, timeoutMs: number): Promise<Status> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = (await (await fetch(statusUrl)).json()) as Status;
+      if (!['Pending', 'Running'].includes(status.runtimeStatus)) return status;
+      if (Date.now() > deadline) throw new Error(`${status.instanceId} still ${status.runtimeStatus} at ${status.customStatus?.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  it('completes every hostname the gateway has room for, with no KeyVaultRequestFailed, while the vault throttles', async () => {
+    const started = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: HOSTNAMES.map((hostname) => ({ hostname })) });
+    expect(started.status).toBe(202);
+    const final = await waitToEnd(String(started.body.statusQueryGetUri), 20 * 60_000);
+    // One hostname fails (no room), so the batch is Failed with that one's code and its output is the failure record.
+    expect(final.runtimeStatus).toBe('Failed');
+    const record = failureRecord(final.output) as unknown as { code: string; hostnames: Outcome[] };
+    expect(record.code).toBe('ApplicationGatewayCapacityExceeded');
+    const outcomes = record.hostnames;
+    expect(outcomes).toHaveLength(100);
+    expect(JSON.stringify(record)).not.toContain('KeyVaultRequestFailed');
+    // The gateway's 100 active listeners include its HTTP one for the challenges: 99 fit.
+    const completed = outcomes.filter((o) => o.status === 'Completed');
+    const refused = outcomes.filter((o) => o.status !== 'Completed');
+    expect(completed).toHaveLength(99);
+    expect(refused.map((o) => o.error)).toEqual(['ApplicationGatewayCapacityExceeded']);
+    // The vault did throttle: the test measured the app against the limits, not past them.
+    expect(sandbox.counters.get('keyvault', 'throttled')).toBeGreaterThan(0);
+  }, 25 * 60_000);
+});
