@@ -253,7 +253,9 @@ export class CertificateStore {
     // 5dd466e4..., the merge answered 9f07e39e... with kid/sid of that new version, created at the
     // merge). The pending version stays listed as it was (disabled, no certificate): whether the
     // service keeps it in the version list is not recorded, and keeping it is the stricter reading.
-    // The create's tags carry over (not recorded either: the recording sets none).
+    // The create's tags carry over: not recorded (the recording sets none), and the kinder reading,
+    // kept because Key Vault Acmebot merges without tags and lists its certificates by the tags set
+    // at create, which works on the service (README lists it as a known difference).
     const now = unixNow();
     const version: CertificateVersion = {
       version: newVersionId(),

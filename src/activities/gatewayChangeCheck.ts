@@ -48,7 +48,7 @@ export async function refusalOf(request: unknown, { config, keyVault, claims }: 
     if (!hostname) return `removal hostname ${JSON.stringify(removal.hostname)} is not a canonical hostname`;
     if (removal.name !== certificateNameFor(hostname)) return `removal for ${hostname} names ${JSON.stringify(removal.name)}, not ${certificateNameFor(hostname)}`;
     if (!(await heldByRequester(hostname))) return `removal for ${hostname} from ${replyTo}, which does not hold that hostname`;
-    if (!(await keyVault.findManaged(hostname))) return `removal for ${hostname}, which this app does not manage`;
+    if (!(await keyVault.findRecord(hostname))) return `removal for ${hostname}, which this app does not manage`;
   }
   return undefined;
 }

@@ -8,12 +8,13 @@ import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
 import { appCredential } from './credential';
 
-// Storage's 403 (AuthorizationPermissionMismatch) names no action; every blob call the app makes
+// Storage's 403 AuthorizationPermissionMismatch names no action; every blob call the app makes
 // needs the same role, so the write action stands for them in the advice.
 export const BLOB_CODES = {
   forbidden: 'BlobStoragePermissionDenied',
   other: 'BlobStorageRequestFailed',
-  deniedAction: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write',
+  // Only a role refusal; a firewall (AuthorizationFailure) or shared-key refusal is not about roles.
+  deniedAction: { whenCode: 'AuthorizationPermissionMismatch', action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write' },
 } as const;
 
 export const challengeContainer = (config: CertbotConfig): ContainerClient => new ContainerClient(config.blobContainerUrl.href, appCredential());

@@ -287,7 +287,9 @@ export class KeyVaultAdapter {
     try {
       // includePending: without it Key Vault leaves out certificates that were never issued.
       for await (const properties of this.certificates.listPropertiesOfCertificates({ includePending: true })) {
-        if (!properties.tags?.hostname || !properties.name) continue;
+        // An issued newest version without our tags is not ours; an unissued one may be a version
+        // made beside ours (the portal's "New version"), so its issued version's tags decide.
+        if (!properties.name || (!properties.tags?.hostname && properties.x509Thumbprint)) continue;
         const record = await this.record(properties.name);
         if (record) records.push(record);
       }
@@ -299,9 +301,14 @@ export class KeyVaultAdapter {
 
   /** The managed certificate of one hostname (one read, not a listing), or undefined. */
   async findManaged(hostname: string): Promise<ManagedCertificate | undefined> {
+    return (await this.findRecord(hostname))?.issued;
+  }
+
+  /** What Key Vault holds for one hostname, issued or not (a never-issued one can be removed too). */
+  async findRecord(hostname: string): Promise<CertificateRecord | undefined> {
     try {
       const record = await this.record(certificateNameFor(hostname));
-      return record?.hostname === hostname ? record.issued : undefined;
+      return record?.hostname === hostname ? record : undefined;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw fromAzureError('Key Vault', error, kvCodes);
@@ -310,14 +317,22 @@ export class KeyVaultAdapter {
 
   private async record(name: string): Promise<CertificateRecord | undefined> {
     const latest = await this.certificates.getCertificate(name);
-    const tags = latest.properties.tags;
-    if (!tags?.hostname) return undefined;
-    const base = { hostname: tags.hostname, name, source: tags.source === 'import' ? ('import' as const) : ('acme' as const) };
-    if (isIssued(latest)) return { ...base, issued: managedFrom(latest) };
+    const baseOf = (tags: Record<string, string> | undefined) =>
+      tags?.hostname ? { hostname: tags.hostname, name, source: tags.source === 'import' ? ('import' as const) : ('acme' as const) } : undefined;
+    if (isIssued(latest)) {
+      const base = baseOf(latest.properties.tags);
+      return base && { ...base, issued: managedFrom(latest) };
+    }
     const issuedVersion = await this.newestIssuedVersion(name);
-    const pending: PendingOperationInfo = { status: await this.operationStatus(name) };
+    const base = baseOf(latest.properties.tags) ?? baseOf(issuedVersion?.properties.tags);
+    if (!base) return undefined;
+    const status = await this.operationStatus(name);
+    // Beside an issued version only a create still in progress matters: a version whose operation
+    // was deleted (a failed run cleans up so; Key Vault keeps the disabled version) is history.
+    if (issuedVersion && status !== 'inProgress') return { ...base, issued: managedFrom(issuedVersion) };
+    const pending: PendingOperationInfo = { status };
     if (latest.properties.createdOn) pending.since = latest.properties.createdOn;
-    if (tags.run) pending.run = tags.run;
+    if (latest.properties.tags?.run) pending.run = latest.properties.tags.run;
     return { ...base, ...(issuedVersion ? { issued: managedFrom(issuedVersion) } : {}), pending };
   }
 

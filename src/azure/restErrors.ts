@@ -7,7 +7,17 @@ interface RestLike {
   statusCode?: number;
   code?: string;
   message?: string;
-  response?: { headers?: { get(name: string): string | undefined } };
+  response?: { headers?: { get(name: string): string | undefined }; bodyAsText?: string | null };
+}
+
+/** Key Vault's inner error code (`error.innererror.code`), which the SDK's RestError leaves in the body. */
+function innerCode(error: RestLike): string | undefined {
+  try {
+    const body = JSON.parse(error.response?.bodyAsText ?? '') as { error?: { innererror?: { code?: unknown } } };
+    return typeof body.error?.innererror?.code === 'string' ? body.error.innererror.code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function asRestLike(error: unknown): RestLike {
@@ -27,8 +37,8 @@ function describe(service: string, error: RestLike): string {
 
 export interface ErrorCodes {
   forbidden: ErrorCode;
-  /** The action a refusal is about when the service does not name it (Storage's 403 does not). */
-  deniedAction?: string;
+  /** The action a refusal with this error code is about, where the service does not name it (Storage's 403 does not). */
+  deniedAction?: { whenCode: string; action: string };
   notFound?: ErrorCode;
   other: ErrorCode;
 }
@@ -51,7 +61,8 @@ const TRANSIENT_NETWORK = new Set(['REQUEST_SEND_ERROR', 'ECONNRESET', 'ETIMEDOU
  */
 export function isNameBusy(error: unknown): boolean {
   const rest = asRestLike(error);
-  return rest.statusCode === 409 && /currently being (deleted|recovered)/i.test(rest.message ?? '');
+  if (rest.statusCode !== 409) return false;
+  return ['ObjectIsBeingDeleted', 'ObjectIsBeingRecovered'].includes(innerCode(rest) ?? '') || /currently being (deleted|recovered)/i.test(rest.message ?? '');
 }
 
 export function isTransient(error: unknown): boolean {
@@ -65,9 +76,13 @@ export function isTransient(error: unknown): boolean {
 export function fromAzureError(service: string, error: unknown, codes: ErrorCodes): CertbotError {
   if (error instanceof CertbotError) return error;
   const rest = asRestLike(error);
+  if (rest.statusCode === 403 && (innerCode(rest) === 'SecretDisabled' || /disabled secret/i.test(rest.message ?? ''))) {
+    // Not a permission: the secret's newest version is disabled (someone disabled it in the vault).
+    return new CertbotError(codes.other, `${describe(service, rest)} Enable the secret's newest version in Key Vault (or add a new one), then retry.`);
+  }
   if (rest.statusCode === 403) {
     // Name the refused action and the deployment's role that grants it: what the operator must do.
-    const action = deniedAction(rest.message ?? '') ?? codes.deniedAction;
+    const action = deniedAction(rest.message ?? '') ?? (codes.deniedAction && rest.code === codes.deniedAction.whenCode ? codes.deniedAction.action : undefined);
     const advice = action ? grantAdvice(action) : undefined;
     return new CertbotError(codes.forbidden, `${describe(service, rest)}${action ? ` Refused action: ${action}.` : ''}${advice ? ` ${advice}` : ''}`);
   }

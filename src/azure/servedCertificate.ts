@@ -31,6 +31,16 @@ export function fetchServedCertificate(address: string, port: number, hostname: 
       resolve(peer.serialNumber ? { address, serialNumber: peer.serialNumber } : { address, error: 'no certificate presented', alert: false });
     });
     socket.on('timeout', () => socket.destroy(new Error(`no TLS answer within ${TIMEOUT_MS / 1000} s`)));
-    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ address, error: error.code ?? error.message, alert: /^ERR_SSL_.*ALERT/.test(error.code ?? '') }));
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ address, error: error.code ?? error.message, alert: isTlsAlert(error) }));
   });
+}
+
+/**
+ * Whether the peer ended the handshake with a TLS alert. OpenSSL's message says "SSL alert number
+ * N" for every alert received; Node's codes vary (unrecognized_name, the alert Azure sends for a
+ * disabled listener, is ERR_SSL_TLSV1_UNRECOGNIZED_NAME; handshake_failure is
+ * ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE), so both are read.
+ */
+export function isTlsAlert(error: { code?: string; message?: string }): boolean {
+  return /SSL alert number \d+/.test(error.message ?? '') || /^ERR_SSL_(TLSV1_UNRECOGNIZED_NAME|.*ALERT)/.test(error.code ?? '');
 }

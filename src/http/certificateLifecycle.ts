@@ -46,7 +46,8 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   const hostname = verdict.hostname;
   let certificateName: string;
   try {
-    const managed = await new KeyVaultAdapter(config).findManaged(hostname);
+    // A hostname that was never issued (listed as pending or failed) can be removed as well.
+    const managed = await new KeyVaultAdapter(config).findRecord(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here.`);
     certificateName = managed.name;
   } catch (error) {

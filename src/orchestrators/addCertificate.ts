@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OrchestrationContext } from 'durable-functions';
 import type { Http01Snapshot, OrderSnapshot } from '../acme/session';
 import { problemError } from '../acme/problems';
@@ -96,7 +97,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     report('CreateCertificateStep');
     // Marks this run's create in Key Vault, so that a retry reuses it and a later run replaces it.
-    const run = context.df.newGuid(context.df.instanceId);
+    // Not newGuid: that moves the context's guid counter, which would change the request ids of
+    // instances replaying across this upgrade (their gateway requests would never be answered).
+    const run = runTag(context);
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
@@ -214,4 +217,12 @@ function* awaitOrder(context: OrchestrationContext, order: OrderSnapshot): Step<
     );
   }
   return settledOrder;
+}
+
+/**
+ * This run's id for its Key Vault create: the instance and the replay-safe time it reached this
+ * step, hashed (a pure function, so deterministic) to fit a Key Vault tag value (256 characters).
+ */
+function runTag(context: OrchestrationContext): string {
+  return createHash('sha256').update(`${context.df.instanceId}@${context.df.currentUtcDateTime.toISOString()}`).digest('hex').slice(0, 32);
 }

@@ -38,8 +38,9 @@ export function* gatewayWriterOrchestrator(context: OrchestrationContext): Step<
 function* writeTaken(context: OrchestrationContext, writerId: string, only?: string[]): Step<Results> {
   const outcome = yield* writeOnce(context, writerId, only);
   if (outcome.kind !== 'failed') return outcome.results;
-  // A gateway stuck in an update is stuck for every request: no point in waiting again for each.
-  const splittable = outcome.error.code !== 'GatewayWriteTimedOut';
+  // A gateway stuck in an update is stuck for every request, and a permission missing is missing
+  // for every request: writing each alone would only repeat the refusal once per request.
+  const splittable = outcome.error.code !== 'GatewayWriteTimedOut' && !outcome.error.code.endsWith('PermissionDenied');
   const failedAll = (ids: string[]): Results => Object.fromEntries(ids.map((id) => [id, { ok: false, error: outcome.error }]));
   const pending = outcome.requestIds.filter((id) => !outcome.results[id]);
   if (pending.length <= 1 || !splittable) return { ...outcome.results, ...failedAll(pending) };
@@ -85,7 +86,8 @@ function* writeOnce(context: OrchestrationContext, writerId: string, only?: stri
         // The operation cannot be followed (its status refused, e.g. no right to read it): the
         // requests fail with that, instead of the writer ending and leaving them unanswered.
         if (!(error instanceof StepFailure)) throw error;
-        return { kind: 'failed', requestIds: plan.requestIds, results: {}, error: error.info };
+        const detail = `${error.info.detail} Azure accepted the gateway update itself, which may have been applied; only its progress could not be read.`;
+        return { kind: 'failed', requestIds: plan.requestIds, results: {}, error: { ...error.info, detail } };
       }
       pause = operation.retryAfterSeconds ?? pause;
     } while (!['Succeeded', 'Failed', 'Canceled'].includes(operation.status));

@@ -36,8 +36,9 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
     if (!certificate) continue;
     const advice = await caAdviceFor(certificate, config, (message) => context.warn(message));
-    // A version newer than the issued one that was never merged is a renewal that crashed or
-    // failed part-way: renewed now (the run replaces that create), whatever the date says.
+    // A create still in progress beside the issued version, with no run finishing it (checked when
+    // claiming), is a renewal that crashed part-way: renewed now (the run replaces that create),
+    // whatever the date says. A failed renewal is retried when due, and overdue a day after.
     const unmerged = record.pending && certificate.source === 'acme' ? record.pending : undefined;
     if (!unmerged && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
     if (certificate.source === 'import') {
@@ -86,10 +87,7 @@ async function holdForRun(
     await postNotice(config.failureWebhookUrl, {
       kind: 'overdue',
       code: 'RenewalOverdue',
-      message:
-        unmerged.status === 'inProgress'
-          ? `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`
-          : `The certificate expires in ${daysLeftNow} days and its last renewal failed after Key Vault made its new version (${unmerged.since?.toISOString() ?? 'earlier'}, operation ${unmerged.status}). Renewal run ${runId} tries again.`,
+      message: `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`,
       hostname,
       instanceId: runId,
     });

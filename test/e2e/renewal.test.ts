@@ -334,6 +334,12 @@ describe('renewal', () => {
     await expect(certificateClient().getCertificateOperation(certificateNameFor(hostname))).rejects.toMatchObject({ statusCode: 404 });
     // Deleting the operation leaves its disabled version (Key Vault): the list shows the hostname as failed, never as valid.
     expect(await listed(hostname)).toMatchObject({ state: 'failed', version: null, expiresOn: null, overdue: false, pendingOperation: { status: 'none' } });
+    // And it can be removed like any managed hostname.
+    const removal = await fetch(`${sandbox.host!.url}/api/certificates/${hostname}`, { method: 'DELETE', headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
+    expect(removal.status).toBe(202);
+    const { final: removed } = await pollToEnd(String(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri));
+    expect(removed.runtimeStatus).toBe('Completed');
+    expect(await listed(hostname)).toBeUndefined();
   });
 
   it('purges the history of finished instances older than the retention, never running ones', async () => {

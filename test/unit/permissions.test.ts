@@ -42,7 +42,19 @@ describe('which role grants a refused action (from infra/roles.json)', () => {
     expect(typed.code).toBe('KeyVaultPermissionDenied');
     expect(typed.detail).toContain("Grant the function app's identity the role 'Key Vault Certificates Officer' on the Key Vault");
     const storage = Object.assign(new Error('This request is not authorized to perform this operation using this permission.'), { statusCode: 403, code: 'AuthorizationPermissionMismatch' });
-    const blob = fromAzureError('Blob Storage', storage, { forbidden: 'BlobStoragePermissionDenied', other: 'BlobStorageRequestFailed', deniedAction: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write' });
-    expect(blob.detail).toContain("'Storage Blob Data Contributor' on the challenge container");
+    const blobCodes = {
+      forbidden: 'BlobStoragePermissionDenied',
+      other: 'BlobStorageRequestFailed',
+      deniedAction: { whenCode: 'AuthorizationPermissionMismatch', action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write' },
+    } as const;
+    expect(fromAzureError('Blob Storage', storage, blobCodes).detail).toContain("'Storage Blob Data Contributor' on the challenge container");
+    // A firewall refusal is not about roles: no role advice.
+    const firewall = Object.assign(new Error('This request is not authorized to perform this operation.'), { statusCode: 403, code: 'AuthorizationFailure' });
+    expect(fromAzureError('Blob Storage', firewall, blobCodes).detail).not.toContain('Grant');
+  });
+
+  it('a disabled secret is not a permission problem', () => {
+    const disabled = Object.assign(new Error('Operation get is not allowed on a disabled secret.'), { statusCode: 403, code: 'Forbidden' });
+    expect(fromAzureError('Key Vault', disabled, { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' })).toMatchObject({ code: 'KeyVaultRequestFailed' });
   });
 });
