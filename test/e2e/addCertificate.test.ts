@@ -155,6 +155,18 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     expect(await challengeFiles()).toEqual([]);
   });
 
+  it('an account that allows no anonymous reads (allowBlobPublicAccess false) fails the self-check before the CA is asked, saying what to change', async () => {
+    sandbox.storage.setAllowBlobPublicAccess(false);
+    try {
+      const { final } = await issue('private.contoso.example');
+      expect(final.customStatus?.error).toBe('HostnameOwnershipValidationFileNotFound');
+      expect(failureRecord(final.output).detail).toContain('allowBlobPublicAccess is false');
+      expect(await challengeFiles()).toEqual([]);
+    } finally {
+      sandbox.storage.setAllowBlobPublicAccess(true);
+    }
+  });
+
   it('a name the CA refuses fails with AcmeIdentifierRejected carrying the CA detail', async () => {
     const { final } = await issue('www.blocked.example');
     expect(final.customStatus?.error).toBe('AcmeIdentifierRejected');
