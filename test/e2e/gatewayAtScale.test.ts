@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
-import { invokeFunction, post, Status } from '../support/sandboxClient';
+import { invokeFunction, post, Status, waitGentlyToEnd } from '../support/sandboxClient';
 
 /**
  * The gateway as it really behaves, at the scale platform teams run it: a PUT that lasts a minute,
@@ -40,17 +40,6 @@ describe(`a gateway whose PUT takes ${PUT_SECONDS} s`, () => {
     return served.serialNumber;
   };
 
-  /** Polls gently (31 instances at once on a 2-core machine) until the instance ends. */
-  async function waitToEnd(statusUrl: string, timeoutMs: number): Promise<Status> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = (await (await fetch(statusUrl)).json()) as Status;
-      if (!['Pending', 'Running'].includes(status.runtimeStatus)) return status;
-      if (Date.now() > deadline) throw new Error(`${status.instanceId} still ${status.runtimeStatus} at ${status.customStatus?.status}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-
   const instanceUrl = (id: string): string => `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${id}?code=${sandbox.endpoints.functionKey}`;
 
   it('20 single requests and a 10-hostname batch go live with at most 3 writes; an out-of-band edit made meanwhile stays', async () => {
@@ -67,7 +56,7 @@ describe(`a gateway whose PUT takes ${PUT_SECONDS} s`, () => {
     expect(accepted()).toBe(before + 1);
     await sandbox.arm.outOfBandEdit({ tags: { costCenter: 'platform-42' }, delayMs: 2000 });
 
-    const finals = await Promise.all(started.map((s) => waitToEnd(String(s.body.statusQueryGetUri), 8 * PUT_SECONDS * 1000)));
+    const finals = await Promise.all(started.map((s) => waitGentlyToEnd(String(s.body.statusQueryGetUri), 8 * PUT_SECONDS * 1000)));
     expect(finals.map((f) => [f.instanceId, f.runtimeStatus, f.customStatus?.error ?? null])).toEqual(
       finals.map((f) => [f.instanceId, 'Completed', null]),
     );
@@ -105,7 +94,7 @@ describe(`a gateway whose PUT takes ${PUT_SECONDS} s`, () => {
       runs = (await (await fetch(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances?instanceIdPrefix=renewals-&code=${sandbox.endpoints.functionKey}`)).json()) as Status[];
     }
     expect(runs).toHaveLength(1);
-    const run = await waitToEnd(instanceUrl(runs[0].instanceId), 6 * PUT_SECONDS * 1000);
+    const run = await waitGentlyToEnd(instanceUrl(runs[0].instanceId), 6 * PUT_SECONDS * 1000);
     expect(run.runtimeStatus).toBe('Completed');
     expect((run.input as { hostnames: string[] }).hostnames.sort()).toEqual([...hostnames].sort());
     expect(accepted() - before).toBe(1);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
-import { failureRecord, post, Status } from '../support/sandboxClient';
+import { failureRecord, post, waitGentlyToEnd } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -32,20 +32,10 @@ describe('a 100-hostname batch against one throttling vault', () => {
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function waitToEnd(statusUrl: string, timeoutMs: number): Promise<Status> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = (await (await fetch(statusUrl)).json()) as Status;
-      if (!['Pending', 'Running'].includes(status.runtimeStatus)) return status;
-      if (Date.now() > deadline) throw new Error(`${status.instanceId} still ${status.runtimeStatus} at ${status.customStatus?.status}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-
   it('completes every hostname the gateway has room for, with no KeyVaultRequestFailed, while the vault throttles', async () => {
     const started = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: HOSTNAMES.map((hostname) => ({ hostname })) });
     expect(started.status).toBe(202);
-    const final = await waitToEnd(String(started.body.statusQueryGetUri), 20 * 60_000);
+    const final = await waitGentlyToEnd(String(started.body.statusQueryGetUri), 20 * 60_000, 1000);
     // One hostname fails (no room), so the batch is Failed with that one's code and its output is the failure record.
     expect(final.runtimeStatus).toBe('Failed');
     const record = failureRecord(final.output) as unknown as { code: string; hostnames: Outcome[] };

@@ -74,6 +74,17 @@ export async function pollToEnd(statusUrl: string, onStatus?: (status: Status) =
   }
 }
 
+/** Polls gently (many instances at once on a 2-core machine) until the instance ends; pollToEnd's 15 ms is for one. */
+export async function waitGentlyToEnd(statusUrl: string, timeoutMs: number, pollMs = 500): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await (await fetch(statusUrl)).json()) as Status;
+    if (!['Pending', 'Running'].includes(status.runtimeStatus)) return status;
+    if (Date.now() > deadline) throw new Error(`${status.instanceId} still ${status.runtimeStatus} at ${status.customStatus?.status}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
 /** The failure record in a Failed output: "Orchestrator function '…' failed: [certbot-error]{json}[/certbot-error]". */
 export function failureRecord(output: unknown): Record<string, string> {
   const record = decodeFailure(String(output));
