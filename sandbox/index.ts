@@ -5,6 +5,7 @@ import { startAdminServer } from './admin';
 import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import type { GatewayResource } from './emulators/gatewayModel';
+import { gatewayLinkedAccess } from '../src/domain/gatewayLinks';
 import { ManagedIdentity, startTokenServer, TokenServer } from './identity';
 import { KeyVaultEmulator, startKeyVaultEmulator, ThrottleOptions } from './keyvault';
 import { Counters, FaultInjector } from './faults';
@@ -240,7 +241,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.
     // POST /gateway/keyvault-poll: the gateway's four-hourly Key Vault poll, now.
-    // POST /rbac/without-action {role, action}, /rbac/remove-assignment {name}, /rbac/restore, /rbac/denials:
+    // POST /rbac/without-action {role, action}, /rbac/remove-assignment {name, scope?}, /rbac/restore, /rbac/denials:
     //   take one permission away (sandbox/rbac/), put everything back, list what was refused.
     // POST /storage/public-access {allow}: the challenge account's allowBlobPublicAccess.
     const admin = await startAdminServer(faults, counters, async (method, route, body) => {
@@ -266,7 +267,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       if (route === '/rbac/remove-assignment') {
         if (typeof name !== 'string') throw new Error('name is required');
-        roles.removeAssignment(name);
+        const { scope } = (body ?? {}) as { scope?: unknown };
+        if (scope !== undefined && typeof scope !== 'string') throw new Error('scope must be a resource id');
+        roles.removeAssignment(name, scope);
         return { assignments: roles.assignments().map((a) => a.name) };
       }
       if (route === '/rbac/restore') {
@@ -391,12 +394,15 @@ function gatewayIdentityOf(gateway: GatewayResource): { objectId: string; client
   return { objectId: identity.principalId, clientId: identity.clientId };
 }
 
-/** The sandbox's resource ids for the scopes infra/roles.json names, taken from the seeded gateway where it references them. */
-function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string): SandboxScopes {
-  const subnet = (gateway.properties.gatewayIPConfigurations?.[0]?.properties as { subnet?: { id?: string } } | undefined)?.subnet?.id;
-  const publicIp = gateway.properties.frontendIPConfigurations.find((f) => f.properties.publicIPAddress)?.properties.publicIPAddress?.id;
-  const [gatewayIdentity] = Object.keys(gateway.identity?.userAssignedIdentities ?? {});
-  if (!subnet || !publicIp || !gatewayIdentity) throw new Error('the seeded gateway lacks a subnet, public IP or identity');
+/**
+ * The sandbox's resource ids for the scopes infra/roles.json names; the gateway's linked resources
+ * are what a PUT of the seeded gateway links (gatewayLinkedAccess, the list the deployment assigns
+ * the gateway linker on), each once.
+ */
+export function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string): SandboxScopes {
+  const linked = gatewayLinkedAccess(gateway).map((check) => check.scope);
+  const gatewayLinkedResources = linked.filter((scope, i) => linked.findIndex((other) => other.toLowerCase() === scope.toLowerCase()) === i);
+  if (gatewayLinkedResources.length === 0) throw new Error('the seeded gateway links no subnet, public IP or identity');
   return {
     subscription,
     appResourceGroup: appGroup,
@@ -408,8 +414,6 @@ function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup:
     insights: `${appGroup}/providers/Microsoft.Insights/components/appi-sandbox`,
     scheduler: `${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-sandbox`,
     gateway: gateway.id,
-    publicIp,
-    virtualNetwork: subnet.replace(/\/subnets\/[^/]+$/i, ''),
-    gatewayIdentity,
+    gatewayLinkedResources,
   };
 }

@@ -1,3 +1,4 @@
+import { gatewayLinkedAccess } from '../../src/domain/gatewayLinks';
 import { readClaims } from '../identity/jwt';
 import type { EmulatorReply, EmulatorRequest } from '../emulators/httpsServer';
 import { Rbac } from './rbac';
@@ -71,34 +72,8 @@ export function resourceType(path: string): string | undefined {
   return [match[1], ...segments.filter((_, i) => i % 2 === 0)].join('/');
 }
 
-/** The resources a gateway body references that ARM checks linked access on, with the action each needs. */
-export function linkedAccessChecks(body: unknown): { action: string; scope: string }[] {
-  const gateway = (body ?? {}) as {
-    identity?: { userAssignedIdentities?: Record<string, unknown> };
-    properties?: Record<string, unknown>;
-  };
-  const properties = (gateway.properties ?? {}) as Record<string, unknown>;
-  const checks: { action: string; scope: string }[] = [];
-  const add = (action: string, id: unknown): void => {
-    if (typeof id === 'string' && id && !checks.some((c) => c.action === action && c.scope.toLowerCase() === id.toLowerCase())) checks.push({ action, scope: id });
-  };
-  const children = (name: string): { properties?: Record<string, { id?: string } | undefined> }[] =>
-    Array.isArray(properties[name]) ? (properties[name] as { properties?: Record<string, { id?: string } | undefined> }[]) : [];
-  for (const config of children('gatewayIPConfigurations')) add('Microsoft.Network/virtualNetworks/subnets/join/action', config.properties?.subnet?.id);
-  for (const frontend of children('frontendIPConfigurations')) {
-    add('Microsoft.Network/publicIPAddresses/join/action', frontend.properties?.publicIPAddress?.id);
-    add('Microsoft.Network/virtualNetworks/subnets/join/action', frontend.properties?.subnet?.id);
-  }
-  const wafJoin = 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action';
-  add(wafJoin, (properties.firewallPolicy as { id?: string } | undefined)?.id);
-  for (const listener of children('httpListeners')) add(wafJoin, listener.properties?.firewallPolicy?.id);
-  for (const map of children('urlPathMaps')) {
-    const rules = (map.properties as { pathRules?: { properties?: { firewallPolicy?: { id?: string } } }[] } | undefined)?.pathRules ?? [];
-    for (const rule of rules) add(wafJoin, rule.properties?.firewallPolicy?.id);
-  }
-  for (const id of Object.keys(gateway.identity?.userAssignedIdentities ?? {})) add('Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', id);
-  return checks;
-}
+/** The resources a gateway body references that ARM checks linked access on (src/domain/gatewayLinks.ts, shared with the deployment plan). */
+export const linkedAccessChecks = gatewayLinkedAccess;
 
 /** The authorizer the ARM emulator calls with each authenticated request: undefined to serve it, or ARM's 403. */
 export function armAuthorizer(rbac: Rbac, options: ArmAuthorizerOptions): (request: EmulatorRequest) => EmulatorReply | undefined {

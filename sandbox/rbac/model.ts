@@ -43,6 +43,11 @@ export interface RoleAssignmentEntry {
   role: string;
   scope: string;
   condition?: string;
+  /**
+   * One assignment per element of this list (a Bicep `for` loop over a parameter): the scope kind
+   * then names each element, e.g. `gatewayLinkedResource` for each of `applicationGatewayLinkedResourceIds`.
+   */
+  forEach?: string;
   why: string;
   enforcedInSandbox: boolean;
 }

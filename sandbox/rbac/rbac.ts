@@ -1,4 +1,4 @@
-import { Assignment, clonePermissions, decide, Decision, definitionsOf, PermissionKind, RoleDefinition, roleFile, RoleFile, roleGrants } from './model';
+import { Assignment, clonePermissions, decide, Decision, definitionsOf, PermissionKind, RoleAssignmentEntry, RoleDefinition, roleFile, RoleFile, roleGrants } from './model';
 import { OPERATOR_ASSIGNMENTS, OPERATOR_OBJECT_ID, OPERATOR_ROLES } from './operator';
 
 /**
@@ -21,10 +21,21 @@ export interface SandboxScopes {
   insights: string;
   scheduler: string;
   gateway: string;
-  publicIp: string;
-  virtualNetwork: string;
-  gatewayIdentity: string;
+  /**
+   * Every resource a gateway PUT links (its subnets, public IPs, user-assigned identities and WAF
+   * policies, in any resource group or subscription): the scopes of `gatewayLinkedAccess` on the
+   * seeded gateway (src/domain/gatewayLinks.ts), one `onLinkedResource` assignment on each.
+   */
+  gatewayLinkedResources: string[];
 }
+
+/**
+ * The lists a roles.json `forEach` names (the Bicep parameter its loop runs over), each element
+ * standing for the entry's scope kind: `applicationGatewayLinkedResourceIds` -> `gatewayLinkedResources`.
+ */
+const FOR_EACH: Record<string, (scopes: SandboxScopes) => string[]> = {
+  applicationGatewayLinkedResourceIds: (scopes) => scopes.gatewayLinkedResources,
+};
 
 export interface Principal {
   /** `app`, `gateway` (roles.json principals) or `operator`. */
@@ -48,7 +59,10 @@ export interface Denial {
 }
 
 /** Something a test may take away to see the app fail as it would on Azure. */
-export type Grant = { kind: 'action'; role: string; action: string; permission: PermissionKind } | { kind: 'assignment'; name: string; principal: string; role: string; scopeKind: string };
+export type Grant =
+  | { kind: 'action'; role: string; action: string; permission: PermissionKind }
+  /** `scope`: the resource id of one assignment of a `forEach` entry (undefined for a single assignment). */
+  | { kind: 'assignment'; name: string; principal: string; role: string; scopeKind: string; scope?: string };
 
 export interface RbacOptions {
   scopes: SandboxScopes;
@@ -78,13 +92,9 @@ export class Rbac {
     this.baseDefinitions = definitionsOf(this.file);
     for (const role of OPERATOR_ROLES) if (!this.baseDefinitions.has(role.key)) this.baseDefinitions.set(role.key, role);
     this.baseAssignments = [
-      ...this.file.roleAssignments.map((entry) => ({
-        name: entry.name,
-        principal: entry.principal,
-        role: entry.role,
-        scope: this.resolveScope(entry.scope, entry.file),
-        enforced: entry.enforcedInSandbox,
-      })),
+      ...this.file.roleAssignments.flatMap((entry) =>
+        this.scopesOf(entry).map((scope) => ({ name: entry.name, principal: entry.principal, role: entry.role, scope, enforced: entry.enforcedInSandbox })),
+      ),
       ...OPERATOR_ASSIGNMENTS.map((entry) => ({ name: entry.name, principal: 'operator', role: entry.role, scope: this.scopes[entry.scope], enforced: true })),
     ];
     this.definitions = cloneDefinitions(this.baseDefinitions);
@@ -94,9 +104,17 @@ export class Rbac {
   /** The resource id a roles.json scope kind stands for here (`resourceGroup` is the target group of the Bicep file). */
   resolveScope(kind: string, file = 'main.bicep'): string {
     if (kind === 'resourceGroup') return file.includes('gatewayAccess') ? this.scopes.gatewayResourceGroup : this.scopes.appResourceGroup;
-    const scope = (this.scopes as unknown as Record<string, string | undefined>)[kind];
-    if (!scope) throw new Error(`roles.json names scope "${kind}", which the sandbox does not map to a resource`);
+    const scope = (this.scopes as unknown as Record<string, unknown>)[kind];
+    if (typeof scope !== 'string') throw new Error(`roles.json names scope "${kind}", which the sandbox does not map to a resource`);
     return scope;
+  }
+
+  /** The resource ids of a roles.json entry's assignments: one, or one per element of its `forEach` list. */
+  scopesOf(entry: RoleAssignmentEntry): string[] {
+    if (!entry.forEach) return [this.resolveScope(entry.scope, entry.file)];
+    const list = FOR_EACH[entry.forEach];
+    if (!list) throw new Error(`roles.json entry ${entry.name} loops over "${entry.forEach}", which the sandbox does not map to a list of resources`);
+    return [...list(this.scopes)];
   }
 
   principal(key: string): Principal {
@@ -156,13 +174,19 @@ export class Rbac {
     };
   }
 
-  /** Removes one role assignment by its name in roles.json (the Bicep resource's symbolic name). Returns a function that puts it back. */
-  removeAssignment(name: string): () => void {
-    const assignment = this.current.find((a) => a.name === name);
-    if (!assignment) throw new Error(`no role assignment ${name} (assignments: ${this.current.map((a) => a.name).join(', ')})`);
-    this.current = this.current.filter((a) => a !== assignment);
+  /**
+   * Removes the role assignments of a roles.json entry by its name (the Bicep resource's symbolic
+   * name): all of them (a `forEach` entry has one per resource), or only the one at `scope` (a
+   * resource id, compared case-insensitively as ARM compares ids). Returns a function that puts them back.
+   */
+  removeAssignment(name: string, scope?: string): () => void {
+    const named = this.current.filter((a) => a.name === name);
+    if (named.length === 0) throw new Error(`no role assignment ${name} (assignments: ${[...new Set(this.current.map((a) => a.name))].join(', ')})`);
+    const removed = scope === undefined ? named : named.filter((a) => a.scope.toLowerCase() === scope.toLowerCase());
+    if (removed.length === 0) throw new Error(`no role assignment ${name} at ${scope} (it is at: ${named.map((a) => a.scope).join(', ')})`);
+    this.current = this.current.filter((a) => !removed.includes(a));
     return () => {
-      if (!this.current.includes(assignment)) this.current.push(assignment);
+      for (const assignment of removed) if (!this.current.includes(assignment)) this.current.push(assignment);
     };
   }
 
@@ -183,7 +207,8 @@ export class Rbac {
 
   /**
    * What a test can take away from the app and the gateway one at a time: each action of the custom
-   * roles, and each role assignment the sandbox enforces (roles.json `enforcedInSandbox`).
+   * roles, and each role assignment the sandbox enforces (roles.json `enforcedInSandbox`); a
+   * `forEach` entry gives one grant per resource, with its resource id as `scope`.
    */
   grants(): Grant[] {
     const grants: Grant[] = [];
@@ -192,7 +217,9 @@ export class Rbac {
       for (const action of role.dataActions) grants.push({ kind: 'action', role: key, action, permission: 'dataAction' });
     }
     for (const entry of this.file.roleAssignments.filter((a) => a.enforcedInSandbox)) {
-      grants.push({ kind: 'assignment', name: entry.name, principal: entry.principal, role: entry.role, scopeKind: entry.scope });
+      const grant = { kind: 'assignment', name: entry.name, principal: entry.principal, role: entry.role, scopeKind: entry.scope } as const;
+      if (!entry.forEach) grants.push(grant);
+      else for (const scope of this.scopesOf(entry)) grants.push({ ...grant, scope });
     }
     return grants;
   }

@@ -54,6 +54,11 @@ class IdentityCredential implements TokenCredential {
 }
 
 const S = '/subscriptions/s';
+/** What the gateway links, in a hub-and-spoke layout: the subnet and public IP in a hub subscription, the identity in its own group. */
+const HUB = '/subscriptions/hub/resourceGroups/hub';
+const subnet = `${HUB}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/appgw`;
+const publicIp = `${HUB}/providers/Microsoft.Network/publicIPAddresses/gw-pip`;
+const gatewayIdentityId = `${S}/resourceGroups/identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gw-identity`;
 const scopes: SandboxScopes = {
   subscription: S,
   appResourceGroup: `${S}/resourceGroups/app`,
@@ -65,9 +70,7 @@ const scopes: SandboxScopes = {
   insights: `${S}/resourceGroups/app/providers/Microsoft.Insights/components/appi`,
   scheduler: `${S}/resourceGroups/app/providers/Microsoft.DurableTask/schedulers/dts`,
   gateway: `${S}/resourceGroups/net/providers/Microsoft.Network/applicationGateways/gw`,
-  publicIp: `${S}/resourceGroups/net/providers/Microsoft.Network/publicIPAddresses/gw-pip`,
-  virtualNetwork: `${S}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet`,
-  gatewayIdentity: `${S}/resourceGroups/net/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gw-identity`,
+  gatewayLinkedResources: [subnet, publicIp, gatewayIdentityId],
 };
 
 describe('role evaluation (pure)', () => {
@@ -106,9 +109,15 @@ describe('role evaluation (pure)', () => {
     expect(scopeCovers('/', scopes.gateway)).toBe(true);
   });
 
-  it('loads every role and assignment of infra/roles.json, scopes mapped to the sandbox', () => {
+  it('loads every role and assignment of infra/roles.json, scopes mapped to the sandbox, a forEach entry once per linked resource', () => {
     const model = rbac();
-    expect(model.assignments().filter((a) => a.principal !== 'operator').map((a) => a.name).sort()).toEqual(roleFile.roleAssignments.map((a) => a.name).sort());
+    const perResource = (name: string): number => (roleFile.roleAssignments.find((a) => a.name === name)?.forEach ? scopes.gatewayLinkedResources.length : 1);
+    expect(model.assignments().filter((a) => a.principal !== 'operator').map((a) => a.name).sort()).toEqual(
+      roleFile.roleAssignments.flatMap((a) => Array<string>(perResource(a.name)).fill(a.name)).sort(),
+    );
+    expect(model.assignments().filter((a) => a.name === 'onLinkedResource')).toEqual(
+      scopes.gatewayLinkedResources.map((scope) => ({ name: 'onLinkedResource', principal: 'app', role: 'gatewayLinker', scope, enforced: true })),
+    );
     expect(model.assignments().find((a) => a.name === 'onGatewayResourceGroup')?.scope).toBe(scopes.gatewayResourceGroup);
     expect(model.assignments().find((a) => a.name === 'challengeWriter')?.scope).toBe(scopes.challengeContainer);
     expect([...definitionsOf(roleFile).keys()]).toEqual([...Object.keys(roleFile.builtInRoles), ...Object.keys(roleFile.customRoles)]);
@@ -123,7 +132,13 @@ describe('role evaluation (pure)', () => {
     expect(app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', 'dataAction', `${scopes.challengeAccount}/blobServices/default/containers/other`)).toBe(false);
     expect(app('Microsoft.Network/applicationGateways/write', 'action', scopes.gateway)).toBe(true);
     expect(app('Microsoft.Network/applicationGateways/write', 'action', `${scopes.gatewayResourceGroup}/providers/Microsoft.Network/applicationGateways/other`)).toBe(false);
-    expect(app('Microsoft.Network/virtualNetworks/subnets/join/action', 'action', `${scopes.virtualNetwork}/subnets/appgw`)).toBe(true);
+    // The linker is on each linked resource, wherever it lives, and on nothing beside it.
+    expect(app('Microsoft.Network/virtualNetworks/subnets/join/action', 'action', subnet)).toBe(true);
+    expect(app('Microsoft.Network/virtualNetworks/subnets/join/action', 'action', subnet.replace(/appgw$/, 'workloads'))).toBe(false);
+    expect(app('Microsoft.Network/publicIPAddresses/read', 'action', publicIp)).toBe(true);
+    expect(app('Microsoft.Network/publicIPAddresses/join/action', 'action', `${HUB}/providers/Microsoft.Network/publicIPAddresses/other-pip`)).toBe(false);
+    expect(app('Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', 'action', gatewayIdentityId)).toBe(true);
+    expect(app('Microsoft.Network/applicationGateways/write', 'action', publicIp)).toBe(false);
     expect(app('Microsoft.Network/locations/operations/read', 'action', scopes.gatewayResourceGroup)).toBe(true);
     expect(app('Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action', 'action', `${scopes.gatewayResourceGroup}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf`)).toBe(false);
     expect(model.check('gw-oid', 'Microsoft.KeyVault/vaults/secrets/getSecret/action', 'dataAction', `${scopes.vault}/secrets/x`).allowed).toBe(true);
@@ -146,19 +161,41 @@ describe('role evaluation (pure)', () => {
     expect(model.check('app-oid', 'Microsoft.KeyVault/vaults/certificates/import/action', 'dataAction', scopes.vault).allowed).toBe(true);
     model.restore();
     expect(create()).toBe(true);
-    const readd = model.removeAssignment('onVirtualNetwork');
-    expect(model.check('app-oid', 'Microsoft.Network/virtualNetworks/subnets/join/action', 'action', `${scopes.virtualNetwork}/subnets/appgw`).allowed).toBe(false);
+    // One assignment of a forEach entry: the others stay.
+    const join = (): boolean => model.check('app-oid', 'Microsoft.Network/virtualNetworks/subnets/join/action', 'action', subnet).allowed;
+    const readIp = (): boolean => model.check('app-oid', 'Microsoft.Network/publicIPAddresses/read', 'action', publicIp).allowed;
+    const readd = model.removeAssignment('onLinkedResource', subnet.toUpperCase());
+    expect(join()).toBe(false);
+    expect(readIp()).toBe(true);
     readd();
-    expect(model.check('app-oid', 'Microsoft.Network/virtualNetworks/subnets/join/action', 'action', `${scopes.virtualNetwork}/subnets/appgw`).allowed).toBe(true);
+    expect(join()).toBe(true);
+    // All of them.
+    const readdAll = model.removeAssignment('onLinkedResource');
+    expect([join(), readIp()]).toEqual([false, false]);
+    expect(model.assignments().filter((a) => a.name === 'onLinkedResource')).toEqual([]);
+    readdAll();
+    expect([join(), readIp()]).toEqual([true, true]);
     expect(() => model.withoutAction('gatewayOperator', 'Microsoft.Network/loadBalancers/write')).toThrow(/does not grant/);
     expect(() => model.removeAssignment('nope')).toThrow(/no role assignment nope/);
+    expect(() => model.removeAssignment('onLinkedResource', `${HUB}/providers/Microsoft.Network/publicIPAddresses/other-pip`)).toThrow(/no role assignment onLinkedResource at/);
   });
 
-  it('lists what a test can take away: each custom action and each enforced assignment', () => {
+  it('lists what a test can take away: each custom action and each enforced assignment, each linked resource\'s on its own', () => {
     const grants = rbac().grants();
-    expect(grants.filter((g) => g.kind === 'action')).toHaveLength(roleFile.customRoles.gatewayOperator.actions.length + roleFile.customRoles.gatewayOperationReader.actions.length);
-    expect(grants.filter((g) => g.kind === 'assignment').map((g) => (g.kind === 'assignment' ? g.name : '')).sort()).toEqual(
-      ['challengeWriter', 'certificatesOfficer', 'secretsOfficer', 'gatewayReadsSecrets', 'onGateway', 'onPublicIp', 'onVirtualNetwork', 'onGatewayIdentity', 'onGatewayResourceGroup'].sort(),
+    expect(grants.filter((g) => g.kind === 'action')).toHaveLength(Object.values(roleFile.customRoles).reduce((sum, role) => sum + role.actions.length + role.dataActions.length, 0));
+    expect(grants.filter((g) => g.kind === 'action').map((g) => (g.kind === 'action' ? g.role : ''))).toContain('gatewayLinker');
+    expect(grants.filter((g) => g.kind === 'assignment').map((g) => (g.kind === 'assignment' ? `${g.name}${g.scope ? ` ${g.scope}` : ''}` : '')).sort()).toEqual(
+      [
+        'challengeWriter',
+        'certificatesOfficer',
+        'secretsOfficer',
+        'gatewayReadsSecrets',
+        'onGateway',
+        `onLinkedResource ${subnet}`,
+        `onLinkedResource ${publicIp}`,
+        `onLinkedResource ${gatewayIdentityId}`,
+        'onGatewayResourceGroup',
+      ].sort(),
     );
   });
 
@@ -195,22 +232,21 @@ describe('role evaluation (pure)', () => {
   });
 
   it('finds the linked access checks a gateway PUT makes on what the body references', () => {
-    const subnet = `${scopes.virtualNetwork}/subnets/appgw`;
     const waf = `${scopes.gatewayResourceGroup}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf`;
     const checks = linkedAccessChecks({
-      identity: { type: 'UserAssigned', userAssignedIdentities: { [scopes.gatewayIdentity]: {} } },
+      identity: { type: 'UserAssigned', userAssignedIdentities: { [gatewayIdentityId]: {} } },
       properties: {
         gatewayIPConfigurations: [{ properties: { subnet: { id: subnet } } }],
-        frontendIPConfigurations: [{ properties: { publicIPAddress: { id: scopes.publicIp } } }, { properties: { subnet: { id: subnet } } }],
+        frontendIPConfigurations: [{ properties: { publicIPAddress: { id: publicIp } } }, { properties: { subnet: { id: subnet } } }],
         firewallPolicy: { id: waf },
         httpListeners: [{ properties: { firewallPolicy: { id: waf } } }],
       },
     });
     expect(checks).toEqual([
       { action: 'Microsoft.Network/virtualNetworks/subnets/join/action', scope: subnet },
-      { action: 'Microsoft.Network/publicIPAddresses/join/action', scope: scopes.publicIp },
+      { action: 'Microsoft.Network/publicIPAddresses/join/action', scope: publicIp },
       { action: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action', scope: waf },
-      { action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', scope: scopes.gatewayIdentity },
+      { action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', scope: gatewayIdentityId },
     ]);
   });
 });
@@ -331,11 +367,11 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
 
     it('refuses a PUT whose subnet, public IP or identity the app may not join or assign, naming each linked scope', async () => {
       const gateway = await tagged('linked');
-      sandbox.rbac.removeAssignment('onVirtualNetwork');
-      sandbox.rbac.removeAssignment('onGatewayIdentity');
-      const refused = await refusal(() => put(gateway));
-      const subnet = gateway.gatewayIPConfigurations?.[0]?.subnet?.id;
+      const subnet = gateway.gatewayIPConfigurations?.[0]?.subnet?.id ?? '';
       const identity = Object.keys(gateway.identity?.userAssignedIdentities ?? {})[0];
+      sandbox.rbac.removeAssignment('onLinkedResource', subnet);
+      sandbox.rbac.removeAssignment('onLinkedResource', identity);
+      const refused = await refusal(() => put(gateway));
       expect(refused).toMatchObject({ statusCode: 403, code: 'LinkedAuthorizationFailed' });
       expect(refused.message).toBe(
         `${clientOf()} has permission to perform action 'Microsoft.Network/applicationGateways/write' on scope '${sandbox.arm.gatewayId}'; however, it does not have permission to perform action(s) ` +
@@ -343,7 +379,7 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
       );
       expect(sandbox.arm.readGateway().tags).not.toEqual({ step: 'linked' });
       sandbox.rbac.restore();
-      sandbox.rbac.withoutAction('gatewayOperator', 'Microsoft.Network/publicIPAddresses/join/action');
+      sandbox.rbac.withoutAction('gatewayLinker', 'Microsoft.Network/publicIPAddresses/join/action');
       expect((await refusal(() => put(gateway))).message).toContain(`'Microsoft.Network/publicIPAddresses/join/action' on the linked scope(s) '${gateway.frontendIPConfigurations?.[0]?.publicIPAddress?.id}'`);
     });
 
@@ -357,7 +393,7 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
 
     it('refuses a PUT without applicationGateways/write before any linked check', async () => {
       sandbox.rbac.withoutAction('gatewayOperator', 'Microsoft.Network/applicationGateways/write');
-      sandbox.rbac.removeAssignment('onVirtualNetwork');
+      sandbox.rbac.removeAssignment('onLinkedResource');
       const refused = await refusal(async () => put(await tagged('nowrite')));
       expect(refused).toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
       expect(refused.message).toContain("perform action 'Microsoft.Network/applicationGateways/write' over scope");
@@ -496,7 +532,7 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
       const response = await fetch(`${sandbox.endpoints.adminUrl}${route}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: response.status, json: (await response.json()) as Record<string, unknown> };
     };
-    const without = await post('/rbac/without-action', { role: 'gatewayOperator', action: 'Microsoft.Network/publicIPAddresses/read' });
+    const without = await post('/rbac/without-action', { role: 'gatewayLinker', action: 'Microsoft.Network/publicIPAddresses/read' });
     expect(without.status).toBe(200);
     expect((without.json.role as RoleDefinition).actions).not.toContain('Microsoft.Network/publicIPAddresses/read');
     const network = new NetworkManagementClient(app, SANDBOX_SUBSCRIPTION, { tlsOptions: tlsOptions(), endpoint: sandbox.endpoints.armUrl, retryOptions: { maxRetries: 0 } });
@@ -504,6 +540,10 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
     expect(((await post('/rbac/denials')).json.denials as unknown[]).length).toBe(1);
     expect((await post('/rbac/remove-assignment', { name: 'onGateway' })).json.assignments).not.toContain('onGateway');
     expect((await post('/rbac/remove-assignment', { name: 'nope' })).status).toBe(400);
+    const [linked] = sandbox.rbac.scopes.gatewayLinkedResources;
+    const one = await post('/rbac/remove-assignment', { name: 'onLinkedResource', scope: linked });
+    expect(sandbox.rbac.assignments().filter((a) => a.name === 'onLinkedResource').map((a) => a.scope)).toEqual(sandbox.rbac.scopes.gatewayLinkedResources.slice(1));
+    expect(one.status).toBe(200);
     expect((await post('/rbac/restore')).json).toEqual({ restored: true });
     expect((await network.publicIPAddresses.get(RG, `${GW}-pip`)).ipAddress).toBe('127.0.0.1');
   });
