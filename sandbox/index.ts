@@ -5,6 +5,7 @@ import { startAdminServer } from './admin';
 import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import type { GatewayResource } from './emulators/gatewayModel';
+import type { LandingZone } from './emulators/landingZones';
 import { gatewayLinkedAccess } from '../src/domain/gatewayLinks';
 import { ManagedIdentity, startTokenServer, TokenServer } from './identity';
 import { KeyVaultEmulator, startKeyVaultEmulator, ThrottleOptions } from './keyvault';
@@ -58,6 +59,13 @@ export interface SandboxOptions {
   gatewaySku?: 'Standard_v2' | 'WAF_v2';
   /** OWASP CRS version of a WAF_v2 gateway's inline WAF configuration (default '3.2'); 3.1 or older lowers its limits to 40. */
   wafRuleSetVersion?: string;
+  /**
+   * Where the gateway's subnet, public IPs, identity and WAF policies live (default 'single-group'):
+   * 'hub-and-spoke' (network in a hub group of a second subscription, identity in its own group,
+   * IPv4 + IPv6 frontends) or 'waf-policy' (that, with a WAF_v2 gateway using WAF policies from a
+   * third group). See sandbox/emulators/landingZones.ts.
+   */
+  landingZone?: LandingZone;
   /** Extra app settings (override). */
   settings?: Record<string, string>;
   /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
@@ -191,7 +199,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       operationDelayMs: options.armOperationDelayMs,
       retryAfterSeconds: options.armRetryAfterSeconds,
       gatewaySku: options.gatewaySku,
-      wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' ? '3.2' : undefined),
+      // A WAF_v2 gateway without a WAF policy gets the inline configuration (CRS 3.2 unless asked otherwise).
+      wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' && options.landingZone !== 'waf-policy' ? '3.2' : undefined),
+      landingZone: options.landingZone,
       faults,
       counters,
       authorize: (request) => late.arm?.(request),

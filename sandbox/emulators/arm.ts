@@ -5,6 +5,7 @@ import { ArmError, REQUIRED_COLLECTIONS, validateGateway } from './armValidation
 import { checkLimits } from './gatewayLimits';
 import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
 import { EmulatorReply, EmulatorRequest, startHttpsEmulator } from './httpsServer';
+import { LandingZone, landingZoneLayout, SeededPublicIp } from './landingZones';
 import { verifyBearer } from '../identity';
 
 /**
@@ -44,7 +45,13 @@ import { verifyBearer } from '../identity';
  *   (gatewayLimits.ts, armValidation.ts).
  * - 429 RetryableError, "A retryable error occurred." (Azure/terraform-provider-azapi#691) and other
  *   faults are armed through the FaultInjector; the body is the ARM error envelope.
- * - GET publicIPAddresses with properties.ipAddress.
+ * - GET publicIPAddresses with properties.ipAddress and publicIPAddressVersion, for every public IP
+ *   the seeded gateway's frontends name, in whatever subscription and resource group the landing
+ *   zone puts them (landingZones.ts); paths compare case-insensitively (ARM resource ids are
+ *   case-insensitive: Learn, "Resource naming and case sensitivity"). Any other public IP or gateway
+ *   answers 404 ResourceNotFound "The Resource '{type}/{name}' under resource group '{rg}' was not
+ *   found. For more details please go to https://aka.ms/ARMResourceNotFoundFix" (ARM's wording, as
+ *   azure-cli prints it in public issue reports).
  * - Authorization (role assignments, linked access checks, the operation URL's rights) is checked
  *   after authentication and api-version by `authorize` (sandbox/rbac/arm.ts); out-of-band edits skip it.
  */
@@ -67,6 +74,8 @@ export interface ArmOptions {
   gatewaySku?: 'Standard_v2' | 'WAF_v2';
   /** OWASP CRS version of the seeded WAF_v2 gateway's inline WAF configuration (default '3.2'). */
   wafRuleSetVersion?: string;
+  /** Where the gateway's subnet, public IPs, identity and WAF policies live (default 'single-group'; landingZones.ts). */
+  landingZone?: LandingZone;
   faults?: FaultInjector;
   counters?: Counters;
   /** Role-based access (sandbox/rbac/arm.ts): ARM's 403 for a caller without the request's action or a linked one, else undefined. */
@@ -144,29 +153,43 @@ const armError = (status: number, code: string, message: string, headers?: Recor
 const etag = (): string => `W/"${randomUUID()}"`;
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-export function seedGateway(options: ArmOptions): { gateway: GatewayResource; publicIpId: string } {
+/** Frontend names: the IPv4 one the seeded listener uses, then one per further public IP (dual stack). */
+const frontendName = (ip: SeededPublicIp, index: number): string => (index === 0 ? 'appGwPublicFrontendIp' : `appGwPublicFrontendIp${ip.version}`);
+
+export function seedGateway(options: ArmOptions): { gateway: GatewayResource; publicIps: SeededPublicIp[] } {
   const rg = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}`;
   const id = `${rg}/providers/Microsoft.Network/applicationGateways/${options.gatewayName}`;
-  const publicIpId = `${rg}/providers/Microsoft.Network/publicIPAddresses/${options.gatewayName}-pip`;
-  const identityId = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${options.gatewayName}-identity`;
+  const zone = options.landingZone ?? 'single-group';
+  const layout = landingZoneLayout(zone, {
+    subscriptionId: options.subscriptionId,
+    resourceGroup: options.resourceGroup,
+    gatewayName: options.gatewayName,
+    publicIp: options.publicIp,
+    sku: options.gatewaySku ?? (zone === 'waf-policy' ? 'WAF_v2' : 'Standard_v2'),
+  });
   const blob = new URL(options.challengeContainerUrl);
   const child = (collection: string, name: string): string => `${id}/${collection}/${name}`;
-  const sku = options.gatewaySku ?? 'Standard_v2';
+  const sku = layout.sku;
   if (options.wafRuleSetVersion !== undefined && sku !== 'WAF_v2') throw new Error('wafRuleSetVersion needs gatewaySku WAF_v2');
+  // A WAF_v2 gateway has a WAF policy or an inline configuration (armValidation.ts); the policy's rule set lives in the policy.
+  if (options.wafRuleSetVersion !== undefined && layout.gatewayWafPolicyId) throw new Error('wafRuleSetVersion is the inline WAF configuration; the waf-policy landing zone uses a WAF policy');
+  const inlineWaf = sku === 'WAF_v2' && !layout.gatewayWafPolicyId;
   const gateway: GatewayResource = {
     id,
     name: options.gatewayName,
     type: 'Microsoft.Network/applicationGateways',
     location: options.location,
-    identity: { type: 'UserAssigned', userAssignedIdentities: { [identityId]: { principalId: randomUUID(), clientId: randomUUID() } } },
+    identity: { type: 'UserAssigned', userAssignedIdentities: { [layout.identityId]: { principalId: randomUUID(), clientId: randomUUID() } } },
     properties: {
       sku: { name: sku, tier: sku, capacity: 1 },
       // Inline WAF settings (ApplicationGatewayWebApplicationFirewallConfiguration in applicationGateway.json).
-      ...(sku === 'WAF_v2'
+      ...(inlineWaf
         ? { webApplicationFirewallConfiguration: { enabled: true, firewallMode: 'Prevention', ruleSetType: 'OWASP', ruleSetVersion: options.wafRuleSetVersion ?? '3.2' } }
         : {}),
-      gatewayIPConfigurations: [{ name: 'appGatewayIpConfig', properties: { subnet: { id: `${rg}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/appgw` } } }],
-      frontendIPConfigurations: [{ name: 'appGwPublicFrontendIp', properties: { publicIPAddress: { id: publicIpId } } }],
+      // The gateway's WAF policy (ApplicationGatewayPropertiesFormat.firewallPolicy, a SubResource).
+      ...(layout.gatewayWafPolicyId ? { firewallPolicy: { id: layout.gatewayWafPolicyId } } : {}),
+      gatewayIPConfigurations: [{ name: 'appGatewayIpConfig', properties: { subnet: { id: layout.subnetId } } }],
+      frontendIPConfigurations: layout.publicIps.map((ip, index) => ({ name: frontendName(ip, index), properties: { publicIPAddress: { id: ip.id } } })),
       frontendPorts: [
         { name: 'port_80', properties: { port: 80 } },
         { name: 'port_443', properties: { port: 443 } },
@@ -197,6 +220,8 @@ export function seedGateway(options: ArmOptions): { gateway: GatewayResource; pu
             frontendIPConfiguration: { id: child('frontendIPConfigurations', 'appGwPublicFrontendIp') },
             frontendPort: { id: child('frontendPorts', 'port_80') },
             protocol: 'Http',
+            // A per-site WAF policy (ApplicationGatewayHttpListenerPropertiesFormat.firewallPolicy).
+            ...(layout.listenerWafPolicyId ? { firewallPolicy: { id: layout.listenerWafPolicyId } } : {}),
           },
         },
       ],
@@ -233,7 +258,7 @@ export function seedGateway(options: ArmOptions): { gateway: GatewayResource; pu
       ],
     },
   };
-  return { gateway: normalise(gateway, 'Succeeded'), publicIpId };
+  return { gateway: normalise(gateway, 'Succeeded'), publicIps: layout.publicIps };
 }
 
 /** Children of every collection, each with an object `properties`. */
@@ -283,16 +308,22 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
   const operations = new Map<string, Operation>();
   const listeners: ((gateway: GatewayResource) => void)[] = [];
   const count = (operation: string): void => options.counters?.increment('arm', operation);
-  const publicIp = {
-    id: seeded.publicIpId,
-    name: `${options.gatewayName}-pip`,
-    type: 'Microsoft.Network/publicIPAddresses',
-    location: options.location,
-    sku: { name: 'Standard', tier: 'Regional' },
-    properties: { provisioningState: 'Succeeded', ipAddress: options.publicIp, publicIPAddressVersion: 'IPv4', publicIPAllocationMethod: 'Static' },
-  };
+  // publicIpAddress.json: a v2 gateway's public IPs are Standard and Static (Learn, Application Gateway
+  // frontend IP configuration), IPv4 or IPv6 (publicIPAddressVersion).
+  const publicIps = new Map(
+    seeded.publicIps.map((ip) => [
+      ip.id.toLowerCase(),
+      {
+        id: ip.id,
+        name: ip.name,
+        type: 'Microsoft.Network/publicIPAddresses',
+        location: options.location,
+        sku: { name: 'Standard', tier: 'Regional' },
+        properties: { provisioningState: 'Succeeded', ipAddress: ip.ipAddress, publicIPAddressVersion: ip.version, publicIPAllocationMethod: 'Static' },
+      },
+    ]),
+  );
   const gatewayPath = seeded.gateway.id.toLowerCase();
-  const publicIpPath = seeded.publicIpId.toLowerCase();
   const operationsPath = `/subscriptions/${options.subscriptionId}/providers/microsoft.network/locations/${options.location}/operations/`.toLowerCase();
   let base = '';
 
@@ -336,7 +367,7 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
     for (const collection of CHILD_COLLECTIONS) {
       for (const item of childrenOf(candidate, collection)) item.id = `${candidate.id}/${collection}/${item.name}`;
     }
-    const invalid: ArmError | undefined = checkLimits(candidate) ?? validateGateway(candidate);
+    const invalid: ArmError | undefined = checkLimits(candidate) ?? validateGateway(candidate, current);
     if (invalid) return armError(400, invalid.code, invalid.message);
 
     const operation: Operation = { id: randomUUID(), status: 'InProgress', polls: 0 };
@@ -383,7 +414,7 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
       operation: (request) => {
         const path = request.url.pathname.toLowerCase();
         if (path === gatewayPath) return `applicationGateways.${request.method.toLowerCase()}`;
-        if (path === publicIpPath) return `publicIPAddresses.${request.method.toLowerCase()}`;
+        if (publicIps.has(path)) return `publicIPAddresses.${request.method.toLowerCase()}`;
         if (path.includes('/operations/')) return 'operations.get';
         return 'other';
       },
@@ -407,14 +438,16 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
           return putGateway(request.body, Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch, apiVersion);
         }
       }
-      if (path === publicIpPath && request.method === 'GET') return { status: 200, body: publicIp };
+      const publicIp = publicIps.get(path);
+      if (publicIp && request.method === 'GET') return { status: 200, body: publicIp };
       if (path.startsWith(operationsPath) && request.method === 'GET') {
         const operation = operations.get(path.slice(operationsPath.length));
         if (!operation) return armError(404, 'NotFound', 'Operation not found.');
         return operationStatus(operation);
       }
-      if (/\/providers\/microsoft\.network\/(applicationgateways|publicipaddresses)\//.test(path)) {
-        return armError(404, 'ResourceNotFound', `The Resource '${request.url.pathname.split('/providers/')[1]}' under resource group '${options.resourceGroup}' was not found.`);
+      const missing = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)\/providers\/(microsoft\.network\/(?:applicationgateways|publicipaddresses)\/[^/]+)$/i.exec(request.url.pathname.replace(/\/+$/, ''));
+      if (missing) {
+        return armError(404, 'ResourceNotFound', `The Resource '${missing[2]}' under resource group '${missing[1]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
       }
       return armError(404, 'NotFound', `No route ${request.method} ${request.url.pathname}`);
     },

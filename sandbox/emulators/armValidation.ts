@@ -12,6 +12,26 @@ import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
  * ApplicationGatewayRequestRoutingRulesUsingSameHttpListener and ApplicationGatewaySkuNotSpecified
  * are the service's codes (quoted in public issue threads and support articles); the others follow
  * its naming, unverified. Limits and child names: gatewayLimits.ts.
+ *
+ * WAF policies (firewallPolicy on the gateway, a listener or a path rule):
+ * - "WAF policy associations are only supported for the Application Gateway WAF_v2 sku" (Learn,
+ *   "Azure Web Application Firewall policy overview", note). The code and wording of the refusal
+ *   are not public: ApplicationGatewayFirewallPolicyNotSupportedForSku is in the service's style, unverified.
+ * - A WAF_v2 gateway needs a WAF policy or an inline WAF configuration: 400
+ *   ApplicationGatewayFirewallNotConfiguredForSelectedSku "Application Gateway {id} with the selected
+ *   SKU tier WAF_v2 must have a valid WAF policy or configuration" (the service's answer quoted in
+ *   Azure/azure-cli#24029 and hashicorp/terraform-provider-azurerm#19304). Only the gateway-level
+ *   policy counts here: whether per-listener policies alone satisfy it is not documented (Learn says
+ *   a policy "can be associated with any combination of application gateways, listeners, and
+ *   path-based rules"), so the stricter reading is taken.
+ * - "Once a Firewall Policy is associated to a WAF, there must always be a policy associated to that
+ *   WAF. You may overwrite that policy, but disassociating a policy from the WAF entirely isn't
+ *   supported" (Learn, "Create Web Application Firewall policies for Application Gateway"): 400
+ *   ApplicationGatewayFirewallPolicyCannotBeRemoved "Firewall policy {id} cannot be removed from
+ *   Application Gateway, changing from one firewall policy to another is permitted." (the service's
+ *   answer quoted in pagopa-archive/io-infrastructure-live-new#267). A change of SKU to Standard_v2
+ *   drops the policy (MicrosoftDocs/azure-docs#121005) and is refused here by the first rule instead.
+ * Whether the referenced policies exist is not checked (the emulator holds no policies).
  */
 export interface ArmError {
   code: string;
@@ -34,13 +54,53 @@ function references(value: unknown, found: string[] = []): string[] {
   return found;
 }
 
-export function validateGateway(gateway: GatewayResource): ArmError | undefined {
+/** Every WAF policy the gateway names: its own, its listeners' and its path rules'. */
+export function wafPolicyReferences(gateway: GatewayResource): { at: string; id: string }[] {
+  const props = gateway.properties;
+  const found: { at: string; id: string }[] = [];
+  const add = (at: string, reference: unknown): void => {
+    const id = (reference as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string' && id) found.push({ at, id });
+  };
+  add(gateway.id, props.firewallPolicy);
+  for (const listener of props.httpListeners) add(`${gateway.id}/httpListeners/${listener.name}`, listener.properties.firewallPolicy);
+  for (const map of props.urlPathMaps ?? []) {
+    for (const rule of map.properties.pathRules ?? []) add(`${gateway.id}/urlPathMaps/${map.name}/pathRules/${rule.name}`, rule.properties?.firewallPolicy);
+  }
+  return found;
+}
+
+function validateWaf(gateway: GatewayResource, previous: GatewayResource | undefined): ArmError | undefined {
+  const props = gateway.properties;
+  const isWafV2 = props.sku.name.toLowerCase() === 'waf_v2';
+  const policies = wafPolicyReferences(gateway);
+  if (!isWafV2 && policies.length > 0) {
+    return {
+      code: 'ApplicationGatewayFirewallPolicyNotSupportedForSku',
+      message: `Firewall policy ${policies[0].id} referenced by ${policies[0].at} can only be associated with an Application Gateway of SKU tier WAF_v2; ${gateway.id} has ${props.sku.name}.`,
+    };
+  }
+  const gatewayPolicy = (props.firewallPolicy as { id?: string } | undefined)?.id;
+  if (isWafV2 && !gatewayPolicy && !props.webApplicationFirewallConfiguration) {
+    return { code: 'ApplicationGatewayFirewallNotConfiguredForSelectedSku', message: `Application Gateway ${gateway.id} with the selected SKU tier WAF_v2 must have a valid WAF policy or configuration` };
+  }
+  const previousPolicy = (previous?.properties.firewallPolicy as { id?: string } | undefined)?.id;
+  if (previousPolicy && !gatewayPolicy) {
+    return { code: 'ApplicationGatewayFirewallPolicyCannotBeRemoved', message: `Firewall policy ${previousPolicy} cannot be removed from Application Gateway, changing from one firewall policy to another is permitted.` };
+  }
+  return undefined;
+}
+
+/** `previous`: the gateway as it is before this PUT (a policy once associated cannot be removed). */
+export function validateGateway(gateway: GatewayResource, previous?: GatewayResource): ArmError | undefined {
   const props = gateway.properties;
   const gatewayId = gateway.id.toLowerCase();
   if (!props.sku?.name) {
     // The code is documented (MicrosoftDocs/SupportArticles-docs error-codes/applicationgatewayskunotspecified.md); the wording is unverified.
     return { code: 'ApplicationGatewaySkuNotSpecified', message: `Application Gateway ${gateway.id} must have a SKU specified.` };
   }
+  const waf = validateWaf(gateway, previous);
+  if (waf) return waf;
   const known = new Set<string>();
   for (const collection of CHILD_COLLECTIONS) {
     for (const child of (props[collection] as Child[] | undefined) ?? []) known.add(`${gatewayId}/${collection.toLowerCase()}/${child.name.toLowerCase()}`);

@@ -28,6 +28,8 @@ export interface GatewayResource {
     sku: { name: string; tier: string; capacity?: number };
     /** Inline WAF settings of a WAF_v2 gateway (ApplicationGatewayWebApplicationFirewallConfiguration). */
     webApplicationFirewallConfiguration?: { enabled: boolean; firewallMode: string; ruleSetType: string; ruleSetVersion: string };
+    /** The gateway's WAF policy (a WAF_v2 gateway has this or the inline configuration). */
+    firewallPolicy?: SubResource;
     gatewayIPConfigurations?: Child[];
     frontendIPConfigurations: Child<{ publicIPAddress?: SubResource; privateIPAddress?: string }>[];
     frontendPorts: Child<{ port: number }>[];
@@ -51,12 +53,14 @@ export interface GatewayResource {
       hostNames?: string[];
       requireServerNameIndication?: boolean;
       sslCertificate?: SubResource;
+      /** A per-site WAF policy. */
+      firewallPolicy?: SubResource;
     }>[];
     sslCertificates?: Child<{ keyVaultSecretId?: string; data?: string; password?: string; publicCertData?: string }>[];
     urlPathMaps?: Child<{
       defaultBackendAddressPool?: SubResource;
       defaultBackendHttpSettings?: SubResource;
-      pathRules: Child<{ paths: string[]; backendAddressPool?: SubResource; backendHttpSettings?: SubResource }>[];
+      pathRules: Child<{ paths: string[]; backendAddressPool?: SubResource; backendHttpSettings?: SubResource; firewallPolicy?: SubResource }>[];
     }>[];
     requestRoutingRules: Child<{
       ruleType: string;
