@@ -4,6 +4,7 @@ import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { parseRetryAfter } from '../domain/retryAfter';
 import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
+import { parseResourceId } from '../domain/gatewayLinks';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
 
@@ -22,11 +23,22 @@ const CONFLICT = 409;
 
 export class GatewayAdapter {
   private readonly client: NetworkManagementClient;
+  /** One client per subscription the gateway's public IPs live in (a hub-and-spoke landing zone keeps them in a connectivity subscription). */
+  private readonly clients = new Map<string, NetworkManagementClient>();
 
   constructor(private readonly config: CertbotConfig) {
-    this.client = new NetworkManagementClient(appCredential(), config.subscriptionId, {
-      endpoint: config.armEndpoint.origin,
-    });
+    this.client = this.clientFor(config.subscriptionId);
+  }
+
+  /** A client for resources of `subscriptionId`: the same credential, endpoint and pipeline options as the gateway's. */
+  private clientFor(subscriptionId: string): NetworkManagementClient {
+    const key = subscriptionId.toLowerCase();
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new NetworkManagementClient(appCredential(), subscriptionId, { endpoint: this.config.armEndpoint.origin });
+      this.clients.set(key, client);
+    }
+    return client;
   }
 
   private get targets(): GatewayTargets {
@@ -47,7 +59,7 @@ export class GatewayAdapter {
     }
   }
 
-  /** Every public IP address of the gateway's frontends. */
+  /** Every public IP address (IPv4 and IPv6) of the gateway's frontends, each read in its own subscription and resource group. */
   async publicIps(): Promise<string[]> {
     const gateway = await this.read();
     const ids = publicFrontendIpIds(gateway);
@@ -56,9 +68,9 @@ export class GatewayAdapter {
     }
     const ips: string[] = [];
     for (const id of ids) {
-      const { resourceGroup, name } = parsePublicIpId(id);
+      const { subscriptionId, resourceGroup, name } = parsePublicIpId(id);
       try {
-        const address = await this.client.publicIPAddresses.get(resourceGroup, name);
+        const address = await this.clientFor(subscriptionId).publicIPAddresses.get(resourceGroup, name);
         if (address.ipAddress) ips.push(address.ipAddress);
       } catch (error) {
         throw fromAzureError('Azure Resource Manager', error, {
@@ -153,8 +165,11 @@ function header(response: { headers?: unknown; rawHeaders?: Record<string, strin
   return (headers as Record<string, string> | undefined)?.[name] ?? response.rawHeaders?.[name];
 }
 
-function parsePublicIpId(id: string): { resourceGroup: string; name: string } {
-  const match = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/publicIPAddresses\/([^/]+)$/i.exec(id);
-  if (!match) throw new CertbotError('ApplicationGatewayMisconfigured', `Unexpected public IP resource id: ${id}`);
-  return { resourceGroup: match[1], name: match[2] };
+/** A frontend's public IP: its subscription, which need not be the gateway's, its resource group and name. */
+export function parsePublicIpId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const parsed = parseResourceId(id);
+  if (!parsed || parsed.type.toLowerCase() !== 'microsoft.network/publicipaddresses') {
+    throw new CertbotError('ApplicationGatewayMisconfigured', `Unexpected public IP resource id: ${id}`);
+  }
+  return { subscriptionId: parsed.subscriptionId, resourceGroup: parsed.resourceGroup, name: parsed.name };
 }
