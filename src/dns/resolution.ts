@@ -45,6 +45,25 @@ export async function resolveHostname(hostname: string, servers: string[]): Prom
   return { chain, ipv4, ipv6 };
 }
 
+/**
+ * One spelling per address, so addresses compare, not strings: an IPv6 address may be written with
+ * leading zeros, upper case or uncompressed (RFC 4291 section 2.2), and RFC 5952 defines the
+ * canonical text form, which the WHATWG URL parser produces for an IPv6 host. IPv4 is kept as is.
+ */
+export function canonicalIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  try {
+    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip.toLowerCase();
+  }
+}
+
+/**
+ * Every A and AAAA record must be an address of the gateway's frontends. A dual-stack gateway
+ * (IPv4 and IPv6 public frontends) needs no AAAA record: the gateway's addresses are what the
+ * records may point at, not what they must all cover.
+ */
 export function checkPointsAtGateway(hostname: string, answer: DnsAnswer, gatewayIps: string[]): void {
   const via = answer.chain.length > 1 ? ` (via ${answer.chain.slice(1).join(' -> ')})` : '';
   const addresses = [...answer.ipv4, ...answer.ipv6];
@@ -54,7 +73,8 @@ export function checkPointsAtGateway(hostname: string, answer: DnsAnswer, gatewa
       `${hostname}${via} has no A or AAAA record; it must resolve to ${gatewayIps.join(', ')}.`,
     );
   }
-  const wrong = addresses.filter((ip) => !gatewayIps.includes(ip));
+  const gateway = new Set(gatewayIps.map(canonicalIp));
+  const wrong = addresses.filter((ip) => !gateway.has(canonicalIp(ip)));
   if (wrong.length > 0) {
     throw new CertbotError(
       'HostnameNotResolvingToApplicationGateway',
