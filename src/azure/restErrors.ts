@@ -1,6 +1,6 @@
 import { CertbotError, ErrorCode } from '../domain/errors';
 import { parseRetryAfter } from '../domain/retryAfter';
-import { deniedAction, grantAdvice } from '../domain/permissions';
+import { deniedAction, deniedScope, grantAdvice } from '../domain/permissions';
 
 /** What the Azure SDKs throw (RestError) reduced to the fields we read; keeps `any` out of callers. */
 interface RestLike {
@@ -83,7 +83,7 @@ export function fromAzureError(service: string, error: unknown, codes: ErrorCode
   if (rest.statusCode === 403) {
     // Name the refused action and the deployment's role that grants it: what the operator must do.
     const action = deniedAction(rest.message ?? '') ?? (codes.deniedAction && rest.code === codes.deniedAction.whenCode ? codes.deniedAction.action : undefined);
-    const advice = action ? grantAdvice(action) : undefined;
+    const advice = action ? grantAdvice(action, 'app', deniedScope(rest.message ?? '')) : undefined;
     return new CertbotError(codes.forbidden, `${describe(service, rest)}${action ? ` Refused action: ${action}.` : ''}${advice ? ` ${advice}` : ''}`);
   }
   if (rest.statusCode === 401) return new CertbotError(codes.forbidden, describe(service, rest));

@@ -42,9 +42,7 @@ const SCOPE_TYPES: Record<string, RegExp> = {
   vault: /^Microsoft\.KeyVault\//i,
   challengeContainer: /^Microsoft\.Storage\//i,
   gateway: /^Microsoft\.Network\/applicationGateways\//i,
-  publicIp: /^Microsoft\.Network\/publicIPAddresses\//i,
-  virtualNetwork: /^Microsoft\.Network\/virtualNetworks\//i,
-  gatewayIdentity: /^Microsoft\.ManagedIdentity\//i,
+  gatewayLinkedResource: /^Microsoft\.(Network\/(publicIPAddresses|virtualNetworks|ApplicationGatewayWebApplicationFirewallPolicies)|ManagedIdentity\/userAssignedIdentities)\//i,
   resourceGroup: /^Microsoft\.Network\/locations\//i,
 };
 
@@ -53,11 +51,12 @@ const SCOPE_NAMES: Record<string, string> = {
   vault: 'the Key Vault (KeyVaultBaseUrl)',
   challengeContainer: 'the challenge container (BlobContainerUrl)',
   gateway: 'the Application Gateway',
-  publicIp: "the gateway's public IP address",
-  virtualNetwork: "the gateway's virtual network",
-  gatewayIdentity: "the gateway's user-assigned identity",
+  gatewayLinkedResource: 'the resource the gateway references',
   resourceGroup: "the gateway's resource group",
 };
+
+/** Scopes assigned once per resource (roles.json `forEach`): the advice names the one refused, when Azure said which. */
+const PER_RESOURCE_SCOPES = new Set(['gatewayLinkedResource']);
 
 export interface RoleAdvice {
   roleName: string;
@@ -65,12 +64,18 @@ export interface RoleAdvice {
   assignment: string;
 }
 
-/** The role (and where) that the deployment assigns to `principal` for `action`, if any does. */
-export function roleFor(action: string, principal = 'app'): RoleAdvice | undefined {
+/**
+ * The role (and where) that the deployment assigns to `principal` for `action`, if any does.
+ * `resourceId`: the resource Azure refused it on; named in the scope of a per-resource assignment
+ * (the gateway linker: one on each subnet, public IP, identity and WAF policy the gateway references).
+ */
+export function roleFor(action: string, principal = 'app', resourceId?: string): RoleAdvice | undefined {
   const candidates = assignments.filter((a) => a.principal === principal && definitions[a.role] && grants(definitions[a.role], action));
   const best = candidates.find((a) => SCOPE_TYPES[a.scope]?.test(action)) ?? candidates[0];
   if (!best) return undefined;
-  return { roleName: definitions[best.role].roleName, scope: SCOPE_NAMES[best.scope] ?? best.scope, assignment: best.name };
+  const name = SCOPE_NAMES[best.scope] ?? best.scope;
+  const scope = PER_RESOURCE_SCOPES.has(best.scope) && resourceId ? `${name}: ${resourceId}` : name;
+  return { roleName: definitions[best.role].roleName, scope, assignment: best.name };
 }
 
 /**
@@ -84,9 +89,20 @@ export function deniedAction(message: string): string | undefined {
   return named.length ? named[named.length - 1].split(',')[0].trim() : undefined;
 }
 
-/** What to grant, in words, for a refused action; undefined when the deployment assigns no role for it. */
-export function grantAdvice(action: string, principal = 'app'): string | undefined {
-  const role = roleFor(action, principal);
+/**
+ * The resource a 403 refused the action on: for a linked check the first linked scope (the one of
+ * the action `deniedAction` reads: "...action(s) 'B1,B2' on the linked scope(s) 'S1,S2'
+ * (respectively)"), else the scope of "...perform action 'A' over scope 'S'".
+ */
+export function deniedScope(message: string): string | undefined {
+  const linked = /on the linked scope\(s\) '([^']+)'/i.exec(message);
+  if (linked) return linked[1].split(',')[0].trim();
+  return /over scope '([^']+)'/i.exec(message)?.[1];
+}
+
+/** What to grant, in words, for a refused action (on `resourceId` when Azure named it); undefined when the deployment assigns no role for it. */
+export function grantAdvice(action: string, principal = 'app', resourceId?: string): string | undefined {
+  const role = roleFor(action, principal, resourceId);
   if (!role) return undefined;
   const who = principal === 'app' ? "the function app's identity" : "the gateway's identity";
   return `Grant ${who} the role '${role.roleName}' on ${role.scope} (assignment ${role.assignment} in infra/roles.json), then retry.`;

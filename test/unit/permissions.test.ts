@@ -1,4 +1,4 @@
-import { deniedAction, grantAdvice, roleFor } from '../../src/domain/permissions';
+import { deniedAction, deniedScope, grantAdvice, roleFor } from '../../src/domain/permissions';
 import { fromAzureError } from '../../src/azure/restErrors';
 import roles from '../../infra/roles.json';
 
@@ -10,11 +10,49 @@ describe('which role grants a refused action (from infra/roles.json)', () => {
   });
 
   it('picks the assignment on the resource the action is about', () => {
-    const custom = roles.customRoles.gatewayOperator.roleName;
-    expect(roleFor('Microsoft.Network/virtualNetworks/subnets/join/action')).toEqual({ roleName: custom, scope: "the gateway's virtual network", assignment: 'onVirtualNetwork' });
-    expect(roleFor('Microsoft.Network/publicIPAddresses/join/action')).toMatchObject({ assignment: 'onPublicIp' });
-    expect(roleFor('Microsoft.ManagedIdentity/userAssignedIdentities/assign/action')).toMatchObject({ assignment: 'onGatewayIdentity' });
-    expect(roleFor('Microsoft.Network/applicationGateways/write')).toMatchObject({ assignment: 'onGateway' });
+    const linker = roles.customRoles.gatewayLinker.roleName;
+    const subnet = '/subscriptions/hub/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet/subnets/appgw';
+    expect(roleFor('Microsoft.Network/virtualNetworks/subnets/join/action')).toEqual({ roleName: linker, scope: 'the resource the gateway references', assignment: 'onLinkedResource' });
+    expect(roleFor('Microsoft.Network/virtualNetworks/subnets/join/action', 'app', subnet)).toEqual({ roleName: linker, scope: `the resource the gateway references: ${subnet}`, assignment: 'onLinkedResource' });
+    for (const action of [
+      'Microsoft.Network/publicIPAddresses/read',
+      'Microsoft.Network/publicIPAddresses/join/action',
+      'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
+      'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action',
+    ]) {
+      expect(roleFor(action)).toMatchObject({ roleName: linker, assignment: 'onLinkedResource' });
+    }
+    expect(roleFor('Microsoft.Network/applicationGateways/write')).toEqual({ roleName: roles.customRoles.gatewayOperator.roleName, scope: 'the Application Gateway', assignment: 'onGateway' });
+    // A resource id is named only for the per-resource assignment.
+    expect(roleFor('Microsoft.Network/applicationGateways/write', 'app', '/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/applicationGateways/gw')?.scope).toBe('the Application Gateway');
+    expect(roleFor('Microsoft.Network/locations/operations/read')).toMatchObject({ scope: "the gateway's resource group", assignment: 'onGatewayResourceGroup' });
+  });
+
+  it('reads the refused resource: the first linked scope of a linked check, else the scope', () => {
+    const waf = '/subscriptions/s/resourceGroups/rg-waf/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf';
+    const linked =
+      "The client 'c' with object id 'o' has permission to perform action 'Microsoft.Network/applicationGateways/write' on scope '/g'; however, it does not have permission to perform action(s) " +
+      `'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action,Microsoft.Network/publicIPAddresses/join/action' on the linked scope(s) '${waf},/p' (respectively) or the linked scope(s) are invalid.`;
+    expect(deniedScope(linked)).toBe(waf);
+    expect(deniedScope("The client 'c' with object id 'o' does not have authorization to perform action 'Microsoft.Network/publicIPAddresses/read' over scope '/subscriptions/hub/p' or the scope is invalid.")).toBe('/subscriptions/hub/p');
+    expect(deniedScope("Caller is not authorized to perform action on resource.\r\nAction: 'x'")).toBeUndefined();
+  });
+
+  it('tells the operator which linked resource to grant the linker on, from a LinkedAuthorizationFailed', () => {
+    const waf = `/subscriptions/s/resourceGroups/rg-waf/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/${'w'.repeat(300)}`;
+    const refusal = Object.assign(
+      new Error(
+        `The client '${'c'.repeat(36)}' with object id '${'o'.repeat(36)}' has permission to perform action 'Microsoft.Network/applicationGateways/write' on scope '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/gw'; ` +
+          `however, it does not have permission to perform action(s) 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action' on the linked scope(s) '${waf}' (respectively) or the linked scope(s) are invalid.`,
+      ),
+      { statusCode: 403, code: 'LinkedAuthorizationFailed' },
+    );
+    const typed = fromAzureError('Azure Resource Manager', refusal, { forbidden: 'ApplicationGatewayPermissionDenied', other: 'ApplicationGatewayUpdateFailed' });
+    expect(typed.code).toBe('ApplicationGatewayPermissionDenied');
+    // Named in full even where Azure's message is cut short in the detail.
+    expect(typed.detail).toContain(
+      `Refused action: Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action. Grant the function app's identity the role '${roles.customRoles.gatewayLinker.roleName}' on the resource the gateway references: ${waf} (assignment onLinkedResource in infra/roles.json), then retry.`,
+    );
   });
 
   it('says nothing for an action no assignment grants', () => {
