@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { buildPackage, packageDir, packageEntry, packageRoot } from '../scripts/package';
 
 /**
- * The deployment package: the function app's entry bundled by esbuild into one file with its
- * production dependencies and a source map (`@azure/functions-core` stays external: the worker
- * provides it). Reports its size and the cold import time of the entry, bundled vs unbundled
- * (median of fresh `node` processes).
+ * The deployment package azd deploys (scripts/package.ts builds it, the same function `azd package`
+ * runs): its size and the cold import time of its entry, against the unbundled build (dist/ +
+ * node_modules), each the median of fresh `node` processes.
  */
-const root = path.resolve(__dirname, '..', '..');
-const out = path.join(root, 'dist-package');
+const root = packageRoot;
+const out = packageDir;
 const RUNS = 9;
 
 function coldImportMs(entry: string): number {
@@ -31,28 +30,14 @@ function dirSize(dir: string): number {
 }
 
 async function main(): Promise<void> {
-  fs.rmSync(out, { recursive: true, force: true });
-  await build({
-    entryPoints: [path.join(root, 'src/functions/index.ts')],
-    outfile: path.join(out, 'dist/index.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    minify: true,
-    external: ['@azure/functions-core'],
-    logLevel: 'warning',
-  });
-  fs.copyFileSync(path.join(root, 'host.json'), path.join(out, 'host.json'));
-  fs.writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ name: 'appgw-certbot', version: '0.1.0', main: 'dist/index.js' }, null, 2)}\n`);
+  await buildPackage(out);
 
-  const bundle = fs.statSync(path.join(out, 'dist/index.js')).size;
+  const bundle = fs.statSync(path.join(out, packageEntry)).size;
   const total = dirSize(out);
-  const bundled = coldImportMs(path.join(out, 'dist/index.js'));
+  const bundled = coldImportMs(path.join(out, packageEntry));
   const unbundled = coldImportMs(path.join(root, 'dist/src/functions/index.js'));
   const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(2);
-  console.log(`\nDeployment package (dist-package/): entry ${mb(bundle)} MiB, with source map and host.json ${mb(total)} MiB`);
+  console.log(`\nDeployment package (dist-package/): entry ${mb(bundle)} MiB, with its source map, host.json and package.json ${mb(total)} MiB`);
   console.log(`Cold import of the app's entry, median of ${RUNS} fresh node processes: bundled ${bundled.toFixed(0)} ms, unbundled (dist/ + node_modules) ${unbundled.toFixed(0)} ms`);
   const resultsFile = path.join(root, 'bench', 'results', 'latest.json');
   if (fs.existsSync(resultsFile)) {
