@@ -1,58 +1,53 @@
-// appgw-certbot: the Function App, its identity and storage, Key Vault and monitoring, with least
-// privilege on an existing Application Gateway. Deploy with `azd up`; remove with `azd down`.
+// appgw-certbot: what lives in the app's own, dedicated resource group (main.bicep creates it, and
+// `azd down` deletes it with everything in it): the Function App, its identity and host storage,
+// monitoring, and, unless existing ones are named, the Key Vault and the challenge storage account.
 // Flex Consumption: https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to
 // Identity-based host storage: https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
 targetScope = 'resourceGroup'
 
-@description('Name of the azd environment; names are derived from it.')
 param environmentName string
-param location string = resourceGroup().location
-@allowed(['22', '20'])
-param nodeVersion string = '22'
-
-@description('ACME directory URL (Let\'s Encrypt production by default).')
-param acmeEndpoint string = 'https://acme-v02.api.letsencrypt.org/directory'
+param location string
+param token string
+param nodeVersion string
+param acmeEndpoint string
 param acmeAccountEmail string
 
-@description('The existing Application Gateway and what its new rules route to.')
-param applicationGatewayResourceGroup string
-param applicationGatewayName string
+@description('Where the gateway is: the app\'s settings name it (the contract\'s SubscriptionId, ApplicationGatewayResourceGroup, ApplicationGatewayName).')
+param gatewaySubscriptionId string
+param gatewayResourceGroup string
+param gatewayName string
 param applicationGatewayHttpSettingsName string
 param applicationGatewayBackendName string
-param applicationGatewayPublicIpName string
-param applicationGatewayVirtualNetworkName string
-param applicationGatewayIdentityName string
 
-@description('Leave empty to create a Key Vault; or the name of an existing one (RBAC mode) in this resource group.')
-param existingKeyVaultName string = ''
-@description('Leave empty to create the challenge storage account; or an existing one in this resource group.')
-param existingChallengeStorageAccountName string = ''
-param challengeContainerName string = 'acme-challenge'
+@description('True: create the Key Vault here. False: keyVaultName is an existing vault elsewhere.')
+param createKeyVault bool
+param keyVaultName string
+@allowed(['default', 'recover'])
+param keyVaultCreateMode string
+@description('True: create the challenge storage account here. False: an existing account elsewhere.')
+param createChallengeAccount bool
+param challengeAccountName string
+param challengeContainerName string
 
-@allowed(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'])
-param certificateKeyType string = 'RSA-2048'
-param maxHostnamesPerRequest int = 100
-param maxParallelIssuances int = 10
-@minValue(1)
-@maxValue(365)
-param renewBeforeDays int = 30
-@description('When the renewal timer runs (NCRONTAB, UTC).')
-param renewalSchedule string = '0 0 3 * * *'
-@description('Optional Slack / Teams / JSON webhook for failures and overdue renewals.')
-param failureWebhookUrl string = ''
-param historyRetentionDays int = 30
-@description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
-param useDurableTaskScheduler bool = false
+param certificateKeyType string
+param maxHostnamesPerRequest int
+param maxParallelIssuances int
+param renewBeforeDays int
+param renewalSchedule string
+param failureWebhookUrl string
+param historyRetentionDays int
+param useDurableTaskScheduler bool
 
-var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
-var keyVaultName = empty(existingKeyVaultName) ? 'kv-${token}' : existingKeyVaultName
-var challengeAccountName = empty(existingChallengeStorageAccountName) ? 'stc${token}' : existingChallengeStorageAccountName
+// Endpoints built from names and the cloud's suffixes, so an existing vault or account in another
+// group or subscription needs no cross-scope reference.
+var keyVaultUrl = 'https://${keyVaultName}${environment().suffixes.keyvaultDns}/'
+var challengeContainerUrl = 'https://${challengeAccountName}.blob.${environment().suffixes.storage}/${challengeContainerName}'
 
 // Built-in roles (their GUIDs and documented permissions) come from roles.json, the file the sandbox
 // enforces and test/infra checks against these assignments:
 // https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
-var roles = loadJsonContent('roles.json', '$.builtInRoles')
+var roles = loadJsonContent('../roles.json', '$.builtInRoles')
 
 // Durable Task Scheduler (optional): https://learn.microsoft.com/azure/azure-functions/durable/durable-task-scheduler/develop-with-durable-task-scheduler
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = if (useDurableTaskScheduler) {
@@ -113,8 +108,9 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
-// The challenge storage: one container the gateway reads anonymously (blob level), nothing else public.
-resource challengeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (empty(existingChallengeStorageAccountName)) {
+// The challenge storage account, when none is named: anonymous reads allowed at account level so
+// the one container challengeStorage.bicep creates can be public (blob level); nothing else is.
+resource challengeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (createChallengeAccount) {
   name: challengeAccountName
   location: location
   tags: tags
@@ -128,37 +124,21 @@ resource challengeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (e
   }
 }
 
-resource challengeAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: challengeAccountName
-}
-
-resource challengeBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
-  parent: challengeAccount
-  name: 'default'
-  dependsOn: [challengeStorage]
-}
-
-resource challengeContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: challengeBlobs
-  name: challengeContainerName
-  properties: { publicAccess: 'Blob' }
-}
-
-resource newVault 'Microsoft.KeyVault/vaults@2023-07-01' = if (empty(existingKeyVaultName)) {
+// A vault name stays taken while a deleted vault holds it (soft delete, 90 days here): the
+// preprovision hook finds such a vault of this environment and sets createMode 'recover', which
+// brings its certificates back; 'default' fails on it with a conflict (Learn, key-vault-recovery).
+resource newVault 'Microsoft.KeyVault/vaults@2023-07-01' = if (createKeyVault) {
   name: keyVaultName
   location: location
   tags: tags
   properties: {
     tenantId: tenant().tenantId
     sku: { family: 'A', name: 'standard' }
+    createMode: keyVaultCreateMode
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
   }
-}
-
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
-  name: keyVaultName
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -223,17 +203,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD;ClientId=${appIdentity.properties.clientId}' }
         // The identity DefaultAzureCredential uses (src/azure/credential.ts).
         { name: 'AZURE_CLIENT_ID', value: appIdentity.properties.clientId }
+        // Stack traces name our TypeScript files and lines: the package carries the bundle's source map.
+        { name: 'NODE_OPTIONS', value: '--enable-source-maps' }
         // The app's typed configuration (src/domain/config.ts).
         { name: 'AcmeEndpoint', value: acmeEndpoint }
         { name: 'AcmeAccountEmail', value: acmeAccountEmail }
         { name: 'TenantId', value: tenant().tenantId }
-        { name: 'SubscriptionId', value: subscription().subscriptionId }
-        { name: 'ApplicationGatewayResourceGroup', value: applicationGatewayResourceGroup }
-        { name: 'ApplicationGatewayName', value: applicationGatewayName }
+        { name: 'SubscriptionId', value: gatewaySubscriptionId }
+        { name: 'ApplicationGatewayResourceGroup', value: gatewayResourceGroup }
+        { name: 'ApplicationGatewayName', value: gatewayName }
         { name: 'ApplicationGatewayHttpSettingsName', value: applicationGatewayHttpSettingsName }
         { name: 'ApplicationGatewayBackendName', value: applicationGatewayBackendName }
-        { name: 'BlobContainerUrl', value: '${challengeAccount.properties.primaryEndpoints.blob}${challengeContainerName}' }
-        { name: 'KeyVaultBaseUrl', value: vault.properties.vaultUri }
+        { name: 'BlobContainerUrl', value: challengeContainerUrl }
+        { name: 'KeyVaultBaseUrl', value: keyVaultUrl }
         { name: 'ArmEndpoint', value: environment().resourceManager }
         { name: 'DnsServers', value: '' }
         { name: 'CertificateKeyType', value: certificateKeyType }
@@ -256,7 +238,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       ])
     }
   }
-  dependsOn: [newVault, challengeContainer]
+  dependsOn: [newVault, challengeStorage]
 }
 
 // --- role assignments: each on one resource -------------------------------------------------
@@ -291,39 +273,6 @@ resource hostTables 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource challengeWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(challengeContainer.id, appIdentity.id, roles.storageBlobDataContributor.id)
-  scope: challengeContainer
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor.id)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource certificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appIdentity.id, roles.keyVaultCertificatesOfficer.id)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCertificatesOfficer.id)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-  dependsOn: [newVault]
-}
-
-// The ACME account key is a secret the app creates on first use.
-resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appIdentity.id, roles.keyVaultSecretsOfficer.id)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer.id)
-    principalId: appIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-  dependsOn: [newVault]
-}
-
 resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(insights.id, appIdentity.id, roles.monitoringMetricsPublisher.id)
   scope: insights
@@ -344,30 +293,7 @@ resource schedulerWorker 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
-module gatewayAccess 'modules/gatewayAccess.bicep' = {
-  name: 'appgw-certbot-gateway-access'
-  scope: resourceGroup(applicationGatewayResourceGroup)
-  params: {
-    principalId: appIdentity.properties.principalId
-    gatewayName: applicationGatewayName
-    publicIpName: applicationGatewayPublicIpName
-    virtualNetworkName: applicationGatewayVirtualNetworkName
-    gatewayIdentityName: applicationGatewayIdentityName
-  }
-}
-
-// The gateway reads the certificates it serves through its own identity.
-resource gatewayReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, applicationGatewayIdentityName, roles.keyVaultSecretsUser.id)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser.id)
-    principalId: gatewayAccess.outputs.gatewayIdentityPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-  dependsOn: [newVault]
-}
-
-output AZURE_FUNCTION_APP_NAME string = functionApp.name
-output KEY_VAULT_URL string = vault.properties.vaultUri
-output CHALLENGE_CONTAINER_URL string = '${challengeAccount.properties.primaryEndpoints.blob}${challengeContainerName}'
+output appPrincipalId string = appIdentity.properties.principalId
+output functionAppName string = functionApp.name
+output keyVaultUrl string = keyVaultUrl
+output challengeContainerUrl string = challengeContainerUrl

@@ -1,40 +1,34 @@
-// Least privilege on the Application Gateway: a custom role with only what the app does, assigned
-// on each resource it touches (deployed into the gateway's resource group). The roles' actions come
-// from ../roles.json, the file the sandbox enforces (sandbox/rbac/) and test/infra checks.
+// Least privilege on the Application Gateway, deployed into the gateway's resource group: the
+// custom roles (their actions, each with its reason, come from ../roles.json, the file the sandbox
+// enforces and test/infra checks), the gateway operator role on the gateway itself, and the one
+// read Resource Manager authorizes at resource-group level. linkedResourceAccess.bicep assigns
+// the linker role on what the gateway references.
 // Actions: https://learn.microsoft.com/azure/role-based-access-control/permissions/networking
-// A gateway PUT re-submits the whole gateway, so ARM also checks join/assign on what it references:
-// https://learn.microsoft.com/azure/application-gateway/configuration-infrastructure#permissions
 targetScope = 'resourceGroup'
 
 @description('Principal id of the function app identity.')
 param principalId string
 param gatewayName string
-param publicIpName string
-@description('Name of the virtual network holding the gateway subnet.')
-param virtualNetworkName string
-@description('Name of the user-assigned identity the gateway uses to read Key Vault.')
-param gatewayIdentityName string
+@description('Suffix that makes the custom roles\' names unique in the tenant (role names are tenant-wide).')
+param roleNameSuffix string
+@description('Resource group ids (/subscriptions/…/resourceGroups/…) holding what the gateway links to: where the linker role may be assigned.')
+param linkedResourceGroupIds array
 
 resource gateway 'Microsoft.Network/applicationGateways@2024-05-01' existing = {
   name: gatewayName
 }
-resource publicIp 'Microsoft.Network/publicIPAddresses@2024-05-01' existing = {
-  name: publicIpName
-}
-resource virtualNetwork 'Microsoft.Network/virtualNetworks@2024-05-01' existing = {
-  name: virtualNetworkName
-}
-resource gatewayIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
-  name: gatewayIdentityName
-}
 
 var customRoles = loadJsonContent('../roles.json', '$.customRoles')
-var roleName = guid(resourceGroup().id, 'appgw-certbot-gateway-operator')
 
+// A custom role's GUID and its display name are both unique across the tenant (Learn,
+// custom-roles-bicep): the GUID is derived from this group and the suffix, the name carries the
+// suffix, so two environments or subscriptions never collide. Creating one needs
+// roleDefinitions/write on every assignable scope (Learn, custom-roles); the deployment's own
+// group is always among them.
 resource gatewayOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: roleName
+  name: guid(resourceGroup().id, roleNameSuffix, 'appgw-certbot-gateway-operator')
   properties: {
-    roleName: '${customRoles.gatewayOperator.roleName} (${resourceGroup().name})'
+    roleName: '${customRoles.gatewayOperator.roleName} (${roleNameSuffix})'
     description: customRoles.gatewayOperator.description
     type: 'CustomRole'
     permissions: [
@@ -43,9 +37,45 @@ resource gatewayOperator 'Microsoft.Authorization/roleDefinitions@2022-04-01' = 
         notActions: customRoles.gatewayOperator.notActions
       }
     ]
-    assignableScopes: [
-      resourceGroup().id
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
+resource gatewayLinker 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, roleNameSuffix, 'appgw-certbot-gateway-linker')
+  properties: {
+    roleName: '${customRoles.gatewayLinker.roleName} (${roleNameSuffix})'
+    description: customRoles.gatewayLinker.description
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: customRoles.gatewayLinker.actions
+        notActions: customRoles.gatewayLinker.notActions
+      }
     ]
+    assignableScopes: union([resourceGroup().id], linkedResourceGroupIds)
+  }
+}
+
+// The gateway PUT is a long-running operation the app follows at its Azure-AsyncOperation URL
+// (/subscriptions/…/providers/Microsoft.Network/locations/…/operations/…), which is not under the
+// gateway: "If you only have permission at the resource level, you can start the operation but you
+// can't track its status", so this one read is granted on the gateway's resource group, in a role of
+// its own (the operator role there would cover every gateway of the group).
+// https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations#permission-for-tracking-async-status
+resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, roleNameSuffix, 'appgw-certbot-gateway-operation-reader')
+  properties: {
+    roleName: '${customRoles.gatewayOperationReader.roleName} (${roleNameSuffix})'
+    description: customRoles.gatewayOperationReader.description
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: customRoles.gatewayOperationReader.actions
+        notActions: customRoles.gatewayOperationReader.notActions
+      }
+    ]
+    assignableScopes: [resourceGroup().id]
   }
 }
 
@@ -59,60 +89,6 @@ resource onGateway 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource onPublicIp 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(publicIp.id, principalId, gatewayOperator.id)
-  scope: publicIp
-  properties: {
-    roleDefinitionId: gatewayOperator.id
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource onVirtualNetwork 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(virtualNetwork.id, principalId, gatewayOperator.id)
-  scope: virtualNetwork
-  properties: {
-    roleDefinitionId: gatewayOperator.id
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource onGatewayIdentity 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(gatewayIdentity.id, principalId, gatewayOperator.id)
-  scope: gatewayIdentity
-  properties: {
-    roleDefinitionId: gatewayOperator.id
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// The gateway PUT is a long-running operation the app follows at its Azure-AsyncOperation URL
-// (/subscriptions/…/providers/Microsoft.Network/locations/…/operations/…), which is not under the
-// gateway: "If you only have permission at the resource level, you can start the operation but you
-// can't track its status", so this one read is granted on the gateway's resource group, in a role of
-// its own (the operator role there would cover every gateway of the group).
-// https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations#permission-for-tracking-async-status
-resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'appgw-certbot-gateway-operation-reader')
-  properties: {
-    roleName: '${customRoles.gatewayOperationReader.roleName} (${resourceGroup().name})'
-    description: customRoles.gatewayOperationReader.description
-    type: 'CustomRole'
-    permissions: [
-      {
-        actions: customRoles.gatewayOperationReader.actions
-        notActions: customRoles.gatewayOperationReader.notActions
-      }
-    ]
-    assignableScopes: [
-      resourceGroup().id
-    ]
-  }
-}
-
 // No scope: the module's target, the gateway's resource group.
 resource onGatewayResourceGroup 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(resourceGroup().id, principalId, gatewayOperationReader.id)
@@ -123,4 +99,6 @@ resource onGatewayResourceGroup 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-output gatewayIdentityPrincipalId string = gatewayIdentity.properties.principalId
+output gatewayLinkerRoleId string = gatewayLinker.id
+output roleDefinitionIds array = [gatewayOperator.id, gatewayLinker.id, gatewayOperationReader.id]
+output roleAssignmentIds array = [onGateway.id, onGatewayResourceGroup.id]

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { LINKABLE_TYPES, renderDeployment } from '../../scripts/deploy/plan';
+import { IDENTITY_ASSIGN, PUBLIC_IP_JOIN, SUBNET_JOIN, WAF_POLICY_JOIN } from '../../src/domain/gatewayLinks';
 
 /**
  * Bicep cannot be compiled on our machines (no CLI; `az bicep` downloads it), so the infra is
@@ -8,8 +10,13 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');
 const main = read('infra/main.bicep');
+const appModule = read('infra/modules/app.bicep');
 const gatewayModule = read('infra/modules/gatewayAccess.bicep');
-const bicep = `${main}\n${gatewayModule}`;
+/** Every Bicep file of the deployment, by its path under infra/. */
+const bicepFiles: Record<string, string> = Object.fromEntries(
+  ['main.bicep', ...fs.readdirSync(path.join(root, 'infra/modules')).filter((f) => f.endsWith('.bicep')).map((f) => `modules/${f}`)].map((file) => [file, read(`infra/${file}`)]),
+);
+const bicep = Object.values(bicepFiles).join('\n');
 
 /** Every setting name the typed config reads, taken from the code itself. */
 function settingsReadByCode(): string[] {
@@ -19,14 +26,14 @@ function settingsReadByCode(): string[] {
 
 /** `{ name: 'X', value: ... }` entries of the function app's appSettings. */
 function appSettings(): string[] {
-  const start = main.indexOf('appSettings:');
-  const block = main.slice(start, main.indexOf('\n      ])', start));
+  const start = appModule.indexOf('appSettings:');
+  const block = appModule.slice(start, appModule.indexOf('\n      ])', start));
   return [...block.matchAll(/\{ name: '([\w_]+)', value:/g)].map((m) => m[1]);
 }
 
 /** Each `Microsoft.Authorization/roleAssignments` resource (conditional ones too) with its scope, role, principal and condition. */
 function roleAssignments(text: string): { name: string; scope: string; role: string; principal: string; condition?: string }[] {
-  return [...text.matchAll(/resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[\d-]+' = (?:if \((\w+)\) )?\{([\s\S]*?)\n\}/g)].map((m) => ({
+  return [...text.matchAll(/resource (\w+) 'Microsoft\.Authorization\/roleAssignments@[\d-]+' = (?:if \(([^)\n]+)\) )?\{([\s\S]*?)\n\}/g)].map((m) => ({
     name: m[1],
     condition: m[2],
     scope: /\n {2}scope: ([^\n]+)/.exec(m[3])?.[1]?.trim() ?? '(none)',
@@ -38,9 +45,9 @@ function roleAssignments(text: string): { name: string; scope: string; role: str
 /** infra/roles.json: the role definitions and assignments the Bicep loads and the sandbox enforces. */
 interface RoleFile {
   builtInRoles: Record<string, { id: string; roleName: string; source: string; actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[]; permissionsUnverified?: boolean }>;
-  customRoles: Record<string, { roleName: string; description: string; actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[] }>;
+  customRoles: Record<string, { roleName: string; description: string; actions: string[]; why: Record<string, string>; notActions: string[]; dataActions: string[]; notDataActions: string[] }>;
   principals: Record<string, string>;
-  roleAssignments: { name: string; file: string; principal: string; role: string; scope: string; condition?: string; why: string; enforcedInSandbox: boolean }[];
+  roleAssignments: { name: string; file: string; principal: string; role: string; scope: string; condition?: string; forEach?: string; why: string; enforcedInSandbox: boolean }[];
 }
 const roleFile = JSON.parse(read('infra/roles.json')) as RoleFile;
 
@@ -62,29 +69,40 @@ describe('infra matches the code', () => {
     for (const name of settingsReadByCode()) expect(Object.keys(example.Values)).toContain(name);
   });
 
+  it('takes the gateway\'s subscription, group and name from its resource id (it may live in another subscription)', () => {
+    expect(appModule).toMatch(/\{ name: 'SubscriptionId', value: gatewaySubscriptionId \}/);
+    expect(main).toMatch(/gatewaySubscriptionId: gatewayParts\[2\]/);
+    expect(main).toMatch(/gatewayResourceGroup: gatewayParts\[4\]/);
+    expect(main).toMatch(/gatewayName: gatewayParts\[8\]/);
+    expect(main).toMatch(/var gatewayParts = split\(applicationGatewayId, '\/'\)/);
+  });
+
   it('uses the identity for host storage: no keys, no connection strings', () => {
     expect(appSettings()).toEqual(expect.arrayContaining(['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AZURE_CLIENT_ID']));
     expect(appSettings()).not.toContain('AzureWebJobsStorage');
     expect(bicep).not.toMatch(/AccountKey=|listKeys\(|DefaultEndpointsProtocol/);
-    expect(main).toMatch(/allowSharedKeyAccess: false/);
+    expect(appModule).toMatch(/allowSharedKeyAccess: false/);
   });
 
   it('offers the Durable Task Scheduler as an option, through host.json overrides and an identity connection', () => {
     expect(main).toMatch(/param useDurableTaskScheduler bool = false/);
-    expect(main).toMatch(/AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', value: 'azureManaged'/);
-    expect(main).toMatch(/Authentication=ManagedIdentity/);
+    expect(appModule).toMatch(/AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', value: 'azureManaged'/);
+    expect(appModule).toMatch(/Authentication=ManagedIdentity/);
     expect(JSON.parse(read('host.json')).extensions.durableTask.hubName).toBe('AppGwCertbotHub');
   });
 
   it('turns local auth off for Application Insights and uses RBAC for Key Vault', () => {
-    expect(main).toMatch(/DisableLocalAuth: true/);
-    expect(main).toMatch(/enableRbacAuthorization: true/);
+    expect(appModule).toMatch(/DisableLocalAuth: true/);
+    expect(appModule).toMatch(/enableRbacAuthorization: true/);
   });
 
-  it('makes only the challenge container public', () => {
-    const publicContainers = [...main.matchAll(/publicAccess: '(\w+)'/g)].map((m) => m[1]);
+  it('makes only the challenge container public, and never re-PUTs an existing account\'s blob service', () => {
+    const publicContainers = [...bicep.matchAll(/publicAccess: '(\w+)'/g)].map((m) => m[1]);
     expect(publicContainers.filter((access) => access !== 'None')).toEqual(['Blob']);
-    expect(main).toMatch(/resource challengeContainer[\s\S]*?publicAccess: 'Blob'/);
+    const challenge = bicepFiles['modules/challengeStorage.bicep'];
+    expect(challenge).toMatch(/resource challengeContainer[\s\S]*?publicAccess: 'Blob'/);
+    expect(challenge).toMatch(/resource blobs 'Microsoft\.Storage\/storageAccounts\/blobServices@[\d-]+' existing = \{/);
+    expect(challenge).toMatch(/resource account 'Microsoft\.Storage\/storageAccounts@[\d-]+' existing = \{/);
   });
 
   it('assigns no Contributor or Owner role', () => {
@@ -93,8 +111,8 @@ describe('infra matches the code', () => {
   });
 
   it('scopes every role assignment to one resource, except the one read Learn requires on the gateway resource group', () => {
-    const assignments = [...roleAssignments(main), ...roleAssignments(gatewayModule)];
-    expect(assignments.length).toBeGreaterThanOrEqual(10);
+    const assignments = Object.values(bicepFiles).flatMap(roleAssignments);
+    expect(assignments.length).toBeGreaterThanOrEqual(14);
     for (const assignment of assignments.filter((a) => a.name !== 'onGatewayResourceGroup')) {
       expect({ assignment: assignment.name, scope: assignment.scope }).toEqual({ assignment: assignment.name, scope: expect.stringMatching(/^[a-zA-Z]\w*$/) });
       expect(assignment.scope).not.toMatch(/resourceGroup|subscription/);
@@ -109,30 +127,37 @@ describe('infra matches the code', () => {
 
   it('keeps infra/roles.json and the Bicep role assignments in step, both ways', () => {
     const principalOf = (expression: string): string => {
-      if (expression === 'appIdentity.properties.principalId' || expression === 'principalId') return 'app';
-      if (expression === 'gatewayAccess.outputs.gatewayIdentityPrincipalId') return 'gateway';
+      if (['appIdentity.properties.principalId', 'principalId', 'appPrincipalId'].includes(expression)) return 'app';
+      if (expression === 'gatewayPrincipalId') return 'gateway';
       return `unknown principal ${expression}`;
     };
     const roleOf = (expression: string): string =>
-      /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ?? /^(\w+)\.id$/.exec(expression)?.[1] ?? `unknown role ${expression}`;
-    const inBicep = [
-      ...roleAssignments(main).map((a) => ({ ...a, file: 'main.bicep' })),
-      ...roleAssignments(gatewayModule).map((a) => ({ ...a, file: 'modules/gatewayAccess.bicep' })),
-    ].map((a) => ({
-      name: a.name,
-      file: a.file,
-      principal: principalOf(a.principal),
-      role: roleOf(a.role),
-      scope: a.scope === '(none)' ? 'resourceGroup' : a.scope,
-      ...(a.condition ? { condition: a.condition } : {}),
-    }));
+      /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ?? /^(\w+)\.id$/.exec(expression)?.[1] ?? (expression === 'roleDefinitionId' ? 'gatewayLinker' : `unknown role ${expression}`);
+    // linkedResourceAccess.bicep holds one conditional assignment per linkable type: together they are onLinkedResource.
+    const linkedFile = 'modules/linkedResourceAccess.bicep';
+    const inBicep = Object.entries(bicepFiles)
+      .flatMap(([file, text]) => roleAssignments(text).map((a) => ({ ...a, file })))
+      .map((a) => ({
+        name: a.file === linkedFile ? 'onLinkedResource' : a.name,
+        file: a.file,
+        principal: principalOf(a.principal),
+        role: roleOf(a.role),
+        scope: a.file === linkedFile ? 'gatewayLinkedResource' : a.scope === '(none)' ? 'resourceGroup' : a.scope,
+        ...(a.condition && a.file !== linkedFile ? { condition: a.condition } : {}),
+      }));
+    const unique = inBicep.filter((a, i) => inBicep.findIndex((b) => JSON.stringify(b) === JSON.stringify(a)) === i);
     const inFile = roleFile.roleAssignments.map(({ name, file, principal, role, scope, condition }) => ({ name, file, principal, role, scope, ...(condition ? { condition } : {}) }));
     const byName = <T extends { name: string }>(list: T[]): T[] => [...list].sort((a, b) => a.name.localeCompare(b.name));
-    expect(byName(inBicep)).toEqual(byName(inFile));
-    // The module's principal is the app's identity, and the gateway's is the identity the module names.
-    expect(main).toMatch(/module gatewayAccess[\s\S]*?principalId: appIdentity\.properties\.principalId/);
-    expect(gatewayModule).toMatch(/output gatewayIdentityPrincipalId string = gatewayIdentity\.properties\.principalId/);
-    // Every role an assignment names is defined, built-in roles by their GUID, custom ones in the module.
+    expect(byName(unique)).toEqual(byName(inFile));
+    // The linked assignments: one per type the plan can meet, each on its own `existing` reference of that type.
+    const linked = roleAssignments(bicepFiles[linkedFile]);
+    expect(linked.map((a) => a.scope).sort()).toEqual(['identity', 'publicIp', 'subnet', 'wafPolicy']);
+    for (const type of LINKABLE_TYPES) expect(bicepFiles[linkedFile].toLowerCase()).toContain(`if (type == '${type}')`);
+    // Modules get the app's identity, and the vault module the gateway's identity, by resource id.
+    for (const module of ['vaultAccess', 'challengeStorage', 'gatewayAccess']) expect(main).toMatch(new RegExp(`module ${module}[\\s\\S]*?(appPrincipalId|principalId): app\\.outputs\\.appPrincipalId`));
+    expect(main).toMatch(/gatewayPrincipalId: gatewayIdentity\.properties\.principalId/);
+    expect(main).toMatch(/resource gatewayIdentity '[^']+' existing = \{\n {2}name: identityParts\[8\]\n {2}scope: resourceGroup\(identityParts\[2\], identityParts\[4\]\)/);
+    // Every role an assignment names is defined, built-in roles by their GUID, custom ones in the gateway module.
     for (const assignment of roleFile.roleAssignments) {
       const defined = roleFile.builtInRoles[assignment.role] ?? roleFile.customRoles[assignment.role];
       expect({ assignment: assignment.name, defined: !!defined }).toEqual({ assignment: assignment.name, defined: true });
@@ -143,7 +168,9 @@ describe('infra matches the code', () => {
   });
 
   it('loads the role GUIDs and the custom roles\' actions from infra/roles.json instead of repeating them', () => {
-    expect(main).toMatch(/var roles = loadJsonContent\('roles\.json', '\$\.builtInRoles'\)/);
+    for (const [file, text] of Object.entries(bicepFiles)) {
+      if (/roles\.\w+\.id/.test(text)) expect({ file, loads: /var roles = loadJsonContent\('\.\.\/roles\.json', '\$\.builtInRoles'\)/.test(text) }).toEqual({ file, loads: true });
+    }
     expect(gatewayModule).toMatch(/var customRoles = loadJsonContent\('\.\.\/roles\.json', '\$\.customRoles'\)/);
     // No role GUID and no action string written in the Bicep itself.
     expect(bicep).not.toMatch(/'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'/i);
@@ -159,32 +186,100 @@ describe('infra matches the code', () => {
     expect(Object.entries(roleFile.builtInRoles).filter(([, role]) => role.permissionsUnverified).map(([key]) => key)).toEqual(['durableTaskDataContributor']);
   });
 
-  it('gives the app on the gateway exactly the justified actions, in a custom role', () => {
-    const actions = [...roleFile.customRoles.gatewayOperator.actions].sort();
-    expect(gatewayModule).toMatch(/actions: customRoles\.gatewayOperator\.actions/);
-    expect(actions).toEqual(
-      [
-        'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
-        'Microsoft.Network/applicationGateways/read',
-        'Microsoft.Network/applicationGateways/write',
-        'Microsoft.Network/publicIPAddresses/join/action',
-        'Microsoft.Network/publicIPAddresses/read',
-        'Microsoft.Network/virtualNetworks/subnets/join/action',
-      ].sort(),
-    );
+  it('gives the app exactly the justified actions on the gateway and on what it links, each with its reason', () => {
+    expect([...roleFile.customRoles.gatewayOperator.actions].sort()).toEqual(['Microsoft.Network/applicationGateways/read', 'Microsoft.Network/applicationGateways/write']);
+    // The linker holds what the gateway's linked access checks need (src/domain/gatewayLinks.ts), plus reading public IPs for the DNS check.
+    const linkedActions = [...new Set([SUBNET_JOIN, PUBLIC_IP_JOIN, WAF_POLICY_JOIN, IDENTITY_ASSIGN])];
+    expect([...roleFile.customRoles.gatewayLinker.actions].sort()).toEqual([...linkedActions, 'Microsoft.Network/publicIPAddresses/read'].sort());
+    for (const [key, role] of Object.entries(roleFile.customRoles)) {
+      expect({ key, explained: Object.keys(role.why).sort() }).toEqual({ key, explained: [...role.actions].sort() });
+      for (const reason of Object.values(role.why)) expect(reason.length).toBeGreaterThan(40);
+      expect(gatewayModule).toMatch(new RegExp(`actions: customRoles\\.${key}\\.actions`));
+    }
     expect(gatewayModule).toMatch(/type: 'CustomRole'/);
-    expect(gatewayModule).not.toMatch(/actions: \[\s*'\*'/);
+    expect(bicep).not.toMatch(/actions: \[\s*'\*'/);
   });
 
-  it('azure.yaml provisions infra/ and deploys the function app', () => {
+  it('names the custom roles uniquely per subscription and environment (role names are tenant-wide)', () => {
+    for (const key of Object.keys(roleFile.customRoles)) {
+      expect(gatewayModule).toMatch(new RegExp(`roleName: '\\$\\{customRoles\\.${key}\\.roleName\\} \\(\\$\\{roleNameSuffix\\}\\)'`));
+      expect(gatewayModule).toMatch(new RegExp(`name: guid\\(resourceGroup\\(\\)\\.id, roleNameSuffix, '[\\w-]+'\\)\\n {2}properties: \\{\\n {4}roleName: '\\$\\{customRoles\\.${key}\\.`));
+    }
+    expect(main).toMatch(/roleNameSuffix: '\$\{environmentName\}, \$\{token\}'/);
+    expect(main).toMatch(/var token = toLower\(uniqueString\(subscription\(\)\.id, environmentName\)\)/);
+  });
+
+  it('azure.yaml provisions infra/ at subscription scope, needs an azd that deletes only created groups, and runs the hooks', () => {
     const azure = read('azure.yaml');
     expect(azure).toMatch(/provider: bicep/);
     expect(azure).toMatch(/path: infra/);
     expect(azure).toMatch(/host: function/);
-    expect(main).toMatch(/'azd-service-name': 'api'/);
-    expect(fs.existsSync(path.join(root, 'infra/main.parameters.json'))).toBe(true);
-    const parameters = JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, unknown> };
+    expect(azure).toMatch(/requiredVersions:\n {2}azd: '>= 1\.24\.0'/);
+    expect(azure).toMatch(/preprovision:[\s\S]*?node dist\/scripts\/deploy\/preprovision\.js/);
+    expect(azure).toMatch(/predown:[\s\S]*?node dist\/scripts\/deploy\/predown\.js/);
+    expect(main).toMatch(/^targetScope = 'subscription'$/m);
+    expect(appModule).toMatch(/'azd-service-name': 'api'/);
+    const parameters = JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, { value: unknown }> };
     const declared = [...main.matchAll(/^param (\w+)/gm)].map((m) => m[1]);
     for (const name of Object.keys(parameters.parameters)) expect(declared).toContain(name);
+    // Every parameter without a default gets a value.
+    const required = [...main.matchAll(/^param (\w+) \w+$/gm)].map((m) => m[1]);
+    for (const name of required) expect({ name, given: name in parameters.parameters }).toEqual({ name, given: true });
+    // The hook sets what only the gateway knows.
+    for (const variable of ['APPGW_ID', 'APPGW_LINKED_RESOURCE_IDS', 'APPGW_IDENTITY_ID', 'AZURE_APP_RESOURCE_GROUP', 'KEY_VAULT_CREATE_MODE']) {
+      expect(JSON.stringify(parameters)).toContain(`\${${variable}`);
+      expect(read('scripts/deploy/preprovision.ts')).toContain(`${variable}:`);
+    }
+    // Every module the main file deploys exists, and every module file is deployed.
+    const modules = [...main.matchAll(/^module \w+ '([^']+)'/gm)].map((m) => m[1]).sort();
+    expect(modules).toEqual(Object.keys(bicepFiles).filter((f) => f.startsWith('modules/')).sort());
+  });
+
+  it('keeps the Node major pinned: the Bicep runtime version and package.json engines', () => {
+    expect(main).toMatch(/@allowed\(\['22', '20'\]\)\nparam nodeVersion string = '22'/);
+    expect(appModule).toMatch(/runtime: \{ name: 'node', version: nodeVersion \}/);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe('^20.19.0 || ^22.12.0');
+    expect(appSettings()).toContain('NODE_OPTIONS');
+    expect(appModule).toMatch(/\{ name: 'NODE_OPTIONS', value: '--enable-source-maps' \}/);
+  });
+
+  it('holds the expressions scripts/deploy/plan.ts renders (the landing-zone tests rely on them)', () => {
+    // One resource group, created (not `existing`): the only one `azd down` deletes.
+    const groups = [...bicep.matchAll(/resource (\w+) 'Microsoft\.Resources\/resourceGroups@[\d-]+'( existing)? = \{\n {2}name: (\w+)/g)];
+    expect(groups.map((m) => ({ symbol: m[1], existing: !!m[2], name: m[3] }))).toEqual([{ symbol: 'appGroup', existing: false, name: 'resourceGroupName' }]);
+    expect(main).toMatch(/module app 'modules\/app\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: appGroup/);
+    // Where each module lands.
+    expect(main).toMatch(/module vaultAccess 'modules\/vaultAccess\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: createKeyVault \? appGroup : resourceGroup\(vaultParts\[2\], vaultParts\[4\]\)/);
+    expect(main).toMatch(/module challengeStorage 'modules\/challengeStorage\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: createChallengeAccount \? appGroup : resourceGroup\(challengeParts\[2\], challengeParts\[4\]\)/);
+    expect(main).toMatch(/module gatewayAccess 'modules\/gatewayAccess\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: resourceGroup\(gatewayParts\[2\], gatewayParts\[4\]\)/);
+    expect(main).toMatch(/module linkedResourceAccess 'modules\/linkedResourceAccess\.bicep' = \[\n {2}for \(id, index\) in linkedResourceIds: \{\n {4}name: '[^']+'\n {4}scope: resourceGroup\(split\(id, '\/'\)\[2\], split\(id, '\/'\)\[4\]\)\n {4}params: \{\n {6}resourceId: id\n/);
+    expect(main).toMatch(/var linkedResourceIds = split\(applicationGatewayLinkedResourceIds, ','\)/);
+    expect(main).toMatch(/var linkedResourceGroupIds = union\(map\(linkedResourceIds, id => '\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\), \[\]\)/);
+    // Assignable scopes: the gateway's group, and for the linker every group holding a linked resource.
+    expect(gatewayModule).toMatch(/resource gatewayLinker [\s\S]*?assignableScopes: union\(\[resourceGroup\(\)\.id\], linkedResourceGroupIds\)/);
+    expect([...gatewayModule.matchAll(/assignableScopes: \[resourceGroup\(\)\.id\]/g)]).toHaveLength(2);
+    // The names the render gives what the app module creates.
+    const rendered = renderDeployment({
+      environmentName: 'env',
+      subscriptionId: 'sub',
+      location: 'westeurope',
+      resourceGroupName: 'rg-env',
+      applicationGatewayId: '/subscriptions/sub/resourceGroups/rg-gw/providers/Microsoft.Network/applicationGateways/gw',
+      applicationGatewayLinkedResourceIds: [],
+      applicationGatewayIdentityId: '/subscriptions/sub/resourceGroups/rg-gw/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gw',
+      challengeContainerName: 'acme-challenge',
+      useDurableTaskScheduler: true,
+    });
+    for (const id of rendered.createdResources) {
+      const name = id.split('/').pop()!.replace('<token>', '${token}');
+      if (name === 'acme-challenge') expect(main).toMatch(/param challengeContainerName string = 'acme-challenge'/);
+      // The vault's and the challenge account's names come from main.bicep (checked below).
+      else if (!['kv-${token}', 'stc${token}'].includes(name)) expect(appModule).toContain(`name: '${name}'`);
+    }
+    // Names the Key Vault and the challenge account get in main.bicep.
+    expect(main).toMatch(/var keyVaultName = createKeyVault \? 'kv-\$\{token\}' : vaultParts\[8\]/);
+    expect(main).toMatch(/var challengeAccountName = createChallengeAccount \? 'stc\$\{token\}' : challengeParts\[8\]/);
   });
 });
+

@@ -1,0 +1,225 @@
+// appgw-certbot: free, automatically renewed certificates for an existing Application Gateway.
+// `azd up` provisions this file and deploys dist-package/; `azd down` removes what it created.
+//
+// Subscription scope, so the app gets a resource group of its own that this template creates:
+// azd (1.24.0 and later, azure.yaml requiredVersions) deletes on `azd down` exactly the resource
+// groups the deployment created (azure-dev pkg/azapi/standard_deployments.go,
+// createdResourceGroupsFromDeployment), never a group it only deployed into. Everything passed in as
+// existing (gateway, VNet, public IPs, identities, WAF policies, Key Vault, challenge storage) is
+// referenced by resource id, in any group or subscription, and stays; the role assignments and
+// custom roles made on them are removed by the predown hook (scripts/deploy/predown.ts).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('Name of the azd environment; names are derived from it.')
+param environmentName string
+
+// Regions with the Flex Consumption plan, as Microsoft's Flex Consumption azd templates list them;
+// the live list: `az functionapp list-flexconsumption-locations` (Learn, flex-consumption-how-to).
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@minLength(1)
+@maxLength(90)
+@description('The app\'s own resource group, created by this template (the preprovision hook refuses an existing group this environment did not create: `azd down` deletes it whole).')
+param resourceGroupName string = 'rg-${environmentName}'
+
+@allowed(['22', '20'])
+param nodeVersion string = '22'
+
+@description('ACME directory URL (Let\'s Encrypt production by default).')
+param acmeEndpoint string = 'https://acme-v02.api.letsencrypt.org/directory'
+@minLength(3)
+param acmeAccountEmail string
+
+@minLength(90)
+@description('Resource id of the existing Application Gateway v2: /subscriptions/…/resourceGroups/…/providers/Microsoft.Network/applicationGateways/….')
+param applicationGatewayId string
+@minLength(90)
+@description('Resource ids, comma-separated, of everything a PUT of the gateway links to (its subnets, public IPs, user-assigned identities, WAF policies), in any group or subscription; the preprovision hook reads them from the gateway.')
+param applicationGatewayLinkedResourceIds string
+@minLength(90)
+@description('Resource id of the user-assigned identity the gateway reads Key Vault with (one of its identities).')
+param applicationGatewayIdentityId string
+param applicationGatewayHttpSettingsName string
+param applicationGatewayBackendName string
+
+@description('Empty: create a Key Vault in the app\'s group. Or the resource id of an existing vault (RBAC mode), in any group or subscription; it is never deleted.')
+param existingKeyVaultId string = ''
+@allowed(['default', 'recover'])
+@description('recover: bring back this environment\'s soft-deleted vault (the preprovision hook sets it when one holds the name).')
+param keyVaultCreateMode string = 'default'
+@description('Empty: create the challenge storage account in the app\'s group. Or the resource id of an existing account that allows anonymous blob reads.')
+param existingChallengeStorageAccountId string = ''
+param challengeContainerName string = 'acme-challenge'
+
+@allowed(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'])
+param certificateKeyType string = 'RSA-2048'
+@minValue(1)
+@maxValue(100)
+param maxHostnamesPerRequest int = 100
+@minValue(1)
+param maxParallelIssuances int = 10
+@minValue(1)
+@maxValue(365)
+param renewBeforeDays int = 30
+@description('When the renewal timer runs (NCRONTAB, UTC).')
+param renewalSchedule string = '0 0 3 * * *'
+@description('Optional Slack / Teams / JSON webhook for failures and overdue renewals.')
+param failureWebhookUrl string = ''
+param historyRetentionDays int = 30
+@description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
+param useDurableTaskScheduler bool = false
+
+// Unique per subscription and environment: resource names, and the custom roles' tenant-wide names.
+var token = toLower(uniqueString(subscription().id, environmentName))
+var tags = { 'azd-env-name': environmentName }
+
+// /subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}/{4}: split(id, '/') indexes 2, 4, 8.
+var gatewayParts = split(applicationGatewayId, '/')
+var identityParts = split(applicationGatewayIdentityId, '/')
+var vaultParts = split(existingKeyVaultId, '/')
+var challengeParts = split(existingChallengeStorageAccountId, '/')
+var createKeyVault = empty(existingKeyVaultId)
+var createChallengeAccount = empty(existingChallengeStorageAccountId)
+var keyVaultName = createKeyVault ? 'kv-${token}' : vaultParts[8]
+var challengeAccountName = createChallengeAccount ? 'stc${token}' : challengeParts[8]
+var linkedResourceIds = split(applicationGatewayLinkedResourceIds, ',')
+var linkedResourceGroupIds = union(map(linkedResourceIds, id => '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}'), [])
+
+resource appGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: resourceGroupName
+  location: location
+  tags: tags
+}
+
+module app 'modules/app.bicep' = {
+  name: 'appgw-certbot-app'
+  scope: appGroup
+  params: {
+    environmentName: environmentName
+    location: location
+    token: token
+    nodeVersion: nodeVersion
+    acmeEndpoint: acmeEndpoint
+    acmeAccountEmail: acmeAccountEmail
+    gatewaySubscriptionId: gatewayParts[2]
+    gatewayResourceGroup: gatewayParts[4]
+    gatewayName: gatewayParts[8]
+    applicationGatewayHttpSettingsName: applicationGatewayHttpSettingsName
+    applicationGatewayBackendName: applicationGatewayBackendName
+    createKeyVault: createKeyVault
+    keyVaultName: keyVaultName
+    keyVaultCreateMode: keyVaultCreateMode
+    createChallengeAccount: createChallengeAccount
+    challengeAccountName: challengeAccountName
+    challengeContainerName: challengeContainerName
+    certificateKeyType: certificateKeyType
+    maxHostnamesPerRequest: maxHostnamesPerRequest
+    maxParallelIssuances: maxParallelIssuances
+    renewBeforeDays: renewBeforeDays
+    renewalSchedule: renewalSchedule
+    failureWebhookUrl: failureWebhookUrl
+    historyRetentionDays: historyRetentionDays
+    useDurableTaskScheduler: useDurableTaskScheduler
+  }
+}
+
+// The gateway's identity, wherever it lives: its principal gets Key Vault Secrets User.
+resource gatewayIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: identityParts[8]
+  scope: resourceGroup(identityParts[2], identityParts[4])
+}
+
+module vaultAccess 'modules/vaultAccess.bicep' = {
+  name: 'appgw-certbot-vault-access-${token}'
+  scope: createKeyVault ? appGroup : resourceGroup(vaultParts[2], vaultParts[4])
+  params: {
+    vaultName: keyVaultName
+    appPrincipalId: app.outputs.appPrincipalId
+    gatewayPrincipalId: gatewayIdentity.properties.principalId
+  }
+}
+
+module challengeStorage 'modules/challengeStorage.bicep' = {
+  name: 'appgw-certbot-challenge-${token}'
+  scope: createChallengeAccount ? appGroup : resourceGroup(challengeParts[2], challengeParts[4])
+  params: {
+    accountName: challengeAccountName
+    containerName: challengeContainerName
+    appPrincipalId: app.outputs.appPrincipalId
+  }
+}
+
+module gatewayAccess 'modules/gatewayAccess.bicep' = {
+  name: 'appgw-certbot-gateway-access-${token}'
+  scope: resourceGroup(gatewayParts[2], gatewayParts[4])
+  params: {
+    principalId: app.outputs.appPrincipalId
+    gatewayName: gatewayParts[8]
+    roleNameSuffix: '${environmentName}, ${token}'
+    linkedResourceGroupIds: linkedResourceGroupIds
+  }
+}
+
+// One assignment per linked resource, in that resource's own group and subscription.
+module linkedResourceAccess 'modules/linkedResourceAccess.bicep' = [
+  for (id, index) in linkedResourceIds: {
+    name: 'appgw-certbot-linked-${token}-${index}'
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
+      resourceId: id
+      principalId: app.outputs.appPrincipalId
+      roleDefinitionId: gatewayAccess.outputs.gatewayLinkerRoleId
+    }
+  }
+]
+
+output AZURE_RESOURCE_GROUP string = appGroup.name
+output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
+output KEY_VAULT_URL string = app.outputs.keyVaultUrl
+output CHALLENGE_CONTAINER_URL string = app.outputs.challengeContainerUrl
+// What lives outside the app's group and `azd down` would leave behind: the predown hook removes
+// these assignments, then these role definitions. (Two outputs: a for-expression cannot sit inside
+// concat, and a lambda cannot index a module collection.)
+output EXTERNAL_ROLE_ASSIGNMENT_IDS array = concat(
+  gatewayAccess.outputs.roleAssignmentIds,
+  createKeyVault ? [] : vaultAccess.outputs.roleAssignmentIds,
+  createChallengeAccount ? [] : challengeStorage.outputs.roleAssignmentIds
+)
+output LINKED_ROLE_ASSIGNMENT_IDS array = [for i in range(0, length(linkedResourceIds)): linkedResourceAccess[i].outputs.roleAssignmentId]
+output CUSTOM_ROLE_DEFINITION_IDS array = gatewayAccess.outputs.roleDefinitionIds

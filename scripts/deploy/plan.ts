@@ -1,0 +1,184 @@
+import roles from '../../infra/roles.json';
+import { gatewayLinkedAccess, parseResourceId } from '../../src/domain/gatewayLinks';
+
+/**
+ * The deployment plan, pure: what infra/main.bicep is given (the parameters the preprovision hook
+ * derives from the gateway) and what it creates, assigns and leaves. The hook runs the first half;
+ * test/infra renders landing zones with the second half and checks the rights against the role
+ * definitions. The render mirrors main.bicep's expressions, which test/infra pins in the Bicep text
+ * (no Bicep compiler runs here).
+ */
+
+/** The resource types a gateway PUT links and linkedResourceAccess.bicep can assign on (lower case). */
+export const LINKABLE_TYPES = [
+  'microsoft.network/virtualnetworks/subnets',
+  'microsoft.network/publicipaddresses',
+  'microsoft.managedidentity/userassignedidentities',
+  'microsoft.network/applicationgatewaywebapplicationfirewallpolicies',
+];
+
+export class PlanError extends Error {}
+
+export interface GatewayView {
+  id?: string;
+  location?: string;
+  identity?: { userAssignedIdentities?: Record<string, unknown> };
+  properties?: Record<string, unknown>;
+}
+
+/** Resource group id (`/subscriptions/{s}/resourceGroups/{g}`) of a resource id, lower-cased for comparison. */
+export function groupOf(id: string): string {
+  const group = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i.exec(id);
+  if (group) return id;
+  const parsed = parseResourceId(id);
+  if (!parsed) throw new PlanError(`"${id}" is not an Azure resource id (/subscriptions/…/resourceGroups/…/providers/…)`);
+  return `/subscriptions/${parsed.subscriptionId}/resourceGroups/${parsed.resourceGroup}`;
+}
+
+const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** A resource id of the given type, or a PlanError naming the setting. */
+export function requireResourceId(setting: string, value: string | undefined, type: string): string {
+  const parsed = value ? parseResourceId(value) : undefined;
+  if (!value || !parsed) throw new PlanError(`${setting} must be a resource id (/subscriptions/…/resourceGroups/…/providers/${type}/…); got ${value ? `"${value}"` : 'nothing'}.`);
+  if (parsed.type.toLowerCase() !== type.toLowerCase()) throw new PlanError(`${setting} must name a ${type}; "${value}" is a ${parsed.type}.`);
+  return value;
+}
+
+/** Every resource a PUT of this gateway links to, each once, in the gateway's order. */
+export function linkedResourceIds(gateway: GatewayView): string[] {
+  const ids: string[] = [];
+  for (const { scope } of gatewayLinkedAccess(gateway)) {
+    const parsed = parseResourceId(scope);
+    if (!parsed || !LINKABLE_TYPES.includes(parsed.type.toLowerCase())) throw new PlanError(`The gateway references ${scope}, which the deployment cannot grant the linked access check on.`);
+    if (!ids.some((id) => sameId(id, scope))) ids.push(scope);
+  }
+  return ids;
+}
+
+/** The identity the gateway reads Key Vault with: the one named (it must be the gateway's), or its only user-assigned identity. */
+export function gatewayIdentityId(gateway: GatewayView, named?: string): string {
+  const identities = Object.keys(gateway.identity?.userAssignedIdentities ?? {});
+  if (named) {
+    if (!identities.some((id) => sameId(id, named))) throw new PlanError(`APPGW_IDENTITY_ID ${named} is not one of the gateway's identities (${identities.join(', ') || 'none'}).`);
+    return named;
+  }
+  if (identities.length === 1) return identities[0];
+  if (identities.length === 0) throw new PlanError('The gateway has no user-assigned identity: Key Vault certificates need one (Learn, "TLS termination with Key Vault certificates"). Add one to the gateway first.');
+  throw new PlanError(`The gateway has ${identities.length} user-assigned identities; set APPGW_IDENTITY_ID to the one that reads Key Vault (${identities.join(', ')}).`);
+}
+
+export interface DeploymentParameters {
+  environmentName: string;
+  /** The subscription azd deploys to (the app's). */
+  subscriptionId: string;
+  location: string;
+  resourceGroupName: string;
+  applicationGatewayId: string;
+  applicationGatewayLinkedResourceIds: string[];
+  applicationGatewayIdentityId: string;
+  existingKeyVaultId?: string;
+  existingChallengeStorageAccountId?: string;
+  challengeContainerName: string;
+  useDurableTaskScheduler?: boolean;
+}
+
+/**
+ * The app's group must be its own: `azd down` deletes the groups the deployment created, whole, and
+ * declaring a group that already exists makes it "created" (azure-dev, createdResourceGroupsFromDeployment).
+ * So it may hold nothing passed in as existing, and if it exists it must be this environment's.
+ */
+export function dedicatedGroupProblem(parameters: DeploymentParameters, existingGroupTags?: Record<string, string> | null): string | undefined {
+  const appGroup = `/subscriptions/${parameters.subscriptionId}/resourceGroups/${parameters.resourceGroupName}`;
+  const referenced = [parameters.applicationGatewayId, ...parameters.applicationGatewayLinkedResourceIds, parameters.applicationGatewayIdentityId, parameters.existingKeyVaultId, parameters.existingChallengeStorageAccountId].filter(
+    (id): id is string => !!id,
+  );
+  const inside = referenced.find((id) => sameId(groupOf(id), appGroup));
+  if (inside) return `The app's resource group ${parameters.resourceGroupName} holds ${inside}, which was passed in as existing: \`azd down\` deletes that group whole. Choose another AZURE_APP_RESOURCE_GROUP (a new, dedicated group).`;
+  if (existingGroupTags !== undefined && existingGroupTags !== null && existingGroupTags['azd-env-name'] !== parameters.environmentName) {
+    return `The resource group ${parameters.resourceGroupName} already exists and was not created by environment ${parameters.environmentName} (its azd-env-name tag is ${existingGroupTags['azd-env-name'] ? `"${existingGroupTags['azd-env-name']}"` : 'missing'}): \`azd down\` would delete it whole. Choose a new group name.`;
+  }
+  return undefined;
+}
+
+export interface RenderedAssignment {
+  /** The roles.json entry (the Bicep symbol; onLinkedResource for each linked resource). */
+  name: string;
+  principal: 'app' | 'gateway';
+  role: string;
+  /** Resource id it is assigned at. */
+  scope: string;
+  /** Inside the app's group (removed with it) or outside (removed by the predown hook). */
+  external: boolean;
+}
+
+export interface RenderedDeployment {
+  /** Resource groups the deployment creates: what `azd down` deletes. */
+  createdResourceGroups: string[];
+  /** Resources the deployment creates (outside role assignments and definitions). */
+  createdResources: string[];
+  assignments: RenderedAssignment[];
+  /** Custom role definitions with their assignable scopes. */
+  roleDefinitions: { role: string; assignableScopes: string[] }[];
+}
+
+/**
+ * What main.bicep deploys for these parameters, resolved to resource ids (names that carry the
+ * deployment's uniqueString token show `<token>`). Mirrors main.bicep and its modules.
+ */
+export function renderDeployment(parameters: DeploymentParameters): RenderedDeployment {
+  const appGroup = `/subscriptions/${parameters.subscriptionId}/resourceGroups/${parameters.resourceGroupName}`;
+  const token = '<token>';
+  const createdResources = [
+    `${appGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${token}`,
+    `${appGroup}/providers/Microsoft.Storage/storageAccounts/st${token}`,
+    `${appGroup}/providers/Microsoft.Storage/storageAccounts/st${token}/blobServices/default/containers/app-package`,
+    `${appGroup}/providers/Microsoft.OperationalInsights/workspaces/log-${token}`,
+    `${appGroup}/providers/Microsoft.Insights/components/appi-${token}`,
+    `${appGroup}/providers/Microsoft.Web/serverfarms/plan-${token}`,
+    `${appGroup}/providers/Microsoft.Web/sites/func-${token}`,
+  ];
+  if (parameters.useDurableTaskScheduler) createdResources.push(`${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-${token}`);
+  const vault = parameters.existingKeyVaultId || `${appGroup}/providers/Microsoft.KeyVault/vaults/kv-${token}`;
+  if (!parameters.existingKeyVaultId) createdResources.push(vault);
+  const account = parameters.existingChallengeStorageAccountId || `${appGroup}/providers/Microsoft.Storage/storageAccounts/stc${token}`;
+  if (!parameters.existingChallengeStorageAccountId) createdResources.push(account);
+  const challengeContainer = `${account}/blobServices/default/containers/${parameters.challengeContainerName}`;
+  // The container is created wherever the account is (challengeStorage.bicep).
+  createdResources.push(challengeContainer);
+
+  const gatewayGroup = groupOf(parameters.applicationGatewayId);
+  const scopes: Record<string, string[]> = {
+    hostStorage: [`${appGroup}/providers/Microsoft.Storage/storageAccounts/st${token}`],
+    insights: [`${appGroup}/providers/Microsoft.Insights/components/appi-${token}`],
+    scheduler: parameters.useDurableTaskScheduler ? [`${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-${token}`] : [],
+    challengeContainer: [challengeContainer],
+    vault: [vault],
+    gateway: [parameters.applicationGatewayId],
+    gatewayLinkedResource: parameters.applicationGatewayLinkedResourceIds,
+    resourceGroup: [gatewayGroup],
+  };
+  const assignments: RenderedAssignment[] = [];
+  for (const entry of roles.roleAssignments) {
+    const at = scopes[entry.scope];
+    if (!at) throw new PlanError(`roles.json assignment ${entry.name} has scope ${entry.scope}, which the plan does not resolve`);
+    for (const scope of at) {
+      assignments.push({ name: entry.name, principal: entry.principal as 'app' | 'gateway', role: entry.role, scope, external: !sameId(groupOf(scope), appGroup) });
+    }
+  }
+  const linkedGroups = unique(parameters.applicationGatewayLinkedResourceIds.map(groupOf));
+  return {
+    createdResourceGroups: [appGroup],
+    createdResources,
+    assignments,
+    roleDefinitions: [
+      { role: 'gatewayOperator', assignableScopes: [gatewayGroup] },
+      { role: 'gatewayLinker', assignableScopes: unique([gatewayGroup, ...linkedGroups]) },
+      { role: 'gatewayOperationReader', assignableScopes: [gatewayGroup] },
+    ],
+  };
+}
+
+function unique(ids: string[]): string[] {
+  return ids.filter((id, index) => ids.findIndex((other) => sameId(other, id)) === index);
+}

@@ -1,0 +1,116 @@
+import { Arm, armClient, armError, azdEnvSet } from './arm';
+import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId } from './plan';
+
+/**
+ * azd `preprovision` hook: reads the gateway (and what is passed in as existing) as the deployer,
+ * and refuses before anything is created when the deployment could not work or could destroy what
+ * it did not create. Sets the parameters main.bicep needs that only the gateway knows: every
+ * resource a gateway PUT links (hub-and-spoke: wherever they are) and the identity that reads Key
+ * Vault.
+ */
+const NETWORK_API = '2024-05-01';
+
+export interface PreprovisionResult {
+  values: Record<string, string>;
+  summary: string[];
+}
+
+export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<PreprovisionResult> {
+  const environmentName = need(env, 'AZURE_ENV_NAME');
+  const subscriptionId = need(env, 'AZURE_SUBSCRIPTION_ID');
+  const gatewayId = requireResourceId(
+    'APPGW_ID',
+    env.APPGW_ID || (env.APPGW_RESOURCE_GROUP && env.APPGW_NAME ? `/subscriptions/${subscriptionId}/resourceGroups/${env.APPGW_RESOURCE_GROUP}/providers/Microsoft.Network/applicationGateways/${env.APPGW_NAME}` : undefined),
+    'Microsoft.Network/applicationGateways',
+  );
+  const gatewayReply = await arm.get(gatewayId, NETWORK_API);
+  if (gatewayReply.status !== 200) throw new PlanError(`Cannot read the gateway ${gatewayId} (${armError(gatewayReply)}). Check APPGW_ID and that you may read it.`);
+  const gateway = gatewayReply.body as GatewayView;
+  const tier = ((gateway.properties?.sku as { tier?: string } | undefined)?.tier ?? '').toLowerCase();
+  if (tier !== 'standard_v2' && tier !== 'waf_v2') throw new PlanError(`The gateway's tier is ${tier || 'unknown'}; appgw-certbot needs a v2 gateway (Standard_v2 or WAF_v2): Key Vault certificates need v2.`);
+
+  const linked = linkedResourceIds(gateway);
+  const identity = gatewayIdentityId(gateway, env.APPGW_IDENTITY_ID || undefined);
+  const existingKeyVaultId = env.EXISTING_KEY_VAULT_ID ? requireResourceId('EXISTING_KEY_VAULT_ID', env.EXISTING_KEY_VAULT_ID, 'Microsoft.KeyVault/vaults') : undefined;
+  const existingChallengeStorageAccountId = env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID
+    ? requireResourceId('EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID', env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID, 'Microsoft.Storage/storageAccounts')
+    : undefined;
+  const parameters: DeploymentParameters = {
+    environmentName,
+    subscriptionId,
+    location: need(env, 'AZURE_LOCATION'),
+    resourceGroupName: env.AZURE_APP_RESOURCE_GROUP || `rg-${environmentName}`,
+    applicationGatewayId: gatewayId,
+    applicationGatewayLinkedResourceIds: linked,
+    applicationGatewayIdentityId: identity,
+    existingKeyVaultId,
+    existingChallengeStorageAccountId,
+    challengeContainerName: env.CHALLENGE_CONTAINER_NAME || 'acme-challenge',
+    useDurableTaskScheduler: env.USE_DURABLE_TASK_SCHEDULER === 'true',
+  };
+
+  if (existingKeyVaultId) {
+    const vault = await arm.get(existingKeyVaultId, '2023-07-01');
+    if (vault.status !== 200) throw new PlanError(`Cannot read the Key Vault ${existingKeyVaultId} (${armError(vault)}).`);
+    if ((vault.body.properties as { enableRbacAuthorization?: boolean } | undefined)?.enableRbacAuthorization !== true) {
+      throw new PlanError(`The Key Vault ${existingKeyVaultId} uses access policies; the deployment grants Azure RBAC roles. Switch it to the RBAC permission model first (Learn, "Migrate to Azure role-based access control").`);
+    }
+  }
+  if (existingChallengeStorageAccountId) {
+    const account = await arm.get(existingChallengeStorageAccountId, '2023-05-01');
+    if (account.status !== 200) throw new PlanError(`Cannot read the storage account ${existingChallengeStorageAccountId} (${armError(account)}).`);
+    if ((account.body.properties as { allowBlobPublicAccess?: boolean } | undefined)?.allowBlobPublicAccess !== true) {
+      throw new PlanError(
+        `The storage account ${existingChallengeStorageAccountId} does not allow anonymous blob reads (allowBlobPublicAccess is off, the default since 2023), so the challenge container cannot be public (Storage answers 409 PublicAccessNotPermitted) and the gateway could not serve HTTP-01 files. Turn it on for this account, or leave EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID empty to let the deployment create one.`,
+      );
+    }
+  }
+
+  const group = await arm.get(`/subscriptions/${subscriptionId}/resourcegroups/${parameters.resourceGroupName}`, '2021-04-01');
+  const groupTags = group.status === 200 ? ((group.body.tags as Record<string, string> | undefined) ?? {}) : null;
+  const problem = dedicatedGroupProblem(parameters, groupTags);
+  if (problem) throw new PlanError(problem);
+
+  const values: Record<string, string> = {
+    APPGW_ID: gatewayId,
+    // Comma-separated (resource ids hold no commas): main.parameters.json stays valid JSON.
+    APPGW_LINKED_RESOURCE_IDS: linked.join(','),
+    APPGW_IDENTITY_ID: identity,
+    AZURE_APP_RESOURCE_GROUP: parameters.resourceGroupName,
+    KEY_VAULT_CREATE_MODE: existingKeyVaultId ? 'default' : await keyVaultCreateMode(arm, parameters),
+  };
+  const rendered = renderDeployment(parameters);
+  const summary = [
+    `app resource group (created, deleted by azd down): ${parameters.resourceGroupName}`,
+    ...rendered.assignments.filter((a) => a.external).map((a) => `grant ${a.role} to the ${a.principal} identity on ${a.scope}`),
+  ];
+  if (values.KEY_VAULT_CREATE_MODE === 'recover') summary.push('recover the soft-deleted Key Vault of this environment (its certificates come back)');
+  return { values, summary };
+}
+
+/** 'recover' when a soft-deleted vault of this environment holds the name (a create would fail with a conflict). */
+async function keyVaultCreateMode(arm: Arm, parameters: DeploymentParameters): Promise<string> {
+  const deleted = await arm.get(`/subscriptions/${parameters.subscriptionId}/providers/Microsoft.KeyVault/deletedVaults`, '2023-07-01');
+  if (deleted.status !== 200) return 'default';
+  const vaults = (deleted.body.value as { properties?: { vaultId?: string; tags?: Record<string, string> } }[] | undefined) ?? [];
+  const ours = vaults.find((v) => v.properties?.tags?.['azd-env-name'] === parameters.environmentName && v.properties.vaultId && groupOf(v.properties.vaultId).toLowerCase().endsWith(`/resourcegroups/${parameters.resourceGroupName.toLowerCase()}`));
+  return ours ? 'recover' : 'default';
+}
+
+function need(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new PlanError(`${name} is not set (azd sets it; run the hook through \`azd provision\`).`);
+  return value;
+}
+
+if (require.main === module) {
+  preprovision(process.env, armClient())
+    .then(({ values, summary }) => {
+      azdEnvSet(values);
+      console.log(`appgw-certbot preprovision:\n  ${summary.join('\n  ')}`);
+    })
+    .catch((error: Error) => {
+      console.error(`appgw-certbot preprovision refused: ${error instanceof PlanError ? error.message : `unexpected failure: ${error.message}`}`);
+      process.exit(1);
+    });
+}

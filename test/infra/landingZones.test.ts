@@ -1,0 +1,276 @@
+import { definitionsOf, decide, roleFile, scopeCovers, type Assignment } from '../../sandbox/rbac/model';
+import type { Arm, ArmReply } from '../../scripts/deploy/arm';
+import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, renderDeployment } from '../../scripts/deploy/plan';
+import { preprovision } from '../../scripts/deploy/preprovision';
+import { predown } from '../../scripts/deploy/predown';
+import { gatewayLinkedAccess } from '../../src/domain/gatewayLinks';
+
+/**
+ * The deployment rendered for three landing zones (no Bicep compiler runs here: the render is
+ * scripts/deploy/plan.ts, whose expressions test/infra/infra.test.ts pins in the Bicep text). For
+ * each: the preprovision hook reads the gateway from an inventory of what exists, every reference
+ * resolves, and every action the app and the gateway's identity perform is granted by the role
+ * definitions of infra/roles.json (built-in as Learn documents them, custom as we define them), as
+ * the sandbox's RBAC model evaluates them. Then what `azd down` would delete.
+ */
+const APP_SUB = '11111111-1111-1111-1111-111111111111';
+const HUB_SUB = '22222222-2222-2222-2222-222222222222';
+const SEC_SUB = '33333333-3333-3333-3333-333333333333';
+const rg = (sub: string, group: string): string => `/subscriptions/${sub}/resourceGroups/${group}`;
+const net = (sub: string, group: string, type: string, name: string): string => `${rg(sub, group)}/providers/Microsoft.Network/${type}/${name}`;
+const uai = (sub: string, group: string, name: string): string => `${rg(sub, group)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+
+interface LandingZone {
+  name: string;
+  gateway: GatewayView & { id: string };
+  /** Every other resource that exists before the deployment, by id, with the body ARM answers. */
+  existing: Record<string, Record<string, unknown>>;
+  env: Record<string, string>;
+}
+
+function gatewayBody(id: string, options: { sku: string; subnet: string; publicIps: string[]; privateFrontendSubnet?: string; identity: string; policy?: string; listenerPolicy?: string; pathPolicy?: string }): GatewayView & { id: string } {
+  return {
+    id,
+    location: 'westeurope',
+    identity: { userAssignedIdentities: { [options.identity]: {} } },
+    properties: {
+      sku: { name: options.sku, tier: options.sku, capacity: 2 },
+      gatewayIPConfigurations: [{ name: 'gw-ip', properties: { subnet: { id: options.subnet } } }],
+      frontendIPConfigurations: [
+        ...options.publicIps.map((ip, i) => ({ name: `public-${i}`, properties: { publicIPAddress: { id: ip } } })),
+        ...(options.privateFrontendSubnet ? [{ name: 'private', properties: { privateIPAddress: '10.1.0.10', privateIPAllocationMethod: 'Static', subnet: { id: options.privateFrontendSubnet } } }] : []),
+      ],
+      ...(options.policy ? { firewallPolicy: { id: options.policy } } : {}),
+      httpListeners: [{ name: 'http', properties: { protocol: 'Http', ...(options.listenerPolicy ? { firewallPolicy: { id: options.listenerPolicy } } : {}) } }],
+      urlPathMaps: [{ name: 'paths', properties: { pathRules: [{ name: 'acme', properties: { paths: ['/.well-known/acme-challenge/*'], ...(options.pathPolicy ? { firewallPolicy: { id: options.pathPolicy } } : {}) } }] } }],
+    },
+  };
+}
+
+const baseEnv = { AZURE_SUBSCRIPTION_ID: APP_SUB, AZURE_LOCATION: 'westeurope', APPGW_HTTP_SETTINGS_NAME: 'https-settings', APPGW_BACKEND_NAME: 'backend' };
+
+const singleGroup: LandingZone = (() => {
+  const gateway = gatewayBody(net(APP_SUB, 'rg-appgw', 'applicationGateways', 'appgw'), {
+    sku: 'Standard_v2',
+    subnet: `${net(APP_SUB, 'rg-appgw', 'virtualNetworks', 'vnet')}/subnets/appgw`,
+    publicIps: [net(APP_SUB, 'rg-appgw', 'publicIPAddresses', 'appgw-pip')],
+    identity: uai(APP_SUB, 'rg-appgw', 'appgw-identity'),
+  });
+  return {
+    name: 'gateway, VNet and identity in one group',
+    gateway,
+    existing: inventory(gateway, {}),
+    env: { ...baseEnv, AZURE_ENV_NAME: 'certbot-single', APPGW_ID: gateway.id },
+  };
+})();
+
+const vaultId = `${rg(APP_SUB, 'rg-shared-security')}/providers/Microsoft.KeyVault/vaults/kv-shared`;
+const accountId = `${rg(APP_SUB, 'rg-shared-storage')}/providers/Microsoft.Storage/storageAccounts/stchallenges`;
+const hubSubnet = `${net(HUB_SUB, 'rg-hub-network', 'virtualNetworks', 'vnet-hub')}/subnets/appgw`;
+
+const hubAndSpoke: LandingZone = (() => {
+  const gateway = gatewayBody(net(APP_SUB, 'rg-spoke-appgw', 'applicationGateways', 'appgw'), {
+    sku: 'Standard_v2',
+    subnet: hubSubnet,
+    publicIps: [net(HUB_SUB, 'rg-hub-network', 'publicIPAddresses', 'appgw-pip-v4'), net(HUB_SUB, 'rg-hub-network', 'publicIPAddresses', 'appgw-pip-v6')],
+    privateFrontendSubnet: hubSubnet,
+    identity: uai(APP_SUB, 'rg-identities', 'appgw-identity'),
+  });
+  return {
+    name: 'hub-and-spoke across groups and subscriptions, existing Key Vault and storage',
+    gateway,
+    existing: inventory(gateway, { [vaultId]: { properties: { enableRbacAuthorization: true } }, [accountId]: { properties: { allowBlobPublicAccess: true } } }),
+    env: { ...baseEnv, AZURE_ENV_NAME: 'certbot-hub', APPGW_ID: gateway.id, EXISTING_KEY_VAULT_ID: vaultId, EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID: accountId },
+  };
+})();
+
+const policy = (name: string): string => net(SEC_SUB, 'rg-waf-policies', 'ApplicationGatewayWebApplicationFirewallPolicies', name);
+const wafWithPolicy: LandingZone = (() => {
+  const gateway = gatewayBody(net(APP_SUB, 'rg-appgw', 'applicationGateways', 'appgw-waf'), {
+    sku: 'WAF_v2',
+    subnet: hubSubnet,
+    publicIps: [net(HUB_SUB, 'rg-hub-network', 'publicIPAddresses', 'appgw-waf-pip')],
+    identity: uai(APP_SUB, 'rg-identities', 'appgw-identity'),
+    policy: policy('waf-global'),
+    listenerPolicy: policy('waf-site'),
+    pathPolicy: policy('waf-path'),
+  });
+  return {
+    name: 'WAF_v2 with policies (gateway, listener, path rule) in a third group and subscription',
+    gateway,
+    existing: inventory(gateway, {}),
+    env: { ...baseEnv, AZURE_ENV_NAME: 'certbot-waf', APPGW_ID: gateway.id },
+  };
+})();
+
+/** What exists: the gateway, everything it references, and the extras. */
+function inventory(gateway: GatewayView & { id: string }, extra: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const existing: Record<string, Record<string, unknown>> = { [gateway.id]: { ...gateway }, ...extra };
+  for (const { scope } of gatewayLinkedAccess(gateway)) existing[scope] = { id: scope };
+  return existing;
+}
+
+/** Resource Manager as the hooks see it, answering from a landing zone's inventory (ids compare case-insensitively, as ARM's do). */
+function inventoryArm(zone: LandingZone, groups: Record<string, Record<string, string>> = {}): Arm & { deleted: string[] } {
+  const deleted: string[] = [];
+  const find = (path: string): Record<string, unknown> | undefined => Object.entries(zone.existing).find(([id]) => id.toLowerCase() === path.toLowerCase())?.[1];
+  const notFound: ArmReply = { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not found' } } };
+  return {
+    deleted,
+    async get(path) {
+      if (/\/providers\/Microsoft\.KeyVault\/deletedVaults$/i.test(path)) return { status: 200, body: { value: [] } };
+      const group = Object.entries(groups).find(([id]) => id.toLowerCase() === path.toLowerCase());
+      if (group) return { status: 200, body: { tags: group[1] } };
+      const body = find(path);
+      return body ? { status: 200, body } : notFound;
+    },
+    async delete(path) {
+      deleted.push(path);
+      return { status: 200, body: {} };
+    },
+  };
+}
+
+async function parametersFor(zone: LandingZone): Promise<DeploymentParameters> {
+  const { values } = await preprovision(zone.env, inventoryArm(zone));
+  return {
+    environmentName: zone.env.AZURE_ENV_NAME,
+    subscriptionId: APP_SUB,
+    location: 'westeurope',
+    resourceGroupName: values.AZURE_APP_RESOURCE_GROUP,
+    applicationGatewayId: values.APPGW_ID,
+    applicationGatewayLinkedResourceIds: values.APPGW_LINKED_RESOURCE_IDS.split(','),
+    applicationGatewayIdentityId: values.APPGW_IDENTITY_ID,
+    existingKeyVaultId: zone.env.EXISTING_KEY_VAULT_ID,
+    existingChallengeStorageAccountId: zone.env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID,
+    challengeContainerName: 'acme-challenge',
+  };
+}
+
+const definitions = definitionsOf(roleFile);
+
+/** Every operation the app and the gateway's identity perform in Azure, with its scope, for this zone. */
+function operationsOf(zone: LandingZone, vault: string, container: string): { principal: string; operation: string; kind: 'action' | 'dataAction'; scope: string }[] {
+  const app = (operation: string, scope: string, kind: 'action' | 'dataAction' = 'action') => ({ principal: 'app', operation, kind, scope });
+  const gatewayGroup = zone.gateway.id.replace(/\/providers\/.*$/, '');
+  const publicIps = gatewayLinkedAccess(zone.gateway).filter((c) => /publicIPAddresses/i.test(c.scope));
+  return [
+    app('Microsoft.Network/applicationGateways/read', zone.gateway.id),
+    app('Microsoft.Network/applicationGateways/write', zone.gateway.id),
+    // The Azure-AsyncOperation poll: authorized at the gateway's resource group (Learn, async-operations).
+    app('Microsoft.Network/locations/operations/read', gatewayGroup),
+    ...publicIps.map((ip) => app('Microsoft.Network/publicIPAddresses/read', ip.scope)),
+    ...gatewayLinkedAccess(zone.gateway).map((check) => app(check.action, check.scope)),
+    app('Microsoft.KeyVault/vaults/certificates/create/action', `${vault}/certificates/www`, 'dataAction'),
+    app('Microsoft.KeyVault/vaults/certificates/import/action', `${vault}/certificates/www`, 'dataAction'),
+    app('Microsoft.KeyVault/vaults/secrets/setSecret/action', `${vault}/secrets/acme-account-key`, 'dataAction'),
+    app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', `${container}/blobs/.well-known/acme-challenge/token`, 'dataAction'),
+    { principal: 'gateway', operation: 'Microsoft.KeyVault/vaults/secrets/getSecret/action', kind: 'dataAction', scope: `${vault}/secrets/www` },
+  ];
+}
+
+function assignmentsOf(parameters: DeploymentParameters): Assignment[] {
+  return renderDeployment(parameters).assignments.map((a, i) => ({ name: `${a.name}#${i}`, principal: a.principal, role: a.role, scope: a.scope, enforced: true }));
+}
+
+describe.each([singleGroup, hubAndSpoke, wafWithPolicy])('landing zone: $name', (zone) => {
+  it('resolves every reference: what the deployment assigns on exists, or the deployment creates it', async () => {
+    const parameters = await parametersFor(zone);
+    const rendered = renderDeployment(parameters);
+    const exists = (id: string): boolean => Object.keys(zone.existing).some((e) => e.toLowerCase() === id.toLowerCase()) || rendered.createdResources.includes(id) || rendered.createdResourceGroups.includes(id) || /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/.test(id);
+    for (const assignment of rendered.assignments) expect({ assignment: assignment.name, scope: assignment.scope, exists: exists(assignment.scope) }).toMatchObject({ exists: true });
+    // Every linked resource of the gateway gets its assignment, nothing else does.
+    const linked = gatewayLinkedAccess(zone.gateway).map((c) => c.scope.toLowerCase());
+    const onLinked = rendered.assignments.filter((a) => a.name === 'onLinkedResource').map((a) => a.scope.toLowerCase());
+    expect([...new Set(onLinked)].sort()).toEqual([...new Set(linked)].sort());
+    expect(onLinked.length).toBe(new Set(onLinked).size);
+  });
+
+  it('grants every action the app and the gateway perform, and every custom role is assignable where it is assigned', async () => {
+    const parameters = await parametersFor(zone);
+    const rendered = renderDeployment(parameters);
+    const assignments = assignmentsOf(parameters);
+    const vault = rendered.assignments.find((a) => a.name === 'certificatesOfficer')!.scope;
+    const container = rendered.assignments.find((a) => a.name === 'challengeWriter')!.scope;
+    const denied = operationsOf(zone, vault, container).filter((op) => !decide(definitions, assignments, op.principal, op.operation, op.kind, op.scope).allowed);
+    expect(denied).toEqual([]);
+    for (const assignment of rendered.assignments.filter((a) => a.role in roleFile.customRoles)) {
+      const definition = rendered.roleDefinitions.find((d) => d.role === assignment.role)!;
+      expect({ assignment: assignment.name, scope: assignment.scope, assignable: definition.assignableScopes.some((s) => scopeCovers(s, assignment.scope)) }).toMatchObject({ assignable: true });
+    }
+  });
+
+  it('would be refused a gateway PUT if one linked resource were left out (the check bites)', async () => {
+    const parameters = await parametersFor(zone);
+    const [first, ...rest] = parameters.applicationGatewayLinkedResourceIds;
+    const assignments = assignmentsOf({ ...parameters, applicationGatewayLinkedResourceIds: rest });
+    const check = gatewayLinkedAccess(zone.gateway).find((c) => c.scope === first)!;
+    expect(decide(definitions, assignments, 'app', check.action, 'action', check.scope).allowed).toBe(false);
+  });
+});
+
+describe('what `azd down` deletes (azd >= 1.24: the resource groups the deployment created, and the Key Vaults in them)', () => {
+  it('deletes only the dedicated group, which holds nothing passed in as existing; the predown hook removes the assignments and roles outside it', async () => {
+    for (const zone of [singleGroup, hubAndSpoke, wafWithPolicy]) {
+      const parameters = await parametersFor(zone);
+      const rendered = renderDeployment(parameters);
+      expect(rendered.createdResourceGroups).toEqual([`/subscriptions/${APP_SUB}/resourceGroups/rg-${zone.env.AZURE_ENV_NAME}`]);
+      const deletedGroups = rendered.createdResourceGroups.map((g) => g.toLowerCase());
+      const doomed = Object.keys(zone.existing).filter((id) => deletedGroups.some((g) => id.toLowerCase().startsWith(`${g}/`)));
+      expect({ zone: zone.name, existingDeleted: doomed }).toEqual({ zone: zone.name, existingDeleted: [] });
+      // --purge purges the soft-deleted vaults of the deleted groups: never an existing vault.
+      const purged = rendered.createdResources.filter((id) => /Microsoft\.KeyVault\/vaults/i.test(id) && deletedGroups.some((g) => id.toLowerCase().startsWith(`${g}/`)));
+      if (zone.env.EXISTING_KEY_VAULT_ID) expect(purged).toEqual([]);
+      // The predown hook deletes every assignment made outside the group, then the custom roles.
+      const external = rendered.assignments.filter((a) => a.external);
+      expect(external.length).toBeGreaterThanOrEqual(2 + parameters.applicationGatewayLinkedResourceIds.length);
+      const assignmentIds = external.map((a, i) => `${a.scope}/providers/Microsoft.Authorization/roleAssignments/guid-${i}`);
+      const roleIds = ['operator', 'linker', 'reader'].map((r) => `${rg(APP_SUB, 'rg-appgw')}/providers/Microsoft.Authorization/roleDefinitions/${r}`);
+      const arm = inventoryArm(zone);
+      const result = await predown({ EXTERNAL_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(0, 2)), LINKED_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(2)), CUSTOM_ROLE_DEFINITION_IDS: JSON.stringify(roleIds) }, arm);
+      expect(result.left).toEqual([]);
+      expect(arm.deleted).toEqual([...assignmentIds, ...roleIds]);
+    }
+  });
+
+  it('refuses a group that is not the app\'s own: one holding the gateway or what it links, or an existing group of another environment', async () => {
+    const parameters = await parametersFor(hubAndSpoke);
+    expect(dedicatedGroupProblem({ ...parameters, resourceGroupName: 'rg-spoke-appgw' }, null)).toMatch(/holds .*applicationGateways\/appgw.*azd down/);
+    expect(dedicatedGroupProblem({ ...parameters, resourceGroupName: 'rg-shared-security' }, null)).toMatch(/KeyVault\/vaults\/kv-shared/);
+    expect(dedicatedGroupProblem(parameters, { owner: 'someone' })).toMatch(/already exists and was not created by environment certbot-hub/);
+    expect(dedicatedGroupProblem(parameters, { 'azd-env-name': 'certbot-hub' })).toBeUndefined();
+    expect(dedicatedGroupProblem(parameters, null)).toBeUndefined();
+    // The hook stops before provisioning on an existing foreign group.
+    const arm = inventoryArm(hubAndSpoke, { [`/subscriptions/${APP_SUB}/resourcegroups/rg-certbot-hub`]: { team: 'payments' } });
+    await expect(preprovision(hubAndSpoke.env, arm)).rejects.toThrow(/already exists and was not created by environment/);
+  });
+});
+
+describe('the preprovision hook refuses what could not work, before anything is created', () => {
+  const run = (zone: LandingZone, env: Record<string, string>, existing?: Record<string, Record<string, unknown>>) =>
+    preprovision({ ...zone.env, ...env }, inventoryArm({ ...zone, existing: { ...zone.existing, ...existing } }));
+
+  it('an existing challenge account without anonymous blob reads (the default for new accounts)', async () => {
+    await expect(run(hubAndSpoke, {}, { [accountId]: { properties: { allowBlobPublicAccess: false } } })).rejects.toThrow(/allowBlobPublicAccess is off.*PublicAccessNotPermitted/);
+  });
+
+  it('an existing Key Vault on access policies', async () => {
+    await expect(run(hubAndSpoke, {}, { [vaultId]: { properties: { enableRbacAuthorization: false } } })).rejects.toThrow(/access policies/);
+  });
+
+  it('a v1 gateway, an unreadable gateway, a malformed id, and an ambiguous identity', async () => {
+    await expect(run(singleGroup, {}, { [singleGroup.gateway.id]: { ...singleGroup.gateway, properties: { ...singleGroup.gateway.properties, sku: { tier: 'Standard' } } } })).rejects.toThrow(/needs a v2 gateway/);
+    await expect(run(singleGroup, { APPGW_ID: net(APP_SUB, 'rg-appgw', 'applicationGateways', 'missing') })).rejects.toThrow(/Cannot read the gateway .*ResourceNotFound/);
+    await expect(run(singleGroup, { APPGW_ID: 'appgw' })).rejects.toThrow(PlanError);
+    const twoIdentities = { ...singleGroup.gateway, identity: { userAssignedIdentities: { [uai(APP_SUB, 'rg-a', 'one')]: {}, [uai(APP_SUB, 'rg-b', 'two')]: {} } } };
+    await expect(run(singleGroup, {}, { [singleGroup.gateway.id]: twoIdentities })).rejects.toThrow(/set APPGW_IDENTITY_ID/);
+    const chosen = await run(singleGroup, { APPGW_IDENTITY_ID: uai(APP_SUB, 'rg-b', 'two') }, { [singleGroup.gateway.id]: twoIdentities });
+    expect(chosen.values.APPGW_IDENTITY_ID).toBe(uai(APP_SUB, 'rg-b', 'two'));
+  });
+
+  it('accepts the older settings (group and name) and derives the gateway id from them', async () => {
+    const env = { ...singleGroup.env, APPGW_ID: '', APPGW_RESOURCE_GROUP: 'rg-appgw', APPGW_NAME: 'appgw' };
+    const { values } = await preprovision(env, inventoryArm(singleGroup));
+    expect(values.APPGW_ID).toBe(singleGroup.gateway.id);
+  });
+});
