@@ -1,4 +1,5 @@
 import { fetchServedCertificate, sameSerial } from '../azure/servedCertificate';
+import { DnsAnswer, resolveHostname, servedCheckAddresses } from '../dns/resolution';
 import { activity } from './context';
 
 export interface ExpectedCertificate {
@@ -23,8 +24,9 @@ export interface ServedChecks {
 }
 
 /**
- * Part of ConfigureApplicationGatewayStep: connects to every public IP of the gateway with each
- * hostname as SNI and compares the served serial with the certificate just bound. Read-only.
+ * Part of ConfigureApplicationGatewayStep: connects to the gateway's public IPs the hostname
+ * resolves to (every frontend's when DNS names none; servedCheckAddresses) with the hostname as
+ * SNI and compares the served serial with the certificate just bound. Read-only.
  */
 export const checkServedCertificates = activity<{ gatewayIps: string[]; expected: ExpectedCertificate[] }, ServedChecks>(
   async ({ gatewayIps, expected }, { config }) => {
@@ -34,7 +36,9 @@ export const checkServedCertificates = activity<{ gatewayIps: string[]; expected
     }
     const checks = await Promise.all(
       expected.map(async ({ hostname, serialNumber }) => {
-        const served = await Promise.all(gatewayIps.map((ip) => fetchServedCertificate(ip, config.gatewayHttpsPort, hostname)));
+        const answer: DnsAnswer | undefined = await resolveHostname(hostname, config.dnsServers).catch(() => undefined);
+        const addresses = servedCheckAddresses(answer, gatewayIps);
+        const served = await Promise.all(addresses.map((ip) => fetchServedCertificate(ip, config.gatewayHttpsPort, hostname)));
         return {
           hostname,
           live: served.length > 0 && served.every((s) => 'serialNumber' in s && sameSerial(s.serialNumber, serialNumber)),

@@ -82,3 +82,17 @@ export function checkPointsAtGateway(hostname: string, answer: DnsAnswer, gatewa
     );
   }
 }
+
+/**
+ * The gateway addresses the served-certificate check connects to for a hostname: those its A and
+ * AAAA records name (what clients and the CA reach), or every frontend's when DNS names none of
+ * them (or was not read). The app binds its HTTPS listener on one public frontend
+ * (planHttpsBindings), so a dual-stack gateway's other frontend, which the hostname does not resolve
+ * to, proves nothing, and may not be reachable from the app at all (an IPv6 frontend from an
+ * IPv4-only network).
+ */
+export function servedCheckAddresses(answer: DnsAnswer | undefined, gatewayIps: string[]): string[] {
+  const resolved = new Set([...(answer?.ipv4 ?? []), ...(answer?.ipv6 ?? [])].map(canonicalIp));
+  const named = gatewayIps.filter((ip) => resolved.has(canonicalIp(ip)));
+  return named.length > 0 ? named : gatewayIps;
+}

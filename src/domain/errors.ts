@@ -34,7 +34,7 @@ export const ErrorMessages = {
   ApplicationGatewayNotFound:
     'The Application Gateway was not found. Check SubscriptionId, ApplicationGatewayResourceGroup and ApplicationGatewayName.',
   ApplicationGatewayPermissionDenied:
-    'The function app identity may not read or write the Application Gateway. Assign it the role the deployment defines for the gateway and its public IP.',
+    'The function app identity may not read or write the Application Gateway. Assign it the roles the deployment defines for the gateway and for each resource the gateway references (subnet, public IPs, identity, WAF policies).',
   ApplicationGatewayMisconfigured:
     'The Application Gateway lacks something the app needs (public frontend IP, port 443 frontend port, backend pool or HTTP settings named by the settings). Fix the gateway or the settings named in the detail.',
   ApplicationGatewayUpdateFailed:

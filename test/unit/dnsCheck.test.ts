@@ -1,4 +1,4 @@
-import { canonicalIp, checkPointsAtGateway } from '../../src/dns/resolution';
+import { canonicalIp, checkPointsAtGateway, servedCheckAddresses } from '../../src/dns/resolution';
 
 /** The DNS pre-check against a gateway's public frontends (IPv4, and IPv6 on a dual-stack gateway). */
 describe('a hostname points at the gateway', () => {
@@ -20,5 +20,12 @@ describe('a hostname points at the gateway', () => {
     expect(() => checkPointsAtGateway('www.example.com', answer(['20.1.2.3'], ['2001:db8::1']), dualStack)).toThrow(/resolves to 2001:db8::1, not to the gateway/);
     expect(() => checkPointsAtGateway('www.example.com', answer(['20.1.2.3'], ['2603:1030:20c:3::3ef']), ['20.1.2.3'])).toThrow(/HostnameNotResolvingToApplicationGateway|not to the gateway/);
     expect(() => checkPointsAtGateway('www.example.com', answer([]), dualStack)).toThrow(/has no A or AAAA record; it must resolve to 20\.1\.2\.3, 2603:1030:20c:3::3ef/);
+  });
+
+  it('confirms the served certificate on the frontends the hostname resolves to, all of them when DNS names none', () => {
+    expect(servedCheckAddresses(answer(['20.1.2.3']), dualStack)).toEqual(['20.1.2.3']);
+    expect(servedCheckAddresses(answer(['20.1.2.3'], ['2603:1030:20C:3::03ef']), dualStack)).toEqual(dualStack);
+    expect(servedCheckAddresses(answer([]), dualStack)).toEqual(dualStack);
+    expect(servedCheckAddresses(undefined, dualStack)).toEqual(dualStack);
   });
 });
