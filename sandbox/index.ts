@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startAdminServer } from './admin';
-import { ArmEmulator, OutOfBandEdit, startArmEmulator } from './emulators/arm';
+import { ArmEmulator, OutOfBandEdit, seedGateway, SeedOptions, startArmEmulator } from './emulators/arm';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import type { GatewayResource } from './emulators/gatewayModel';
 import type { LandingZone } from './emulators/landingZones';
@@ -188,20 +188,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stoppers.push(keyVault.stop);
     const arm = await startArmEmulator({
       ca,
-      subscriptionId: SANDBOX_SUBSCRIPTION,
-      resourceGroup: RESOURCE_GROUP,
-      gatewayName: GATEWAY,
-      location: LOCATION,
-      publicIp: '127.0.0.1',
-      backendPoolName: BACKEND_POOL,
-      httpSettingsName: HTTP_SETTINGS,
-      challengeContainerUrl,
+      ...gatewaySeed(options, challengeContainerUrl),
       operationDelayMs: options.armOperationDelayMs,
       retryAfterSeconds: options.armRetryAfterSeconds,
-      gatewaySku: options.gatewaySku,
-      // A WAF_v2 gateway without a WAF policy gets the inline configuration (CRS 3.2 unless asked otherwise).
-      wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' && options.landingZone !== 'waf-policy' ? '3.2' : undefined),
-      landingZone: options.landingZone,
       faults,
       counters,
       authorize: (request) => late.arm?.(request),
@@ -397,6 +386,39 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 }
 
+/** How the sandbox seeds its gateway (the ARM emulator's options). */
+function gatewaySeed(options: Pick<SandboxOptions, 'gatewaySku' | 'wafRuleSetVersion' | 'landingZone'>, challengeContainerUrl: string): SeedOptions {
+  return {
+    subscriptionId: SANDBOX_SUBSCRIPTION,
+    resourceGroup: RESOURCE_GROUP,
+    gatewayName: GATEWAY,
+    location: LOCATION,
+    publicIp: '127.0.0.1',
+    backendPoolName: BACKEND_POOL,
+    httpSettingsName: HTTP_SETTINGS,
+    challengeContainerUrl,
+    gatewaySku: options.gatewaySku,
+    // A WAF_v2 gateway without a WAF policy gets the inline configuration (CRS 3.2 unless asked otherwise).
+    wafRuleSetVersion: options.wafRuleSetVersion ?? (options.gatewaySku === 'WAF_v2' && options.landingZone !== 'waf-policy' ? '3.2' : undefined),
+    landingZone: options.landingZone,
+  };
+}
+
+/**
+ * The resources a PUT of the gateway the sandbox seeds links (each with an onLinkedResource
+ * assignment), without starting anything: for tests that generate one case per assignment.
+ */
+export function seededLinkedResources(options: Pick<SandboxOptions, 'gatewaySku' | 'wafRuleSetVersion' | 'landingZone'> = {}): string[] {
+  // The challenge container's URL only shapes a backend pool, not what the gateway links.
+  return linkedResourcesOf(seedGateway(gatewaySeed(options, 'https://127.0.0.1/account/container')).gateway);
+}
+
+/** What a PUT of this gateway links (gatewayLinkedAccess), each resource once. */
+function linkedResourcesOf(gateway: GatewayResource): string[] {
+  const linked = gatewayLinkedAccess(gateway).map((check) => check.scope);
+  return linked.filter((scope, i) => linked.findIndex((other) => other.toLowerCase() === scope.toLowerCase()) === i);
+}
+
 /** The gateway's user-assigned identity as the seeded gateway names it: its principal (object) id and client id. */
 function gatewayIdentityOf(gateway: GatewayResource): { objectId: string; clientId?: string } {
   const [identity] = Object.values(gateway.identity?.userAssignedIdentities ?? {}) as { principalId?: string; clientId?: string }[];
@@ -410,8 +432,7 @@ function gatewayIdentityOf(gateway: GatewayResource): { objectId: string; client
  * the gateway linker on), each once.
  */
 export function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string): SandboxScopes {
-  const linked = gatewayLinkedAccess(gateway).map((check) => check.scope);
-  const gatewayLinkedResources = linked.filter((scope, i) => linked.findIndex((other) => other.toLowerCase() === scope.toLowerCase()) === i);
+  const gatewayLinkedResources = linkedResourcesOf(gateway);
   if (gatewayLinkedResources.length === 0) throw new Error('the seeded gateway links no subnet, public IP or identity');
   return {
     subscription,

@@ -156,7 +156,13 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** Frontend names: the IPv4 one the seeded listener uses, then one per further public IP (dual stack). */
 const frontendName = (ip: SeededPublicIp, index: number): string => (index === 0 ? 'appGwPublicFrontendIp' : `appGwPublicFrontendIp${ip.version}`);
 
-export function seedGateway(options: ArmOptions): { gateway: GatewayResource; publicIps: SeededPublicIp[] } {
+/** What seeding the gateway reads of the options. */
+export type SeedOptions = Pick<
+  ArmOptions,
+  'subscriptionId' | 'resourceGroup' | 'gatewayName' | 'location' | 'publicIp' | 'backendPoolName' | 'httpSettingsName' | 'challengeContainerUrl' | 'gatewaySku' | 'wafRuleSetVersion' | 'landingZone'
+>;
+
+export function seedGateway(options: SeedOptions): { gateway: GatewayResource; publicIps: SeededPublicIp[] } {
   const rg = `/subscriptions/${options.subscriptionId}/resourceGroups/${options.resourceGroup}`;
   const id = `${rg}/providers/Microsoft.Network/applicationGateways/${options.gatewayName}`;
   const zone = options.landingZone ?? 'single-group';

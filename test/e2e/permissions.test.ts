@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Sandbox, startSandbox } from '../../sandbox';
+import { Sandbox, seededLinkedResources, startSandbox } from '../../sandbox';
 import type { Grant } from '../../sandbox/rbac';
 import roles from '../../infra/roles.json';
 import { failureRecord, pollToEnd, post } from '../support/sandboxClient';
@@ -10,10 +10,16 @@ import { scaledGateway } from '../support/scaledGateway';
 /**
  * Permissions as Azure enforces them, from infra/roles.json (what the Bicep assigns): with all of
  * them an issuance completes; without any one action of the custom roles, or any one role
- * assignment the sandbox enforces, an issuance fails with the typed code of the service that
- * refused, and the failure names the role to grant.
+ * assignment the sandbox enforces (a `forEach` entry's on each resource it loops over, one at a
+ * time), an issuance fails with the typed code of the service that refused, and the failure names
+ * the role to grant, and for a per-resource assignment the resource.
+ *
+ * Run in the 'waf-policy' landing zone (sandbox/emulators/landingZones.ts): a WAF_v2 gateway with a
+ * gateway and a listener WAF policy, its network in a hub subscription and an IPv6 frontend, so
+ * every action of the gateway linker and every linked resource's assignment is exercised.
  */
-type Expectation = { code: string; names: string };
+const LANDING_ZONE = 'waf-policy';
+type Expectation = { code: string; names: string; resource?: string };
 
 const definitions: Record<string, { roleName: string }> = { ...roles.builtInRoles, ...roles.customRoles };
 
@@ -21,6 +27,7 @@ const definitions: Record<string, { roleName: string }> = { ...roles.builtInRole
 function expectationFor(grant: Grant): Expectation {
   if (grant.kind === 'action') return { code: 'ApplicationGatewayPermissionDenied', names: definitions[grant.role].roleName };
   const role = definitions[grant.role].roleName;
+  if (grant.scope) return { code: 'ApplicationGatewayPermissionDenied', names: role, resource: grant.scope };
   // The gateway's own identity: the app sees the gateway keep serving nothing new; the code's message names the role.
   if (grant.principal === 'gateway') return { code: 'CertificateNotServedByGateway', names: role };
   if (grant.scopeKind === 'vault') return { code: 'KeyVaultPermissionDenied', names: role };
@@ -28,7 +35,8 @@ function expectationFor(grant: Grant): Expectation {
   return { code: 'ApplicationGatewayPermissionDenied', names: role };
 }
 
-const label = (grant: Grant): string => (grant.kind === 'action' ? `action ${grant.action} of role ${grant.role}` : `assignment ${grant.name} (${grant.role} on ${grant.scopeKind})`);
+const label = (grant: Grant): string =>
+  grant.kind === 'action' ? `action ${grant.action} of role ${grant.role}` : `assignment ${grant.name} (${grant.role} on ${grant.scope ?? grant.scopeKind})`;
 
 describe('permissions from infra/roles.json, enforced', () => {
   let sandbox: Sandbox;
@@ -37,7 +45,7 @@ describe('permissions from infra/roles.json, enforced', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-rbac-'));
-    sandbox = await startSandbox(scaledGateway({ stateDir, settings: { ServedCertificateRecheckSeconds: '0,1' } }));
+    sandbox = await startSandbox(scaledGateway({ stateDir, landingZone: LANDING_ZONE, settings: { ServedCertificateRecheckSeconds: '0,1' } }));
   }, 120_000);
   afterAll(async () => {
     await sandbox?.stop();
@@ -62,19 +70,21 @@ describe('permissions from infra/roles.json, enforced', () => {
     expect(sandbox.rbac.denials()).toEqual([]);
   });
 
-  it('lists every custom action and every enforced assignment to take away', () => {
+  it('lists every custom action and every enforced assignment to take away, one per linked resource', () => {
     const grants = sandbox.rbac.grants();
     const custom = Object.values(roles.customRoles).flatMap((role) => role.actions);
     expect(grants.filter((g) => g.kind === 'action')).toHaveLength(custom.length);
-    expect(grants.filter((g) => g.kind === 'assignment').map((g) => (g.kind === 'assignment' ? g.name : ''))).toEqual(
-      roles.roleAssignments.filter((a) => a.enforcedInSandbox).map((a) => a.name),
-    );
+    // The cases below are these grants: generated before the sandbox starts, from the same file and the same seeded gateway.
+    expect(grants).toEqual(grantsFromFile().map(([, grant]) => grant));
+    expect(grants.filter((g) => g.kind === 'assignment' && g.name === 'onLinkedResource').map((g) => (g.kind === 'assignment' ? g.scope : ''))).toEqual(sandbox.rbac.scopes.gatewayLinkedResources);
+    // Subnet, IPv4 and IPv6 public IPs, the gateway's and the listener's WAF policies, the identity.
+    expect(sandbox.rbac.scopes.gatewayLinkedResources).toHaveLength(6);
   });
 
   // One case per grant, generated from the same file: a grant added to roles.json is tested here at once.
   it.each(grantsFromFile())('without the %s, an issuance fails with its typed code naming the role', async (_label, grant) => {
     if (grant.kind === 'action') sandbox.rbac.withoutAction(grant.role, grant.action);
-    else sandbox.rbac.removeAssignment(grant.name);
+    else sandbox.rbac.removeAssignment(grant.name, grant.scope);
     sandbox.rbac.clearDenials();
     // A fresh instance (as Azure scales out): nothing a process read before the change is cached.
     await sandbox.restartHost();
@@ -85,17 +95,28 @@ describe('permissions from infra/roles.json, enforced', () => {
     expect(outcome.text).toContain(expected.names);
     // The refusal came from the permission taken away, not from something else.
     expect(sandbox.rbac.denials().length).toBeGreaterThan(0);
+    if (expected.resource) {
+      // A linked resource's assignment: the failure says which resource, and that is what was refused.
+      expect(outcome.text).toContain(expected.resource);
+      expect(sandbox.rbac.denials().map((d) => d.scope.toLowerCase())).toContain(expected.resource.toLowerCase());
+    }
   }, 240_000);
 });
 
-/** The grants roles.json defines, in the same order as Rbac.grants() (custom role actions, then enforced assignments). */
+/**
+ * The grants roles.json defines, in the same order as Rbac.grants() (custom role actions, then
+ * enforced assignments; a `forEach` entry once per resource of the seeded gateway it loops over).
+ */
 function grantsFromFile(): [string, Grant][] {
   const grants: Grant[] = [];
   for (const [key, role] of Object.entries(roles.customRoles)) {
     for (const action of role.actions) grants.push({ kind: 'action', role: key, action, permission: 'action' });
   }
+  const linked = seededLinkedResources({ landingZone: LANDING_ZONE });
   for (const entry of roles.roleAssignments.filter((a) => a.enforcedInSandbox)) {
-    grants.push({ kind: 'assignment', name: entry.name, principal: entry.principal, role: entry.role, scopeKind: entry.scope } as Grant);
+    const grant = { kind: 'assignment', name: entry.name, principal: entry.principal, role: entry.role, scopeKind: entry.scope } as const;
+    if (!('forEach' in entry)) grants.push(grant);
+    else for (const scope of linked) grants.push({ ...grant, scope });
   }
   return grants.map((grant) => [label(grant), grant]);
 }

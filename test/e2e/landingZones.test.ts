@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sandbox, startSandbox } from '../../sandbox';
+import type { LandingZone } from '../../sandbox/emulators/landingZones';
+import { WAF_POLICY_JOIN } from '../../src/domain/gatewayLinks';
+import roles from '../../infra/roles.json';
+import { failureRecord, pollToEnd, post } from '../support/sandboxClient';
+import { scaledGateway } from '../support/scaledGateway';
+
+/**
+ * Issuance in the landing zones of issue #19 (sandbox/emulators/landingZones.ts), with the roles
+ * of infra/roles.json enforced: the network in a hub subscription, the identity in its own group,
+ * an IPv6 frontend beside the IPv4 one, and (waf-policy) WAF policies in a third group, each
+ * reached only through the gateway linker assigned on it.
+ */
+describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the %s landing zone', (landingZone) => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+  let issued = 0;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${landingZone}-`));
+    sandbox = await startSandbox(scaledGateway({ stateDir, landingZone, settings: { ServedCertificateRecheckSeconds: '0,1' } }));
+  }, 120_000);
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function issue(): Promise<{ runtimeStatus: string; code?: string; text: string }> {
+    const hostname = `zone${issued++}.${landingZone}.example`;
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    if (started.status !== 202) return { runtimeStatus: `HTTP ${started.status}`, code: String(started.body.code), text: String(started.body.detail) };
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
+    if (final.runtimeStatus !== 'Failed') return { runtimeStatus: final.runtimeStatus, text: '' };
+    const record = failureRecord(final.output);
+    return { runtimeStatus: final.runtimeStatus, code: record.code, text: `${record.message ?? ''} ${record.detail ?? ''}` };
+  }
+
+  it('issues and binds a certificate with exactly the roles the infra assigns, nothing refused', async () => {
+    sandbox.counters.reset();
+    expect(await issue()).toMatchObject({ runtimeStatus: 'Completed' });
+    expect(sandbox.rbac.denials()).toEqual([]);
+    // Both frontends' public IPs were read, in the hub subscription, not the gateway's.
+    expect(sandbox.counters.get('arm', 'publicIPAddresses.get')).toBeGreaterThanOrEqual(2);
+    expect(sandbox.rbac.scopes.gatewayLinkedResources.filter((id) => /publicIPAddresses/i.test(id)).every((id) => !id.includes(sandbox.settings.SubscriptionId))).toBe(true);
+  });
+
+  if (landingZone === 'waf-policy') {
+    it("fails without the linker on the gateway's WAF policy alone, naming it; completes once it is back", async () => {
+      const policy = String((sandbox.arm.readGateway().properties.firewallPolicy as { id?: string } | undefined)?.id);
+      expect(sandbox.rbac.scopes.gatewayLinkedResources).toContain(policy);
+      const putBack = sandbox.rbac.removeAssignment('onLinkedResource', policy);
+      sandbox.rbac.clearDenials();
+      const failed = await issue();
+      expect(failed).toMatchObject({ runtimeStatus: 'Failed', code: 'ApplicationGatewayPermissionDenied' });
+      expect(failed.text).toContain(`'${roles.customRoles.gatewayLinker.roleName}' on the resource the gateway references: ${policy}`);
+      expect(sandbox.rbac.denials()).toEqual([expect.objectContaining({ service: 'arm', principal: 'app', operation: WAF_POLICY_JOIN, scope: policy, code: 'LinkedAuthorizationFailed' })]);
+
+      putBack();
+      sandbox.rbac.clearDenials();
+      expect(await issue()).toMatchObject({ runtimeStatus: 'Completed' });
+      expect(sandbox.rbac.denials()).toEqual([]);
+    }, 240_000);
+  }
+});
