@@ -118,8 +118,16 @@ var createKeyVault = empty(existingKeyVaultId)
 var createChallengeAccount = empty(existingChallengeStorageAccountId)
 var keyVaultName = createKeyVault ? 'kv-${token}' : vaultParts[8]
 var challengeAccountName = createChallengeAccount ? 'stc${token}' : challengeParts[8]
+// Where the vault and the challenge account are: the app's group, or the existing one's. A module's
+// scope cannot be a ternary between two scopes (BCP420), so the ternaries pick the arguments; ARM's
+// if() evaluates only the branch taken, so an empty id is never indexed.
+var vaultSubscriptionId = createKeyVault ? subscription().subscriptionId : vaultParts[2]
+var vaultResourceGroup = createKeyVault ? resourceGroupName : vaultParts[4]
+var challengeSubscriptionId = createChallengeAccount ? subscription().subscriptionId : challengeParts[2]
+var challengeResourceGroup = createChallengeAccount ? resourceGroupName : challengeParts[4]
 var linkedResourceIds = split(applicationGatewayLinkedResourceIds, ',')
-var linkedResourceGroupIds = union(map(linkedResourceIds, id => '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}'), [])
+// Lower case: union() compares case-sensitively, and ids read from a gateway mix spellings.
+var linkedResourceGroupIds = union(map(linkedResourceIds, id => toLower('/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}')), [])
 
 resource appGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -167,22 +175,24 @@ resource gatewayIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-
 
 module vaultAccess 'modules/vaultAccess.bicep' = {
   name: 'appgw-certbot-vault-access-${token}'
-  scope: createKeyVault ? appGroup : resourceGroup(vaultParts[2], vaultParts[4])
+  scope: resourceGroup(vaultSubscriptionId, vaultResourceGroup)
   params: {
     vaultName: keyVaultName
     appPrincipalId: app.outputs.appPrincipalId
     gatewayPrincipalId: gatewayIdentity.properties.principalId
   }
+  dependsOn: [appGroup]
 }
 
 module challengeStorage 'modules/challengeStorage.bicep' = {
   name: 'appgw-certbot-challenge-${token}'
-  scope: createChallengeAccount ? appGroup : resourceGroup(challengeParts[2], challengeParts[4])
+  scope: resourceGroup(challengeSubscriptionId, challengeResourceGroup)
   params: {
     accountName: challengeAccountName
     containerName: challengeContainerName
     appPrincipalId: app.outputs.appPrincipalId
   }
+  dependsOn: [appGroup]
 }
 
 module gatewayAccess 'modules/gatewayAccess.bicep' = {
@@ -191,7 +201,9 @@ module gatewayAccess 'modules/gatewayAccess.bicep' = {
   params: {
     principalId: app.outputs.appPrincipalId
     gatewayName: gatewayParts[8]
-    roleNameSuffix: '${environmentName}, ${token}'
+    // The gateway's group is in the name too: pointing an environment at a gateway in another group
+    // creates new roles (new GUIDs), which may not reuse a name (names are tenant-wide).
+    roleNameSuffix: '${environmentName}, ${token}, ${uniqueString(toLower(gatewayParts[2]), toLower(gatewayParts[4]))}'
     linkedResourceGroupIds: linkedResourceGroupIds
   }
 }
@@ -204,7 +216,7 @@ module linkedResourceAccess 'modules/linkedResourceAccess.bicep' = [
     params: {
       resourceId: id
       principalId: app.outputs.appPrincipalId
-      roleDefinitionId: gatewayAccess.outputs.gatewayLinkerRoleId
+      roleDefinitionGuid: gatewayAccess.outputs.gatewayLinkerRoleGuid
     }
   }
 ]

@@ -79,11 +79,13 @@ resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04
   }
 }
 
+// Assignments name a custom role by its subscription-level id in their own subscription (the
+// documented form; the definition's `.id` here would be its resource-group form).
 resource onGateway 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(gateway.id, principalId, gatewayOperator.id)
   scope: gateway
   properties: {
-    roleDefinitionId: gatewayOperator.id
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperator.name)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }
@@ -93,12 +95,16 @@ resource onGateway 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource onGatewayResourceGroup 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(resourceGroup().id, principalId, gatewayOperationReader.id)
   properties: {
-    roleDefinitionId: gatewayOperationReader.id
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperationReader.name)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }
 }
 
-output gatewayLinkerRoleId string = gatewayLinker.id
-output roleDefinitionIds array = [gatewayOperator.id, gatewayLinker.id, gatewayOperationReader.id]
+output gatewayLinkerRoleGuid string = gatewayLinker.name
+output roleDefinitionIds array = [
+  subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperator.name)
+  subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayLinker.name)
+  subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperationReader.name)
+]
 output roleAssignmentIds array = [onGateway.id, onGatewayResourceGroup.id]

@@ -10,13 +10,14 @@ targetScope = 'resourceGroup'
 param resourceId string
 @description('Principal id of the function app identity.')
 param principalId string
-@description('Id of the gateway linker role definition.')
-param roleDefinitionId string
+@description('GUID of the gateway linker role definition (a custom role is named by its id in the subscription it is assigned in).')
+param roleDefinitionGuid string
 
 var parts = split(resourceId, '/')
 // /subscriptions/{s}/resourceGroups/{g}/providers/{namespace}/{type}/{name}[/subnets/{subnet}]
 var type = toLower('${parts[6]}/${parts[7]}${length(parts) > 10 ? '/${parts[9]}' : ''}')
-var assignmentName = guid(resourceId, principalId, roleDefinitionId)
+var roleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)
+var assignmentName = guid(resourceId, principalId, roleDefinitionGuid)
 
 resource publicIp 'Microsoft.Network/publicIPAddresses@2024-05-01' existing = {
   name: parts[8]

@@ -182,3 +182,37 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
 function unique(ids: string[]): string[] {
   return ids.filter((id, index) => ids.findIndex((other) => sameId(other, id)) === index);
 }
+
+/** The previous deployment of this environment, as azd keeps its outputs and the hook's values. */
+export interface PreviousDeployment {
+  gatewayId?: string;
+  externalAssignments: string[];
+  linkedAssignments: string[];
+  definitions: string[];
+}
+
+/** The resource a role assignment id is on (`{scope}/providers/Microsoft.Authorization/roleAssignments/{guid}`). */
+export function assignmentScope(id: string): string {
+  return id.replace(/\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/i, '');
+}
+
+/**
+ * What the previous deployment assigned that this one will not: incremental deployments never
+ * delete, a role assignment left on a resource the gateway no longer links keeps a right nobody
+ * needs, and a custom role cannot lose an assignable scope that still holds assignments
+ * (RoleScopeBeingRemovedContainsAssignments). When the gateway moved to another group, the custom
+ * roles are new ones, so the old roles and everything assigned with them go.
+ */
+export function staleRoleObjects(previous: PreviousDeployment, parameters: DeploymentParameters): { assignments: string[]; definitions: string[] } {
+  const rendered = renderDeployment(parameters);
+  const kept = new Set(rendered.assignments.filter((a) => a.external).map((a) => a.scope.toLowerCase()));
+  const moved = !!previous.gatewayId && groupOf(previous.gatewayId).toLowerCase() !== groupOf(parameters.applicationGatewayId).toLowerCase();
+  const customRoleScopes = new Set(rendered.assignments.filter((a) => a.external && a.role in roles.customRoles).map((a) => a.scope.toLowerCase()));
+  const assignments = [...previous.externalAssignments, ...previous.linkedAssignments].filter((id) => {
+    const scope = assignmentScope(id).toLowerCase();
+    if (!kept.has(scope)) return true;
+    // After a move, assignments of the old custom roles are replaced by the new roles' (same scopes, new names).
+    return moved && (customRoleScopes.has(scope) || previous.linkedAssignments.includes(id));
+  });
+  return { assignments, definitions: moved ? [...previous.definitions] : [] };
+}

@@ -1,5 +1,6 @@
 import { Arm, armClient, armError, azdEnvSet } from './arm';
-import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId } from './plan';
+import { list, removeAll } from './predown';
+import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId, staleRoleObjects } from './plan';
 
 /**
  * azd `preprovision` hook: reads the gateway (and what is passed in as existing) as the deployer,
@@ -79,8 +80,19 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     AZURE_APP_RESOURCE_GROUP: parameters.resourceGroupName,
     KEY_VAULT_CREATE_MODE: existingKeyVaultId ? 'default' : await keyVaultCreateMode(arm, parameters),
   };
+  // What the previous deployment of this environment assigned that this one will not (azd keeps its outputs).
+  const stale = staleRoleObjects(
+    { gatewayId: env.APPGW_ID || undefined, externalAssignments: list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS), linkedAssignments: list(env.LINKED_ROLE_ASSIGNMENT_IDS), definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS) },
+    parameters,
+  );
+  const removed: string[] = [];
+  const left: string[] = [];
+  await removeAll(arm, stale.assignments, stale.definitions, removed, left);
+  if (left.length) throw new PlanError(`Could not remove what the previous deployment granted and this one does not (a custom role cannot lose a scope that still holds assignments):\n  ${left.join('\n  ')}`);
+
   const rendered = renderDeployment(parameters);
   const summary = [
+    ...removed.map((id) => `removed, no longer needed: ${id}`),
     `app resource group (created, deleted by azd down): ${parameters.resourceGroupName}`,
     ...rendered.assignments.filter((a) => a.external).map((a) => `grant ${a.role} to the ${a.principal} identity on ${a.scope}`),
   ];
@@ -90,16 +102,24 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
 
 /** 'recover' when a soft-deleted vault of this environment holds the name (a create would fail with a conflict). */
 async function keyVaultCreateMode(arm: Arm, parameters: DeploymentParameters): Promise<string> {
-  const deleted = await arm.get(`/subscriptions/${parameters.subscriptionId}/providers/Microsoft.KeyVault/deletedVaults`, '2023-07-01');
-  if (deleted.status !== 200) return 'default';
-  const vaults = (deleted.body.value as { properties?: { vaultId?: string; tags?: Record<string, string> } }[] | undefined) ?? [];
+  type DeletedVault = { properties?: { vaultId?: string; tags?: Record<string, string> } };
+  const vaults: DeletedVault[] = [];
+  let next: string | undefined = `/subscriptions/${parameters.subscriptionId}/providers/Microsoft.KeyVault/deletedVaults`;
+  while (next) {
+    const page = await arm.get(next, '2023-07-01');
+    if (page.status !== 200) return 'default';
+    vaults.push(...((page.body.value as DeletedVault[] | undefined) ?? []));
+    // nextLink is absolute and carries its own api-version; the client adds the path's origin.
+    const link = page.body.nextLink as string | undefined;
+    next = link ? new URL(link).pathname + new URL(link).search.replace(/[?&]api-version=[^&]*/, '').replace(/^&/, '?') : undefined;
+  }
   const ours = vaults.find((v) => v.properties?.tags?.['azd-env-name'] === parameters.environmentName && v.properties.vaultId && groupOf(v.properties.vaultId).toLowerCase().endsWith(`/resourcegroups/${parameters.resourceGroupName.toLowerCase()}`));
   return ours ? 'recover' : 'default';
 }
 
 function need(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new PlanError(`${name} is not set (azd sets it; run the hook through \`azd provision\`).`);
+  if (!value) throw new PlanError(`${name} is not set: run \`azd up\` (which asks for it), or \`azd env set ${name} <value>\` before \`azd provision\`.`);
   return value;
 }
 

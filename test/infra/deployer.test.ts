@@ -44,8 +44,9 @@ describe('the deployer role', () => {
       'Microsoft.Authorization/roleDefinitions/delete',
     ];
     const down = ['Microsoft.Resources/subscriptions/resourceGroups/delete', 'Microsoft.KeyVault/locations/deletedVaults/purge/action', 'Microsoft.OperationalInsights/workspaces/delete'];
-    // azd deploy to Flex Consumption: the one-deploy publish endpoint.
-    const deploy = ['Microsoft.Web/sites/publish/Action'];
+    // azd deploy to Flex Consumption: the one-deploy publish endpoint; and registering the providers
+    // a fresh subscription lacks (Resource Manager does it during the deployment when allowed).
+    const deploy = ['Microsoft.Web/sites/publish/Action', ...['Web', 'Storage', 'KeyVault', 'Insights', 'OperationalInsights', 'ManagedIdentity', 'DurableTask'].map((ns) => `Microsoft.${ns}/register/action`)];
     expect([...hooks, ...down, ...deploy].filter((operation) => !granted(operation))).toEqual([]);
   });
 
@@ -55,6 +56,8 @@ describe('the deployer role', () => {
     expect(role.DataActions).toEqual([]);
     expect(granted('Microsoft.Network/applicationGateways/write')).toBe(false);
     expect(granted('Microsoft.Compute/virtualMachines/write')).toBe(false);
-    expect(role.AssignableScopes).toHaveLength(1);
+    // Every subscription involved, each a subscription scope (the docs' hub-and-spoke example lists two).
+    expect(role.AssignableScopes.length).toBeGreaterThanOrEqual(1);
+    for (const scope of role.AssignableScopes) expect(scope).toMatch(/^\/subscriptions\/[^/]+$/);
   });
 });

@@ -121,7 +121,7 @@ describe('infra matches the code', () => {
     // "Permission for tracking async status"): a role holding only that read, on the module's target group.
     const group = assignments.filter((a) => a.scope === '(none)');
     expect(group.map((a) => a.name)).toEqual(['onGatewayResourceGroup']);
-    expect(group[0].role).toBe('gatewayOperationReader.id');
+    expect(group[0].role).toBe("subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperationReader.name)");
     expect(roleFile.customRoles.gatewayOperationReader).toMatchObject({ actions: ['Microsoft.Network/locations/operations/read'], notActions: [], dataActions: [] });
   });
 
@@ -132,7 +132,9 @@ describe('infra matches the code', () => {
       return `unknown principal ${expression}`;
     };
     const roleOf = (expression: string): string =>
-      /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ?? /^(\w+)\.id$/.exec(expression)?.[1] ?? (expression === 'roleDefinitionId' ? 'gatewayLinker' : `unknown role ${expression}`);
+      /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ??
+      /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\.name\)$/.exec(expression)?.[1] ??
+      (expression === 'roleDefinitionId' ? 'gatewayLinker' : `unknown role ${expression}`);
     // linkedResourceAccess.bicep holds one conditional assignment per linkable type: together they are onLinkedResource.
     const linkedFile = 'modules/linkedResourceAccess.bicep';
     const inBicep = Object.entries(bicepFiles)
@@ -205,7 +207,7 @@ describe('infra matches the code', () => {
       expect(gatewayModule).toMatch(new RegExp(`roleName: '\\$\\{customRoles\\.${key}\\.roleName\\} \\(\\$\\{roleNameSuffix\\}\\)'`));
       expect(gatewayModule).toMatch(new RegExp(`name: guid\\(resourceGroup\\(\\)\\.id, roleNameSuffix, '[\\w-]+'\\)\\n {2}properties: \\{\\n {4}roleName: '\\$\\{customRoles\\.${key}\\.`));
     }
-    expect(main).toMatch(/roleNameSuffix: '\$\{environmentName\}, \$\{token\}'/);
+    expect(main).toMatch(/roleNameSuffix: '\$\{environmentName\}, \$\{token\}, \$\{uniqueString\(toLower\(gatewayParts\[2\]\), toLower\(gatewayParts\[4\]\)\)\}'/);
     expect(main).toMatch(/var token = toLower\(uniqueString\(subscription\(\)\.id, environmentName\)\)/);
   });
 
@@ -250,12 +252,16 @@ describe('infra matches the code', () => {
     expect(groups.map((m) => ({ symbol: m[1], existing: !!m[2], name: m[3] }))).toEqual([{ symbol: 'appGroup', existing: false, name: 'resourceGroupName' }]);
     expect(main).toMatch(/module app 'modules\/app\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: appGroup/);
     // Where each module lands.
-    expect(main).toMatch(/module vaultAccess 'modules\/vaultAccess\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: createKeyVault \? appGroup : resourceGroup\(vaultParts\[2\], vaultParts\[4\]\)/);
-    expect(main).toMatch(/module challengeStorage 'modules\/challengeStorage\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: createChallengeAccount \? appGroup : resourceGroup\(challengeParts\[2\], challengeParts\[4\]\)/);
+    expect(main).toMatch(/module vaultAccess 'modules\/vaultAccess\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: resourceGroup\(vaultSubscriptionId, vaultResourceGroup\)/);
+    expect(main).toMatch(/var vaultSubscriptionId = createKeyVault \? subscription\(\)\.subscriptionId : vaultParts\[2\]\nvar vaultResourceGroup = createKeyVault \? resourceGroupName : vaultParts\[4\]/);
+    expect(main).toMatch(/var challengeSubscriptionId = createChallengeAccount \? subscription\(\)\.subscriptionId : challengeParts\[2\]\nvar challengeResourceGroup = createChallengeAccount \? resourceGroupName : challengeParts\[4\]/);
+    // BCP420: a module's scope is never a ternary between scopes.
+    expect(bicep).not.toMatch(/scope: [^\n]*\?[^\n]*:/);
+    expect(main).toMatch(/module challengeStorage 'modules\/challengeStorage\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: resourceGroup\(challengeSubscriptionId, challengeResourceGroup\)/);
     expect(main).toMatch(/module gatewayAccess 'modules\/gatewayAccess\.bicep' = \{\n {2}name: '[^']+'\n {2}scope: resourceGroup\(gatewayParts\[2\], gatewayParts\[4\]\)/);
     expect(main).toMatch(/module linkedResourceAccess 'modules\/linkedResourceAccess\.bicep' = \[\n {2}for \(id, index\) in linkedResourceIds: \{\n {4}name: '[^']+'\n {4}scope: resourceGroup\(split\(id, '\/'\)\[2\], split\(id, '\/'\)\[4\]\)\n {4}params: \{\n {6}resourceId: id\n/);
     expect(main).toMatch(/var linkedResourceIds = split\(applicationGatewayLinkedResourceIds, ','\)/);
-    expect(main).toMatch(/var linkedResourceGroupIds = union\(map\(linkedResourceIds, id => '\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\), \[\]\)/);
+    expect(main).toMatch(/var linkedResourceGroupIds = union\(map\(linkedResourceIds, id => toLower\('\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\)\), \[\]\)/);
     // Assignable scopes: the gateway's group, and for the linker every group holding a linked resource.
     expect(gatewayModule).toMatch(/resource gatewayLinker [\s\S]*?assignableScopes: union\(\[resourceGroup\(\)\.id\], linkedResourceGroupIds\)/);
     expect([...gatewayModule.matchAll(/assignableScopes: \[resourceGroup\(\)\.id\]/g)]).toHaveLength(2);

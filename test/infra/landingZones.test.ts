@@ -1,8 +1,8 @@
 import { definitionsOf, decide, roleFile, scopeCovers, type Assignment } from '../../sandbox/rbac/model';
 import type { Arm, ArmReply } from '../../scripts/deploy/arm';
-import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, renderDeployment } from '../../scripts/deploy/plan';
+import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, renderDeployment, staleRoleObjects } from '../../scripts/deploy/plan';
 import { preprovision } from '../../scripts/deploy/preprovision';
-import { predown } from '../../scripts/deploy/predown';
+import { cleanUp, noteCleanup } from '../../scripts/deploy/predown';
 import { gatewayLinkedAccess } from '../../src/domain/gatewayLinks';
 
 /**
@@ -111,14 +111,19 @@ function inventory(gateway: GatewayView & { id: string }, extra: Record<string, 
 }
 
 /** Resource Manager as the hooks see it, answering from a landing zone's inventory (ids compare case-insensitively, as ARM's do). */
-function inventoryArm(zone: LandingZone, groups: Record<string, Record<string, string>> = {}): Arm & { deleted: string[] } {
+function inventoryArm(zone: LandingZone, groups: Record<string, Record<string, string>> = {}, deletedVaultPages: Record<string, unknown>[][] = [[]]): Arm & { deleted: string[] } {
   const deleted: string[] = [];
   const find = (path: string): Record<string, unknown> | undefined => Object.entries(zone.existing).find(([id]) => id.toLowerCase() === path.toLowerCase())?.[1];
   const notFound: ArmReply = { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not found' } } };
   return {
     deleted,
     async get(path) {
-      if (/\/providers\/Microsoft\.KeyVault\/deletedVaults$/i.test(path)) return { status: 200, body: { value: [] } };
+      const page = /\/providers\/Microsoft\.KeyVault\/deletedVaults(?:\?\$skiptoken=(\d+))?$/i.exec(path);
+      if (page) {
+        const index = Number(page[1] ?? 0);
+        const nextLink = index + 1 < deletedVaultPages.length ? `https://management.azure.com/subscriptions/${APP_SUB}/providers/Microsoft.KeyVault/deletedVaults?api-version=2023-07-01&$skiptoken=${index + 1}` : undefined;
+        return { status: 200, body: { value: deletedVaultPages[index], ...(nextLink ? { nextLink } : {}) } };
+      }
       const group = Object.entries(groups).find(([id]) => id.toLowerCase() === path.toLowerCase());
       if (group) return { status: 200, body: { tags: group[1] } };
       const body = find(path);
@@ -221,14 +226,26 @@ describe('what `azd down` deletes (azd >= 1.24: the resource groups the deployme
       // --purge purges the soft-deleted vaults of the deleted groups: never an existing vault.
       const purged = rendered.createdResources.filter((id) => /Microsoft\.KeyVault\/vaults/i.test(id) && deletedGroups.some((g) => id.toLowerCase().startsWith(`${g}/`)));
       if (zone.env.EXISTING_KEY_VAULT_ID) expect(purged).toEqual([]);
-      // The predown hook deletes every assignment made outside the group, then the custom roles.
+      // The hooks delete every assignment made outside the group, then the custom roles, once the group is gone.
       const external = rendered.assignments.filter((a) => a.external);
       expect(external.length).toBeGreaterThanOrEqual(2 + parameters.applicationGatewayLinkedResourceIds.length);
       const assignmentIds = external.map((a, i) => `${a.scope}/providers/Microsoft.Authorization/roleAssignments/guid-${i}`);
-      const roleIds = ['operator', 'linker', 'reader'].map((r) => `${rg(APP_SUB, 'rg-appgw')}/providers/Microsoft.Authorization/roleDefinitions/${r}`);
+      const roleIds = ['operator', 'linker', 'reader'].map((r) => `/subscriptions/${APP_SUB}/providers/Microsoft.Authorization/roleDefinitions/${r}`);
+      const outputs = {
+        AZURE_SUBSCRIPTION_ID: APP_SUB,
+        AZURE_RESOURCE_GROUP: parameters.resourceGroupName,
+        EXTERNAL_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(0, 2)),
+        LINKED_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(2)),
+        CUSTOM_ROLE_DEFINITION_IDS: JSON.stringify(roleIds),
+      };
+      const noted = noteCleanup(outputs)!;
+      // Declined or preview: the group still answers, so nothing is removed.
+      const stillThere = inventoryArm(zone, { [noted.appResourceGroupId]: { 'azd-env-name': zone.env.AZURE_ENV_NAME } });
+      expect(await cleanUp(noted, stillThere)).toMatchObject({ groupGone: false, removed: [] });
+      expect(stillThere.deleted).toEqual([]);
       const arm = inventoryArm(zone);
-      const result = await predown({ EXTERNAL_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(0, 2)), LINKED_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(2)), CUSTOM_ROLE_DEFINITION_IDS: JSON.stringify(roleIds) }, arm);
-      expect(result.left).toEqual([]);
+      const result = await cleanUp(noted, arm);
+      expect(result).toMatchObject({ groupGone: true, left: [] });
       expect(arm.deleted).toEqual([...assignmentIds, ...roleIds]);
     }
   });
@@ -272,5 +289,43 @@ describe('the preprovision hook refuses what could not work, before anything is 
     const env = { ...singleGroup.env, APPGW_ID: '', APPGW_RESOURCE_GROUP: 'rg-appgw', APPGW_NAME: 'appgw' };
     const { values } = await preprovision(env, inventoryArm(singleGroup));
     expect(values.APPGW_ID).toBe(singleGroup.gateway.id);
+  });
+});
+
+describe('a later provision of the same environment', () => {
+  it('removes what the previous deployment granted on resources the gateway no longer links, and nothing else', async () => {
+    const parameters = await parametersFor(wafWithPolicy);
+    const linked = parameters.applicationGatewayLinkedResourceIds.map((id, i) => `${id}/providers/Microsoft.Authorization/roleAssignments/l${i}`);
+    const external = [`${wafWithPolicy.gateway.id}/providers/Microsoft.Authorization/roleAssignments/g0`];
+    const previous = { gatewayId: wafWithPolicy.gateway.id, externalAssignments: external, linkedAssignments: linked, definitions: ['/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/r'] };
+    // The path rule's policy was detached from the gateway since.
+    const now = { ...parameters, applicationGatewayLinkedResourceIds: parameters.applicationGatewayLinkedResourceIds.filter((id) => !id.endsWith('/waf-path')) };
+    const stale = staleRoleObjects(previous, now);
+    expect(stale.assignments).toEqual(linked.filter((id) => id.includes('/waf-path/')));
+    expect(stale.definitions).toEqual([]);
+    expect(staleRoleObjects(previous, parameters)).toEqual({ assignments: [], definitions: [] });
+  });
+
+  it('replaces the custom roles when the gateway moved to another group: the old roles and their assignments go', async () => {
+    const parameters = await parametersFor(singleGroup);
+    const oldGateway = net(APP_SUB, 'rg-old-appgw', 'applicationGateways', 'appgw');
+    const previous = {
+      gatewayId: oldGateway,
+      externalAssignments: [`${oldGateway}/providers/Microsoft.Authorization/roleAssignments/a`],
+      linkedAssignments: parameters.applicationGatewayLinkedResourceIds.map((id, i) => `${id}/providers/Microsoft.Authorization/roleAssignments/l${i}`),
+      definitions: ['/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/old'],
+    };
+    const stale = staleRoleObjects(previous, parameters);
+    expect(stale.assignments).toEqual([...previous.externalAssignments, ...previous.linkedAssignments]);
+    expect(stale.definitions).toEqual(previous.definitions);
+  });
+
+  it('recovers the soft-deleted vault of this environment (found on any page of the list) instead of failing on its name', async () => {
+    const ours = { properties: { vaultId: `/subscriptions/${APP_SUB}/resourceGroups/rg-certbot-single/providers/Microsoft.KeyVault/vaults/kv-abc`, tags: { 'azd-env-name': 'certbot-single' } } };
+    const other = { properties: { vaultId: `/subscriptions/${APP_SUB}/resourceGroups/rg-other/providers/Microsoft.KeyVault/vaults/kv-x`, tags: { 'azd-env-name': 'other' } } };
+    const recovered = await preprovision(singleGroup.env, inventoryArm(singleGroup, {}, [[other], [ours]]));
+    expect(recovered.values.KEY_VAULT_CREATE_MODE).toBe('recover');
+    const fresh = await preprovision(singleGroup.env, inventoryArm(singleGroup, {}, [[other]]));
+    expect(fresh.values.KEY_VAULT_CREATE_MODE).toBe('default');
   });
 });
