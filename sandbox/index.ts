@@ -47,6 +47,8 @@ export interface SandboxOptions {
   hostClock?: 'real' | 'virtual';
   /** Durable timers fire this much late, as on the Azure Storage backend polling an idle queue (default 0). */
   hostTimerLatencyMs?: number;
+  /** The app entry the host loads, relative to the project (default: the tsc build's; the deployment package's is dist-package/dist/index.js). */
+  appEntry?: string;
   /** Pebble passes every challenge unfetched (only for names its DNS client cannot resolve; see services/pebble.ts). */
   pebbleAlwaysValid?: boolean;
   echoHostOutput?: boolean;
@@ -319,7 +321,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
 
     const hostOptions = {
-      app: 'dist/src/functions/index.js',
+      app: options.appEntry ?? 'dist/src/functions/index.js',
       stateDir: path.join(options.stateDir, 'durable'),
       clock: options.hostClock ?? 'real',
       timerLatencyMs: options.hostTimerLatencyMs,
