@@ -75,6 +75,8 @@ param applicationGatewayLinkedResourceIds string
 @minLength(90)
 @description('Resource id of the user-assigned identity the gateway reads Key Vault with (one of its identities).')
 param applicationGatewayIdentityId string
+@description('The gateway linker role\'s actions, comma-separated, as the operations catalog accepts them (set by the preprovision hook; empty: as infra/roles.json lists them).')
+param gatewayLinkerActions string = ''
 param applicationGatewayHttpSettingsName string
 param applicationGatewayBackendName string
 
@@ -205,6 +207,7 @@ module gatewayAccess 'modules/gatewayAccess.bicep' = {
     // creates new roles (new GUIDs), which may not reuse a name (names are tenant-wide).
     roleNameSuffix: '${environmentName}, ${token}, ${uniqueString(toLower(gatewayParts[2]), toLower(gatewayParts[4]))}'
     linkedResourceGroupIds: linkedResourceGroupIds
+    gatewayLinkerActions: empty(gatewayLinkerActions) ? [] : split(gatewayLinkerActions, ',')
   }
 }
 

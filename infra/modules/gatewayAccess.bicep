@@ -13,6 +13,8 @@ param gatewayName string
 param roleNameSuffix string
 @description('Resource group ids (/subscriptions/…/resourceGroups/…) holding what the gateway links to: where the linker role may be assigned.')
 param linkedResourceGroupIds array
+@description('The linker role\'s actions as the operations catalog accepts them (the preprovision hook checks; empty: as roles.json lists them).')
+param gatewayLinkerActions array = []
 
 resource gateway 'Microsoft.Network/applicationGateways@2024-05-01' existing = {
   name: gatewayName
@@ -49,7 +51,7 @@ resource gatewayLinker 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     type: 'CustomRole'
     permissions: [
       {
-        actions: customRoles.gatewayLinker.actions
+        actions: empty(gatewayLinkerActions) ? customRoles.gatewayLinker.actions : gatewayLinkerActions
         notActions: customRoles.gatewayLinker.notActions
       }
     ]

@@ -216,3 +216,39 @@ export function staleRoleObjects(previous: PreviousDeployment, parameters: Deplo
   });
   return { assignments, definitions: moved ? [...previous.definitions] : [] };
 }
+
+/**
+ * Stand-ins for actions Resource Manager checks but may not list in its operations catalog:
+ * Azure refuses a whole custom role naming an action the catalog lacks (InvalidActionOrNotAction;
+ * MicrosoftDocs/azure-docs#39280), and Learn's networking operations list does not show the WAF
+ * policy join that LinkedAuthorizationFailed answers name. The wildcard matches the policy's listed
+ * actions (attachWafPolicyToAgc, detachWafPolicyFromAgc), so the role is accepted, and covers the
+ * join when ARM checks it; it grants no read, write or delete of the policy.
+ */
+export const CATALOG_STAND_INS: Record<string, string> = {
+  'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action': 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/*/action',
+};
+
+/** Whether an action pattern (with `*`) matches at least one catalog operation, case-insensitively. */
+function inCatalog(pattern: string, catalog: ReadonlySet<string>): boolean {
+  const expression = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return [...catalog].some((operation) => expression.test(operation));
+}
+
+/**
+ * The custom role's actions as this tenant's operations catalog accepts them: each listed action
+ * kept, a known stand-in for one the catalog lacks, or a PlanError naming what cannot be granted.
+ */
+export function actionsForCatalog(actions: string[], catalog: ReadonlySet<string>): { actions: string[]; substituted: { action: string; standIn: string }[] } {
+  const substituted: { action: string; standIn: string }[] = [];
+  const resolved = actions.map((action) => {
+    if (inCatalog(action, catalog)) return action;
+    const standIn = CATALOG_STAND_INS[action];
+    if (standIn && inCatalog(standIn, catalog)) {
+      substituted.push({ action, standIn });
+      return standIn;
+    }
+    throw new PlanError(`Resource Manager's operations catalog has no ${action}, so a custom role naming it would be refused. Report this to appgw-certbot with the output of \`az provider operation show --namespace ${action.split('/')[0]}\`.`);
+  });
+  return { actions: resolved, substituted };
+}

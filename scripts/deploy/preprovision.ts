@@ -1,6 +1,7 @@
+import roles from '../../infra/roles.json';
 import { Arm, armClient, armError, azdEnvSet } from './arm';
 import { list, removeAll } from './predown';
-import { DeploymentParameters, GatewayView, PlanError, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId, staleRoleObjects } from './plan';
+import { DeploymentParameters, GatewayView, PlanError, actionsForCatalog, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId, staleRoleObjects } from './plan';
 
 /**
  * azd `preprovision` hook: reads the gateway (and what is passed in as existing) as the deployer,
@@ -72,7 +73,12 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
   const problem = dedicatedGroupProblem(parameters, groupTags);
   if (problem) throw new PlanError(problem);
 
+  // The linker role's actions as the operations catalog accepts them (a custom role naming an
+  // unlisted action is refused whole).
+  const linker = actionsForCatalog(roles.customRoles.gatewayLinker.actions, await operationsCatalog(arm, roles.customRoles.gatewayLinker.actions));
+
   const values: Record<string, string> = {
+    APPGW_LINKER_ACTIONS: linker.actions.join(','),
     APPGW_ID: gatewayId,
     // Comma-separated (resource ids hold no commas): main.parameters.json stays valid JSON.
     APPGW_LINKED_RESOURCE_IDS: linked.join(','),
@@ -96,8 +102,24 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     `app resource group (created, deleted by azd down): ${parameters.resourceGroupName}`,
     ...rendered.assignments.filter((a) => a.external).map((a) => `grant ${a.role} to the ${a.principal} identity on ${a.scope}`),
   ];
+  for (const { action, standIn } of linker.substituted) summary.push(`the operations catalog lists no ${action}; the linker role grants ${standIn} instead, which covers it`);
   if (values.KEY_VAULT_CREATE_MODE === 'recover') summary.push('recover the soft-deleted Key Vault of this environment (its certificates come back)');
   return { values, summary };
+}
+
+/** Every operation name of the namespaces the actions belong to (GET providerOperations/{namespace}, with resource types). */
+async function operationsCatalog(arm: Arm, actions: string[]): Promise<Set<string>> {
+  const catalog = new Set<string>();
+  for (const namespace of new Set(actions.map((action) => action.split('/')[0]))) {
+    const reply = await arm.get(`/providers/Microsoft.Authorization/providerOperations/${namespace}?$expand=resourceTypes`, '2022-04-01');
+    if (reply.status !== 200) throw new PlanError(`Cannot read the operations catalog of ${namespace} (${armError(reply)}).`);
+    type Operation = { name?: string };
+    const body = reply.body as { operations?: Operation[]; resourceTypes?: { operations?: Operation[] }[] };
+    for (const operation of [...(body.operations ?? []), ...(body.resourceTypes ?? []).flatMap((type) => type.operations ?? [])]) {
+      if (operation.name) catalog.add(operation.name);
+    }
+  }
+  return catalog;
 }
 
 /** 'recover' when a soft-deleted vault of this environment holds the name (a create would fail with a conflict). */

@@ -111,13 +111,30 @@ function inventory(gateway: GatewayView & { id: string }, extra: Record<string, 
 }
 
 /** Resource Manager as the hooks see it, answering from a landing zone's inventory (ids compare case-insensitively, as ARM's do). */
-function inventoryArm(zone: LandingZone, groups: Record<string, Record<string, string>> = {}, deletedVaultPages: Record<string, unknown>[][] = [[]]): Arm & { deleted: string[] } {
+/** The operations catalog as Resource Manager lists it: every action roles.json names, unless a test leaves one out. */
+const FULL_CATALOG = [
+  ...Object.values(roleFile.customRoles).flatMap((role) => role.actions),
+  'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/read',
+  'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/attachWafPolicyToAgc/action',
+];
+
+function catalogReply(path: string, catalog: string[]): ArmReply | undefined {
+  const match = /^\/providers\/Microsoft\.Authorization\/providerOperations\/([^/?]+)\?\$expand=resourceTypes$/i.exec(path);
+  if (!match) return undefined;
+  const own = catalog.filter((operation) => operation.toLowerCase().startsWith(`${match[1].toLowerCase()}/`));
+  // Provider-level operations at the top, the rest under their resource type (the shape of the REST answer).
+  return { status: 200, body: { name: match[1], operations: own.filter((o) => o.split('/').length === 3).map((name) => ({ name })), resourceTypes: [{ name: 'all', operations: own.filter((o) => o.split('/').length > 3).map((name) => ({ name })) }] } };
+}
+
+function inventoryArm(zone: LandingZone, groups: Record<string, Record<string, string>> = {}, deletedVaultPages: Record<string, unknown>[][] = [[]], catalog: string[] = FULL_CATALOG): Arm & { deleted: string[] } {
   const deleted: string[] = [];
   const find = (path: string): Record<string, unknown> | undefined => Object.entries(zone.existing).find(([id]) => id.toLowerCase() === path.toLowerCase())?.[1];
   const notFound: ArmReply = { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not found' } } };
   return {
     deleted,
     async get(path) {
+      const operations = catalogReply(path, catalog);
+      if (operations) return operations;
       const page = /\/providers\/Microsoft\.KeyVault\/deletedVaults(?:\?\$skiptoken=(\d+))?$/i.exec(path);
       if (page) {
         const index = Number(page[1] ?? 0);
@@ -329,3 +346,29 @@ describe('a later provision of the same environment', () => {
     expect(fresh.values.KEY_VAULT_CREATE_MODE).toBe('default');
   });
 });
+
+describe('custom roles as the operations catalog accepts them', () => {
+  it('keeps every action the catalog lists, and stands in the WAF policy join with the policy actions wildcard where it is not listed', async () => {
+    const listed = await preprovision(wafWithPolicy.env, inventoryArm(wafWithPolicy));
+    expect(listed.values.APPGW_LINKER_ACTIONS.split(',')).toEqual(roleFile.customRoles.gatewayLinker.actions);
+    const withoutJoin = FULL_CATALOG.filter((action) => !/WebApplicationFirewallPolicies\/join/.test(action));
+    const { values, summary } = await preprovision(wafWithPolicy.env, inventoryArm(wafWithPolicy, {}, [[]], withoutJoin));
+    const actions = values.APPGW_LINKER_ACTIONS.split(',');
+    expect(actions).toContain('Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/*/action');
+    expect(actions.filter((a) => /WebApplicationFirewallPolicies\/join/.test(a))).toEqual([]);
+    expect(summary.join('\n')).toMatch(/lists no .*join\/action; the linker role grants .*\*\/action instead/);
+    // The role with the stand-in still passes every linked check of the WAF gateway, and grants nothing on the policy itself.
+    const parameters = await parametersFor(wafWithPolicy);
+    const standInDefinitions = definitionsOf({ ...roleFile, customRoles: { ...roleFile.customRoles, gatewayLinker: { ...roleFile.customRoles.gatewayLinker, actions } } });
+    const assignments = assignmentsOf(parameters);
+    for (const check of gatewayLinkedAccess(wafWithPolicy.gateway)) expect(decide(standInDefinitions, assignments, 'app', check.action, 'action', check.scope).allowed).toBe(true);
+    const wafPolicy = policy('waf-global');
+    for (const verb of ['write', 'delete', 'read']) expect(decide(standInDefinitions, assignments, 'app', `Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/${verb}`, 'action', wafPolicy).allowed).toBe(false);
+  });
+
+  it('refuses before anything is created when an action has no stand-in', async () => {
+    const withoutAssign = FULL_CATALOG.filter((action) => !/userAssignedIdentities\/assign/.test(action));
+    await expect(preprovision(singleGroup.env, inventoryArm(singleGroup, {}, [[]], withoutAssign))).rejects.toThrow(/catalog has no Microsoft\.ManagedIdentity\/userAssignedIdentities\/assign\/action/);
+  });
+});
+
