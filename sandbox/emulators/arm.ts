@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Counters, delay, FaultInjector } from '../faults';
 import { SandboxCa } from '../tls/ca';
 import { ArmError, REQUIRED_COLLECTIONS, validateGateway } from './armValidation';
+import { ArmResourceGroup, armResources } from './armResources';
 import { checkLimits } from './gatewayLimits';
 import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
 import { EmulatorReply, EmulatorRequest, startHttpsEmulator } from './httpsServer';
 import { LandingZone, landingZoneLayout, SeededPublicIp } from './landingZones';
 import { verifyBearer } from '../identity';
+import { gatewayLinkedAccess } from '../../src/domain/gatewayLinks';
 
 /**
  * Azure Resource Manager emulator for the Microsoft.Network calls the app makes
@@ -52,6 +54,12 @@ import { verifyBearer } from '../identity';
  *   answers 404 ResourceNotFound "The Resource '{type}/{name}' under resource group '{rg}' was not
  *   found. For more details please go to https://aka.ms/ARMResourceNotFoundFix" (ARM's wording, as
  *   azure-cli prints it in public issue reports).
+ * - Resource groups, the deleted-vault list and the operations catalog the azd hooks read
+ *   (armResources.ts): every group the seeded landing zone uses (the gateway's and those of what it
+ *   links) and `resourceGroups` exist; a gateway or public IP in any other group answers 404
+ *   ResourceGroupNotFound "Resource group '{rg}' could not be found." (ARM checks the group before
+ *   the resource provider: Get-AzResource by the id of a resource in a missing group prints that
+ *   answer, Azure/azure-powershell#14556).
  * - Authorization (role assignments, linked access checks, the operation URL's rights) is checked
  *   after authentication and api-version by `authorize` (sandbox/rbac/arm.ts); out-of-band edits skip it.
  */
@@ -76,6 +84,8 @@ export interface ArmOptions {
   wafRuleSetVersion?: string;
   /** Where the gateway's subnet, public IPs, identity and WAF policies live (default 'single-group'; landingZones.ts). */
   landingZone?: LandingZone;
+  /** Resource groups that exist besides those the landing zone uses (the app's own; armResources.ts). */
+  resourceGroups?: ArmResourceGroup[];
   faults?: FaultInjector;
   counters?: Counters;
   /** Role-based access (sandbox/rbac/arm.ts): ARM's 403 for a caller without the request's action or a linked one, else undefined. */
@@ -330,6 +340,16 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
     ]),
   );
   const gatewayPath = seeded.gateway.id.toLowerCase();
+  // The groups the landing zone uses: the gateway's and those of every resource it links.
+  const zoneGroups = [seeded.gateway.id, ...gatewayLinkedAccess(seeded.gateway).map((check) => check.scope)]
+    .map((id) => /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)/i.exec(id))
+    .filter((match): match is RegExpExecArray => !!match)
+    .map((match): ArmResourceGroup => ({ subscriptionId: match[1], name: match[2], location: options.location }));
+  const resources = armResources(
+    [...zoneGroups, ...(options.resourceGroups ?? [])].filter(
+      (group, i, all) => all.findIndex((other) => other.subscriptionId.toLowerCase() === group.subscriptionId.toLowerCase() && other.name.toLowerCase() === group.name.toLowerCase()) === i,
+    ),
+  );
   const operationsPath = `/subscriptions/${options.subscriptionId}/providers/microsoft.network/locations/${options.location}/operations/`.toLowerCase();
   let base = '';
 
@@ -451,9 +471,14 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
         if (!operation) return armError(404, 'NotFound', 'Operation not found.');
         return operationStatus(operation);
       }
-      const missing = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)\/providers\/(microsoft\.network\/(?:applicationgateways|publicipaddresses)\/[^/]+)$/i.exec(request.url.pathname.replace(/\/+$/, ''));
+      const served = resources.serve(request);
+      if (served) return served;
+      const missing = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/(microsoft\.network\/(?:applicationgateways|publicipaddresses)\/[^/]+)$/i.exec(request.url.pathname.replace(/\/+$/, ''));
+      if (missing && !resources.groupExists(missing[1], missing[2])) {
+        return armError(404, 'ResourceGroupNotFound', `Resource group '${missing[2]}' could not be found.`);
+      }
       if (missing) {
-        return armError(404, 'ResourceNotFound', `The Resource '${missing[2]}' under resource group '${missing[1]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+        return armError(404, 'ResourceNotFound', `The Resource '${missing[3]}' under resource group '${missing[2]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
       }
       return armError(404, 'NotFound', `No route ${request.method} ${request.url.pathname}`);
     },

@@ -34,6 +34,17 @@ import { Rbac } from './rbac';
  *   asynchronous operation", Azure permissions for Networking) at the gateway's resource group or
  *   above, and names the operation URL's path as the scope when it refuses (which scope ARM evaluates
  *   there is not documented).
+ * - A resource group (/subscriptions/{s}/resourcegroups/{g}) needs
+ *   Microsoft.Resources/subscriptions/resourceGroups/read (write, delete) on the group ("Azure
+ *   permissions for Management and governance", Microsoft.Resources: "Gets or lists resource
+ *   groups."); a list of a resource type needs the type's read on the scope it lists (the
+ *   deleted-vault list: Microsoft.KeyVault/deletedVaults/read on the subscription, "View the
+ *   properties of soft deleted key vaults", Azure permissions for Security).
+ * - The operations catalog (/providers/Microsoft.Authorization/providerOperations[/{namespace}]) is
+ *   read by any authenticated caller: it is tenant-wide metadata at the root scope, where the people
+ *   Learn tells to list it before writing a custom role ("Azure custom roles": `az provider operation
+ *   show`) usually hold no role, and Learn names no role for it (the service's own rule is
+ *   unverified).
  */
 export interface ArmAuthorizerOptions {
   /** Resource group whose assignments authorize polling the gateway's operations (the operation's resource's group). */
@@ -72,6 +83,17 @@ export function resourceType(path: string): string | undefined {
   return [match[1], ...segments.filter((_, i) => i % 2 === 0)].join('/');
 }
 
+/** `{scope}/providers/{Namespace}/{type}[/{name}/{childType}…]` naming a collection (a list) -> its resource type and the scope it lists. */
+function collectionOf(path: string): { type: string; scope: string } | undefined {
+  const match = /^(.*?)\/providers\/([^/]+)\/(.+)$/i.exec(path);
+  if (!match) return undefined;
+  const segments = match[3].split('/').filter(Boolean);
+  if (segments.length % 2 !== 1) return undefined;
+  const type = [match[2], ...segments.filter((_, i) => i % 2 === 0)].join('/');
+  const parent = segments.length > 1 ? `${match[1]}/providers/${match[2]}/${segments.slice(0, -1).join('/')}` : match[1];
+  return { type, scope: parent };
+}
+
 /** The resources a gateway body references that ARM checks linked access on (src/domain/gatewayLinks.ts, shared with the deployment plan). */
 export const linkedAccessChecks = gatewayLinkedAccess;
 
@@ -91,11 +113,16 @@ export function armAuthorizer(rbac: Rbac, options: ArmAuthorizerOptions): (reque
       return refuse(action, path, authorizationFailed(caller, action, path), 'AuthorizationFailed');
     }
 
-    const type = resourceType(path);
+    if (/^\/providers\/Microsoft\.Authorization\/providerOperations(?:\/[^/]+)?$/i.test(path) && request.method === 'GET') return undefined;
+
+    const group = /^(\/subscriptions\/[^/]+)\/resourcegroups\/([^/]+)$/i.exec(path);
+    const list = collectionOf(path);
+    const type = group ? 'Microsoft.Resources/subscriptions/resourceGroups' : (resourceType(path) ?? list?.type);
     const verb = VERB[request.method];
     if (!type || !verb) return undefined;
     const action = `${type}/${verb}`;
-    if (!rbac.check(caller.oid, action, 'action', path).allowed) return refuse(action, path, authorizationFailed(caller, action, path), 'AuthorizationFailed');
+    const scope = group ? `${group[1]}/resourceGroups/${group[2]}` : list && !resourceType(path) ? list.scope : path;
+    if (!rbac.check(caller.oid, action, 'action', scope).allowed) return refuse(action, scope, authorizationFailed(caller, action, scope), 'AuthorizationFailed');
 
     if (verb === 'write' && type.toLowerCase() === 'microsoft.network/applicationgateways') {
       const missing = linkedAccessChecks(request.body).filter((check) => !rbac.check(caller.oid, check.action, 'action', check.scope).allowed);

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network';
 import { ArmEmulator, seedGateway, startArmEmulator } from '../../sandbox/emulators/arm';
@@ -21,6 +22,19 @@ class Operator implements TokenCredential {
     const { token, claims } = mintToken({ tenantId: SANDBOX_TENANT, resource: Array.isArray(scopes) ? scopes[0] : scopes, clientId: 'tests' });
     return { token, expiresOnTimestamp: claims.exp * 1000 };
   }
+}
+
+/** A GET of the ARM emulator as the hooks make it (fetch-like: status and JSON). */
+function armGet(base: string, ca: SandboxCa, token: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(new URL(path, base), { method: 'GET', ca: ca.certPem, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 const options = (ca: SandboxCa, landingZone: LandingZone): Parameters<typeof startArmEmulator>[0] => ({
@@ -94,16 +108,59 @@ describe('landing zones of the seeded gateway', () => {
     });
     afterAll(async () => arm?.stop());
 
-    it('serves each public IP in its own subscription, case-insensitively, and 404s ARM\'s ResourceNotFound for others', async () => {
+    it('serves each public IP in its own subscription, case-insensitively; others answer 404 ResourceGroupNotFound or ResourceNotFound as ARM does', async () => {
       const hub = client(HUB_SUBSCRIPTION);
       expect(await hub.publicIPAddresses.get('rg-hub-network', 'gw-pip')).toMatchObject({ ipAddress: '127.0.0.1', publicIPAddressVersion: 'IPv4' });
       expect(await hub.publicIPAddresses.get('RG-HUB-NETWORK', 'GW-PIP-V6')).toMatchObject({ ipAddress: SANDBOX_PUBLIC_IPV6, publicIPAddressVersion: 'IPv6' });
-      // Looked up in the gateway's subscription (the app's old mistake), it is not there.
+      // Looked up in the gateway's subscription (the app's old mistake), it is not there: that subscription has no such group.
       const wrongSubscription = await refusal(() => client(SUB).publicIPAddresses.get('rg-hub-network', 'gw-pip'));
-      expect(wrongSubscription).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
-      expect(wrongSubscription.message).toBe(
-        "The Resource 'Microsoft.Network/publicIPAddresses/gw-pip' under resource group 'rg-hub-network' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+      expect(wrongSubscription).toMatchObject({ statusCode: 404, code: 'ResourceGroupNotFound' });
+      expect(wrongSubscription.message).toBe("Resource group 'rg-hub-network' could not be found.");
+      // In a group that exists, a public IP that does not.
+      const missing = await refusal(() => hub.publicIPAddresses.get('rg-hub-network', 'gw-pip-missing'));
+      expect(missing).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+      expect(missing.message).toBe(
+        "The Resource 'Microsoft.Network/publicIPAddresses/gw-pip-missing' under resource group 'rg-hub-network' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
       );
+    });
+
+    it('serves the resource groups the landing zone uses (and those passed in), 404 ResourceGroupNotFound for others', async () => {
+      const get = async (path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+        const { token } = await new Operator().getToken('https://management.azure.com/.default');
+        return armGet(arm.url, ca, token, path);
+      };
+      for (const [subscription, group] of [[SUB, RG], [HUB_SUBSCRIPTION, 'rg-hub-network'], [SUB, 'rg-identities'], [SUB, 'RG-WAF-POLICIES']]) {
+        const reply = await get(`/subscriptions/${subscription}/resourcegroups/${group}?api-version=2021-04-01`);
+        expect(reply).toMatchObject({ status: 200, body: { id: `/subscriptions/${subscription}/resourceGroups/${group.toLowerCase()}`, name: group.toLowerCase(), type: 'Microsoft.Resources/resourceGroups', location: 'westeurope', properties: { provisioningState: 'Succeeded' } } });
+        expect(reply.body.tags).toBeUndefined();
+      }
+      expect(await get(`/subscriptions/${SUB}/resourcegroups/rg-nope?api-version=2021-04-01`)).toEqual({ status: 404, body: { error: { code: 'ResourceGroupNotFound', message: "Resource group 'rg-nope' could not be found." } } });
+      const tagged = await startArmEmulator({ ...options(ca, 'single-group'), resourceGroups: [{ subscriptionId: SUB, name: 'rg-app', location: 'westeurope', tags: { 'azd-env-name': 'env' } }] });
+      try {
+        const { token } = await new Operator().getToken('https://management.azure.com/.default');
+        expect(await armGet(tagged.url, ca, token, `/subscriptions/${SUB}/resourceGroups/rg-app?api-version=2021-04-01`)).toMatchObject({ status: 200, body: { name: 'rg-app', tags: { 'azd-env-name': 'env' } } });
+        // single-group: the hub group is not there.
+        expect(await armGet(tagged.url, ca, token, `/subscriptions/${HUB_SUBSCRIPTION}/resourceGroups/rg-hub-network?api-version=2021-04-01`)).toMatchObject({ status: 404 });
+      } finally {
+        await tagged.stop();
+      }
+    });
+
+    it('lists no deleted vaults and serves the operations catalog Learn lists, without the WAF policy join', async () => {
+      const { token } = await new Operator().getToken('https://management.azure.com/.default');
+      expect(await armGet(arm.url, ca, token, `/subscriptions/${SUB}/providers/Microsoft.KeyVault/deletedVaults?api-version=2023-07-01`)).toEqual({ status: 200, body: { value: [] } });
+      const network = await armGet(arm.url, ca, token, '/providers/Microsoft.Authorization/providerOperations/Microsoft.Network?api-version=2022-04-01&$expand=resourceTypes');
+      expect(network).toMatchObject({ status: 200, body: { id: '/providers/Microsoft.Authorization/providerOperations/Microsoft.Network', name: 'Microsoft.Network', type: 'Microsoft.Authorization/providerOperations' } });
+      const names = (body: Record<string, unknown>): string[] => {
+        type Operation = { name: string; isDataAction: boolean };
+        const { operations, resourceTypes } = body as { operations: Operation[]; resourceTypes: { name: string; operations: Operation[] }[] };
+        return [...operations, ...resourceTypes.flatMap((type) => type.operations)].map((o) => o.name);
+      };
+      expect(names(network.body)).toEqual(expect.arrayContaining(['Microsoft.Network/applicationGateways/read', 'Microsoft.Network/applicationGateways/write', PUBLIC_IP_JOIN, SUBNET_JOIN, 'Microsoft.Network/locations/operations/read', 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/attachWafPolicyToAgc/action']));
+      expect(names(network.body)).not.toContain(WAF_POLICY_JOIN);
+      const identity = await armGet(arm.url, ca, token, '/providers/Microsoft.Authorization/providerOperations/microsoft.managedidentity?api-version=2022-04-01&$expand=resourceTypes');
+      expect(names(identity.body)).toEqual(expect.arrayContaining([IDENTITY_ASSIGN, 'Microsoft.ManagedIdentity/userAssignedIdentities/read']));
+      expect(await armGet(arm.url, ca, token, '/providers/Microsoft.Authorization/providerOperations/Microsoft.Nope?api-version=2022-04-01')).toMatchObject({ status: 404, body: { error: { code: 'InvalidResourceNamespace' } } });
     });
 
     it('keeps the WAF rules on a PUT: a policy stays, only WAF_v2 takes one, WAF_v2 needs a policy or a configuration', async () => {
