@@ -30,6 +30,11 @@ export const SANDBOX_SUBSCRIPTION = '00000000-0000-4000-8000-0000000000aa';
 const RESOURCE_GROUP = 'rg-appgw-sandbox';
 /** The app's own resource group (main.bicep's target): Key Vault, the challenge storage account, the identity. */
 const APP_RESOURCE_GROUP = 'rg-appgw-certbot-sandbox';
+/**
+ * The azd environment the sandbox's app resources stand for: main.bicep tags the group it creates
+ * `azd-env-name: <environment>`, and the preprovision hook names it `rg-<environment>` by default.
+ */
+export const SANDBOX_ENVIRONMENT_NAME = 'appgw-certbot-sandbox';
 const VAULT_NAME = 'kv-sandbox';
 const LOCATION = 'westeurope';
 const GATEWAY = 'appgw-sandbox';
@@ -193,6 +198,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...gatewaySeed(options, challengeContainerUrl),
       operationDelayMs: options.armOperationDelayMs,
       retryAfterSeconds: options.armRetryAfterSeconds,
+      resourceGroups: [{ subscriptionId: SANDBOX_SUBSCRIPTION, name: APP_RESOURCE_GROUP, location: LOCATION, tags: { 'azd-env-name': SANDBOX_ENVIRONMENT_NAME } }],
       faults,
       counters,
       authorize: (request) => late.arm?.(request),
