@@ -13,7 +13,14 @@ export interface CertbotConfig {
   applicationGatewayName: string;
   applicationGatewayHttpSettingsName: string;
   applicationGatewayBackendName: string;
+  /** The challenge container: HTTP-01 validation files only; the gateway reads it anonymously. */
   blobContainerUrl: URL;
+  /**
+   * A private container (no anonymous access) for the app's own state: hostname claims, the ACME
+   * account lock and the gateway writer's inbox (hostnames, Key Vault secret ids, instance ids),
+   * none of which may be readable by anyone who guesses a blob name.
+   */
+  stateContainerUrl: URL;
   keyVaultBaseUrl: URL;
   /** Azure Resource Manager endpoint; differs only in sovereign clouds and the sandbox. */
   armEndpoint: URL;
@@ -141,6 +148,37 @@ function webhookUrl(name: string, value: string): URL | undefined {
   return url;
 }
 
+/** The default state container's name, beside the challenge container in the same account. */
+export const DEFAULT_STATE_CONTAINER = 'appgw-certbot-state';
+
+/** A container URL's path segments (`/<container>`, or path-style `/<account>/<container>` as Azurite and the sandbox serve it). */
+const pathSegments = (url: URL): string[] => url.pathname.split('/').filter(Boolean);
+
+/** Same container: scheme, host and port, and path without a trailing slash (Storage names are lower case; compared case-insensitively). */
+const sameContainer = (a: URL, b: URL): boolean => `${a.origin}/${pathSegments(a).join('/')}`.toLowerCase() === `${b.origin}/${pathSegments(b).join('/')}`.toLowerCase();
+
+/**
+ * The state container: the setting, or the challenge container's account with the container
+ * `appgw-certbot-state` (the last path segment of BlobContainerUrl replaced, so both
+ * https://<account>.blob.core.windows.net/<container> and path-style https://host:port/<account>/<container>
+ * work). It must not be the challenge container, which allows anonymous blob reads.
+ */
+function stateContainerUrl(name: string, value: string, challenge: URL): URL {
+  if (!value) {
+    const segments = pathSegments(challenge);
+    if (segments.length === 0) throw configError(name, `is not set, and BlobContainerUrl names no container to put ${DEFAULT_STATE_CONTAINER} beside (got "${challenge.href}"); set it to a private container's URL`);
+    const url = new URL(challenge.href);
+    url.pathname = `/${[...segments.slice(0, -1), DEFAULT_STATE_CONTAINER].join('/')}`;
+    url.search = '';
+    url.hash = '';
+    return url;
+  }
+  const url = httpsUrl(name, value);
+  if (pathSegments(url).length === 0) throw configError(name, `must name a container, like https://<account>.blob.core.windows.net/${DEFAULT_STATE_CONTAINER} (got "${value}")`);
+  if (sameContainer(url, challenge)) throw configError(name, `must be a private container other than BlobContainerUrl's, which allows anonymous blob reads (got "${value}")`);
+  return url;
+}
+
 /** The directory URL must end where the CA serves it; the contract's example has a trailing slash. */
 function acmeDirectory(name: string, value: string): URL {
   const url = httpsUrl(name, value);
@@ -149,6 +187,7 @@ function acmeDirectory(name: string, value: string): URL {
 }
 
 export function loadConfig(env: Environment = process.env): CertbotConfig {
+  const blobContainerUrl = httpsUrl('BlobContainerUrl', required(env, 'BlobContainerUrl'));
   return {
     acmeEndpoint: acmeDirectory('AcmeEndpoint', required(env, 'AcmeEndpoint')),
     acmeAccountEmail: email('AcmeAccountEmail', required(env, 'AcmeAccountEmail')),
@@ -158,7 +197,8 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     applicationGatewayName: required(env, 'ApplicationGatewayName'),
     applicationGatewayHttpSettingsName: required(env, 'ApplicationGatewayHttpSettingsName'),
     applicationGatewayBackendName: required(env, 'ApplicationGatewayBackendName'),
-    blobContainerUrl: httpsUrl('BlobContainerUrl', required(env, 'BlobContainerUrl')),
+    blobContainerUrl,
+    stateContainerUrl: stateContainerUrl('StateContainerUrl', optional(env, 'StateContainerUrl', ''), blobContainerUrl),
     keyVaultBaseUrl: httpsUrl('KeyVaultBaseUrl', required(env, 'KeyVaultBaseUrl')),
     armEndpoint: httpsUrl('ArmEndpoint', optional(env, 'ArmEndpoint', 'https://management.azure.com')),
     dnsServers: dnsServers('DnsServers', optional(env, 'DnsServers', '')),

@@ -59,6 +59,39 @@ describe('typed configuration', () => {
     expect(error.detail).toContain(reason);
   });
 
+  it('puts the state container beside the challenge container unless StateContainerUrl names one', () => {
+    // Default: the same account, container appgw-certbot-state (the last path segment replaced).
+    expect(loadConfig(valid).stateContainerUrl.href).toBe('https://st.blob.core.windows.net/appgw-certbot-state');
+    expect(loadConfig({ ...valid, BlobContainerUrl: 'https://st.blob.core.windows.net/acme/' }).stateContainerUrl.href).toBe('https://st.blob.core.windows.net/appgw-certbot-state');
+    // Path-style (Azurite, the sandbox): /<account>/<container>.
+    expect(loadConfig({ ...valid, BlobContainerUrl: 'https://127.0.0.1:10000/devstoreaccount1/acme-challenge' }).stateContainerUrl.href).toBe(
+      'https://127.0.0.1:10000/devstoreaccount1/appgw-certbot-state',
+    );
+    // The validation files stay where they were.
+    expect(loadConfig(valid).blobContainerUrl.href).toBe('https://st.blob.core.windows.net/acme');
+    // Or any private container, in any account.
+    expect(loadConfig({ ...valid, StateContainerUrl: ' https://private.blob.core.windows.net/certbot ' }).stateContainerUrl.href).toBe('https://private.blob.core.windows.net/certbot');
+  });
+
+  it.each([
+    ['not a url', 'is not an absolute URL'],
+    ['http://st.blob.core.windows.net/state', 'must be an https:// URL'],
+    ['https://st.blob.core.windows.net/', 'must name a container'],
+    ['https://st.blob.core.windows.net/acme', "must be a private container other than BlobContainerUrl's"],
+    ['https://ST.blob.core.windows.net/acme/', "must be a private container other than BlobContainerUrl's"],
+  ])('a bad StateContainerUrl (%s) is an error naming it', (value, reason) => {
+    const error = errorOf({ ...valid, StateContainerUrl: value });
+    expect(error.code).toBe('ConfigurationInvalid');
+    expect(error.detail).toContain('Setting StateContainerUrl ');
+    expect(error.detail).toContain(reason);
+  });
+
+  it('cannot derive the state container from a BlobContainerUrl without a container', () => {
+    const error = errorOf({ ...valid, BlobContainerUrl: 'https://st.blob.core.windows.net/' });
+    expect(error.code).toBe('ConfigurationInvalid');
+    expect(error.detail).toMatch(/^Setting StateContainerUrl is not set, and BlobContainerUrl names no container/);
+  });
+
   it('reads the live-check settings and names a bad pause list', () => {
     const config = loadConfig(valid);
     expect(config.verifyServedCertificate).toBe(true);
