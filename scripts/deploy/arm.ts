@@ -12,12 +12,27 @@ export interface Arm {
   delete(path: string, apiVersion: string): Promise<ArmReply>;
 }
 
-export function armClient(endpoint = process.env.AZURE_RESOURCE_MANAGER_ENDPOINT || 'https://management.azure.com', credential: TokenCredential = new AzureDeveloperCliCredential()): Arm {
+/** The one fetch call the client makes (the global fetch in production). */
+export type ArmFetch = (url: string, init: { method: string; headers: Record<string, string> }) => Promise<Response>;
+
+export interface ArmClientOptions {
+  /** The token scope (default `{endpoint}/.default`): a stand-in on another address still takes Azure's audience. */
+  scope?: string;
+  /** The HTTP client (default: the global fetch), e.g. one that trusts a local CA. */
+  fetch?: ArmFetch;
+}
+
+export function armClient(
+  endpoint = process.env.AZURE_RESOURCE_MANAGER_ENDPOINT || 'https://management.azure.com',
+  credential: TokenCredential = new AzureDeveloperCliCredential(),
+  options: ArmClientOptions = {},
+): Arm {
+  const send: ArmFetch = options.fetch ?? ((url, init) => fetch(url, init));
   const call = async (method: string, path: string, apiVersion: string): Promise<ArmReply> => {
-    const token = await credential.getToken(`${endpoint.replace(/\/+$/, '')}/.default`);
+    const token = await credential.getToken(options.scope ?? `${endpoint.replace(/\/+$/, '')}/.default`);
     if (!token) throw new Error('no token for Azure Resource Manager: run `azd auth login`');
     const url = `${endpoint.replace(/\/+$/, '')}${path}${path.includes('?') ? '&' : '?'}api-version=${apiVersion}`;
-    const response = await fetch(url, { method, headers: { authorization: `Bearer ${token.token}` } });
+    const response = await send(url, { method, headers: { authorization: `Bearer ${token.token}` } });
     const text = await response.text();
     let body: Record<string, unknown> = {};
     try {
