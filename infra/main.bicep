@@ -88,6 +88,8 @@ param keyVaultCreateMode string = 'default'
 @description('Empty: create the challenge storage account in the app\'s group. Or the resource id of an existing account that allows anonymous blob reads.')
 param existingChallengeStorageAccountId string = ''
 param challengeContainerName string = 'acme-challenge'
+@description('Private container, in the challenge storage account, for hostname claims, locks and the gateway writer\'s inbox (no anonymous access).')
+param stateContainerName string = 'appgw-certbot-state'
 
 @allowed(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'])
 param certificateKeyType string = 'RSA-2048'
@@ -158,6 +160,7 @@ module app 'modules/app.bicep' = {
     createChallengeAccount: createChallengeAccount
     challengeAccountName: challengeAccountName
     challengeContainerName: challengeContainerName
+    stateContainerName: stateContainerName
     certificateKeyType: certificateKeyType
     maxHostnamesPerRequest: maxHostnamesPerRequest
     maxParallelIssuances: maxParallelIssuances
@@ -192,6 +195,7 @@ module challengeStorage 'modules/challengeStorage.bicep' = {
   params: {
     accountName: challengeAccountName
     containerName: challengeContainerName
+    stateContainerName: stateContainerName
     appPrincipalId: app.outputs.appPrincipalId
   }
   dependsOn: [appGroup]

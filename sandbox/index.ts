@@ -18,6 +18,7 @@ import { StorageGate, startStorageGate } from './services/storageGate';
 import { armAuthorizer, keyVaultAuthorizer, Rbac, SandboxScopes, secretIdScope } from './rbac';
 import { PebbleCa, startPebble } from './services/pebble';
 import { createSandboxCa, SandboxCa } from './tls/ca';
+import { DEFAULT_STATE_CONTAINER } from '../src/domain/config';
 
 /**
  * The local Azure: Pebble + challtestsrv, Azurite, and emulators of the managed-identity endpoint,
@@ -41,6 +42,13 @@ const GATEWAY = 'appgw-sandbox';
 const BACKEND_POOL = 'app-backend-pool';
 const HTTP_SETTINGS = 'app-http-settings';
 const CHALLENGE_CONTAINER = 'acme-challenge';
+/**
+ * The app's private state container (claims, locks, the gateway writer's inbox), in the same account
+ * as infra creates it (challengeStorage.bicep). The app finds it by the default of StateContainerUrl
+ * (src/domain/config.ts: BlobContainerUrl's account, this name), which the sandbox leaves unset so
+ * that the default is what runs here.
+ */
+export const STATE_CONTAINER = DEFAULT_STATE_CONTAINER;
 
 export interface SandboxOptions {
   /** Where state (durable host instances, CA files, endpoints.json) goes. */
@@ -102,6 +110,8 @@ export interface SandboxEndpoints {
   keyVaultUrl: string;
   armUrl: string;
   blobContainerUrl: string;
+  /** The private state container (no anonymous access): claims, locks, the gateway writer's inbox. */
+  stateContainerUrl: string;
   adminUrl: string;
 }
 
@@ -165,7 +175,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const appIdentity: ManagedIdentity = { clientId: randomUUID(), objectId: randomUUID() };
     const tokens: TokenServer = await startTokenServer({ tenantId: SANDBOX_TENANT, identities: [appIdentity] });
     stoppers.push(tokens.stop);
-    const azurite = await startAzurite(ca, CHALLENGE_CONTAINER);
+    const azurite = await startAzurite(ca, CHALLENGE_CONTAINER, [STATE_CONTAINER]);
     stoppers.push(azurite.stop);
     const subscriptionId = `/subscriptions/${SANDBOX_SUBSCRIPTION}`;
     const appGroupId = `${subscriptionId}/resourceGroups/${APP_RESOURCE_GROUP}`;
@@ -176,6 +186,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       upstreamBlobEndpoint: azurite.blobEndpoint,
       accountId,
       blobExists: (container, blob) => azurite.serviceClient.getContainerClient(container).getBlobClient(blob).exists(),
+      // The container's ACL as Azurite holds it (Get Container ACL with the account key).
+      publicAccessOf: async (container) => {
+        try {
+          return (await azurite.serviceClient.getContainerClient(container).getAccessPolicy()).blobPublicAccess ?? 'none';
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 404) return 'missing';
+          throw error;
+        }
+      },
       rbac: () => late.rbac,
       allowBlobPublicAccess: options.allowBlobPublicAccess,
       faults,
@@ -183,6 +202,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     stoppers.push(storage.stop);
     const challengeContainerUrl = storage.containerUrl(CHALLENGE_CONTAINER);
+    const stateContainerUrl = storage.containerUrl(STATE_CONTAINER);
     const keyVault = await startKeyVaultEmulator({
       ca,
       tenantId: SANDBOX_TENANT,
@@ -358,6 +378,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       keyVaultUrl: keyVault.url,
       armUrl: arm.url,
       blobContainerUrl: challengeContainerUrl,
+      stateContainerUrl,
       adminUrl: admin.url,
     };
     fs.writeFileSync(path.join(options.stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
@@ -449,6 +470,7 @@ export function sandboxScopes(gateway: GatewayResource, subscription: string, ap
     hostStorage: `${appGroup}/providers/Microsoft.Storage/storageAccounts/stsandboxhost`,
     challengeAccount,
     challengeContainer: `${challengeAccount}/blobServices/default/containers/${CHALLENGE_CONTAINER}`,
+    stateContainer: `${challengeAccount}/blobServices/default/containers/${STATE_CONTAINER}`,
     vault,
     insights: `${appGroup}/providers/Microsoft.Insights/components/appi-sandbox`,
     scheduler: `${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-sandbox`,

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   Key Vault              ${endpoints.keyVaultUrl}
   ARM                    ${endpoints.armUrl}
   Challenge container    ${endpoints.blobContainerUrl}  (Azurite behind the role and public-access checks)
+  State container        ${endpoints.stateContainerUrl}  (private: claims, locks, the gateway writer's inbox)
   Gateway HTTP / HTTPS   ${endpoints.gatewayHttpUrl} / ${endpoints.gatewayHttpsUrl}
   DNS (challtestsrv)     ${endpoints.dnsServer}        admin: ${endpoints.adminUrl}
   Endpoints file         ${path.join(stateDir, 'endpoints.json')}

@@ -28,6 +28,7 @@ param keyVaultCreateMode string
 param createChallengeAccount bool
 param challengeAccountName string
 param challengeContainerName string
+param stateContainerName string
 
 param certificateKeyType string
 param maxHostnamesPerRequest int
@@ -43,6 +44,7 @@ var tags = { 'azd-env-name': environmentName }
 // group or subscription needs no cross-scope reference.
 var keyVaultUrl = 'https://${keyVaultName}${environment().suffixes.keyvaultDns}/'
 var challengeContainerUrl = 'https://${challengeAccountName}.blob.${environment().suffixes.storage}/${challengeContainerName}'
+var stateContainerUrl = 'https://${challengeAccountName}.blob.${environment().suffixes.storage}/${stateContainerName}'
 
 // Built-in roles (their GUIDs and documented permissions) come from roles.json, the file the sandbox
 // enforces and test/infra checks against these assignments:
@@ -109,7 +111,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The challenge storage account, when none is named: anonymous reads allowed at account level so
-// the one container challengeStorage.bicep creates can be public (blob level); nothing else is.
+// the challenge container challengeStorage.bicep creates can be public (blob level); the state
+// container beside it is private, like everything else.
 resource challengeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (createChallengeAccount) {
   name: challengeAccountName
   location: location
@@ -215,6 +218,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ApplicationGatewayHttpSettingsName', value: applicationGatewayHttpSettingsName }
         { name: 'ApplicationGatewayBackendName', value: applicationGatewayBackendName }
         { name: 'BlobContainerUrl', value: challengeContainerUrl }
+        // Private: hostname claims, locks and the gateway writer's inbox (challengeStorage.bicep).
+        { name: 'StateContainerUrl', value: stateContainerUrl }
         { name: 'KeyVaultBaseUrl', value: keyVaultUrl }
         { name: 'ArmEndpoint', value: environment().resourceManager }
         { name: 'DnsServers', value: '' }

@@ -1,4 +1,5 @@
-// The HTTP-01 challenge container and the app's right to write it, deployed into the storage
+// The HTTP-01 challenge container, the private state container beside it, and the app's right to
+// write both, deployed into the storage
 // account's resource group (the app's group for an account this template creates; any group or
 // subscription for an existing one). The account's blob service is only referenced: declaring it
 // would PUT an existing account's blob service properties back to defaults.
@@ -9,6 +10,8 @@ targetScope = 'resourceGroup'
 
 param accountName string
 param containerName string
+@description('The private container for hostname claims, locks and the gateway writer\'s inbox.')
+param stateContainerName string
 @description('Principal id of the function app identity.')
 param appPrincipalId string
 
@@ -30,6 +33,16 @@ resource challengeContainer 'Microsoft.Storage/storageAccounts/blobServices/cont
   properties: { publicAccess: 'Blob' }
 }
 
+// Hostname claims, the ACME account lock and the gateway writer's inbox (hostnames, Key Vault secret
+// ids, instance ids): their blob names are predictable, so they must not be in the public container.
+// No anonymous access: Storage answers an anonymous request 404 ResourceNotFound, as for a missing
+// container (Azure/azure-storage-cpp#397, by design).
+resource stateContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: stateContainerName
+  properties: { publicAccess: 'None' }
+}
+
 resource challengeWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(challengeContainer.id, appPrincipalId, roles.storageBlobDataContributor.id)
   scope: challengeContainer
@@ -40,4 +53,14 @@ resource challengeWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
-output roleAssignmentIds array = [challengeWriter.id]
+resource stateWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(stateContainer.id, appPrincipalId, roles.storageBlobDataContributor.id)
+  scope: stateContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor.id)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output roleAssignmentIds array = [challengeWriter.id, stateWriter.id]

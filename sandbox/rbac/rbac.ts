@@ -17,6 +17,8 @@ export interface SandboxScopes {
   hostStorage: string;
   challengeAccount: string;
   challengeContainer: string;
+  /** The private state container, in the challenge account (roles.json `stateContainer`). */
+  stateContainer: string;
   vault: string;
   insights: string;
   scheduler: string;

@@ -7,7 +7,9 @@ import { SandboxCa } from '../tls/ca';
 /**
  * Azurite's blob service, in-process: in memory, loopback, a random port, HTTPS with a leaf from
  * the sandbox CA and `oauth: basic` so that bearer tokens (what the app's managed identity sends)
- * are accepted. The challenge container allows anonymous blob reads, as the gateway needs.
+ * are accepted. The challenge container allows anonymous blob reads, as the gateway needs; the
+ * private containers (the app's state container) allow no anonymous access, as infra creates them
+ * (challengeStorage.bicep, publicAccess 'None').
  */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 // Azurite's well-known development key (public, documented): used only to create the container.
@@ -28,7 +30,7 @@ interface AzuriteServer {
   getHttpServerAddress(): string;
 }
 
-export async function startAzurite(ca: SandboxCa, containerName: string): Promise<AzuriteBlob> {
+export async function startAzurite(ca: SandboxCa, containerName: string, privateContainers: string[] = []): Promise<AzuriteBlob> {
   // Reason: Azurite ships no typings for its internal server classes; loaded lazily (heavy import).
   /* eslint-disable @typescript-eslint/no-require-imports */
   const BlobServer = require('azurite/dist/src/blob/BlobServer').default;
@@ -68,6 +70,7 @@ export async function startAzurite(ca: SandboxCa, containerName: string): Promis
     tlsOptions: { ca: ca.certPem },
   } as object);
   await serviceClient.getContainerClient(containerName).createIfNotExists({ access: 'blob' });
+  for (const name of privateContainers) await serviceClient.getContainerClient(name).createIfNotExists();
   return {
     blobEndpoint,
     containerUrl: `${blobEndpoint}/${containerName}`,

@@ -23,6 +23,14 @@ import { SandboxCa } from '../tls/ca';
  *   disallowing it makes anonymous requests fail whatever the container's setting, and a container
  *   cannot be made public; the code and wording are the service's, as quoted in answers to such
  *   requests), and so does a Create Container or Set Container ACL asking for public access.
+ * - An anonymous read of a container that is private (publicAccess 'None') or missing, or a
+ *   container-level read (List Blobs, container properties) of one that allows blob-level access
+ *   only, answers 404 ResourceNotFound "The specified resource does not exist.", the same as for a
+ *   container that does not exist, so anonymous callers cannot tell which containers exist (by design:
+ *   Azure/azure-storage-cpp#397, a Storage SDK maintainer on exactly these three cases; the body as
+ *   the service sends it, e.g. beberlei/azure-blob-storage#6, an anonymous GET of a private
+ *   container's blob). Azurite answers these 403 AuthorizationFailure (its authentication
+ *   middleware when no authenticator accepts; Azure/Azurite#305), so the gate decides them. An anonymous read a public container allows is Azurite's to answer.
  * - Shared Key and SAS requests pass unchanged (Azurite checks them).
  * - Faults armed for service `blob` answer instead (after their delay), in Storage's error format.
  *
@@ -39,6 +47,8 @@ export interface StorageGateOptions {
   blobExists(container: string, blob: string): Promise<boolean>;
   /** The role assignments to enforce; none: every token is let through. */
   rbac?(): Rbac | undefined;
+  /** A container's anonymous access level (its ACL, x-ms-blob-public-access): `none` when private, `missing` when it does not exist. */
+  publicAccessOf?(container: string): Promise<ContainerPublicAccess>;
   /** The account's allowBlobPublicAccess (default true, as infra sets it on the challenge account). */
   allowBlobPublicAccess?: boolean;
   faults?: FaultInjector;
@@ -53,6 +63,14 @@ export interface StorageGate {
   /** The account setting (Microsoft.Storage/storageAccounts allowBlobPublicAccess), changed at once. */
   setAllowBlobPublicAccess(allow: boolean): void;
   stop(): Promise<void>;
+}
+
+export type ContainerPublicAccess = 'container' | 'blob' | 'none' | 'missing';
+
+/** Whether Storage serves an anonymous read at this access level: any read of a `container` one, blob reads of a `blob` one. */
+export function anonymousReadAllowed(access: ContainerPublicAccess, operation: { read: boolean; blob?: string }): boolean {
+  if (!operation.read) return false;
+  return access === 'container' || (access === 'blob' && operation.blob !== undefined);
 }
 
 const STORAGE_VERSION = '2025-01-05';
@@ -82,6 +100,7 @@ function storageError(request: IncomingMessage, response: ServerResponse, status
 
 const PERMISSION_MISMATCH = 'This request is not authorized to perform this operation using this permission.';
 const PUBLIC_ACCESS_NOT_PERMITTED = 'Public access is not permitted on this storage account.';
+const RESOURCE_NOT_FOUND = 'The specified resource does not exist.';
 
 export async function startStorageGate(options: StorageGateOptions): Promise<StorageGate> {
   const upstream = new URL(options.upstreamBlobEndpoint);
@@ -106,6 +125,13 @@ export async function startStorageGate(options: StorageGateOptions): Promise<Sto
     const rbac = options.rbac?.();
     if (!authorization && !url.searchParams.has('sig')) {
       if (!allowPublic) return storageError(request, response, 409, 'PublicAccessNotPermitted', PUBLIC_ACCESS_NOT_PERMITTED);
+      if (operation.read && operation.container && options.publicAccessOf) {
+        const access = await options.publicAccessOf(operation.container);
+        if (!anonymousReadAllowed(access, operation)) {
+          options.counters?.increment('blob', `${operation.name}.anonymousRefused`);
+          return storageError(request, response, 404, 'ResourceNotFound', RESOURCE_NOT_FOUND);
+        }
+      }
     } else if (/^Bearer\s/i.test(authorization) && rbac) {
       // A token Azurite would refuse (not a JWT) is left to Azurite's own 401.
       const claims = readClaims(authorization.replace(/^Bearer\s+/i, ''));

@@ -19,6 +19,9 @@ export const LINKABLE_TYPES = [
 
 export class PlanError extends Error {}
 
+/** main.bicep's stateContainerName default: the private container for claims, locks and the gateway writer's inbox. */
+export const STATE_CONTAINER_NAME = 'appgw-certbot-state';
+
 export interface GatewayView {
   id?: string;
   location?: string;
@@ -80,6 +83,8 @@ export interface DeploymentParameters {
   existingKeyVaultId?: string;
   existingChallengeStorageAccountId?: string;
   challengeContainerName: string;
+  /** The private state container beside it (main.bicep's stateContainerName; default appgw-certbot-state). */
+  stateContainerName?: string;
   useDurableTaskScheduler?: boolean;
 }
 
@@ -144,8 +149,10 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
   const account = parameters.existingChallengeStorageAccountId || `${appGroup}/providers/Microsoft.Storage/storageAccounts/stc${token}`;
   if (!parameters.existingChallengeStorageAccountId) createdResources.push(account);
   const challengeContainer = `${account}/blobServices/default/containers/${parameters.challengeContainerName}`;
-  // The container is created wherever the account is (challengeStorage.bicep).
-  createdResources.push(challengeContainer);
+  const stateContainer = `${account}/blobServices/default/containers/${parameters.stateContainerName ?? STATE_CONTAINER_NAME}`;
+  // Both containers are created wherever the account is (challengeStorage.bicep): the public
+  // challenge container and the private state container.
+  createdResources.push(challengeContainer, stateContainer);
 
   const gatewayGroup = groupOf(parameters.applicationGatewayId);
   const scopes: Record<string, string[]> = {
@@ -153,6 +160,7 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
     insights: [`${appGroup}/providers/Microsoft.Insights/components/appi-${token}`],
     scheduler: parameters.useDurableTaskScheduler ? [`${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-${token}`] : [],
     challengeContainer: [challengeContainer],
+    stateContainer: [stateContainer],
     vault: [vault],
     gateway: [parameters.applicationGatewayId],
     gatewayLinkedResource: parameters.applicationGatewayLinkedResourceIds,

@@ -1,15 +1,15 @@
 /**
- * A lock shared by every instance of the app: a lease on a blob in the challenge container. On
+ * A lock shared by every instance of the app: a lease on a blob in the private state container
+ * (StateContainerUrl). On
  * Flex Consumption activities run on many instances at once, so module state cannot make
  * "create once" hold; a blob lease can (one holder at a time, at most 60 s, freed if the holder
  * dies). REST: https://learn.microsoft.com/rest/api/storageservices/lease-blob ("Acquire" on a
- * leased blob answers 409 LeaseAlreadyPresent). The lock blobs sit outside the
- * `.well-known/acme-challenge/` prefix the gateway routes, and are empty.
+ * leased blob answers 409 LeaseAlreadyPresent). The lock blobs are empty, named `locks/<name>`.
  */
 import { ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
-import { BLOB_CODES as blobCodes, challengeContainer, ensureEmptyBlob, statusOf } from './challengeContainer';
+import { STATE_BLOB_CODES as blobCodes, STATE_SERVICE, ensureEmptyBlob, stateContainer, statusOf } from './challengeContainer';
 import { fromAzureError } from './restErrors';
 
 const LEASE_SECONDS = 60;
@@ -21,7 +21,7 @@ export class BlobLock {
   private readonly container: ContainerClient;
 
   constructor(config: CertbotConfig) {
-    this.container = challengeContainer(config);
+    this.container = stateContainer(config);
   }
 
   /**
@@ -32,7 +32,7 @@ export class BlobLock {
   async around<T>(name: string, work: (stillHeld: () => Promise<void>) => Promise<T>, waitMs = (LEASE_SECONDS + 15) * 1000): Promise<T> {
     const blob = this.container.getBlockBlobClient(`locks/${name}`);
     await ensureEmptyBlob(blob).catch((error: unknown) => {
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      throw fromAzureError(STATE_SERVICE, error, blobCodes);
     });
     const lease = blob.getBlobLeaseClient();
     const deadline = Date.now() + waitMs;
@@ -41,7 +41,7 @@ export class BlobLock {
         await lease.acquireLease(LEASE_SECONDS);
         break;
       } catch (error) {
-        if (statusOf(error) !== 409) throw fromAzureError('Blob Storage', error, blobCodes);
+        if (statusOf(error) !== 409) throw fromAzureError(STATE_SERVICE, error, blobCodes);
         if (Date.now() > deadline) {
           throw new CertbotError('BlobStorageRequestFailed', `The lock ${name} stayed taken for ${Math.round(waitMs / 1000)} s; retrying later.`, undefined, true);
         }

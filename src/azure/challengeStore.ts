@@ -1,10 +1,11 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
-import { BLOB_CODES as blobCodes, challengeContainer } from './challengeContainer';
+import { BLOB_CODES as blobCodes, CHALLENGE_SERVICE, challengeContainer } from './challengeContainer';
 import { fromAzureError } from './restErrors';
 
 /**
- * The HTTP-01 validation files in the challenge container. The gateway's path rule maps
+ * The HTTP-01 validation files in the challenge container (nothing else is kept there: it allows
+ * anonymous blob reads; the app's own state is in the private state container). The gateway's path rule maps
  * `/.well-known/acme-challenge/*` onto `<container>/.well-known/acme-challenge/*`.
  * REST: https://learn.microsoft.com/rest/api/storageservices/put-blob and delete-blob.
  */
@@ -24,7 +25,7 @@ export class ChallengeStore {
         blobHTTPHeaders: { blobContentType: 'text/plain', blobCacheControl: 'no-cache' },
       });
     } catch (error) {
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      throw fromAzureError(CHALLENGE_SERVICE, error, blobCodes);
     }
   }
 
@@ -33,7 +34,7 @@ export class ChallengeStore {
     try {
       await this.container.getBlockBlobClient(challengeBlobName(token)).deleteIfExists();
     } catch (error) {
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      throw fromAzureError(CHALLENGE_SERVICE, error, blobCodes);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The gateway writer's inbox: one JSON blob per gateway (`gateway-writer/<gateway>.json` in
- * the challenge container) holding the change requests not yet applied, those the writer is
+ * the private state container, StateContainerUrl: it names hostnames, Key Vault secret ids and
+ * instance ids, and its name is predictable, so it must not be in the public challenge container) holding the change requests not yet applied, those the writer is
  * applying, the results of recent ones, and which writer instance is working. Every change is a
  * read followed by a write conditional on the ETag read (Put Blob with If-Match, 412 when someone
  * wrote in between; https://learn.microsoft.com/rest/api/storageservices/put-blob), so requesters
@@ -16,7 +17,7 @@ import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import type { GatewayChangeRequest, GatewayChangeResult } from '../domain/gatewayChange';
-import { BLOB_CODES as blobCodes, challengeContainer, statusOf } from './challengeContainer';
+import { STATE_BLOB_CODES as blobCodes, STATE_SERVICE, stateContainer, statusOf } from './challengeContainer';
 import { fromAzureError } from './restErrors';
 
 export interface WriterRecord {
@@ -42,7 +43,7 @@ const emptyState = (): InboxState => ({ generation: 0, pending: [], taken: [], r
 export class GatewayInbox {
   private readonly blob: BlockBlobClient;
 
-  constructor(config: CertbotConfig, container: ContainerClient = challengeContainer(config)) {
+  constructor(config: CertbotConfig, container: ContainerClient = stateContainer(config)) {
     this.blob = container.getBlockBlobClient(`gateway-writer/${config.applicationGatewayName.toLowerCase()}.json`);
   }
 
@@ -58,8 +59,8 @@ export class GatewayInbox {
       return { state: { ...emptyState(), ...(JSON.parse(text) as Partial<InboxState>) }, etag: response.etag };
     } catch (error) {
       if (statusOf(error) === 404) return { state: emptyState() };
-      if (error instanceof SyntaxError) throw new CertbotError('BlobStorageRequestFailed', 'The gateway writer inbox blob is not valid JSON; delete it to start afresh.');
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      if (error instanceof SyntaxError) throw new CertbotError('BlobStorageRequestFailed', `The gateway writer inbox blob ${this.blob.name} in the state container (StateContainerUrl) is not valid JSON; delete it to start afresh.`);
+      throw fromAzureError(STATE_SERVICE, error, blobCodes);
     }
   }
 
@@ -81,7 +82,7 @@ export class GatewayInbox {
         });
         return result;
       } catch (error) {
-        if (statusOf(error) !== 412 && statusOf(error) !== 409) throw fromAzureError('Blob Storage', error, blobCodes);
+        if (statusOf(error) !== 412 && statusOf(error) !== 409) throw fromAzureError(STATE_SERVICE, error, blobCodes);
         // Another app instance wrote first: wait a little (spread out) and try again.
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80 * Math.min(attempt + 1, 10)));
       }

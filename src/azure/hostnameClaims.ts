@@ -2,7 +2,7 @@
  * One operation per hostname at a time, across every instance of the app: an operation (issue,
  * batch, renewal, import, removal) claims its hostnames before it starts and releases them as its
  * last step. A claim is an infinite lease on the hostname's empty blob `locks/hostname-<name>` in
- * the challenge container, with the holder's orchestration instance id in the blob's metadata.
+ * the private state container (StateContainerUrl), with the holder's orchestration instance id in the blob's metadata.
  * Blob Storage serialises it: one lease per blob (Lease Blob, 409 LeaseAlreadyPresent), and
  * metadata writes and lease calls conditional on the ETag read (If-Match, 412 on a change), so two
  * claimers never both win. https://learn.microsoft.com/rest/api/storageservices/lease-blob
@@ -14,7 +14,7 @@
  */
 import { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { CertbotConfig } from '../domain/config';
-import { BLOB_CODES as blobCodes, challengeContainer, ensureEmptyBlob, statusOf } from './challengeContainer';
+import { STATE_BLOB_CODES as blobCodes, STATE_SERVICE, ensureEmptyBlob, stateContainer, statusOf } from './challengeContainer';
 import { certificateNameFor } from './keyVault';
 import { fromAzureError } from './restErrors';
 
@@ -43,7 +43,7 @@ export class HostnameClaims {
   private readonly container: ContainerClient;
 
   constructor(config: CertbotConfig) {
-    this.container = challengeContainer(config);
+    this.container = stateContainer(config);
   }
 
   private blob(hostname: string): BlockBlobClient {
@@ -65,7 +65,7 @@ export class HostnameClaims {
       }
     } catch (error) {
       await this.release(acquired, holder);
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      throw fromAzureError(STATE_SERVICE, error, blobCodes);
     }
     if (busy.length > 0) {
       await this.release(acquired, holder);
@@ -118,7 +118,7 @@ export class HostnameClaims {
       return properties.leaseState === 'leased' ? properties.metadata?.holder : undefined;
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
-      throw fromAzureError('Blob Storage', error, blobCodes);
+      throw fromAzureError(STATE_SERVICE, error, blobCodes);
     }
   }
 
@@ -132,7 +132,7 @@ export class HostnameClaims {
         await new BlobLeaseClient(blob).breakLease(0, { conditions: { ifMatch: properties.etag } });
       } catch (error) {
         if (statusOf(error) === 404 || isRace(error)) continue;
-        throw fromAzureError('Blob Storage', error, blobCodes);
+        throw fromAzureError(STATE_SERVICE, error, blobCodes);
       }
     }
   }

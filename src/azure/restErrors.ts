@@ -37,8 +37,12 @@ function describe(service: string, error: RestLike): string {
 
 export interface ErrorCodes {
   forbidden: ErrorCode;
-  /** The action a refusal with this error code is about, where the service does not name it (Storage's 403 does not). */
-  deniedAction?: { whenCode: string; action: string };
+  /**
+   * The action a refusal with this error code is about, where the service does not name it
+   * (Storage's 403 does not); `scope`: the roles.json scope kind of the resource called, where
+   * several assignments grant the action (the challenge and the state container).
+   */
+  deniedAction?: { whenCode: string; action: string; scope?: string };
   notFound?: ErrorCode;
   other: ErrorCode;
 }
@@ -82,8 +86,9 @@ export function fromAzureError(service: string, error: unknown, codes: ErrorCode
   }
   if (rest.statusCode === 403) {
     // Name the refused action and the deployment's role that grants it: what the operator must do.
-    const action = deniedAction(rest.message ?? '') ?? (codes.deniedAction && rest.code === codes.deniedAction.whenCode ? codes.deniedAction.action : undefined);
-    const advice = action ? grantAdvice(action, 'app', deniedScope(rest.message ?? '')) : undefined;
+    const hinted = codes.deniedAction && rest.code === codes.deniedAction.whenCode ? codes.deniedAction : undefined;
+    const action = deniedAction(rest.message ?? '') ?? hinted?.action;
+    const advice = action ? grantAdvice(action, 'app', deniedScope(rest.message ?? ''), hinted?.scope) : undefined;
     return new CertbotError(codes.forbidden, `${describe(service, rest)}${action ? ` Refused action: ${action}.` : ''}${advice ? ` ${advice}` : ''}`);
   }
   if (rest.statusCode === 401) return new CertbotError(codes.forbidden, describe(service, rest));

@@ -28,9 +28,9 @@ export const ErrorMessages = {
   KeyVaultRequestFailed:
     'A Key Vault request failed. Check KeyVaultBaseUrl and the vault state (soft-deleted certificate of the same name, firewall), then retry.',
   BlobStoragePermissionDenied:
-    'The function app identity may not write the challenge container. Grant it Storage Blob Data Contributor on the container.',
+    'The function app identity may not write the challenge container (BlobContainerUrl) or the state container (StateContainerUrl), whichever the detail names. Grant it Storage Blob Data Contributor on that container.',
   BlobStorageRequestFailed:
-    'A Blob Storage request failed. Check BlobContainerUrl and that the container exists, then retry.',
+    'A Blob Storage request failed. Check the setting the detail names (BlobContainerUrl for validation files, StateContainerUrl for claims, locks and the gateway writer inbox) and that its container exists, then retry.',
   ApplicationGatewayNotFound:
     'The Application Gateway was not found. Check SubscriptionId, ApplicationGatewayResourceGroup and ApplicationGatewayName.',
   ApplicationGatewayPermissionDenied:

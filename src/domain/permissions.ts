@@ -41,6 +41,7 @@ function grants(definition: RoleDefinition, action: string): boolean {
 const SCOPE_TYPES: Record<string, RegExp> = {
   vault: /^Microsoft\.KeyVault\//i,
   challengeContainer: /^Microsoft\.Storage\//i,
+  stateContainer: /^Microsoft\.Storage\//i,
   gateway: /^Microsoft\.Network\/applicationGateways\//i,
   gatewayLinkedResource: /^Microsoft\.(Network\/(publicIPAddresses|virtualNetworks|ApplicationGatewayWebApplicationFirewallPolicies)|ManagedIdentity\/userAssignedIdentities)\//i,
   resourceGroup: /^Microsoft\.Network\/locations\//i,
@@ -50,6 +51,7 @@ const SCOPE_TYPES: Record<string, RegExp> = {
 const SCOPE_NAMES: Record<string, string> = {
   vault: 'the Key Vault (KeyVaultBaseUrl)',
   challengeContainer: 'the challenge container (BlobContainerUrl)',
+  stateContainer: 'the state container (StateContainerUrl)',
   gateway: 'the Application Gateway',
   gatewayLinkedResource: 'the resource the gateway references',
   resourceGroup: "the gateway's resource group",
@@ -68,10 +70,12 @@ export interface RoleAdvice {
  * The role (and where) that the deployment assigns to `principal` for `action`, if any does.
  * `resourceId`: the resource Azure refused it on; named in the scope of a per-resource assignment
  * (the gateway linker: one on each subnet, public IP, identity and WAF policy the gateway references).
+ * `scopeKind`: the roles.json scope of the resource called, where the caller knows it and Azure's
+ * answer does not say (Storage's 403: the challenge or the state container).
  */
-export function roleFor(action: string, principal = 'app', resourceId?: string): RoleAdvice | undefined {
+export function roleFor(action: string, principal = 'app', resourceId?: string, scopeKind?: string): RoleAdvice | undefined {
   const candidates = assignments.filter((a) => a.principal === principal && definitions[a.role] && grants(definitions[a.role], action));
-  const best = candidates.find((a) => SCOPE_TYPES[a.scope]?.test(action)) ?? candidates[0];
+  const best = (scopeKind ? candidates.find((a) => a.scope === scopeKind) : undefined) ?? candidates.find((a) => SCOPE_TYPES[a.scope]?.test(action)) ?? candidates[0];
   if (!best) return undefined;
   const name = SCOPE_NAMES[best.scope] ?? best.scope;
   const scope = PER_RESOURCE_SCOPES.has(best.scope) && resourceId ? `${name}: ${resourceId}` : name;
@@ -101,8 +105,8 @@ export function deniedScope(message: string): string | undefined {
 }
 
 /** What to grant, in words, for a refused action (on `resourceId` when Azure named it); undefined when the deployment assigns no role for it. */
-export function grantAdvice(action: string, principal = 'app', resourceId?: string): string | undefined {
-  const role = roleFor(action, principal, resourceId);
+export function grantAdvice(action: string, principal = 'app', resourceId?: string, scopeKind?: string): string | undefined {
+  const role = roleFor(action, principal, resourceId, scopeKind);
   if (!role) return undefined;
   const who = principal === 'app' ? "the function app's identity" : "the gateway's identity";
   return `Grant ${who} the role '${role.roleName}' on ${role.scope} (assignment ${role.assignment} in infra/roles.json), then retry.`;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { Sandbox, startSandbox } from '../../sandbox';
+import { Sandbox, STATE_CONTAINER, startSandbox } from '../../sandbox';
 import { FaultSpec } from '../../sandbox/faults';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
@@ -34,10 +34,17 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
     return { started, ...(await pollToEnd(statusUrl, onStatus)) };
   }
 
-  /** The validation files (the container also holds the app's lock blobs and the writer's inbox, outside the routed path). */
+  /**
+   * The validation files: the only blobs of the public challenge container. The app's lock blobs and
+   * the writer's inbox are in the private state container, checked here too.
+   */
   async function challengeFiles(): Promise<string[]> {
     const names: string[] = [];
-    const container = sandbox.azurite.serviceClient.getContainerClient('acme-challenge');
+    for await (const blob of sandbox.azurite.serviceClient.getContainerClient('acme-challenge').listBlobsFlat()) {
+      expect(blob.name).not.toMatch(/^(gateway-writer|locks)\//);
+      names.push(blob.name);
+    }
+    const container = sandbox.azurite.serviceClient.getContainerClient(STATE_CONTAINER);
     for await (const blob of container.listBlobsFlat()) {
       if (blob.name.startsWith('gateway-writer/')) {
         // The gateway writer's inbox: nothing waiting or being applied once the work is done.
@@ -48,7 +55,7 @@ describe('AddCertificateFunctions end to end against the sandbox', () => {
         expect(blob.properties.contentLength).toBe(0);
         expect(blob.properties.leaseState).not.toBe('leased');
       } else {
-        names.push(blob.name);
+        throw new Error(`unexpected blob ${blob.name} in the state container`);
       }
     }
     return names;

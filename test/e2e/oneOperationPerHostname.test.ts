@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CertificateClient } from '@azure/keyvault-certificates';
-import { Sandbox, startSandbox } from '../../sandbox';
+import { Sandbox, STATE_CONTAINER, startSandbox } from '../../sandbox';
 import { certificateNameFor } from '../../src/azure/keyVault';
 import { GatewayWriter } from '../../src/functions/names';
 import { invokeFunction, pollToEnd, post, SandboxCredential, Status } from '../support/sandboxClient';
@@ -217,8 +217,8 @@ describe('one operation per hostname, names that cannot be confused, limits befo
       { bindings: [{ hostname: 'owned.litware.example', name: owned, keyVaultSecretId: `${vaultUrl}/secrets/${owned}/0123456789abcdef` }], removals: [] },
       { bindings: [{ hostname: 'owned.litware.example', name: owned, keyVaultSecretId: `${vaultUrl}/secrets/${owned}` }], removals: [] },
     ].map((request, index) => ({ requestId: `forged-${index}`, replyTo: 'attacker', ...request }));
-    // Someone with write access to the storage account puts requests straight into the inbox.
-    const inbox = sandbox.azurite.serviceClient.getContainerClient('acme-challenge').getBlockBlobClient(`gateway-writer/${sandbox.arm.getGateway().name}.json`);
+    // Someone with write access to the state container puts requests straight into the inbox.
+    const inbox = sandbox.azurite.serviceClient.getContainerClient(STATE_CONTAINER).getBlockBlobClient(`gateway-writer/${sandbox.arm.getGateway().name}.json`);
     const state = JSON.parse((await inbox.downloadToBuffer()).toString('utf8')) as { pending: unknown[] };
     state.pending.push(...forged);
     const text = JSON.stringify(state);

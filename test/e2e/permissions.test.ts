@@ -31,7 +31,9 @@ function expectationFor(grant: Grant): Expectation {
   // The gateway's own identity: the app sees the gateway keep serving nothing new; the code's message names the role.
   if (grant.principal === 'gateway') return { code: 'CertificateNotServedByGateway', names: role };
   if (grant.scopeKind === 'vault') return { code: 'KeyVaultPermissionDenied', names: role };
-  if (grant.scopeKind === 'challengeContainer') return { code: 'BlobStoragePermissionDenied', names: role };
+  // The validation files, and the claims, locks and gateway writer's inbox: the failure names the container and its assignment.
+  if (grant.scopeKind === 'challengeContainer') return { code: 'BlobStoragePermissionDenied', names: `${role}' on the challenge container (BlobContainerUrl) (assignment ${grant.name}` };
+  if (grant.scopeKind === 'stateContainer') return { code: 'BlobStoragePermissionDenied', names: `${role}' on the state container (StateContainerUrl) (assignment ${grant.name}` };
   return { code: 'ApplicationGatewayPermissionDenied', names: role };
 }
 

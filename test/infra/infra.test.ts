@@ -101,6 +101,17 @@ describe('infra matches the code', () => {
     expect(publicContainers.filter((access) => access !== 'None')).toEqual(['Blob']);
     const challenge = bicepFiles['modules/challengeStorage.bicep'];
     expect(challenge).toMatch(/resource challengeContainer[\s\S]*?publicAccess: 'Blob'/);
+    // The app's state (claims, locks, the gateway writer's inbox) lives in a private container of the
+    // same account, which the app writes through its own assignment; the public one holds only validation files.
+    expect(challenge).toMatch(/resource stateContainer 'Microsoft\.Storage\/storageAccounts\/blobServices\/containers@[\d-]+' = \{\n {2}parent: blobs\n {2}name: stateContainerName\n {2}properties: \{ publicAccess: 'None' \}\n\}/);
+    expect(roleAssignments(challenge).find((a) => a.name === 'stateWriter')).toMatchObject({ scope: 'stateContainer', principal: 'appPrincipalId' });
+    expect(challenge).toMatch(/output roleAssignmentIds array = \[challengeWriter\.id, stateWriter\.id\]/);
+    expect(main).toMatch(/param stateContainerName string = 'appgw-certbot-state'/);
+    expect(main).toMatch(/module challengeStorage [\s\S]*?stateContainerName: stateContainerName\n/);
+    expect(main).toMatch(/module app [\s\S]*?stateContainerName: stateContainerName\n/);
+    // The app is told where it is, in the same account as the challenge container.
+    expect(appModule).toMatch(/var stateContainerUrl = 'https:\/\/\$\{challengeAccountName\}\.blob\.\$\{environment\(\)\.suffixes\.storage\}\/\$\{stateContainerName\}'/);
+    expect(appModule).toMatch(/\{ name: 'StateContainerUrl', value: stateContainerUrl \}/);
     expect(challenge).toMatch(/resource blobs 'Microsoft\.Storage\/storageAccounts\/blobServices@[\d-]+' existing = \{/);
     expect(challenge).toMatch(/resource account 'Microsoft\.Storage\/storageAccounts@[\d-]+' existing = \{/);
   });
@@ -280,6 +291,7 @@ describe('infra matches the code', () => {
     for (const id of rendered.createdResources) {
       const name = id.split('/').pop()!.replace('<token>', '${token}');
       if (name === 'acme-challenge') expect(main).toMatch(/param challengeContainerName string = 'acme-challenge'/);
+      else if (name === 'appgw-certbot-state') expect(main).toMatch(/param stateContainerName string = 'appgw-certbot-state'/);
       // The vault's and the challenge account's names come from main.bicep (checked below).
       else if (!['kv-${token}', 'stc${token}'].includes(name)) expect(appModule).toContain(`name: '${name}'`);
     }

@@ -172,7 +172,7 @@ async function parametersFor(zone: LandingZone): Promise<DeploymentParameters> {
 const definitions = definitionsOf(roleFile);
 
 /** Every operation the app and the gateway's identity perform in Azure, with its scope, for this zone. */
-function operationsOf(zone: LandingZone, vault: string, container: string): { principal: string; operation: string; kind: 'action' | 'dataAction'; scope: string }[] {
+function operationsOf(zone: LandingZone, vault: string, container: string, state: string): { principal: string; operation: string; kind: 'action' | 'dataAction'; scope: string }[] {
   const app = (operation: string, scope: string, kind: 'action' | 'dataAction' = 'action') => ({ principal: 'app', operation, kind, scope });
   const gatewayGroup = zone.gateway.id.replace(/\/providers\/.*$/, '');
   const publicIps = gatewayLinkedAccess(zone.gateway).filter((c) => /publicIPAddresses/i.test(c.scope));
@@ -187,6 +187,10 @@ function operationsOf(zone: LandingZone, vault: string, container: string): { pr
     app('Microsoft.KeyVault/vaults/certificates/import/action', `${vault}/certificates/www`, 'dataAction'),
     app('Microsoft.KeyVault/vaults/secrets/setSecret/action', `${vault}/secrets/acme-account-key`, 'dataAction'),
     app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', `${container}/blobs/.well-known/acme-challenge/token`, 'dataAction'),
+    app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete', `${container}/blobs/.well-known/acme-challenge/token`, 'dataAction'),
+    // Claims, locks and the gateway writer's inbox, in the private state container.
+    app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read', `${state}/blobs/gateway-writer/appgw.json`, 'dataAction'),
+    app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', `${state}/blobs/locks/hostname-www`, 'dataAction'),
     { principal: 'gateway', operation: 'Microsoft.KeyVault/vaults/secrets/getSecret/action', kind: 'dataAction', scope: `${vault}/secrets/www` },
   ];
 }
@@ -214,7 +218,10 @@ describe.each([singleGroup, hubAndSpoke, wafWithPolicy])('landing zone: $name', 
     const assignments = assignmentsOf(parameters);
     const vault = rendered.assignments.find((a) => a.name === 'certificatesOfficer')!.scope;
     const container = rendered.assignments.find((a) => a.name === 'challengeWriter')!.scope;
-    const denied = operationsOf(zone, vault, container).filter((op) => !decide(definitions, assignments, op.principal, op.operation, op.kind, op.scope).allowed);
+    const state = rendered.assignments.find((a) => a.name === 'stateWriter')!.scope;
+    // Both containers are in the challenge account, the state one private beside the public one.
+    expect(state).toBe(container.replace(/\/containers\/acme-challenge$/, '/containers/appgw-certbot-state'));
+    const denied = operationsOf(zone, vault, container, state).filter((op) => !decide(definitions, assignments, op.principal, op.operation, op.kind, op.scope).allowed);
     expect(denied).toEqual([]);
     for (const assignment of rendered.assignments.filter((a) => a.role in roleFile.customRoles)) {
       const definition = rendered.roleDefinitions.find((d) => d.role === assignment.role)!;

@@ -66,6 +66,7 @@ const scopes: SandboxScopes = {
   hostStorage: `${S}/resourceGroups/app/providers/Microsoft.Storage/storageAccounts/host`,
   challengeAccount: `${S}/resourceGroups/app/providers/Microsoft.Storage/storageAccounts/acme`,
   challengeContainer: `${S}/resourceGroups/app/providers/Microsoft.Storage/storageAccounts/acme/blobServices/default/containers/acme-challenge`,
+  stateContainer: `${S}/resourceGroups/app/providers/Microsoft.Storage/storageAccounts/acme/blobServices/default/containers/appgw-certbot-state`,
   vault: `${S}/resourceGroups/app/providers/Microsoft.KeyVault/vaults/kv`,
   insights: `${S}/resourceGroups/app/providers/Microsoft.Insights/components/appi`,
   scheduler: `${S}/resourceGroups/app/providers/Microsoft.DurableTask/schedulers/dts`,
@@ -120,6 +121,7 @@ describe('role evaluation (pure)', () => {
     );
     expect(model.assignments().find((a) => a.name === 'onGatewayResourceGroup')?.scope).toBe(scopes.gatewayResourceGroup);
     expect(model.assignments().find((a) => a.name === 'challengeWriter')?.scope).toBe(scopes.challengeContainer);
+    expect(model.assignments().find((a) => a.name === 'stateWriter')?.scope).toBe(scopes.stateContainer);
     expect([...definitionsOf(roleFile).keys()]).toEqual([...Object.keys(roleFile.builtInRoles), ...Object.keys(roleFile.customRoles)]);
   });
 
@@ -129,6 +131,7 @@ describe('role evaluation (pure)', () => {
     expect(app('Microsoft.KeyVault/vaults/certificates/create/action', 'dataAction', `${scopes.vault}/certificates/www-example-com`)).toBe(true);
     expect(app('Microsoft.KeyVault/vaults/secrets/setSecret/action', 'dataAction', `${scopes.vault}/secrets/acme-account-key`)).toBe(true);
     expect(app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', 'dataAction', scopes.challengeContainer)).toBe(true);
+    expect(app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', 'dataAction', scopes.stateContainer)).toBe(true);
     expect(app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', 'dataAction', `${scopes.challengeAccount}/blobServices/default/containers/other`)).toBe(false);
     expect(app('Microsoft.Network/applicationGateways/write', 'action', scopes.gateway)).toBe(true);
     expect(app('Microsoft.Network/applicationGateways/write', 'action', `${scopes.gatewayResourceGroup}/providers/Microsoft.Network/applicationGateways/other`)).toBe(false);
@@ -187,6 +190,7 @@ describe('role evaluation (pure)', () => {
     expect(grants.filter((g) => g.kind === 'assignment').map((g) => (g.kind === 'assignment' ? `${g.name}${g.scope ? ` ${g.scope}` : ''}` : '')).sort()).toEqual(
       [
         'challengeWriter',
+        'stateWriter',
         'certificatesOfficer',
         'secretsOfficer',
         'gatewayReadsSecrets',
@@ -467,6 +471,36 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
       expect(await refusal(() => blob.setMetadata({ a: 'b' }))).toMatchObject({ statusCode: 403 });
       sandbox.rbac.restore();
       await blob.delete();
+    });
+
+    it('keeps the state container private: an anonymous read answers 404 ResourceNotFound as for a missing container; the app uses it through stateWriter alone', async () => {
+      const state = (credential: TokenCredential): ContainerClient =>
+        new ContainerClient(sandbox.endpoints.stateContainerUrl, credential, { tlsOptions: tlsOptions(), retryOptions: { maxTries: 1 } } as object);
+      expect(sandbox.endpoints.stateContainerUrl).toBe(sandbox.endpoints.blobContainerUrl.replace(/\/acme-challenge$/, '/appgw-certbot-state'));
+      const inbox = state(app).getBlockBlobClient('gateway-writer/rbac.json');
+      await inbox.upload('{"pending":[]}', 14);
+      expect((await inbox.downloadToBuffer()).toString()).toBe('{"pending":[]}');
+      // Azure answers an anonymous read of a private container 404 ResourceNotFound, by design the
+      // same as for a container that does not exist (Azure/azure-storage-cpp#397).
+      const refused = await anonymous(inbox.url);
+      expect(refused).toMatchObject({ status: 404, headers: { 'x-ms-error-code': 'ResourceNotFound' } });
+      expect(refused.body).toMatch(/^<\?xml version="1\.0" encoding="utf-8"\?><Error><Code>ResourceNotFound<\/Code><Message>The specified resource does not exist\.\nRequestId:[0-9a-f-]{36}\nTime:/);
+      expect(await anonymous(`${sandbox.endpoints.stateContainerUrl}?restype=container&comp=list`)).toMatchObject({ status: 404, headers: { 'x-ms-error-code': 'ResourceNotFound' } });
+      expect(await anonymous(`${sandbox.storage.containerUrl('no-such-container')}/gateway-writer/rbac.json`)).toMatchObject({ status: 404, headers: { 'x-ms-error-code': 'ResourceNotFound' } });
+      // The public challenge container serves blobs by name only: no listing, and no inbox there.
+      expect(await anonymous(`${sandbox.endpoints.blobContainerUrl}?restype=container&comp=list`)).toMatchObject({ status: 404, headers: { 'x-ms-error-code': 'ResourceNotFound' } });
+      expect(await anonymous(`${sandbox.endpoints.blobContainerUrl}/gateway-writer/rbac.json`)).toMatchObject({ status: 404, headers: { 'x-ms-error-code': 'BlobNotFound' } });
+      // Each container has its own assignment: without stateWriter the state container refuses, the challenge container does not.
+      sandbox.rbac.removeAssignment('stateWriter');
+      expect(await refusal(() => inbox.download())).toMatchObject({ statusCode: 403, code: 'AuthorizationPermissionMismatch' });
+      const file = container(app).getBlockBlobClient('.well-known/acme-challenge/state-test');
+      await file.upload('x', 1);
+      await file.delete();
+      sandbox.rbac.restore();
+      sandbox.rbac.removeAssignment('challengeWriter');
+      expect((await inbox.downloadToBuffer()).toString()).toBe('{"pending":[]}');
+      sandbox.rbac.restore();
+      await inbox.delete();
     });
 
     it('serves challenge files anonymously, also through the gateway, until allowBlobPublicAccess is turned off', async () => {

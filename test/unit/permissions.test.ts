@@ -86,6 +86,9 @@ describe('which role grants a refused action (from infra/roles.json)', () => {
       deniedAction: { whenCode: 'AuthorizationPermissionMismatch', action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write' },
     } as const;
     expect(fromAzureError('Blob Storage', storage, blobCodes).detail).toContain("'Storage Blob Data Contributor' on the challenge container");
+    // The state container (claims, locks, the gateway writer's inbox) has its own assignment: the advice names it.
+    const stateCodes = { ...blobCodes, deniedAction: { ...blobCodes.deniedAction, scope: 'stateContainer' } };
+    expect(fromAzureError('Blob Storage', storage, stateCodes).detail).toContain("'Storage Blob Data Contributor' on the state container (StateContainerUrl) (assignment stateWriter in infra/roles.json)");
     // A firewall refusal is not about roles: no role advice.
     const firewall = Object.assign(new Error('This request is not authorized to perform this operation.'), { statusCode: 403, code: 'AuthorizationFailure' });
     expect(fromAzureError('Blob Storage', firewall, blobCodes).detail).not.toContain('Grant');
