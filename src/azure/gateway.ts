@@ -3,7 +3,7 @@ import { createDefaultHttpClient, createPipelineRequest } from '@azure/core-rest
 import { CertbotConfig } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import { parseRetryAfter } from '../domain/retryAfter';
-import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, publicFrontendIpIds } from '../domain/gatewayPlan';
+import { GatewayTargets, HttpsBinding, HttpsRemoval, planHttpsBindings, httpsFrontend } from '../domain/gatewayPlan';
 import { parseResourceId } from '../domain/gatewayLinks';
 import { appCredential } from './credential';
 import { fromAzureError } from './restErrors';
@@ -59,10 +59,15 @@ export class GatewayAdapter {
     }
   }
 
-  /** Every public IP address (IPv4 and IPv6) of the gateway's frontends, each read in its own subscription and resource group. */
+  /**
+   * The address of the public frontend the app binds its HTTPS listeners on (httpsFrontend), read
+   * in its own subscription and resource group: what the hostname must resolve to. A dual-stack
+   * gateway's other frontend is not bound, so it is not offered to the DNS pre-check.
+   */
   async publicIps(): Promise<string[]> {
     const gateway = await this.read();
-    const ids = publicFrontendIpIds(gateway);
+    const frontend = httpsFrontend(gateway);
+    const ids = frontend ? [frontend.publicIPAddress.id] : [];
     if (ids.length === 0) {
       throw new CertbotError('ApplicationGatewayMisconfigured', 'The gateway has no public frontend IP configuration.');
     }

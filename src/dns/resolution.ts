@@ -78,7 +78,7 @@ export function checkPointsAtGateway(hostname: string, answer: DnsAnswer, gatewa
   if (wrong.length > 0) {
     throw new CertbotError(
       'HostnameNotResolvingToApplicationGateway',
-      `${hostname}${via} resolves to ${wrong.join(', ')}, not to the gateway (${gatewayIps.join(', ')}).`,
+      `${hostname}${via} resolves to ${wrong.join(', ')}, not to the gateway's HTTPS frontend (${gatewayIps.join(', ')}). On a dual-stack gateway the app binds one frontend (the first public one); remove records naming the other.`,
     );
   }
 }

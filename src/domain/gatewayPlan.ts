@@ -61,11 +61,15 @@ function listenerHostnames(listener: ApplicationGatewayHttpListener): string[] {
   return [listener.hostName, ...(listener.hostNames ?? [])].filter((h): h is string => !!h).map((h) => h.toLowerCase());
 }
 
-/** The frontend IP configurations with a public IP: what the hostname must resolve to. */
-export function publicFrontendIpIds(gateway: ApplicationGateway): string[] {
-  return (gateway.frontendIPConfigurations ?? [])
-    .map((f) => f.publicIPAddress?.id)
-    .filter((id): id is string => !!id);
+/**
+ * The public frontend the app binds its HTTPS listeners on: the first with a public IP, as the
+ * gateway lists them. One frontend only: on a dual-stack gateway the other one gets no listener, so
+ * the DNS pre-check accepts only this frontend's address (a record naming the other would send
+ * those clients to a frontend without the certificate).
+ */
+export function httpsFrontend(gateway: ApplicationGateway): (NonNullable<ApplicationGateway['frontendIPConfigurations']>[number] & { publicIPAddress: { id: string } }) | undefined {
+  const frontend = (gateway.frontendIPConfigurations ?? []).find((f) => f.publicIPAddress?.id);
+  return frontend as (typeof frontend & { publicIPAddress: { id: string } }) | undefined;
 }
 
 export function planHttpsBindings(
@@ -80,7 +84,7 @@ export function planHttpsBindings(
   const gatewayId = gateway.id;
   if (!gatewayId) throw misconfigured('The gateway read from Azure has no id.');
 
-  const frontendIp = (gateway.frontendIPConfigurations ?? []).find((f) => f.publicIPAddress?.id);
+  const frontendIp = httpsFrontend(gateway);
   if (!frontendIp?.name) throw misconfigured('The gateway has no public frontend IP configuration.');
   const port443 = (gateway.frontendPorts ?? []).find((p) => p.port === 443);
   if (!port443?.name) throw misconfigured('The gateway has no frontend port 443; add one.');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
-import type { LandingZone } from '../../sandbox/emulators/landingZones';
+import { SANDBOX_PUBLIC_IPV6, type LandingZone } from '../../sandbox/emulators/landingZones';
 import { WAF_POLICY_JOIN } from '../../src/domain/gatewayLinks';
 import roles from '../../infra/roles.json';
 import { failureRecord, pollToEnd, post } from '../support/sandboxClient';
@@ -42,9 +42,19 @@ describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the %s landing zone
     sandbox.counters.reset();
     expect(await issue()).toMatchObject({ runtimeStatus: 'Completed' });
     expect(sandbox.rbac.denials()).toEqual([]);
-    // Both frontends' public IPs were read, in the hub subscription, not the gateway's.
-    expect(sandbox.counters.get('arm', 'publicIPAddresses.get')).toBeGreaterThanOrEqual(2);
+    // The bound frontend's public IP was read, in the hub subscription, not the gateway's.
+    expect(sandbox.counters.get('arm', 'publicIPAddresses.get')).toBeGreaterThanOrEqual(1);
     expect(sandbox.rbac.scopes.gatewayLinkedResources.filter((id) => /publicIPAddresses/i.test(id)).every((id) => !id.includes(sandbox.settings.SubscriptionId))).toBe(true);
+  });
+
+  it("refuses, before ordering, a hostname whose AAAA record names the dual-stack gateway's IPv6 frontend, which the app does not bind", async () => {
+    const hostname = `dualstack.${landingZone}.example`;
+    await sandbox.pebble.dns.addAAAA(hostname, SANDBOX_PUBLIC_IPV6);
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 120_000);
+    const record = failureRecord(final.output);
+    expect({ status: final.runtimeStatus, code: record.code }).toEqual({ status: 'Failed', code: 'HostnameNotResolvingToApplicationGateway' });
+    expect(`${record.message} ${record.detail}`).toMatch(/2001:db8::a.*HTTPS frontend.*remove records naming the other/);
   });
 
   if (landingZone === 'waf-policy') {

@@ -1,5 +1,5 @@
 import type { ApplicationGateway } from '@azure/arm-network';
-import { FIRST_RULE_PRIORITY, HttpsBinding, planHttpsBindings, publicFrontendIpIds } from '../../src/domain/gatewayPlan';
+import { FIRST_RULE_PRIORITY, HttpsBinding, httpsFrontend, planHttpsBindings } from '../../src/domain/gatewayPlan';
 
 const gwId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/gw';
 const targets = { backendPoolName: 'app-pool', httpSettingsName: 'app-settings' };
@@ -130,9 +130,19 @@ describe('planning the gateway change', () => {
     expect(JSON.stringify(current)).toBe(before);
   });
 
-  it('lists the public frontends only', () => {
-    expect(publicFrontendIpIds(gateway())).toEqual([
-      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip',
-    ]);
+  it('binds on one public frontend, the first public one: the frontend the DNS pre-check asks the hostname to resolve to', () => {
+    expect(httpsFrontend(gateway())?.publicIPAddress.id).toBe('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip');
+    // A dual-stack gateway listing its IPv6 frontend first (after a private one) binds there; the listener names that frontend.
+    const dual = gateway();
+    const pip = (name: string) => ({ id: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/${name}` });
+    dual.frontendIPConfigurations = [
+      { name: 'private', privateIPAddress: '10.0.0.10', subnet: { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s' } },
+      { name: 'public-v6', publicIPAddress: pip('pip-v6') },
+      { name: 'public-v4', publicIPAddress: pip('pip-v4') },
+    ];
+    expect(httpsFrontend(dual)?.name).toBe('public-v6');
+    const planned = planHttpsBindings(dual, [binding('www.example.com')], targets);
+    const listener = planned?.httpListeners?.find((l) => l.hostName === 'www.example.com');
+    expect(listener?.frontendIPConfiguration?.id).toMatch(/\/frontendIPConfigurations\/public-v6$/);
   });
 });
