@@ -55,7 +55,8 @@ resource gatewayLinker 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
         notActions: customRoles.gatewayLinker.notActions
       }
     ]
-    assignableScopes: union([resourceGroup().id], linkedResourceGroupIds)
+    // Lower case like linkedResourceGroupIds (main.bicep): union() compares case-sensitively.
+    assignableScopes: union([toLower(resourceGroup().id)], linkedResourceGroupIds)
   }
 }
 

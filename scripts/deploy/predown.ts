@@ -1,4 +1,5 @@
 import { Arm, armClient, armError, azdEnvSet } from './arm';
+import { PlanError } from './plan';
 
 /**
  * `azd down` deletes the app's own resource group, which leaves the role assignments made on
@@ -25,8 +26,8 @@ export function noteCleanup(env: NodeJS.ProcessEnv): Cleanup | undefined {
   if (!subscription || !group) return undefined;
   return {
     appResourceGroupId: `/subscriptions/${subscription}/resourceGroups/${group}`,
-    assignments: [...list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS), ...list(env.LINKED_ROLE_ASSIGNMENT_IDS)],
-    definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS),
+    assignments: [...list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS, 'EXTERNAL_ROLE_ASSIGNMENT_IDS'), ...list(env.LINKED_ROLE_ASSIGNMENT_IDS, 'LINKED_ROLE_ASSIGNMENT_IDS')],
+    definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS, 'CUSTOM_ROLE_DEFINITION_IDS'),
   };
 }
 
@@ -54,10 +55,15 @@ export async function removeAll(arm: Arm, assignments: string[], definitions: st
   }
 }
 
-/** An array output as azd stores it in the environment (JSON), or nothing. */
-export function list(value: string | undefined): string[] {
+/** An array output as azd stores it in the environment (JSON), or nothing; `key` names it when it is not JSON. */
+export function list(value: string | undefined, key = 'a deployment output'): string[] {
   if (!value) return [];
-  const parsed = JSON.parse(value) as unknown;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new PlanError(`${key} in the azd environment is not a JSON array of resource ids; fix or remove it (azd env set ${key} '[]').`);
+  }
   return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string' && id.startsWith('/')) : [];
 }
 

@@ -17,7 +17,19 @@ export interface PreprovisionResult {
   summary: string[];
 }
 
+/** Settings of the earlier, resource-group-scoped template, which named resources instead of their ids. */
+const FORMER_SETTINGS = ['EXISTING_KEY_VAULT_NAME', 'EXISTING_CHALLENGE_STORAGE_ACCOUNT_NAME', 'APPGW_PUBLIC_IP_NAME', 'APPGW_VNET_NAME', 'APPGW_IDENTITY_NAME'];
+
 export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<PreprovisionResult> {
+  // An environment the earlier template deployed: its resources carry other names (another token),
+  // so provisioning it again would build a second app beside the first, on the same gateway, with a
+  // new empty vault. It had outputs but never the custom role ids this template outputs.
+  const former = FORMER_SETTINGS.filter((name) => env[name]);
+  if (former.length > 0 || (env.AZURE_FUNCTION_APP_NAME && !env.CUSTOM_ROLE_DEFINITION_IDS)) {
+    throw new PlanError(
+      `This environment was set up for the earlier template (${former.length ? `it sets ${former.join(', ')}` : 'it was deployed without the custom role outputs'}): provisioning it again would build a second app beside the first. Follow "Moving from the earlier template" in docs/deploy.md.`,
+    );
+  }
   const environmentName = need(env, 'AZURE_ENV_NAME');
   const subscriptionId = need(env, 'AZURE_SUBSCRIPTION_ID');
   const gatewayId = requireResourceId(
@@ -47,7 +59,9 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     applicationGatewayIdentityId: identity,
     existingKeyVaultId,
     existingChallengeStorageAccountId,
+    // The same variables main.parameters.json passes to the Bicep (and the same defaults).
     challengeContainerName: env.CHALLENGE_CONTAINER_NAME || 'acme-challenge',
+    stateContainerName: env.STATE_CONTAINER_NAME || undefined,
     useDurableTaskScheduler: env.USE_DURABLE_TASK_SCHEDULER === 'true',
   };
 
@@ -88,7 +102,12 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
   };
   // What the previous deployment of this environment assigned that this one will not (azd keeps its outputs).
   const stale = staleRoleObjects(
-    { gatewayId: env.APPGW_ID || undefined, externalAssignments: list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS), linkedAssignments: list(env.LINKED_ROLE_ASSIGNMENT_IDS), definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS) },
+    {
+      gatewayId: env.APPGW_ID || undefined,
+      externalAssignments: list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS, 'EXTERNAL_ROLE_ASSIGNMENT_IDS'),
+      linkedAssignments: list(env.LINKED_ROLE_ASSIGNMENT_IDS, 'LINKED_ROLE_ASSIGNMENT_IDS'),
+      definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS, 'CUSTOM_ROLE_DEFINITION_IDS'),
+    },
     parameters,
   );
   const removed: string[] = [];

@@ -243,6 +243,24 @@ describe('infra matches the code', () => {
       expect(JSON.stringify(parameters)).toContain(`\${${variable}`);
       expect(read('scripts/deploy/preprovision.ts')).toContain(`${variable}:`);
     }
+    // Every variable the hook plans with reaches the Bicep the same way (a name the plan renders but the Bicep never gets would make the plan lie).
+    const hookOnly: Record<string, string> = {
+      AZURE_SUBSCRIPTION_ID: 'azd deploys to it',
+      APPGW_RESOURCE_GROUP: 'the former setting, turned into APPGW_ID',
+      APPGW_NAME: 'the former setting, turned into APPGW_ID',
+      EXTERNAL_ROLE_ASSIGNMENT_IDS: 'an output of the previous deployment',
+      LINKED_ROLE_ASSIGNMENT_IDS: 'an output of the previous deployment',
+      CUSTOM_ROLE_DEFINITION_IDS: 'an output of the previous deployment',
+      AZURE_FUNCTION_APP_NAME: 'an output of the previous deployment (which template made it)',
+      EXISTING_KEY_VAULT_NAME: 'a former setting, refused',
+      EXISTING_CHALLENGE_STORAGE_ACCOUNT_NAME: 'a former setting, refused',
+      APPGW_PUBLIC_IP_NAME: 'a former setting, refused',
+      APPGW_VNET_NAME: 'a former setting, refused',
+      APPGW_IDENTITY_NAME: 'a former setting, refused',
+    };
+    const readByHook = [...new Set([...read('scripts/deploy/preprovision.ts').matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]))];
+    expect(readByHook.length).toBeGreaterThan(8);
+    for (const variable of readByHook.filter((v) => !(v in hookOnly))) expect({ variable, passed: JSON.stringify(parameters).includes(`\${${variable}`) }).toEqual({ variable, passed: true });
     // Every module the main file deploys exists, and every module file is deployed.
     const modules = [...main.matchAll(/^module \w+ '([^']+)'/gm)].map((m) => m[1]).sort();
     expect(modules).toEqual(Object.keys(bicepFiles).filter((f) => f.startsWith('modules/')).sort());
@@ -274,7 +292,7 @@ describe('infra matches the code', () => {
     expect(main).toMatch(/var linkedResourceIds = split\(applicationGatewayLinkedResourceIds, ','\)/);
     expect(main).toMatch(/var linkedResourceGroupIds = union\(map\(linkedResourceIds, id => toLower\('\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\)\), \[\]\)/);
     // Assignable scopes: the gateway's group, and for the linker every group holding a linked resource.
-    expect(gatewayModule).toMatch(/resource gatewayLinker [\s\S]*?assignableScopes: union\(\[resourceGroup\(\)\.id\], linkedResourceGroupIds\)/);
+    expect(gatewayModule).toMatch(/resource gatewayLinker [\s\S]*?assignableScopes: union\(\[toLower\(resourceGroup\(\)\.id\)\], linkedResourceGroupIds\)/);
     expect([...gatewayModule.matchAll(/assignableScopes: \[resourceGroup\(\)\.id\]/g)]).toHaveLength(2);
     // The names the render gives what the app module creates.
     const rendered = renderDeployment({

@@ -309,6 +309,13 @@ describe('the preprovision hook refuses what could not work, before anything is 
     expect(chosen.values.APPGW_IDENTITY_ID).toBe(uai(APP_SUB, 'rg-b', 'two'));
   });
 
+  it('refuses an environment the earlier template deployed: provisioning it again would build a second app beside the first', async () => {
+    await expect(run(singleGroup, { EXISTING_KEY_VAULT_NAME: 'kv-old' })).rejects.toThrow(/earlier template \(it sets EXISTING_KEY_VAULT_NAME\).*Moving from the earlier template/);
+    await expect(run(singleGroup, { AZURE_FUNCTION_APP_NAME: 'func-old' })).rejects.toThrow(/earlier template/);
+    // This template's own environment, provisioned again, is fine.
+    await expect(run(singleGroup, { AZURE_FUNCTION_APP_NAME: 'func-new', CUSTOM_ROLE_DEFINITION_IDS: '[]' })).resolves.toBeDefined();
+  });
+
   it('accepts the older settings (group and name) and derives the gateway id from them', async () => {
     const env = { ...singleGroup.env, APPGW_ID: '', APPGW_RESOURCE_GROUP: 'rg-appgw', APPGW_NAME: 'appgw' };
     const { values } = await preprovision(env, inventoryArm(singleGroup));
