@@ -7,7 +7,7 @@
 // createdResourceGroupsFromDeployment), never a group it only deployed into. Everything passed in as
 // existing (gateway, VNet, public IPs, identities, WAF policies, Key Vault, challenge storage) is
 // referenced by resource id, in any group or subscription, and stays; the role assignments and
-// custom roles made on them are removed by the predown hook (scripts/deploy/predown.ts).
+// custom roles made on them are removed by the azd down hooks once that group is gone (scripts/deploy/predown.ts).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -232,7 +232,7 @@ output AZURE_RESOURCE_GROUP string = appGroup.name
 output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
 output KEY_VAULT_URL string = app.outputs.keyVaultUrl
 output CHALLENGE_CONTAINER_URL string = app.outputs.challengeContainerUrl
-// What lives outside the app's group and `azd down` would leave behind: the predown hook removes
+// What lives outside the app's group and `azd down` would leave behind: the postdown hook removes
 // these assignments, then these role definitions. (Two outputs: a for-expression cannot sit inside
 // concat, and a lambda cannot index a module collection.)
 output EXTERNAL_ROLE_ASSIGNMENT_IDS array = concat(
