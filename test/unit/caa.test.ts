@@ -1,0 +1,87 @@
+import { CaaDecision, CaaLookup, CaaRecord, checkCaa, parseIssueValue } from '../../src/domain/caa';
+
+/**
+ * CAA decisions on a corpus of record sets, each with the RFC's answer (RFC 8659 sections 3 and 4,
+ * RFC 8657 section 5). The zone is a map from name to its CAA records (CNAMEs already followed, as a
+ * resolver answers), or to a lookup error.
+ */
+const LE = ['letsencrypt.org'];
+const ACCOUNT = 'https://acme-v02.api.letsencrypt.org/acme/acct/1234';
+const issue = (value: string, flags = 0): CaaRecord => ({ flags, tag: 'issue', value });
+const issuewild = (value: string): CaaRecord => ({ flags: 0, tag: 'issuewild', value });
+
+function zone(records: Record<string, CaaRecord[] | { error: string }>): CaaLookup & { asked: string[] } {
+  const asked: string[] = [];
+  const lookup = async (name: string) => {
+    asked.push(name);
+    return records[name] ?? [];
+  };
+  return Object.assign(lookup, { asked });
+}
+
+const check = (hostname: string, records: Record<string, CaaRecord[] | { error: string }>, method = 'http-01'): Promise<CaaDecision> =>
+  checkCaa({ hostname, caaIdentities: LE, accountUri: ACCOUNT, validationMethod: method }, zone(records));
+
+describe('CAA (RFC 8659, RFC 8657)', () => {
+  const cases: [string, string, Record<string, CaaRecord[] | { error: string }>, string, boolean | 'unknown'][] = [
+    ['no CAA anywhere: any CA', 'www.example.com', {}, 'http-01', true],
+    ['issue for this CA on the name', 'www.example.com', { 'www.example.com': [issue('letsencrypt.org')] }, 'http-01', true],
+    ['issue for another CA on the name', 'www.example.com', { 'www.example.com': [issue('pki.goog')] }, 'http-01', false],
+    ['inherited from the parent when the name has none', 'www.example.com', { 'example.com': [issue('pki.goog')] }, 'http-01', false],
+    ['the closest set wins: the name permits though the parent forbids', 'www.example.com', { 'www.example.com': [issue('letsencrypt.org')], 'example.com': [issue('pki.goog')] }, 'http-01', true],
+    ['several issue properties: one naming this CA is enough', 'www.example.com', { 'example.com': [issue('pki.goog'), issue('LetsEncrypt.org')] }, 'http-01', true],
+    ['empty issuer ";" authorizes no CA', 'www.example.com', { 'example.com': [issue(';')] }, 'http-01', false],
+    ['only iodef: any CA', 'www.example.com', { 'example.com': [{ flags: 0, tag: 'iodef', value: 'mailto:security@example.com' }] }, 'http-01', true],
+    ['unknown tag, not critical: ignored', 'www.example.com', { 'example.com': [{ flags: 0, tag: 'tbs', value: 'x' }, issue('letsencrypt.org')] }, 'http-01', true],
+    ['unknown tag with the critical flag: no CA may issue', 'www.example.com', { 'example.com': [{ flags: 128, tag: 'tbs', value: 'x' }, issue('letsencrypt.org')] }, 'http-01', false],
+    ['critical flag on a known tag is fine', 'www.example.com', { 'example.com': [issue('letsencrypt.org', 128)] }, 'http-01', true],
+    ['wildcard governed by issuewild when present', '*.example.com', { 'example.com': [issue('letsencrypt.org'), issuewild('pki.goog')] }, 'dns-01', false],
+    ['wildcard falls back to issue without issuewild', '*.example.com', { 'example.com': [issue('letsencrypt.org')] }, 'dns-01', true],
+    ['issuewild does not govern a non-wildcard name', 'www.example.com', { 'example.com': [issuewild(';'), issue('letsencrypt.org')] }, 'http-01', true],
+    ['issuewild ";" forbids wildcards only', '*.example.com', { 'example.com': [issuewild(';'), issue('letsencrypt.org')] }, 'dns-01', false],
+    ['accounturi of this account', 'www.example.com', { 'example.com': [issue(`letsencrypt.org; accounturi=${ACCOUNT}`)] }, 'http-01', true],
+    ['accounturi of another account', 'www.example.com', { 'example.com': [issue('letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/9')] }, 'http-01', false],
+    ['validationmethods that include the method', 'www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=dns-01,http-01')] }, 'http-01', true],
+    ['validationmethods that exclude the method', 'www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=dns-01')] }, 'http-01', false],
+    ['a malformed value names no CA', 'www.example.com', { 'example.com': [issue('letsencrypt.org; accounturi')] }, 'http-01', false],
+    ['a lookup failure is not "no CAA"', 'www.example.com', { 'www.example.com': { error: 'SERVFAIL' } }, 'http-01', 'unknown'],
+    ['a parent lookup failure is not "no CAA" either', 'a.b.example.com', { 'b.example.com': { error: 'SERVFAIL' } }, 'http-01', 'unknown'],
+  ];
+
+  it.each(cases)('%s', async (_label, hostname, records, method, expected) => {
+    expect((await check(hostname, records, method)).permitted).toBe(expected);
+  });
+
+  it('has a corpus of at least 15 record sets', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('climbs label by label up to, not including, the root, and stops at the first non-empty set', async () => {
+    const lookup = zone({ 'example.com': [issue('letsencrypt.org')] });
+    await checkCaa({ hostname: 'a.b.example.com.', caaIdentities: LE, accountUri: ACCOUNT, validationMethod: 'http-01' }, lookup);
+    expect(lookup.asked).toEqual(['a.b.example.com', 'b.example.com', 'example.com']);
+    const empty = zone({});
+    await checkCaa({ hostname: 'a.example.com', caaIdentities: LE, accountUri: ACCOUNT, validationMethod: 'http-01' }, empty);
+    expect(empty.asked).toEqual(['a.example.com', 'example.com', 'com']);
+  });
+
+  it('says which record forbids what, at which name', async () => {
+    const decision = await check('www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=dns-01')] });
+    expect(decision).toEqual({ permitted: false, relevantName: 'example.com', record: '0 issue "letsencrypt.org; validationmethods=dns-01"', reason: 'it limits validation to dns-01, not http-01' });
+    const other = await check('www.example.com', { 'www.example.com': [issue('pki.goog')] });
+    expect(other).toMatchObject({ permitted: false, relevantName: 'www.example.com', reason: 'it names pki.goog, not this CA (letsencrypt.org)' });
+  });
+
+  it('parses issue values by the grammar', () => {
+    expect(parseIssueValue(' letsencrypt.org ; accounturi=https://x/acct/1 ; validationmethods=dns-01')).toEqual({
+      issuer: 'letsencrypt.org',
+      parameters: new Map([
+        ['accounturi', 'https://x/acct/1'],
+        ['validationmethods', 'dns-01'],
+      ]),
+    });
+    expect(parseIssueValue(';')).toEqual({ issuer: '', parameters: new Map() });
+    expect(parseIssueValue('not a domain!')).toBeUndefined();
+    expect(parseIssueValue('letsencrypt.org; =x')).toBeUndefined();
+  });
+});
