@@ -29,7 +29,18 @@ describe('CAA (RFC 8659, RFC 8657)', () => {
     ['issue for another CA on the name', 'www.example.com', { 'www.example.com': [issue('pki.goog')] }, 'http-01', false],
     ['inherited from the parent when the name has none', 'www.example.com', { 'example.com': [issue('pki.goog')] }, 'http-01', false],
     ['the closest set wins: the name permits though the parent forbids', 'www.example.com', { 'www.example.com': [issue('letsencrypt.org')], 'example.com': [issue('pki.goog')] }, 'http-01', true],
-    ['several issue properties: one naming this CA is enough', 'www.example.com', { 'example.com': [issue('pki.goog'), issue('LetsEncrypt.org')] }, 'http-01', true],
+    ['several issue properties: one naming this CA is enough', 'www.example.com', { 'example.com': [issue('pki.goog'), issue('letsencrypt.org')] }, 'http-01', true],
+    ['the issuer is compared exactly, as Let\'s Encrypt does (caaDomainMatches)', 'www.example.com', { 'example.com': [issue('LetsEncrypt.org')] }, 'http-01', false],
+    ['a ";" with no parameters after the issuer is in the grammar', 'www.example.com', { 'example.com': [issue('letsencrypt.org;')] }, 'http-01', true],
+    ['a stray ";" after a parameter is not: no CA', 'www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=http-01;')] }, 'http-01', false],
+    ['";;" is not in the grammar: no CA', 'www.example.com', { 'example.com': [issue('letsencrypt.org;;')] }, 'http-01', false],
+    ['a newline is not whitespace in the grammar: no CA', 'www.example.com', { 'example.com': [issue('letsencrypt.org\n')] }, 'http-01', false],
+    ['a repeated accounturi is unsatisfiable (RFC 8657 section 3), even if one matches', 'www.example.com', { 'example.com': [issue(`letsencrypt.org; accounturi=https://x/acct/9; accounturi=${ACCOUNT}`)] }, 'http-01', false],
+    ['parameter tags are compared exactly: AccountURI is an unknown parameter, ignored', 'www.example.com', { 'example.com': [issue('letsencrypt.org; AccountURI=https://x/acct/9')] }, 'http-01', true],
+    ['validation methods are compared exactly (HTTP-01 is not http-01)', 'www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=HTTP-01')] }, 'http-01', false],
+    ['a validationmethods list outside its grammar allows nothing', 'www.example.com', { 'example.com': [issue('letsencrypt.org; validationmethods=dns-01,,http-01')] }, 'http-01', false],
+    ['flag 1 on an unknown tag counts as critical, as Boulder reads it', 'www.example.com', { 'example.com': [{ flags: 1, tag: 'tbs', value: 'x' }, issue('letsencrypt.org')] }, 'http-01', false],
+    ['a critical issuemail (a tag the CA knows) does not stop TLS issuance', 'www.example.com', { 'example.com': [{ flags: 128, tag: 'issuemail', value: 'pki.goog' }, issue('letsencrypt.org')] }, 'http-01', true],
     ['empty issuer ";" authorizes no CA', 'www.example.com', { 'example.com': [issue(';')] }, 'http-01', false],
     ['only iodef: any CA', 'www.example.com', { 'example.com': [{ flags: 0, tag: 'iodef', value: 'mailto:security@example.com' }] }, 'http-01', true],
     ['unknown tag, not critical: ignored', 'www.example.com', { 'example.com': [{ flags: 0, tag: 'tbs', value: 'x' }, issue('letsencrypt.org')] }, 'http-01', true],
@@ -58,7 +69,7 @@ describe('CAA (RFC 8659, RFC 8657)', () => {
 
   it('climbs label by label up to, not including, the root, and stops at the first non-empty set', async () => {
     const lookup = zone({ 'example.com': [issue('letsencrypt.org')] });
-    await checkCaa({ hostname: 'a.b.example.com.', caaIdentities: LE, accountUri: ACCOUNT, validationMethod: 'http-01' }, lookup);
+    await checkCaa({ hostname: 'a.b.example.com..', caaIdentities: LE, accountUri: ACCOUNT, validationMethod: 'http-01' }, lookup);
     expect(lookup.asked).toEqual(['a.b.example.com', 'b.example.com', 'example.com']);
     const empty = zone({});
     await checkCaa({ hostname: 'a.example.com', caaIdentities: LE, accountUri: ACCOUNT, validationMethod: 'http-01' }, empty);
@@ -73,7 +84,7 @@ describe('CAA (RFC 8659, RFC 8657)', () => {
   });
 
   it('parses issue values by the grammar', () => {
-    expect(parseIssueValue(' letsencrypt.org ; accounturi=https://x/acct/1 ; validationmethods=dns-01')).toEqual({
+    expect(parseIssueValue(' letsencrypt.org\t; accounturi=https://x/acct/1 ; validationmethods=dns-01 ')).toEqual({
       issuer: 'letsencrypt.org',
       parameters: new Map([
         ['accounturi', 'https://x/acct/1'],
@@ -83,5 +94,7 @@ describe('CAA (RFC 8659, RFC 8657)', () => {
     expect(parseIssueValue(';')).toEqual({ issuer: '', parameters: new Map() });
     expect(parseIssueValue('not a domain!')).toBeUndefined();
     expect(parseIssueValue('letsencrypt.org; =x')).toBeUndefined();
+    expect(parseIssueValue('letsencrypt.org; a=1; a=2')).toBeUndefined();
+    expect(parseIssueValue('letsencrypt.org;')).toEqual({ issuer: 'letsencrypt.org', parameters: new Map() });
   });
 });
