@@ -1,5 +1,6 @@
 import roles from '../../infra/roles.json';
 import { gatewayLinkedAccess, parseResourceId } from '../../src/domain/gatewayLinks';
+import { actionPatternMatches } from '../../src/domain/permissions';
 
 /**
  * The deployment plan, pure: what infra/main.bicep is given (the parameters the preprovision hook
@@ -239,8 +240,7 @@ export const CATALOG_STAND_INS: Record<string, string> = {
 
 /** Whether an action pattern (with `*`) matches at least one catalog operation, case-insensitively. */
 function inCatalog(pattern: string, catalog: ReadonlySet<string>): boolean {
-  const expression = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
-  return [...catalog].some((operation) => expression.test(operation));
+  return [...catalog].some((operation) => actionPatternMatches(pattern, operation));
 }
 
 /**

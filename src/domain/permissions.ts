@@ -24,7 +24,7 @@ const definitions: Record<string, RoleDefinition> = { ...roles.builtInRoles, ...
 const assignments: Assignment[] = roles.roleAssignments;
 
 /** Azure's action patterns: `*` matches any run of characters, case-insensitively. */
-function matches(pattern: string, action: string): boolean {
+export function actionPatternMatches(pattern: string, action: string): boolean {
   const expression = pattern
     .split('*')
     .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
@@ -33,7 +33,7 @@ function matches(pattern: string, action: string): boolean {
 }
 
 function grants(definition: RoleDefinition, action: string): boolean {
-  const allowed = (list?: string[]): boolean => (list ?? []).some((pattern) => matches(pattern, action));
+  const allowed = (list?: string[]): boolean => (list ?? []).some((pattern) => actionPatternMatches(pattern, action));
   return (allowed(definition.actions) && !allowed(definition.notActions)) || (allowed(definition.dataActions) && !allowed(definition.notDataActions));
 }
 

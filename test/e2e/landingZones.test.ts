@@ -5,7 +5,7 @@ import { Sandbox, startSandbox } from '../../sandbox';
 import { SANDBOX_PUBLIC_IPV6, type LandingZone } from '../../sandbox/emulators/landingZones';
 import { WAF_POLICY_JOIN } from '../../src/domain/gatewayLinks';
 import roles from '../../infra/roles.json';
-import { failureRecord, pollToEnd, post } from '../support/sandboxClient';
+import { failureRecord, issueOne, pollToEnd, post } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -28,15 +28,8 @@ describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the %s landing zone
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function issue(): Promise<{ runtimeStatus: string; code?: string; text: string }> {
-    const hostname = `zone${issued++}.${landingZone}.example`;
-    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
-    if (started.status !== 202) return { runtimeStatus: `HTTP ${started.status}`, code: String(started.body.code), text: String(started.body.detail) };
-    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
-    if (final.runtimeStatus !== 'Failed') return { runtimeStatus: final.runtimeStatus, text: '' };
-    const record = failureRecord(final.output);
-    return { runtimeStatus: final.runtimeStatus, code: record.code, text: `${record.message ?? ''} ${record.detail ?? ''}` };
-  }
+  const issue = (): ReturnType<typeof issueOne> => issueOne(sandbox, `zone${issued++}.${landingZone}.example`);
+
 
   it('issues and binds a certificate with exactly the roles the infra assigns, nothing refused', async () => {
     sandbox.counters.reset();

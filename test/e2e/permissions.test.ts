@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Sandbox, seededLinkedResources, startSandbox } from '../../sandbox';
 import type { Grant } from '../../sandbox/rbac';
 import roles from '../../infra/roles.json';
-import { failureRecord, pollToEnd, post } from '../support/sandboxClient';
+import { issueOne } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -55,16 +55,8 @@ describe('permissions from infra/roles.json, enforced', () => {
   });
   afterEach(() => sandbox.rbac.restore());
 
-  async function issue(): Promise<{ runtimeStatus: string; code?: string; text: string }> {
-    const hostname = `rbac${issued++}.permissions.example`;
-    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
-    // A starter that cannot reserve the hostname or read Key Vault refuses at once, with the code.
-    if (started.status !== 202) return { runtimeStatus: `HTTP ${started.status}`, code: String(started.body.code), text: String(started.body.detail) };
-    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
-    if (final.runtimeStatus !== 'Failed') return { runtimeStatus: final.runtimeStatus, text: '' };
-    const record = failureRecord(final.output);
-    return { runtimeStatus: final.runtimeStatus, code: record.code, text: `${record.message ?? ''} ${record.detail ?? ''}` };
-  }
+  const issue = (): ReturnType<typeof issueOne> => issueOne(sandbox, `rbac${issued++}.permissions.example`);
+
 
   it('issues and binds a certificate with exactly the roles the infra assigns', async () => {
     expect(await issue()).toMatchObject({ runtimeStatus: 'Completed' });

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, STATE_CONTAINER, startSandbox } from '../../sandbox';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { pollToEnd, post } from '../support/sandboxClient';
+import { anonymousGet, pollToEnd, post } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -32,17 +31,7 @@ describe('the private state container', () => {
   });
 
   /** An anonymous GET, as anyone on the internet can send it. */
-  const anonymous = (url: string): Promise<{ status: number; code?: string; body: string }> =>
-    new Promise((resolve, reject) => {
-      https
-        .get(url, { ca: sandbox.ca.certPem }, (response) => {
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (body += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, code: response.headers['x-ms-error-code'] as string | undefined, body }));
-        })
-        .on('error', reject);
-    });
+  const anonymous = (url: string): ReturnType<typeof anonymousGet> => anonymousGet(sandbox, url);
 
   const blobNames = async (container: string): Promise<string[]> => {
     const names: string[] = [];

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -29,6 +28,7 @@ import {
 import { route } from '../../sandbox/keyvault/routes';
 import { CertificateStore } from '../../sandbox/keyvault/certificates';
 import { SecretStore } from '../../sandbox/keyvault/secrets';
+import { anonymousGet } from '../support/sandboxClient';
 
 /**
  * The permission model the sandbox enforces (sandbox/rbac/, loaded from infra/roles.json): pure
@@ -419,17 +419,8 @@ describe('roles enforced by the sandbox, through the SDKs the app uses', () => {
   describe('Storage answers 403 AuthorizationPermissionMismatch, and 409 PublicAccessNotPermitted when the account allows no public access', () => {
     const container = (credential: TokenCredential): ContainerClient =>
       new ContainerClient(sandbox.endpoints.blobContainerUrl, credential, { tlsOptions: tlsOptions(), retryOptions: { maxTries: 1 } } as object);
-    const anonymous = (url: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> =>
-      new Promise((resolve, reject) => {
-        https
-          .get(url, { ca: sandbox.ca.certPem }, (response) => {
-            let body = '';
-            response.setEncoding('utf8');
-            response.on('data', (chunk: string) => (body += chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
-          })
-          .on('error', reject);
-      });
+    /** An anonymous GET, as anyone on the internet can send it. */
+    const anonymous = (url: string): ReturnType<typeof anonymousGet> => anonymousGet(sandbox, url);
 
     it('lets the app do everything its claims, inbox and challenge files need', async () => {
       const blob = container(app).getBlockBlobClient('locks/hostname-rbac');

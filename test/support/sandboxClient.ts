@@ -1,3 +1,4 @@
+import https from 'node:https';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { mintToken } from '../../sandbox/identity';
 import { decodeFailure } from '../../src/domain/stepError';
@@ -117,3 +118,29 @@ export async function awaitNewRenewalRun(sandbox: Sandbox, before: string[], tim
   if (!fresh) throw new Error('the timer started no renewal run');
   return (await pollToEnd(`${sandbox.host!.url}/runtime/webhooks/durabletask/instances/${fresh}?code=${sandbox.endpoints.functionKey}`, undefined, timeoutMs)).final;
 }
+
+/** An anonymous GET of a sandbox URL, as anyone on the internet can send it (no credential; the sandbox CA trusted). */
+export function anonymousGet(sandbox: Sandbox, url: string): Promise<{ status: number; code?: string; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca: sandbox.ca.certPem }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, code: response.headers['x-ms-error-code'] as string | undefined, body, headers: response.headers }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** Issues one hostname through the single-hostname starter and waits for the end: the runtime status, and a failure's code and text. */
+export async function issueOne(sandbox: Sandbox, hostname: string): Promise<{ runtimeStatus: string; code?: string; text: string }> {
+  const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+  // A starter that cannot reserve the hostname or read Key Vault refuses at once, with the code.
+  if (started.status !== 202) return { runtimeStatus: `HTTP ${started.status}`, code: String(started.body.code), text: String(started.body.detail) };
+  const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
+  if (final.runtimeStatus !== 'Failed') return { runtimeStatus: final.runtimeStatus, text: '' };
+  const record = failureRecord(final.output);
+  return { runtimeStatus: final.runtimeStatus, code: record.code, text: `${record.message ?? ''} ${record.detail ?? ''}` };
+}
+
