@@ -201,6 +201,18 @@ export class AcmeSession {
     return this.snapshotOrder(order);
   }
 
+  /**
+   * What a CAA record must name for this CA to issue to this account: the directory's
+   * `meta.caaIdentities` (RFC 8555 section 7.1.1; optional, so possibly empty) and the account URL
+   * (RFC 8657 accounturi).
+   */
+  async caaContext(): Promise<{ caaIdentities: string[]; accountUri: string }> {
+    const directory = await this.exchange('directory', () => this.http().getDirectory());
+    const meta = directory.meta as { caaIdentities?: unknown } | undefined;
+    const caaIdentities = Array.isArray(meta?.caaIdentities) ? meta.caaIdentities.filter((id): id is string => typeof id === 'string') : [];
+    return { caaIdentities, accountUri: this.client.getAccountUrl() };
+  }
+
   async getOrder(url: string): Promise<OrderSnapshot> {
     // acme-client's getOrder needs only the url; the other fields come back from the CA.
     const order = await this.exchange('getOrder', () => this.client.getOrder({ url } as acme.Order));

@@ -13,6 +13,8 @@ export const ErrorMessages = {
     'The Certificate Authority refuses to issue for this hostname (policy or blocklist). Use a hostname the CA accepts.',
   AcmeCaaForbidden:
     'A CAA record on the domain forbids this Certificate Authority from issuing. Add a CAA record allowing it, then retry.',
+  HostnameCaaForbidsCertificateAuthority:
+    'A CAA record on the hostname or a parent domain does not allow this Certificate Authority, ACME account or challenge type (or could not be read); no order was placed. Change the CAA record the detail names to allow the CA, then retry.',
   AcmeRateLimited:
     'The Certificate Authority rate limit was reached. Wait until the time given in the detail, then retry.',
   AcmeChallengeFailed:

@@ -5,6 +5,7 @@
 export const StepMessages = {
   GetApplicationGatewayPublicIpStep: 'Getting Application Gateway public IP address.',
   CheckDnsResolutionStep: 'Checking whether the hostname is resolving to the Application Gateway.',
+  CheckCaaRecordsStep: "Checking that the domain's CAA records allow the Certificate Authority.",
   GetAcmeOrderStep: 'Starting certificate request process with the Certificate Authority.',
   GetAcmeHttp01ChallengeStep: 'Getting hostname ownership verification challenge from the Certificate Authority.',
   UploadValidationFileToBlobStorageStep: 'Uploading hostname ownership verification file to Azure Blob Storage.',
@@ -24,6 +25,7 @@ export type StepStatus = keyof typeof StepMessages;
 export const AcmeIssuanceSteps: readonly StepStatus[] = [
   'GetApplicationGatewayPublicIpStep',
   'CheckDnsResolutionStep',
+  'CheckCaaRecordsStep',
   'GetAcmeOrderStep',
   'GetAcmeHttp01ChallengeStep',
   'UploadValidationFileToBlobStorageStep',

@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import { guarded } from '../http/guarded';
 import { answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getHttp01Challenge } from '../activities/acmeOrder';
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate, discardPendingCertificate } from '../activities/certificate';
+import { checkCaaRecords } from '../activities/caaCheck';
 import { checkDnsResolution } from '../activities/dnsResolution';
 import { checkGatewayCapacity } from '../activities/gatewayWriter';
 import { checkServedCertificates } from '../activities/servedCertificate';
@@ -25,6 +26,7 @@ df.app.orchestration(Orchestrators.AddCertificate, addCertificateOrchestrator);
 
 df.app.activity(Activities.GetGatewayPublicIps, { handler: getGatewayPublicIps });
 df.app.activity(Activities.CheckDnsResolution, { handler: checkDnsResolution });
+df.app.activity(Activities.CheckCaaRecords, { handler: checkCaaRecords });
 df.app.activity(Activities.CreateAcmeOrder, { handler: createAcmeOrder });
 df.app.activity(Activities.GetAcmeOrder, { handler: getAcmeOrder });
 df.app.activity(Activities.GetHttp01Challenge, { handler: getHttp01Challenge });

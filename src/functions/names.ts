@@ -9,6 +9,7 @@ export const Orchestrators = {
 export const Activities = {
   GetGatewayPublicIps: 'GetApplicationGatewayPublicIp',
   CheckDnsResolution: 'CheckDnsResolution',
+  CheckCaaRecords: 'CheckCaaRecords',
   CreateAcmeOrder: 'CreateAcmeOrder',
   GetAcmeOrder: 'GetAcmeOrder',
   GetHttp01Challenge: 'GetAcmeHttp01Challenge',

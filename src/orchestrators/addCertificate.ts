@@ -70,6 +70,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     report('CheckDnsResolutionStep');
     yield* callStep(context, Activities.CheckDnsResolution, { hostname, gatewayIps });
 
+    report('CheckCaaRecordsStep');
+    yield* callStep(context, Activities.CheckCaaRecords, { hostname, validationMethod: 'http-01' });
+
     report('GetAcmeOrderStep');
     let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname });
 
