@@ -1,6 +1,6 @@
 import * as acme from 'acme-client';
-import type { Challenge, HttpChallenge, OrderCreateRequest } from 'acme-client/types/rfc8555';
-import { CertbotConfig } from '../domain/config';
+import type { Challenge, OrderCreateRequest } from 'acme-client/types/rfc8555';
+import { CertbotConfig, ChallengeType } from '../domain/config';
 import { CertbotError } from '../domain/errors';
 import type { BlobLock } from '../azure/blobLock';
 import { KeyVaultAdapter } from '../azure/keyVault';
@@ -219,13 +219,14 @@ export class AcmeSession {
     return this.snapshotOrder(order);
   }
 
-  async http01(authorizationUrl: string): Promise<Http01Snapshot> {
+  /** The authorization and its challenge of `type`; for dns-01 `keyAuthorization` is the TXT value (RFC 8555 section 8.4). */
+  async challenge(authorizationUrl: string, type: ChallengeType = 'http-01'): Promise<Http01Snapshot> {
     const [authz] = await this.exchange('getAuthorization', () =>
       this.client.getAuthorizations({ authorizations: [authorizationUrl] } as acme.Order),
     );
-    const challenge = authz.challenges.find((c): c is HttpChallenge => c.type === 'http-01');
+    const challenge = authz.challenges.find((c) => c.type === type);
     if (!challenge) {
-      throw new CertbotError('AcmeOrderFailed', `The CA offered no http-01 challenge for ${authz.identifier.value}.`);
+      throw new CertbotError('AcmeOrderFailed', `The CA offered no ${type} challenge for ${authz.identifier.value}.`);
     }
     const snapshot: Http01Snapshot = {
       authorizationUrl,
@@ -241,10 +242,10 @@ export class AcmeSession {
     return snapshot;
   }
 
-  /** Tells the CA the file is in place. Answering twice is harmless (RFC 8555 section 7.5.1). */
-  async answerChallenge(challengeUrl: string): Promise<void> {
+  /** Tells the CA the file or TXT record is in place. Answering twice is harmless (RFC 8555 section 7.5.1). */
+  async answerChallenge(challengeUrl: string, type: ChallengeType = 'http-01'): Promise<void> {
     await this.exchange('challenge', () =>
-      this.client.completeChallenge({ url: challengeUrl, type: 'http-01' } as Challenge),
+      this.client.completeChallenge({ url: challengeUrl, type } as Challenge),
     );
   }
 

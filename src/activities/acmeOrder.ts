@@ -20,12 +20,26 @@ export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async 
 export const getHttp01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
   async ({ authorizationUrl }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
-    return session.http01(authorizationUrl);
+    return session.challenge(authorizationUrl, 'http-01');
+  },
+);
+
+/** GetAcmeDns01ChallengeStep and its validation polling: the authorization and its dns-01 challenge (the TXT value). */
+export const getDns01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
+  async ({ authorizationUrl }, { config, keyVault, locks }) => {
+    const session = await AcmeSession.open(config, keyVault, locks);
+    return session.challenge(authorizationUrl, 'dns-01');
   },
 );
 
 /** AnswerAcmeHttp01ChallengeStep: tell the CA the file is in place. */
 export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
-  await session.answerChallenge(challengeUrl);
+  await session.answerChallenge(challengeUrl, 'http-01');
+});
+
+/** AnswerAcmeDns01ChallengeStep: tell the CA the TXT record is on the zone's name servers. */
+export const answerDns01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault, locks }) => {
+  const session = await AcmeSession.open(config, keyVault, locks);
+  await session.answerChallenge(challengeUrl, 'dns-01');
 });

@@ -1,15 +1,17 @@
+import type { ChallengeType } from '../domain/config';
 import { AcmeSession, OrderSnapshot } from '../acme/session';
 import { IssuedCertificate } from '../azure/keyVault';
 import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
 /** CreateCertificateStep, part 1: Key Vault makes the key and the CSR; the key never leaves it. */
-export const createCertificateSigningRequest = activity<{ hostname: string; run?: string }, { certificateName: string; csrPem: string }>(
-  async ({ hostname, run }, { config, keyVault }) => {
+export const createCertificateSigningRequest = activity<{ hostname: string; run?: string; challengeType?: ChallengeType }, { certificateName: string; csrPem: string }>(
+  async ({ hostname, run, challengeType }, { config, keyVault }) => {
     const { name, csrPem } = await keyVault.createCsr(hostname, {
       hostname,
       source: 'acme',
       acmeEndpoint: config.acmeEndpoint.href,
+      ...(challengeType === 'dns-01' ? { challengeType } : {}),
       ...(run ? { run } : {}),
     });
     return { certificateName: name, csrPem };

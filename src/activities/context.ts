@@ -1,5 +1,6 @@
 import { InvocationContext } from '@azure/functions';
 import { BlobLock } from '../azure/blobLock';
+import { DnsZonesAdapter } from '../azure/dnsZones';
 import { ChallengeStore } from '../azure/challengeStore';
 import { HostnameClaims } from '../azure/hostnameClaims';
 import { GatewayAdapter } from '../azure/gateway';
@@ -16,6 +17,7 @@ export interface StepServices {
   challenges: ChallengeStore;
   locks: BlobLock;
   claims: HostnameClaims;
+  dnsZones: DnsZonesAdapter;
 }
 
 let services: StepServices | undefined;
@@ -30,6 +32,7 @@ export function stepServices(): StepServices {
       challenges: new ChallengeStore(config),
       locks: new BlobLock(config),
       claims: new HostnameClaims(config),
+      dnsZones: new DnsZonesAdapter(config),
     };
   }
   return services;

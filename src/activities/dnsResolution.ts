@@ -5,14 +5,24 @@ import { activity } from './context';
 export interface DnsCheckInput {
   hostname: string;
   gatewayIps: string[];
+  /**
+   * False for DNS-01, which proves the name through its zone: a name that does not point at the
+   * gateway yet (before the cut-over) is fine, and the answer says whether it does.
+   */
+  mustPointAtGateway?: boolean;
+}
+
+export interface DnsCheckResult extends DnsAnswer {
+  pointsAtGateway: boolean;
 }
 
 /** CheckDnsResolutionStep: the hostname resolves (A/AAAA, through CNAMEs) to the gateway only. */
-export const checkDnsResolution = activity<DnsCheckInput, DnsAnswer>(async ({ hostname, gatewayIps }, { config }) => {
+export const checkDnsResolution = activity<DnsCheckInput, DnsCheckResult>(async ({ hostname, gatewayIps, mustPointAtGateway = true }, { config }) => {
   let answer: DnsAnswer;
   try {
     answer = await resolveHostname(hostname, config.dnsServers);
   } catch (error) {
+    if (!mustPointAtGateway) return { chain: [hostname], ipv4: [], ipv6: [], pointsAtGateway: false };
     throw new CertbotError(
       'HostnameNotResolvingToApplicationGateway',
       `DNS lookup of ${hostname} failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the zone's name servers.`,
@@ -20,6 +30,11 @@ export const checkDnsResolution = activity<DnsCheckInput, DnsAnswer>(async ({ ho
       true,
     );
   }
-  checkPointsAtGateway(hostname, answer, gatewayIps);
-  return answer;
+  try {
+    checkPointsAtGateway(hostname, answer, gatewayIps);
+  } catch (error) {
+    if (mustPointAtGateway) throw error;
+    return { ...answer, pointsAtGateway: false };
+  }
+  return { ...answer, pointsAtGateway: true };
 });

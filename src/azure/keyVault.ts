@@ -56,12 +56,16 @@ export interface ManagedCertificate {
   acmeEndpoint?: string;
   /** Its ACME Renewal Information id (RFC 9773), when it has an authority key identifier. */
   renewalCertificateId?: string;
+  /** How it was proven (ACME certificates; absent = http-01, as before DNS-01 existed): its renewals prove it the same way. */
+  challengeType?: 'dns-01';
 }
 
 export interface CertificateTags {
   hostname: string;
   source: 'acme' | 'import';
   acmeEndpoint?: string;
+  /** Set for DNS-01 only (absent = http-01). */
+  challengeType?: 'dns-01';
   /** The run that made a pending create (an id the orchestration draws deterministically). */
   run?: string;
 }
@@ -510,6 +514,7 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
     notAfter: new Date(x509.validTo),
   };
   if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
+  if (tags?.challengeType === 'dns-01') managed.challengeType = 'dns-01';
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;

@@ -15,13 +15,13 @@ export interface DnsAnswer {
 const MAX_CNAME_HOPS = 16;
 const NO_DATA = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
 
-function resolverFor(servers: string[]): Resolver {
+export function resolverFor(servers: string[]): Resolver {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   if (servers.length) resolver.setServers(servers);
   return resolver;
 }
 
-async function orEmpty<T>(query: Promise<T[]>): Promise<T[]> {
+export async function orEmpty<T>(query: Promise<T[]>): Promise<T[]> {
   try {
     return await query;
   } catch (error) {
@@ -30,16 +30,23 @@ async function orEmpty<T>(query: Promise<T[]>): Promise<T[]> {
   }
 }
 
-/** Follows CNAMEs hop by hop (so the chain can be reported), then reads A and AAAA at its end. */
-export async function resolveHostname(hostname: string, servers: string[]): Promise<DnsAnswer> {
+/** The name and the CNAME targets it leads to, hop by hop (a loop ends the chain). */
+export async function followCnames(name: string, servers: string[]): Promise<string[]> {
   const resolver = resolverFor(servers);
-  const chain = [hostname];
+  const chain = [name];
   for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
     const [target] = await orEmpty(resolver.resolveCname(chain[chain.length - 1]));
     if (!target) break;
     if (chain.includes(target)) break; // a CNAME loop resolves to nothing below
     chain.push(target);
   }
+  return chain;
+}
+
+/** Follows CNAMEs hop by hop (so the chain can be reported), then reads A and AAAA at its end. */
+export async function resolveHostname(hostname: string, servers: string[]): Promise<DnsAnswer> {
+  const resolver = resolverFor(servers);
+  const chain = await followCnames(hostname, servers);
   const end = chain[chain.length - 1];
   const [ipv4, ipv6] = await Promise.all([orEmpty(resolver.resolve4(end)), orEmpty(resolver.resolve6(end))]);
   return { chain, ipv4, ipv6 };

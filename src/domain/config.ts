@@ -51,7 +51,16 @@ export interface CertbotConfig {
   historyRetentionDays: number;
   /** How long the gateway writer waits before reading the gateway again while another update runs, or after a throttled or failed call without Retry-After (s). */
   gatewayBusyPollSeconds: number;
+  /** The challenge type of a request that names none. */
+  acmeChallengeType: ChallengeType;
+  /** Azure DNS zones DNS-01 may write (ARM resource ids); empty = every zone of SubscriptionId (needs read on the subscription). */
+  dnsZoneResourceIds: string[];
+  /** Port the zone's name servers are asked on for the TXT check (53; the sandbox's DNS server differs). */
+  dnsAuthoritativePort: number;
 }
+
+export const ChallengeTypes = ['http-01', 'dns-01'] as const;
+export type ChallengeType = (typeof ChallengeTypes)[number];
 
 export const CertificateKeyTypes = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P256', 'EC-P384'] as const;
 export type CertificateKeyType = (typeof CertificateKeyTypes)[number];
@@ -125,6 +134,23 @@ function dnsServers(name: string, value: string): string[] {
     }
   }
   return servers;
+}
+
+export function challengeType(name: string, value: string): ChallengeType {
+  const match = ChallengeTypes.find((t) => t === value.toLowerCase());
+  if (!match) throw configError(name, `must be one of ${ChallengeTypes.join(', ')} (got "${value}")`);
+  return match;
+}
+
+const DNS_ZONE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w.()]{1,90}\/providers\/Microsoft\.Network\/dnszones\/[a-z0-9.-]{1,253}$/i;
+
+/** Comma-separated resource ids of Azure DNS zones, `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Network/dnszones/{zone}`. */
+function dnsZoneIds(name: string, value: string): string[] {
+  const ids = value.split(/[,\s]+/).filter(Boolean);
+  for (const id of ids) {
+    if (!DNS_ZONE_ID.test(id)) throw configError(name, `must list Azure DNS zone resource ids like /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/dnszones/<zone> (got "${id}")`);
+  }
+  return ids;
 }
 
 /** Comma-separated pauses in seconds, each 0..3600, at most 10 (e.g. "0,60,300"). */
@@ -219,5 +245,8 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     renewalJitterMinutes: integer('RenewalJitterMinutes', optional(env, 'RenewalJitterMinutes', '30'), 0, 720),
     historyRetentionDays: integer('HistoryRetentionDays', optional(env, 'HistoryRetentionDays', '30'), 0, 3650),
     gatewayBusyPollSeconds: integer('ApplicationGatewayBusyPollSeconds', optional(env, 'ApplicationGatewayBusyPollSeconds', '15'), 1, 600),
+    acmeChallengeType: challengeType('AcmeChallengeType', optional(env, 'AcmeChallengeType', 'http-01')),
+    dnsZoneResourceIds: dnsZoneIds('DnsZoneResourceIds', optional(env, 'DnsZoneResourceIds', '')),
+    dnsAuthoritativePort: integer('DnsAuthoritativePort', optional(env, 'DnsAuthoritativePort', '53'), 1, 65535),
   };
 }

@@ -25,6 +25,14 @@ export const ErrorMessages = {
     'The ACME account could not be created or used. Check AcmeEndpoint and AcmeAccountEmail, and any terms the CA requires.',
   CertificateAuthorityUnavailable:
     'The Certificate Authority is unreachable or failing. Check AcmeEndpoint and the CA status page, then retry later.',
+  DnsZoneNotFound:
+    'No Azure DNS zone the app may write holds the name the DNS-01 TXT record goes to (_acme-challenge.<hostname>, or where its CNAME points). Add the zone to DnsZoneResourceIds (azd parameter dnsZoneResourceIds), or use http-01.',
+  DnsZonePermissionDenied:
+    "The function app identity may not read the DNS zone or write its TXT records. Assign it the deployment's DNS challenge writer role on the zone the detail names (azd parameter dnsZoneResourceIds does so).",
+  DnsZoneRequestFailed:
+    'An Azure DNS request failed. Read the Azure detail, check the zone, then retry.',
+  DnsTxtRecordNotVisible:
+    "The TXT record was written to Azure DNS but the zone's name servers did not answer it in time. Check that the domain is delegated to the zone's Azure DNS name servers (NS records at the registrar), then retry.",
   KeyVaultPermissionDenied:
     'The function app identity may not use Key Vault. Grant it the Key Vault Certificates Officer and Key Vault Secrets Officer roles (or equivalent access policies).',
   KeyVaultRequestFailed:

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ChallengeType, ChallengeTypes } from './config';
 import { normaliseHostname } from './hostname';
 
 /** A field-level reason a request is refused, e.g. {field: "hostnames[0].hostname", reason: "..."}. */
@@ -17,6 +18,18 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  * hostname after normalisation. Every problem is reported, not just the first.
  */
 export function parseHostnameList(body: unknown, max: number): Parsed<string[]> {
+  const entries = parseHostnameEntries(body, max);
+  return entries.ok ? { ok: true, value: entries.value.map((e) => e.hostname) } : entries;
+}
+
+/** One hostname of a request, with the challenge type it names (the contract's entries name none). */
+export interface HostnameEntry {
+  hostname: string;
+  challengeType?: ChallengeType;
+}
+
+/** As parseHostnameList, keeping each entry's optional `challengeType` (`http-01` or `dns-01`). */
+export function parseHostnameEntries(body: unknown, max: number): Parsed<HostnameEntry[]> {
   if (!isObject(body)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
   const list = body.hostnames;
   if (list === undefined) return { ok: false, errors: [{ field: 'hostnames', reason: 'is required' }] };
@@ -27,11 +40,16 @@ export function parseHostnameList(body: unknown, max: number): Parsed<string[]> 
   }
   const errors: FieldError[] = [];
   const hostnames: string[] = [];
+  const entries: HostnameEntry[] = [];
   list.forEach((item, index) => {
     const field = `hostnames[${index}].hostname`;
     if (!isObject(item)) {
       errors.push({ field: `hostnames[${index}]`, reason: 'must be an object like {"hostname": "www.example.com"}' });
       return;
+    }
+    const challengeType = item.challengeType;
+    if (challengeType !== undefined && !ChallengeTypes.includes(challengeType as ChallengeType)) {
+      errors.push({ field: `hostnames[${index}].challengeType`, reason: `must be one of ${ChallengeTypes.join(', ')}` });
     }
     const verdict = normaliseHostname(item.hostname);
     if (!verdict.ok) {
@@ -40,13 +58,19 @@ export function parseHostnameList(body: unknown, max: number): Parsed<string[]> 
       errors.push({ field, reason: `repeats ${verdict.hostname}` });
     } else {
       hostnames.push(verdict.hostname);
+      entries.push(challengeType === undefined ? { hostname: verdict.hostname } : { hostname: verdict.hostname, challengeType: challengeType as ChallengeType });
     }
   });
-  return errors.length ? { ok: false, errors } : { ok: true, value: hostnames };
+  return errors.length ? { ok: false, errors } : { ok: true, value: entries };
 }
 
 /** The single-hostname endpoint: exactly one item. */
 export function parseSingleHostname(body: unknown): Parsed<string> {
+  const entry = parseSingleEntry(body);
+  return entry.ok ? { ok: true, value: entry.value.hostname } : entry;
+}
+
+export function parseSingleEntry(body: unknown): Parsed<HostnameEntry> {
   if (isObject(body) && Array.isArray(body.hostnames) && body.hostnames.length > 1) {
     return {
       ok: false,
@@ -58,7 +82,7 @@ export function parseSingleHostname(body: unknown): Parsed<string> {
       ],
     };
   }
-  const parsed = parseHostnameList(body, 1);
+  const parsed = parseHostnameEntries(body, 1);
   return parsed.ok ? { ok: true, value: parsed.value[0] } : parsed;
 }
 

@@ -10,9 +10,14 @@ export const StepMessages = {
   GetAcmeHttp01ChallengeStep: 'Getting hostname ownership verification challenge from the Certificate Authority.',
   UploadValidationFileToBlobStorageStep: 'Uploading hostname ownership verification file to Azure Blob Storage.',
   AnswerAcmeHttp01ChallengeStep: 'Verifying hostname ownership.',
+  GetAcmeDns01ChallengeStep: 'Getting hostname ownership verification challenge (a DNS TXT record) from the Certificate Authority.',
+  CreateDnsTxtRecordStep: 'Creating the hostname ownership verification TXT record in Azure DNS.',
+  CheckDnsTxtRecordStep: "Waiting for the verification TXT record to reach the DNS zone's name servers.",
+  AnswerAcmeDns01ChallengeStep: 'Verifying hostname ownership.',
   CheckAcmeOrderStep: 'Waiting for hostname ownership verification.',
   CreateCertificateStep: 'Creating certificate.',
   DeleteValidationFileFromBlobStorageStep: 'Deleting verification files from Azure Blob Storage.',
+  DeleteDnsTxtRecordStep: 'Deleting the verification TXT record from Azure DNS.',
   ConfigureApplicationGatewayStep: 'Configuring Application Gateway to use the new certificate.',
   ImportCertificateStep: 'Importing certificate.',
   Completed: 'Certbot function successfully completed.',
@@ -33,6 +38,23 @@ export const AcmeIssuanceSteps: readonly StepStatus[] = [
   'CheckAcmeOrderStep',
   'CreateCertificateStep',
   'DeleteValidationFileFromBlobStorageStep',
+  'ConfigureApplicationGatewayStep',
+  'Completed',
+];
+
+/** The steps of a single-hostname DNS-01 issuance, in the order the orchestrator reports them. */
+export const AcmeDns01IssuanceSteps: readonly StepStatus[] = [
+  'GetApplicationGatewayPublicIpStep',
+  'CheckDnsResolutionStep',
+  'CheckCaaRecordsStep',
+  'GetAcmeOrderStep',
+  'GetAcmeDns01ChallengeStep',
+  'CreateDnsTxtRecordStep',
+  'CheckDnsTxtRecordStep',
+  'AnswerAcmeDns01ChallengeStep',
+  'CheckAcmeOrderStep',
+  'DeleteDnsTxtRecordStep',
+  'CreateCertificateStep',
   'ConfigureApplicationGatewayStep',
   'Completed',
 ];

@@ -1,13 +1,14 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { parseSingleHostname } from '../domain/requests';
+import { parseSingleEntry } from '../domain/requests';
+import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import { readJsonBody } from './body';
 import { configOrError, isConfig } from './configuration';
 import { importedResponse, startIssuance } from './inProgress';
 import { invalidRequest } from './problem';
 
 /**
- * POST /api/AddCertificateFunctions_HttpStart {"hostnames":[{"hostname":"..."}]}: validates, then
+ * POST /api/AddCertificateFunctions_HttpStart {"hostnames":[{"hostname":"...", "challengeType"?: "dns-01"}]}: validates, then
  * starts AddCertificateFunctions under an id derived from the hostname and answers 202 with the
  * check-status links. While another operation holds the hostname, a POST gets 409 with its links;
  * a hostname holding an imported certificate gets 409 before anything is ordered.
@@ -17,9 +18,13 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
-  const parsed = parseSingleHostname(body.value);
+  const parsed = parseSingleEntry(body.value);
   if (!parsed.ok) return invalidRequest(parsed.errors);
-  const imported = await importedResponse(config, context, [parsed.value]);
+  const { hostname } = parsed.value;
+  const challengeType = parsed.value.challengeType ?? config.acmeChallengeType;
+  const imported = await importedResponse(config, context, [hostname]);
   if (imported) return imported;
-  return startIssuance(df.getClient(context), request, context, config, parsed.value);
+  // http-01 keeps the contract's input, the bare hostname; the type is fixed at the start, not read again on replay.
+  const input: string | IssuanceRequest = challengeType === 'http-01' ? hostname : { hostname, challengeType };
+  return startIssuance(df.getClient(context), request, context, config, hostname, input);
 }

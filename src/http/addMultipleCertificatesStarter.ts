@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { parseHostnameList } from '../domain/requests';
+import { parseHostnameEntries } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
@@ -19,8 +19,10 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
-  const parsed = parseHostnameList(body.value, config.maxHostnamesPerRequest);
-  if (!parsed.ok) return invalidRequest(parsed.errors);
+  const entries = parseHostnameEntries(body.value, config.maxHostnamesPerRequest);
+  if (!entries.ok) return invalidRequest(entries.errors);
+  const parsed = { value: entries.value.map((e) => e.hostname) };
+  const dns01 = entries.value.filter((e) => (e.challengeType ?? config.acmeChallengeType) === 'dns-01').map((e) => e.hostname);
 
   const imported = await importedResponse(config, context, parsed.value);
   if (imported) return imported;
@@ -29,6 +31,6 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   const instanceId = `batch-${randomUUID()}`;
   const claimed = await claimHostnames(client, request, context, config, parsed.value, instanceId);
   if (!claimed.ok) return claimed.response;
-  const input: MultipleInput = { hostnames: parsed.value, maxParallel: config.maxParallelIssuances };
+  const input: MultipleInput = { hostnames: parsed.value, maxParallel: config.maxParallelIssuances, ...(dns01.length ? { dns01Hostnames: dns01 } : {}) };
   return startClaimed(client, request, context, claimed, Orchestrators.AddMultipleCertificates, { instanceId, input, hostnames: parsed.value });
 }

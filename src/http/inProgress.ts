@@ -103,10 +103,11 @@ export async function startClaimed(
  * renew-now alike): 202 with the check-status links, or 409 with the links of the operation that
  * holds the hostname (an issuance, a renewal, a batch, an import or a removal).
  */
-export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string): Promise<HttpResponseInit> {
+/** `input`: the orchestration's input when it is more than the hostname (a DNS-01 request). */
+export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string, input: unknown = hostname): Promise<HttpResponseInit> {
   const instanceId = instanceIdFor(hostname);
   if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
   const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
   if (!claimed.ok) return claimed.response;
-  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input: hostname, hostnames: [hostname] });
+  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: [hostname] });
 }

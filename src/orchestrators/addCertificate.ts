@@ -4,6 +4,9 @@ import type { Http01Snapshot, OrderSnapshot } from '../acme/session';
 import { problemError } from '../acme/problems';
 import type { IssuedCertificate } from '../azure/keyVault';
 import { stepStatus } from '../domain/customStatus';
+import type { TxtChallenge } from '../activities/dnsTxtRecord';
+import type { ChallengeType } from '../domain/config';
+import type { TxtVisibility } from '../dns/txtCheck';
 import { CertbotError } from '../domain/errors';
 import type { RefusedBinding } from '../domain/gatewayChange';
 import type { HttpsBinding } from '../domain/gatewayPlan';
@@ -21,6 +24,13 @@ import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, rele
 export interface DeferredIssuance {
   hostname: string;
   deferGatewayConfiguration: true;
+  challengeType?: ChallengeType;
+}
+
+/** A request that names its challenge type (the contract's input, a bare hostname, means http-01). */
+export interface IssuanceRequest {
+  hostname: string;
+  challengeType: ChallengeType;
 }
 
 /**
@@ -32,17 +42,27 @@ export interface ScheduledRenewal {
   startDelaySeconds: number;
 }
 
+/** The Completed output of a DNS-01 issuance: whether the name points at the gateway yet (before a cut-over it need not). */
+export interface Dns01Outcome {
+  hostname: string;
+  challengeType: 'dns-01';
+  pointsAtGateway: boolean;
+}
+
 export interface IssuanceResult {
   hostname: string;
+  pointsAtGateway?: boolean;
   binding: HttpsBinding;
   serialNumber: string;
   notAfter: string;
 }
 
-export function* addCertificateOrchestrator(context: OrchestrationContext): Step<IssuanceResult | null> {
-  // The contract's input is the hostname itself; sub-orchestrations pass an object.
-  const input = context.df.getInput<string | DeferredIssuance | ScheduledRenewal>();
+export function* addCertificateOrchestrator(context: OrchestrationContext): Step<IssuanceResult | Dns01Outcome | null> {
+  // The contract's input is the hostname itself; sub-orchestrations and DNS-01 requests pass an object.
+  const input = context.df.getInput<string | IssuanceRequest | DeferredIssuance | ScheduledRenewal>();
   const hostname = typeof input === 'string' ? input : input.hostname;
+  const challengeType: ChallengeType = typeof input !== 'string' && 'challengeType' in input && input.challengeType ? input.challengeType : 'http-01';
+  const dns01 = challengeType === 'dns-01';
   const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
@@ -53,6 +73,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     context.df.setCustomStatus(stepStatus(status));
   };
   let pendingToken: string | undefined;
+  // The DNS-01 TXT value this run may have written (deleted once validated, or if the run fails).
+  let pendingTxt: TxtChallenge | undefined;
   // The Key Vault create this run made and has not merged yet (deleted if the run fails).
   let pendingCreate: { certificateName: string; run: string } | undefined;
 
@@ -68,20 +90,31 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     }
 
     report('CheckDnsResolutionStep');
-    yield* callStep(context, Activities.CheckDnsResolution, { hostname, gatewayIps });
+    const { pointsAtGateway } = yield* callStep<{ pointsAtGateway: boolean }>(context, Activities.CheckDnsResolution, { hostname, gatewayIps, mustPointAtGateway: !dns01 });
 
     report('CheckCaaRecordsStep');
-    yield* callStep(context, Activities.CheckCaaRecords, { hostname, validationMethod: 'http-01' });
+    yield* callStep(context, Activities.CheckCaaRecords, { hostname, validationMethod: challengeType });
 
     report('GetAcmeOrderStep');
     let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname });
 
     if (order.status === 'pending') {
-      report('GetAcmeHttp01ChallengeStep');
       const authorizationUrl = order.authorizations[0];
-      const challenge = yield* callStep<Http01Snapshot>(context, Activities.GetHttp01Challenge, { authorizationUrl });
+      const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
+      report(dns01 ? 'GetAcmeDns01ChallengeStep' : 'GetAcmeHttp01ChallengeStep');
+      const challenge = yield* callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl });
 
-      if (challenge.authorizationStatus === 'pending') {
+      if (challenge.authorizationStatus === 'pending' && dns01) {
+        report('CreateDnsTxtRecordStep');
+        pendingTxt = { hostname, value: challenge.keyAuthorization };
+        yield* callStep(context, Activities.CreateDnsTxtRecord, pendingTxt);
+
+        report('CheckDnsTxtRecordStep');
+        yield* awaitTxtOnNameServers(context, pendingTxt);
+
+        report('AnswerAcmeDns01ChallengeStep');
+        yield* callStep(context, Activities.AnswerDns01Challenge, { challengeUrl: challenge.challengeUrl });
+      } else if (challenge.authorizationStatus === 'pending') {
         report('UploadValidationFileToBlobStorageStep');
         pendingToken = challenge.token;
         yield* callStep(context, Activities.UploadValidationFile, {
@@ -95,7 +128,14 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       }
 
       report('CheckAcmeOrderStep');
-      yield* awaitAuthorization(context, authorizationUrl);
+      yield* awaitAuthorization(context, authorizationUrl, getChallenge);
+
+      if (pendingTxt) {
+        // The CA has decided: the record has done its work, and a TXT left behind is clutter in the zone.
+        report('DeleteDnsTxtRecordStep');
+        yield* callStep(context, Activities.DeleteDnsTxtRecord, pendingTxt);
+        pendingTxt = undefined;
+      }
     }
 
     report('CreateCertificateStep');
@@ -106,7 +146,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run },
+      { hostname, run, ...(dns01 ? { challengeType } : {}) },
     );
     pendingCreate = { certificateName, run };
     if (order.status === 'pending' || order.status === 'ready') {
@@ -128,7 +168,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
     if (deferred) {
       report('Completed');
-      return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter };
+      return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter, ...(dns01 ? { pointsAtGateway } : {}) };
     }
     report('ConfigureApplicationGatewayStep');
     yield* applyGatewayChangeOrFail(context, [binding]);
@@ -137,9 +177,10 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     yield* releaseClaims(context, [hostname]);
     report('Completed');
-    return null;
+    return dns01 ? { hostname, challengeType, pointsAtGateway } : null;
   } catch (error) {
     if (pendingToken) yield* deleteQuietly(context, pendingToken);
+    if (pendingTxt) yield* quietly(context, Activities.DeleteDnsTxtRecord, pendingTxt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, [hostname]);
@@ -183,11 +224,31 @@ function* pollUntilSettled<T extends { retryAfterSeconds?: number }>(
   }
 }
 
-function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string): Step<void> {
+/** Azure DNS reaches its name servers within about a minute (Learn, Azure DNS FAQ); ten is generous. */
+const TxtPropagation: Backoff = { firstSeconds: 2, maxSeconds: 20, budgetSeconds: 10 * 60 };
+
+/** Answering before every name server has the record would let the CA ask one that does not, and fail. */
+function* awaitTxtOnNameServers(context: OrchestrationContext, txt: TxtChallenge): Step<void> {
+  let waited = 0;
+  for (let attempt = 0; ; attempt++) {
+    const { visible, missingOn } = yield* callStep<TxtVisibility>(context, Activities.CheckDnsTxtRecord, txt);
+    if (visible) return;
+    const pause = backoffSeconds(TxtPropagation, attempt);
+    if (waited + pause > TxtPropagation.budgetSeconds) {
+      throw StepFailure.of(
+        new CertbotError('DnsTxtRecordNotVisible', `After ${TxtPropagation.budgetSeconds / 60} minutes the TXT record for ${txt.hostname} is still missing on ${missingOn.join(', ') || "the zone's name servers"}.`),
+      );
+    }
+    waited += pause;
+    yield* wait(context, pause);
+  }
+}
+
+function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string): Step<void> {
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
-    () => callStep<Http01Snapshot>(context, Activities.GetHttp01Challenge, { authorizationUrl }),
+    () => callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
     'validating the hostname',

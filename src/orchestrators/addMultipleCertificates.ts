@@ -27,6 +27,8 @@ export interface MultipleInput {
    * the timer: spreads deployments' load on the CA); its gateway write is one for all, as a batch's.
    */
   startDelaySeconds?: number;
+  /** The hostnames proven by DNS-01 (the others by http-01). */
+  dns01Hostnames?: string[];
 }
 
 export interface HostnameOutcome {
@@ -53,7 +55,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0 } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [] } = context.df.getInput<MultipleInput>();
   const batchInstanceId = context.df.instanceId;
   const outcomes: HostnameOutcome[] = hostnames.map((hostname) => ({
     hostname,
@@ -101,7 +103,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     const tasks: Task[] = wave.map((o) =>
       context.df.callSubOrchestrator(
         Orchestrators.AddCertificate,
-        { hostname: o.hostname, deferGatewayConfiguration: true } satisfies DeferredIssuance,
+        { hostname: o.hostname, deferGatewayConfiguration: true, ...(dns01Hostnames.includes(o.hostname) ? { challengeType: 'dns-01' } : {}) } satisfies DeferredIssuance,
         o.instanceId,
       ),
     );

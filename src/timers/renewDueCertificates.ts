@@ -31,6 +31,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const claims = new HostnameClaims(config);
   const runId = renewalRunInstanceId(now);
   const due: string[] = [];
+  const dns01: string[] = [];
   for (const record of await new KeyVaultAdapter(config).listRecords()) {
     const certificate = record.issued;
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
@@ -46,7 +47,10 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     try {
-      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now), unmerged)) due.push(certificate.hostname);
+      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now), unmerged)) {
+        due.push(certificate.hostname);
+        if (certificate.challengeType === 'dns-01') dns01.push(certificate.hostname);
+      }
     } catch (error) {
       // One hostname's trouble (a status read failing, a claim racing another) must not stop the others.
       context.warn(`Renewal of ${certificate.hostname} not started: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
@@ -54,7 +58,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   }
   if (due.length > 0) {
     // Random jitter, decided here (an orchestrator must not use randomness) and waited durably by the run.
-    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60) };
+    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}) };
     try {
       await client.startNew(Orchestrators.AddMultipleCertificates, { instanceId: runId, input });
     } catch (error) {

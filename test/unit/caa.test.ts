@@ -1,3 +1,4 @@
+import { toCaaRecord } from '../../src/dns/caaLookup';
 import { CaaDecision, CaaLookup, CaaRecord, checkCaa, parseIssueValue } from '../../src/domain/caa';
 
 /**
@@ -96,5 +97,13 @@ describe('CAA (RFC 8659, RFC 8657)', () => {
     expect(parseIssueValue('letsencrypt.org; =x')).toBeUndefined();
     expect(parseIssueValue('letsencrypt.org; a=1; a=2')).toBeUndefined();
     expect(parseIssueValue('letsencrypt.org;')).toEqual({ issuer: 'letsencrypt.org', parameters: new Map() });
+  });
+});
+
+describe('CAA answers as Node reads them', () => {
+  it('turns Node\'s {critical, <tag>: value} into flags, tag and value, unknown tags included', () => {
+    expect(toCaaRecord({ critical: 0, issue: 'letsencrypt.org; validationmethods=dns-01' })).toEqual({ flags: 0, tag: 'issue', value: 'letsencrypt.org; validationmethods=dns-01' });
+    expect(toCaaRecord({ critical: 128, tbs: 'unknown' })).toEqual({ flags: 128, tag: 'tbs', value: 'unknown' });
+    expect(toCaaRecord({ critical: 0 })).toBeUndefined();
   });
 });

@@ -113,6 +113,21 @@ describe('typed configuration', () => {
     expect(config.certificateKeyType).toBe('EC-P256');
   });
 
+  it('reads the DNS-01 settings: challenge type (http-01 by default), zone resource ids and the name servers\' port', () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({ acmeChallengeType: 'http-01', dnsZoneResourceIds: [], dnsAuthoritativePort: 53 });
+    const zone = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dns/providers/Microsoft.Network/dnszones/contoso.com';
+    expect(loadConfig({ ...valid, AcmeChallengeType: 'DNS-01', DnsZoneResourceIds: `${zone}, ${zone.replace('contoso', 'fabrikam')}`, DnsAuthoritativePort: '5353' })).toMatchObject({
+      acmeChallengeType: 'dns-01',
+      dnsZoneResourceIds: [zone, zone.replace('contoso', 'fabrikam')],
+      dnsAuthoritativePort: 5353,
+    });
+    expect(errorOf({ ...valid, AcmeChallengeType: 'tls-alpn-01' }).detail).toBe('Setting AcmeChallengeType must be one of http-01, dns-01 (got "tls-alpn-01").');
+    expect(errorOf({ ...valid, DnsZoneResourceIds: 'contoso.com' }).detail).toMatch(/^Setting DnsZoneResourceIds must list Azure DNS zone resource ids .* \(got "contoso.com"\)\.$/);
+    expect(errorOf({ ...valid, DnsZoneResourceIds: zone.replace('dnszones', 'privateDnsZones') }).code).toBe('ConfigurationInvalid');
+    expect(errorOf({ ...valid, DnsAuthoritativePort: '0' }).detail).toBe('Setting DnsAuthoritativePort must be a whole number from 1 to 65535 (got "0").');
+  });
+
   it('waits 15 s by default before reading a busy gateway again, and names a bad ApplicationGatewayBusyPollSeconds', () => {
     expect(loadConfig(valid).gatewayBusyPollSeconds).toBe(15);
     expect(loadConfig({ ...valid, ApplicationGatewayBusyPollSeconds: '1' }).gatewayBusyPollSeconds).toBe(1);

@@ -1,4 +1,4 @@
-import { instanceIdFor, removalInstanceIdFor, parseHostnameList, parseSingleHostname, renewalRunInstanceId } from '../../src/domain/requests';
+import { instanceIdFor, removalInstanceIdFor, parseHostnameEntries, parseHostnameList, parseSingleEntry, parseSingleHostname, renewalRunInstanceId } from '../../src/domain/requests';
 
 describe('request bodies', () => {
   it('accepts one hostname and normalises it', () => {
@@ -42,6 +42,20 @@ describe('request bodies', () => {
         { field: 'hostnames[2].hostname', reason: expect.stringContaining('invalid label') },
       ],
     });
+  });
+
+  it('keeps each entry\'s optional challenge type, and names a wrong one with its index', () => {
+    expect(parseSingleEntry({ hostnames: [{ hostname: 'a.example.com', challengeType: 'dns-01' }] })).toEqual({ ok: true, value: { hostname: 'a.example.com', challengeType: 'dns-01' } });
+    expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: 'http-01' }] }, 10)).toEqual({
+      ok: true,
+      value: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: 'http-01' }],
+    });
+    for (const wrong of ['DNS-01', 'tls-alpn-01', 1, null]) {
+      expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: wrong }] }, 10)).toEqual({
+        ok: false,
+        errors: [{ field: 'hostnames[1].challengeType', reason: 'must be one of http-01, dns-01' }],
+      });
+    }
   });
 
   it('enforces the maximum list length', () => {
