@@ -263,7 +263,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       alwaysValid: options.pebbleAlwaysValid,
     });
     stoppers.push(pebble.stop);
-    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters });
+    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer });
     stoppers.push(acme.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.

@@ -3,13 +3,17 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import { Counters, delay, FaultInjector } from '../faults';
 import { SandboxCa } from '../tls/ca';
+import { CaaLookup, dnsCaaLookup, SANDBOX_CAA_IDENTITY } from './caaCheck';
+import { CaaGate, CaaRefusal } from './caaGate';
 import { RenewalInfoRegistry } from './renewalInfo';
 
 /**
  * An HTTPS reverse proxy in front of Pebble's ACME API: counts requests by ACME resource, injects
  * faults as RFC 8555 problem documents (section 6.7, with a fresh Replay-Nonce and Retry-After),
  * and rewrites Pebble's URLs so clients only see the proxy. Its directory is the app's AcmeEndpoint.
- * It also adds what Pebble 2.4 lacks: ACME Renewal Information (RFC 9773, see renewalInfo.ts).
+ * It also adds what Pebble 2.4 lacks: ACME Renewal Information (RFC 9773, see renewalInfo.ts), and
+ * Let's Encrypt's CAA check when a challenge is answered (RFC 8659, as Boulder does it: caaCheck.ts
+ * and caaGate.ts), with the CA's issuer domain in the directory's meta.caaIdentities (RFC 8555 7.1.1).
  */
 const RESOURCE_BY_PATH: [RegExp, string][] = [
   [/^\/dir$/, 'directory'],
@@ -52,6 +56,10 @@ export interface AcmeProxy {
   renewalInfo: RenewalInfoRegistry;
   /** For tests: the subject common names of every CSR finalized through the proxy, in order. */
   csrCommonNames: string[][];
+  /** The issuer domain name CAA records must name (the directory's meta.caaIdentities[0]). */
+  caaIdentity: string;
+  /** For tests: every authorization the CAA check refused, in order. */
+  caaRefusals: CaaRefusal[];
   stop(): Promise<void>;
 }
 
@@ -60,11 +68,19 @@ export async function startAcmeProxy(options: {
   upstreamDirectoryUrl: string;
   faults?: FaultInjector;
   counters?: Counters;
+  /** The DNS server CAA is looked up at, host:port (the sandbox's pebble-challtestsrv). */
+  dnsServer: string;
+  /** The CA's issuer domain name for CAA; default SANDBOX_CAA_IDENTITY. */
+  caaIdentity?: string;
+  /** Replaces the DNS lookups (tests). */
+  caaLookup?: CaaLookup;
 }): Promise<AcmeProxy> {
   const upstream = new URL(options.upstreamDirectoryUrl);
   const agent = new https.Agent({ ca: options.ca.certPem, keepAlive: true });
   let origin = '';
   const renewalInfo = new RenewalInfoRegistry();
+  const caaIdentity = options.caaIdentity ?? SANDBOX_CAA_IDENTITY;
+  const caa = new CaaGate(options.caaLookup ?? dnsCaaLookup(options.dnsServer), caaIdentity, options.counters);
   const rewrite = (text: string): string => text.split(upstream.origin).join(origin);
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer) =>
@@ -85,7 +101,9 @@ export async function startAcmeProxy(options: {
     if (!/^[[{-]/.test(reply.toString('utf8', 0, 1))) return reply; // neither JSON nor PEM: nothing to see
     if (resource === 'directory') {
       const directory = JSON.parse(reply.toString('utf8')) as Record<string, unknown>;
-      return Buffer.from(JSON.stringify({ ...directory, renewalInfo: `${origin}${RENEWAL_INFO_PATH}` }));
+      // Pebble 2.4's meta has no caaIdentities (wfe.go relativeDirectory); RFC 8555 section 7.1.1 defines it.
+      const meta = { ...(directory.meta as Record<string, unknown> | undefined), caaIdentities: [caaIdentity] };
+      return Buffer.from(JSON.stringify({ ...directory, meta, renewalInfo: `${origin}${RENEWAL_INFO_PATH}` }));
     }
     if (resource === 'certificate') renewalInfo.recordIssued(reply.toString('utf8'), kid ?? '');
     if (resource === 'newOrder' || resource === 'order' || resource === 'finalize') {
@@ -95,6 +113,25 @@ export async function startAcmeProxy(options: {
       if (replaces && resource === 'newOrder') renewalInfo.recordReplacement(replaces, orderId);
     }
     return reply;
+  };
+
+  /** The client's view of Pebble's authorizations, challenges and orders once CAA refused one (caaGate.ts). */
+  const caaView = (resource: string, path: string, headers: Record<string, string | string[]>, reply: Buffer, refusal?: CaaRefusal): Buffer => {
+    if (!['authz', 'challenge', 'newOrder', 'order', 'finalize'].includes(resource) || !reply.toString('utf8', 0, 1).startsWith('{')) return reply;
+    const body = JSON.parse(reply.toString('utf8')) as Record<string, unknown>;
+    const pathname = new URL(path, origin).pathname;
+    let view: Record<string, unknown>;
+    if (resource === 'authz') view = caa.authz(pathname, body);
+    else if (resource === 'challenge' && refusal) {
+      caa.commit(refusal);
+      view = caa.accepted(body);
+    } else if (resource === 'challenge') view = caa.challenge(pathname, body);
+    else {
+      const orderUrl = resource === 'order' ? pathname : String(headers.location ?? '');
+      if (!orderUrl) return reply;
+      view = caa.order(orderUrl, body);
+    }
+    return view === body ? reply : Buffer.from(JSON.stringify(view));
   };
 
   const csrCommonNames: string[][] = [];
@@ -130,6 +167,18 @@ export async function startAcmeProxy(options: {
         return res.end(JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } }));
       }
       const jws = method === 'POST' ? decodeJws(body) : {};
+      const pathname = new URL(path, origin).pathname;
+      if (resource === 'finalize' && method === 'POST') {
+        const notReady = caa.finalizeRefusal(pathname);
+        if (notReady) return sendProblem(notReady.status, notReady.type, notReady.detail);
+      }
+      // A challenge POST with a payload (not POST-as-GET) asks for validation (RFC 8555 section 7.5.1): CAA first.
+      let caaRefusal: CaaRefusal | undefined;
+      if (resource === 'challenge' && method === 'POST' && jws.payload !== undefined) {
+        const decision = await caa.beforeChallenge(pathname, `${origin}${pathname}`, jws.kid ?? '');
+        if (decision.kind === 'answer') return sendProblem(decision.status, decision.type, decision.detail);
+        caaRefusal = decision.refusal;
+      }
       if (resource === 'finalize' && typeof jws.payload?.csr === 'string') csrCommonNames.push(commonNamesOf(jws.payload.csr));
       const replaces = resource === 'newOrder' && typeof jws.payload?.replaces === 'string' ? jws.payload.replaces : undefined;
       if (replaces) {
@@ -151,6 +200,8 @@ export async function startAcmeProxy(options: {
       const contentType = String(upstreamReply.headers['content-type'] ?? '');
       let reply = /json|pem-certificate-chain/.test(contentType) ? Buffer.from(rewrite(upstreamReply.body.toString('utf8'))) : upstreamReply.body;
       if (upstreamReply.status < 300) {
+        // The refusal stands only once Pebble accepted the POST (its JWS, nonce and ownership checks).
+        reply = caaView(resource, path, replyHeaders, reply, caaRefusal);
         reply = observe(resource, path, replyHeaders, reply, jws.kid, replaces);
       }
       res.writeHead(upstreamReply.status, replyHeaders);
@@ -166,6 +217,8 @@ export async function startAcmeProxy(options: {
     directoryUrl: `${origin}${upstream.pathname}`,
     renewalInfo,
     csrCommonNames,
+    caaIdentity,
+    caaRefusals: caa.refusals,
     stop: () =>
       new Promise((resolve) => {
         agent.destroy();
