@@ -1,5 +1,6 @@
 import { CertbotError } from '../domain/errors';
 import { checkPointsAtGateway, DnsAnswer, resolveHostname } from '../dns/resolution';
+import { wildcardProbeName } from '../domain/hostname';
 import { activity } from './context';
 
 export interface DnsCheckInput {
@@ -20,7 +21,8 @@ export interface DnsCheckResult extends DnsAnswer {
 export const checkDnsResolution = activity<DnsCheckInput, DnsCheckResult>(async ({ hostname, gatewayIps, mustPointAtGateway = true }, { config }) => {
   let answer: DnsAnswer;
   try {
-    answer = await resolveHostname(hostname, config.dnsServers);
+    // A wildcard's records are those a name under it gets (a `*` record, or none).
+    answer = await resolveHostname(wildcardProbeName(hostname), config.dnsServers);
   } catch (error) {
     if (!mustPointAtGateway) return { chain: [hostname], ipv4: [], ipv6: [], pointsAtGateway: false };
     throw new CertbotError(

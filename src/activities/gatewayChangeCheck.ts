@@ -14,7 +14,7 @@ import { normaliseHostname } from '../domain/hostname';
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function canonical(hostname: unknown): string | undefined {
-  const verdict = normaliseHostname(hostname);
+  const verdict = normaliseHostname(hostname, { wildcard: true });
   return verdict.ok && verdict.hostname === hostname ? verdict.hostname : undefined;
 }
 

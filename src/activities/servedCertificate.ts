@@ -1,5 +1,6 @@
 import { fetchServedCertificate, sameSerial } from '../azure/servedCertificate';
 import { DnsAnswer, resolveHostname, servedCheckAddresses } from '../dns/resolution';
+import { wildcardProbeName } from '../domain/hostname';
 import { activity } from './context';
 
 export interface ExpectedCertificate {
@@ -36,9 +37,11 @@ export const checkServedCertificates = activity<{ gatewayIps: string[]; expected
     }
     const checks = await Promise.all(
       expected.map(async ({ hostname, serialNumber }) => {
-        const answer: DnsAnswer | undefined = await resolveHostname(hostname, config.dnsServers).catch(() => undefined);
+        // A wildcard is asked for by a name it covers, as a browser would (no client sends `*` as SNI).
+        const serverName = wildcardProbeName(hostname);
+        const answer: DnsAnswer | undefined = await resolveHostname(serverName, config.dnsServers).catch(() => undefined);
         const addresses = servedCheckAddresses(answer, gatewayIps);
-        const served = await Promise.all(addresses.map((ip) => fetchServedCertificate(ip, config.gatewayHttpsPort, hostname)));
+        const served = await Promise.all(addresses.map((ip) => fetchServedCertificate(ip, config.gatewayHttpsPort, serverName)));
         return {
           hostname,
           live: served.length > 0 && served.every((s) => 'serialNumber' in s && sameSerial(s.serialNumber, serialNumber)),

@@ -5,6 +5,7 @@ import type {
   ApplicationGatewaySslCertificate,
 } from '@azure/arm-network';
 import { CertbotError } from './errors';
+import { isWildcard } from './hostname';
 
 /**
  * Pure planning of gateway changes: given the gateway as read and the HTTPS bindings wanted,
@@ -130,7 +131,11 @@ export function planHttpsBindings(
         frontendIPConfiguration: { id: frontendIpId },
         frontendPort: { id: frontendPortId },
         protocol: 'Https',
-        hostName: binding.hostname,
+        // A wildcard is allowed only in hostNames, the multi-site listener's list (Learn, "Application
+        // Gateway multiple site hosting", wildcard host names; applicationGateway.json: hostName is "Host
+        // name of HTTP listener", hostNames "List of Host names for HTTP Listener that allows special
+        // wildcard characters as well").
+        ...(isWildcard(binding.hostname) ? { hostNames: [binding.hostname] } : { hostName: binding.hostname }),
         requireServerNameIndication: true,
         sslCertificate: { id: certId },
       };

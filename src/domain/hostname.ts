@@ -54,16 +54,11 @@ function mixedScripts(label: string): string[] | undefined {
  * the trailing dot is refused rather than silently becoming another name, and so is what HTTP-01
  * cannot validate: IP addresses, wildcards, single-label and malformed names.
  */
-export function normaliseHostname(input: unknown): HostnameVerdict {
+export function normaliseHostname(input: unknown, options: { wildcard?: boolean } = {}): HostnameVerdict {
   if (typeof input !== 'string') return { ok: false, reason: 'must be a string' };
   const trimmed = input.replace(/^ +| +$/g, '');
   if (!trimmed) return { ok: false, reason: 'must not be empty' };
-  if (trimmed.startsWith('*')) {
-    return {
-      ok: false,
-      reason: 'is a wildcard; HTTP-01 validation cannot prove control of a wildcard name: list each hostname instead',
-    };
-  }
+  if (trimmed.includes('*')) return wildcardVerdict(trimmed, options.wildcard === true);
   const unbracketed = trimmed.replace(/^\[(.*)\]$/, '$1');
   if (isIP(unbracketed)) return { ok: false, reason: 'is an IP address; certificates here are issued for DNS names only' };
   const folded = foldWidth(trimmed);
@@ -97,6 +92,32 @@ export function normaliseHostname(input: unknown): HostnameVerdict {
 }
 
 /**
+ * A wildcard certificate name: `*.` then a name of at least two labels (RFC 8555 section 7.1.3:
+ * the wildcard is the whole leftmost label; CAs refuse `*.com`-like names by their public-suffix
+ * rules). Only DNS-01 proves one (RFC 8555 section 8.3: HTTP-01 cannot).
+ */
+function wildcardVerdict(name: string, allowed: boolean): HostnameVerdict {
+  if (!allowed) {
+    return { ok: false, reason: 'is a wildcard; HTTP-01 validation cannot prove control of a wildcard name: use challengeType dns-01, or list each hostname instead' };
+  }
+  if (!name.startsWith('*.') || name.slice(2).includes('*')) {
+    return { ok: false, reason: 'has a wildcard other than a whole leftmost label; a wildcard certificate name is *.<domain>, e.g. *.example.com' };
+  }
+  const base = normaliseHostname(name.slice(2));
+  if (!base.ok) return base;
+  if (`*.${base.hostname}`.length > 253) return { ok: false, reason: 'is longer than 253 characters' };
+  return { ok: true, hostname: `*.${base.hostname}` };
+}
+
+export const isWildcard = (hostname: string): boolean => hostname.startsWith('*.');
+
+/**
+ * A name a wildcard covers, for what needs one concrete name (the DNS pre-check, the SNI of the
+ * served-certificate check): a label no one uses, so no more specific listener or record answers.
+ */
+export const wildcardProbeName = (hostname: string): string => (isWildcard(hostname) ? `appgw-certbot-probe.${hostname.slice(2)}` : hostname);
+
+/**
  * Derived names must fit the narrowest place they go: the gateway's child names (SSL certificate,
  * listener `<name>-https`, rule `<name>-rule`) stop at 80 characters (Microsoft Learn, "Application
  * Gateway limits"), Key Vault object names at 127.
@@ -110,7 +131,8 @@ export const MAX_SLUG_LENGTH = 80 - '-https'.length;
  * its beginning and a longer hash of the whole hostname (deterministic, collision-free in practice).
  */
 export function hostnameSlug(hostname: string, hash: (text: string) => string): string {
-  const dashed = hostname.replace(/\./g, '-');
+  // `*` is not allowed in Key Vault names; the hash of the whole name keeps *.a.com and wildcard.a.com apart.
+  const dashed = hostname.replace(/^\*\./, 'wildcard.').replace(/\./g, '-');
   const short = `${dashed}-${hash(hostname).slice(0, 8)}`;
   if (short.length <= MAX_SLUG_LENGTH) return short;
   const digest = hash(hostname).slice(0, 24);

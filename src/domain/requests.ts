@@ -18,7 +18,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  * hostname after normalisation. Every problem is reported, not just the first.
  */
 export function parseHostnameList(body: unknown, max: number): Parsed<string[]> {
-  const entries = parseHostnameEntries(body, max);
+  const entries = parseHostnameEntries(body, max, 'http-01');
   return entries.ok ? { ok: true, value: entries.value.map((e) => e.hostname) } : entries;
 }
 
@@ -28,8 +28,11 @@ export interface HostnameEntry {
   challengeType?: ChallengeType;
 }
 
-/** As parseHostnameList, keeping each entry's optional `challengeType` (`http-01` or `dns-01`). */
-export function parseHostnameEntries(body: unknown, max: number): Parsed<HostnameEntry[]> {
+/**
+ * As parseHostnameList, keeping each entry's optional `challengeType` (`http-01` or `dns-01`);
+ * an entry proven by DNS-01 (its own type, or `defaultType`) may be a wildcard.
+ */
+export function parseHostnameEntries(body: unknown, max: number, defaultType: ChallengeType): Parsed<HostnameEntry[]> {
   if (!isObject(body)) return { ok: false, errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
   const list = body.hostnames;
   if (list === undefined) return { ok: false, errors: [{ field: 'hostnames', reason: 'is required' }] };
@@ -51,7 +54,8 @@ export function parseHostnameEntries(body: unknown, max: number): Parsed<Hostnam
     if (challengeType !== undefined && !ChallengeTypes.includes(challengeType as ChallengeType)) {
       errors.push({ field: `hostnames[${index}].challengeType`, reason: `must be one of ${ChallengeTypes.join(', ')}` });
     }
-    const verdict = normaliseHostname(item.hostname);
+    const effectiveType = ChallengeTypes.includes(challengeType as ChallengeType) ? (challengeType as ChallengeType) : defaultType;
+    const verdict = normaliseHostname(item.hostname, { wildcard: effectiveType === 'dns-01' });
     if (!verdict.ok) {
       errors.push({ field, reason: item.hostname === undefined ? 'is required' : verdict.reason });
     } else if (hostnames.includes(verdict.hostname)) {
@@ -66,11 +70,11 @@ export function parseHostnameEntries(body: unknown, max: number): Parsed<Hostnam
 
 /** The single-hostname endpoint: exactly one item. */
 export function parseSingleHostname(body: unknown): Parsed<string> {
-  const entry = parseSingleEntry(body);
+  const entry = parseSingleEntry(body, 'http-01');
   return entry.ok ? { ok: true, value: entry.value.hostname } : entry;
 }
 
-export function parseSingleEntry(body: unknown): Parsed<HostnameEntry> {
+export function parseSingleEntry(body: unknown, defaultType: ChallengeType): Parsed<HostnameEntry> {
   if (isObject(body) && Array.isArray(body.hostnames) && body.hostnames.length > 1) {
     return {
       ok: false,
@@ -82,7 +86,7 @@ export function parseSingleEntry(body: unknown): Parsed<HostnameEntry> {
       ],
     };
   }
-  const parsed = parseHostnameEntries(body, 1);
+  const parsed = parseHostnameEntries(body, 1, defaultType);
   return parsed.ok ? { ok: true, value: parsed.value[0] } : parsed;
 }
 

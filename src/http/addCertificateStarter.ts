@@ -18,7 +18,7 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
-  const parsed = parseSingleEntry(body.value);
+  const parsed = parseSingleEntry(body.value, config.acmeChallengeType);
   if (!parsed.ok) return invalidRequest(parsed.errors);
   const { hostname } = parsed.value;
   const challengeType = parsed.value.challengeType ?? config.acmeChallengeType;

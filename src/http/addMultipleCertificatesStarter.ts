@@ -19,7 +19,7 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
-  const entries = parseHostnameEntries(body.value, config.maxHostnamesPerRequest);
+  const entries = parseHostnameEntries(body.value, config.maxHostnamesPerRequest, config.acmeChallengeType);
   if (!entries.ok) return invalidRequest(entries.errors);
   const parsed = { value: entries.value.map((e) => e.hostname) };
   const dns01 = entries.value.filter((e) => (e.challengeType ?? config.acmeChallengeType) === 'dns-01').map((e) => e.hostname);

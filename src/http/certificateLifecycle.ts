@@ -6,6 +6,7 @@ import { CertbotError, ErrorMessages } from '../domain/errors';
 import { normaliseHostname } from '../domain/hostname';
 import { removalInstanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
+import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import { configOrError, isConfig } from './configuration';
 import { busyResponse, claimHostnames, startClaimed, startIssuance } from './inProgress';
@@ -21,25 +22,28 @@ import { dependencyProblem, invalidRequest, problemResponse } from './problem';
 export async function renewNow(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
   if (!isConfig(config)) return config;
-  const verdict = normaliseHostname(request.params.hostname);
+  const verdict = normaliseHostname(request.params.hostname, { wildcard: true });
   if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
   const hostname = verdict.hostname;
+  let input: string | IssuanceRequest = hostname;
   try {
     const managed = await new KeyVaultAdapter(config).findManaged(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here; request one with AddCertificateFunctions_HttpStart.`);
     if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
+    // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all).
+    if (managed.challengeType === 'dns-01') input = { hostname, challengeType: 'dns-01' };
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
   }
-  return startIssuance(df.getClient(context), request, context, config, hostname);
+  return startIssuance(df.getClient(context), request, context, config, hostname, input);
 }
 
 /** DELETE /api/certificates/{hostname}[?purge=true]: take it off the gateway and out of Key Vault. */
 export async function removeCertificate(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
   if (!isConfig(config)) return config;
-  const verdict = normaliseHostname(request.params.hostname);
+  const verdict = normaliseHostname(request.params.hostname, { wildcard: true });
   if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
   const purgeParam = request.query.get('purge');
   if (purgeParam !== null && !['true', 'false'].includes(purgeParam)) return invalidRequest([{ field: 'purge', reason: 'must be true or false' }]);

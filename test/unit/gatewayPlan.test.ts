@@ -54,6 +54,14 @@ describe('planning the gateway change', () => {
     });
   });
 
+  it('puts a wildcard in the listener\'s hostNames, where the service allows wildcards, and finds it there on a rerun', () => {
+    const planned = planHttpsBindings(gateway(), [binding('*.example.com')], targets);
+    const listener = planned?.httpListeners?.[1];
+    expect(listener).toMatchObject({ hostNames: ['*.example.com'], requireServerNameIndication: true, protocol: 'Https' });
+    expect(listener).not.toHaveProperty('hostName');
+    expect(planHttpsBindings(planned!, [binding('*.example.com')], targets)).toBeUndefined();
+  });
+
   it('writes nothing when the gateway already matches (a rerun)', () => {
     const once = planHttpsBindings(gateway(), [binding('www.example.com')], targets);
     expect(once).toBeDefined();

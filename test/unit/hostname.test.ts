@@ -1,4 +1,4 @@
-import { normaliseHostname } from '../../src/domain/hostname';
+import { hostnameSlug, normaliseHostname, wildcardProbeName } from '../../src/domain/hostname';
 
 describe('hostname rules', () => {
   it.each([
@@ -31,5 +31,38 @@ describe('hostname rules', () => {
     const verdict = normaliseHostname(input);
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.reason).toContain(reason);
+  });
+
+  it('takes a wildcard only where DNS-01 proves it: a whole leftmost label over a valid name', () => {
+    expect(normaliseHostname('*.Example.COM.', { wildcard: true })).toEqual({ ok: true, hostname: '*.example.com' });
+    expect(normaliseHostname('*.bücher.example', { wildcard: true })).toEqual({ ok: true, hostname: '*.xn--bcher-kva.example' });
+    for (const [input, reason] of [
+      ['*.example.com', 'use challengeType dns-01'],
+      ['*', 'use challengeType dns-01'],
+    ] as const) {
+      const verdict = normaliseHostname(input);
+      expect(verdict.ok).toBe(false);
+      if (!verdict.ok) expect(verdict.reason).toContain(reason);
+    }
+    for (const [input, reason] of [
+      ['*example.com', 'whole leftmost label'],
+      ['www.*.example.com', 'whole leftmost label'],
+      ['*.*.example.com', 'whole leftmost label'],
+      ['*.com', 'at least two labels'],
+      ['*.bad_label.example', 'invalid label'],
+      [`*.${'abcdefghi.'.repeat(25)}com`, 'longer than 253'],
+    ] as const) {
+      const verdict = normaliseHostname(input, { wildcard: true });
+      expect(verdict.ok).toBe(false);
+      if (!verdict.ok) expect(verdict.reason).toContain(reason);
+    }
+  });
+
+  it('names a wildcard for Key Vault without its star, apart from the same name spelled out', () => {
+    const hash = (text: string): string => (text.startsWith('*') ? 'aaaaaaaaaaaa' : 'bbbbbbbbbbbb');
+    expect(hostnameSlug('*.example.com', hash)).toBe('wildcard-example-com-aaaaaaaa');
+    expect(hostnameSlug('wildcard.example.com', hash)).toBe('wildcard-example-com-bbbbbbbb');
+    expect(wildcardProbeName('*.example.com')).toBe('appgw-certbot-probe.example.com');
+    expect(wildcardProbeName('www.example.com')).toBe('www.example.com');
   });
 });

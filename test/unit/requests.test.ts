@@ -45,13 +45,13 @@ describe('request bodies', () => {
   });
 
   it('keeps each entry\'s optional challenge type, and names a wrong one with its index', () => {
-    expect(parseSingleEntry({ hostnames: [{ hostname: 'a.example.com', challengeType: 'dns-01' }] })).toEqual({ ok: true, value: { hostname: 'a.example.com', challengeType: 'dns-01' } });
-    expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: 'http-01' }] }, 10)).toEqual({
+    expect(parseSingleEntry({ hostnames: [{ hostname: 'a.example.com', challengeType: 'dns-01' }] }, 'http-01')).toEqual({ ok: true, value: { hostname: 'a.example.com', challengeType: 'dns-01' } });
+    expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: 'http-01' }] }, 10, 'http-01')).toEqual({
       ok: true,
       value: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: 'http-01' }],
     });
     for (const wrong of ['DNS-01', 'tls-alpn-01', 1, null]) {
-      expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: wrong }] }, 10)).toEqual({
+      expect(parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com' }, { hostname: 'b.example.com', challengeType: wrong }] }, 10, 'http-01')).toEqual({
         ok: false,
         errors: [{ field: 'hostnames[1].challengeType', reason: 'must be one of http-01, dns-01' }],
       });
