@@ -1,4 +1,4 @@
-import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
+import { CHILD_COLLECTIONS, Child, GatewayResource, childById, listenerHostNames } from './gatewayModel';
 
 /**
  * What Azure validates on an Application Gateway PUT before accepting it (400, nothing applied).
@@ -32,6 +32,37 @@ import { CHILD_COLLECTIONS, Child, GatewayResource } from './gatewayModel';
  *   answer quoted in pagopa-archive/io-infrastructure-live-new#267). A change of SKU to Standard_v2
  *   drops the policy (MicrosoftDocs/azure-docs#121005) and is refused here by the first rule instead.
  * Whether the referenced policies exist is not checked (the emulator holds no policies).
+ *
+ * Listener host names (Learn, "Application Gateway multiple site hosting", sections "Wildcard host
+ * names in listener", "Allowed characters in the host names field", "Conditions for using wildcard
+ * characters and multiple host names in a listener", ms.date 04/25/2023; the limit of 5 names per
+ * listener is checked with the other limits in gatewayLimits.ts):
+ * - hostNames "is available only for Standard_v2 and WAF_v2 SKU" (Learn; azure-cli#11743: "valid only
+ *   for Application Gateway Standard_v2 and WAF_v2 SKUs. The validations in NRP are in place for
+ *   the SKU verification"). The Basic SKU is not named, so it is refused too (the literal reading).
+ * - hostName "takes one string as input, where you can mention only one non-wildcard domain name":
+ *   `*` or `?` in hostName is refused.
+ * - Allowed characters: A-Z, a-z, 0-9, `-`, `.` "as a delimiter", and in hostNames `*` and `?`.
+ *   Applied to hostName as well, and an empty component (leading, trailing or doubled dot) is
+ *   refused as no delimited name: both stricter readings, unverified.
+ * - `*` "can be mentioned only once in a component" (`*.contoso-*.com` is valid); "up to two
+ *   asterisks" in a host name (`*.contoso.*.*.com` is invalid); "a maximum of 4 wildcard
+ *   characters" (`????.contoso.*` is invalid); `*?`, `?*` and `**` are invalid.
+ * - A host name is unique per frontend IP configuration and port across listeners, hostNames
+ *   entries included ("AppGw currently doesn't support to have listeners which share same host
+ *   name inside the HostNames attribute", the product group in
+ *   Azure/application-gateway-kubernetes-ingress#912). Compared as text, case-insensitively:
+ *   `*.contoso.com` and `shop.contoso.com` may coexist (Learn's own rule-priority example). The
+ *   same name twice in one listener is refused as well (the service's answer is unverified).
+ * - One basic listener (no host name) per frontend IP configuration and port ("Same ports cannot be
+ *   used between multiple basic listener configurations", Microsoft's answer in
+ *   MicrosoftDocs/azure-docs#63542); code and wording as the service answered for listeners sharing a
+ *   port in Azure/application-gateway-kubernetes-ingress#692 (2019).
+ * - "You cannot create a redirection rule with a target listener, which uses wildcard or multiple
+ *   host names" (Learn, the same page as of 07/20/2020; the 2023 revision no longer says so: the
+ *   sources disagree and the stricter one is implemented).
+ * The service's codes and wording for these host name refusals could not be found in any public
+ * source: the codes below follow its naming, and the messages quote Learn's rule; both unverified.
  */
 export interface ArmError {
   code: string;
@@ -91,6 +122,35 @@ function validateWaf(gateway: GatewayResource, previous: GatewayResource | undef
   return undefined;
 }
 
+const HOST_NAME_CHARACTERS = /^[A-Za-z0-9.*?-]+$/;
+
+/** Why one listener host name is refused (Learn's conditions, see the header); undefined when valid. */
+function hostNameProblem(listenerId: string, hostname: string, field: 'hostName' | 'hostNames'): ArmError | undefined {
+  const invalid = (rule: string): ArmError => ({
+    code: 'ApplicationGatewayHttpListenerHostNameInvalid',
+    message: `Host name '${hostname}' in ${field} of Http Listener ${listenerId} is invalid: ${rule}.`,
+  });
+  const wildcard = (rule: string): ArmError => ({
+    code: 'ApplicationGatewayHttpListenerHostNameInvalidWildcard',
+    message: `Host name '${hostname}' in ${field} of Http Listener ${listenerId} is invalid: ${rule}.`,
+  });
+  if (field === 'hostName' && /[*?]/.test(hostname)) {
+    return {
+      code: 'ApplicationGatewayHttpListenerHostNameCannotHaveWildcard',
+      message: `Host name '${hostname}' of Http Listener ${listenerId} has a wildcard character: hostName takes one non-wildcard domain name; use hostNames for wildcard host names.`,
+    };
+  }
+  if (!HOST_NAME_CHARACTERS.test(hostname)) return invalid('only alphanumeric characters, hyphen, period and the wildcard characters * and ? are allowed');
+  if (hostname.split('.').some((component) => component === '')) return invalid('a period is a delimiter between non-empty components');
+  if (/\*\*|\*\?|\?\*/.test(hostname)) return wildcard('using asterisk and question mark together in a component (*?, ?* or **) is invalid');
+  if (hostname.split('.').some((component) => (component.match(/\*/g) ?? []).length > 1)) return wildcard('an asterisk can be mentioned only once in a component');
+  const asterisks = (hostname.match(/\*/g) ?? []).length;
+  if (asterisks > 2) return wildcard(`there can only be up to two asterisks in a host name (${asterisks} found)`);
+  const wildcards = (hostname.match(/[*?]/g) ?? []).length;
+  if (wildcards > 4) return wildcard(`there can only be a maximum of 4 wildcard characters in a host name (${wildcards} found)`);
+  return undefined;
+}
+
 /** `previous`: the gateway as it is before this PUT (a policy once associated cannot be removed). */
 export function validateGateway(gateway: GatewayResource, previous?: GatewayResource): ArmError | undefined {
   const props = gateway.properties;
@@ -117,17 +177,46 @@ export function validateGateway(gateway: GatewayResource, previous?: GatewayReso
   }
 
   const portOf = new Map(props.frontendPorts.map((p) => [`${gatewayId}/frontendports/${p.name.toLowerCase()}`, p.properties.port]));
+  const supportsHostNames = /^(standard|waf)_v2$/i.test(props.sku.name);
   const seenHostnames = new Map<string, string>();
+  const basicListeners = new Map<string, string>();
   for (const listener of props.httpListeners) {
     const p = listener.properties;
+    const listenerId = `${gateway.id}/httpListeners/${listener.name}`;
     if (p.hostName && p.hostNames?.length) {
       return { code: 'ApplicationGatewayHttpListenerHostNameAndHostNamesBothSpecified', message: `Listener ${listener.name} cannot specify both hostName and hostNames.` };
     }
     if (p.protocol.toLowerCase() === 'https' && !p.sslCertificate) {
       return { code: 'ApplicationGatewayHttpsListenerMustReferenceSslCertificate', message: `Https listener ${listener.name} must reference an SSL certificate.` };
     }
+    if (p.hostNames?.length && !supportsHostNames) {
+      return {
+        code: 'ApplicationGatewayHttpListenerHostNamesNotSupportedForSku',
+        message: `Http Listener ${listenerId} uses hostNames, which is available only for the Standard_v2 and WAF_v2 SKUs; Application Gateway ${gateway.id} has ${props.sku.name}.`,
+      };
+    }
+    const named: [string, 'hostName' | 'hostNames'][] = [...(p.hostName ? [[p.hostName, 'hostName'] as [string, 'hostName']] : []), ...(p.hostNames ?? []).map((h): [string, 'hostNames'] => [h, 'hostNames'])];
+    for (const [hostname, field] of named) {
+      const problem = hostNameProblem(listenerId, hostname, field);
+      if (problem) return problem;
+    }
+    const own = new Set<string>();
+    for (const hostname of p.hostNames ?? []) {
+      if (own.has(hostname.toLowerCase())) {
+        return { code: 'ApplicationGatewayHttpListenerHostNamesDuplicate', message: `Host name '${hostname}' appears more than once in hostNames of Http Listener ${listenerId}.` };
+      }
+      own.add(hostname.toLowerCase());
+    }
     const port = portOf.get(p.frontendPort?.id.toLowerCase() ?? '');
-    for (const hostname of [p.hostName, ...(p.hostNames ?? [])].filter((h): h is string => !!h)) {
+    if (listenerHostNames(listener).length === 0) {
+      const key = `${p.frontendIPConfiguration?.id.toLowerCase()}|${port}`;
+      if (basicListeners.has(key)) {
+        // Code and wording as the service answered two listeners on one port (AGIC#692), quoted for a basic pair here: unverified for this case.
+        return { code: 'ApplicationGatewayHttpListenersUsingSameFrontendPort', message: `Two Http Listeners of Application Gateway ${gateway.id} are using the same Frontend Port ${p.frontendPort?.id}.` };
+      }
+      basicListeners.set(key, listener.name);
+    }
+    for (const hostname of listenerHostNames(listener)) {
       const key = `${p.frontendIPConfiguration?.id.toLowerCase()}|${port}|${hostname.toLowerCase()}`;
       const other = seenHostnames.get(key);
       if (other) {
@@ -138,6 +227,17 @@ export function validateGateway(gateway: GatewayResource, previous?: GatewayReso
         };
       }
       seenHostnames.set(key, listener.name);
+    }
+  }
+
+  for (const redirect of props.redirectConfigurations ?? []) {
+    const target = childById(props.httpListeners, redirect.properties.targetListener?.id);
+    const names = target ? listenerHostNames(target) : [];
+    if (target && (names.length > 1 || names.some((h) => /[*?]/.test(h)))) {
+      return {
+        code: 'ApplicationGatewayRedirectConfigurationTargetListenerHasWildcardOrMultipleHostNames',
+        message: `Redirect configuration ${gateway.id}/redirectConfigurations/${redirect.name} cannot target Http Listener ${target.id}, which uses wildcard or multiple host names.`,
+      };
     }
   }
 

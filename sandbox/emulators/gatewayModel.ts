@@ -69,7 +69,10 @@ export interface GatewayResource {
       backendAddressPool?: SubResource;
       backendHttpSettings?: SubResource;
       urlPathMap?: SubResource;
+      redirectConfiguration?: SubResource;
     }>[];
+    /** ApplicationGatewayRedirectConfigurationPropertiesFormat: a redirect to a listener or a URL. */
+    redirectConfigurations?: Child<{ redirectType?: string; targetListener?: SubResource; targetUrl?: string }>[];
     [key: string]: unknown;
   };
 }
@@ -101,6 +104,31 @@ export const CHILD_COLLECTIONS = [
   'privateLinkConfigurations',
   'loadDistributionPolicies',
 ] as const;
+
+type HttpListener = GatewayResource['properties']['httpListeners'][number];
+
+/** A listener's host names, hostName or hostNames (the two are exclusive), as configured. */
+export const listenerHostNames = (listener: HttpListener): string[] =>
+  [listener.properties.hostName, ...(listener.properties.hostNames ?? [])].filter((h): h is string => typeof h === 'string' && h !== '');
+
+/**
+ * Whether a request's host name (SNI or Host) matches a listener host name, as Learn describes
+ * wildcard host names ("Application Gateway multiple site hosting", "Wildcard host names in
+ * listener", ms.date 04/25/2023): case-insensitive; `*` "can match with multiple characters in the
+ * allowed range" and `?` "with a single character in the allowed range", the range being
+ * alphanumerics, `-` and `.`. `*` spans dots: Learn's own example is that `*.contoso.com` "can match
+ * with ecom.contoso.com, b2b.contoso.com and customer1.b2b.contoso.com". Where Learn is unclear the
+ * stricter reading (fewer names served) is taken, unverified: `*` matches at least one character
+ * (not none), and `?` does not match a dot. A name outside the allowed range matches no wildcard.
+ */
+export function hostNameMatches(pattern: string, hostname: string): boolean {
+  const p = pattern.toLowerCase();
+  const name = hostname.toLowerCase();
+  if (!/[*?]/.test(p)) return p === name;
+  if (!/^[a-z0-9.-]+$/.test(name)) return false;
+  const source = [...p].map((c) => (c === '*' ? '[a-z0-9.-]+' : c === '?' ? '[a-z0-9-]' : (/[a-z0-9]/.test(c) ? c : `\\${c}`))).join('');
+  return new RegExp(`^${source}$`).test(name);
+}
 
 export const childById = <P>(collection: Child<P>[] | undefined, id: string | undefined): Child<P> | undefined =>
   id ? collection?.find((c) => c.id?.toLowerCase() === id.toLowerCase()) : undefined;
