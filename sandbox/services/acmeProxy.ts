@@ -60,6 +60,8 @@ export interface AcmeProxy {
   caaIdentity: string;
   /** For tests: every authorization the CAA check refused, in order. */
   caaRefusals: CaaRefusal[];
+  /** For tests: how many CAA checks the proxy made (not in `counters`, whose `acme` counts are summed as requests). */
+  readonly caaChecks: number;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export async function startAcmeProxy(options: {
   let origin = '';
   const renewalInfo = new RenewalInfoRegistry();
   const caaIdentity = options.caaIdentity ?? SANDBOX_CAA_IDENTITY;
-  const caa = new CaaGate(options.caaLookup ?? dnsCaaLookup(options.dnsServer), caaIdentity, options.counters);
+  const caa = new CaaGate(options.caaLookup ?? dnsCaaLookup(options.dnsServer), caaIdentity);
   const rewrite = (text: string): string => text.split(upstream.origin).join(origin);
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer) =>
@@ -219,6 +221,9 @@ export async function startAcmeProxy(options: {
     csrCommonNames,
     caaIdentity,
     caaRefusals: caa.refusals,
+    get caaChecks() {
+      return caa.checks;
+    },
     stop: () =>
       new Promise((resolve) => {
         agent.destroy();

@@ -3,7 +3,6 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import * as acme from 'acme-client';
 import type { Authorization } from 'acme-client/types/rfc8555';
-import { Counters } from '../../sandbox/faults';
 import { AcmeProxy, startAcmeProxy } from '../../sandbox/services/acmeProxy';
 import { CaaDecision, CaaLookupError, CaaRecord, checkCaa, SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
 import { PebbleCa, startPebble } from '../../sandbox/services/pebble';
@@ -150,7 +149,6 @@ describe('CAA decisions (Boulder va/caa.go)', () => {
 
 describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-client)', () => {
   const ca = createSandboxCa();
-  const counters = new Counters();
   const keyAuthorizations = new Map<string, string>();
   let httpServer: http.Server;
   let pebble: PebbleCa;
@@ -172,7 +170,7 @@ describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-cli
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
     pebble = await startPebble({ ca, httpPort: (httpServer.address() as AddressInfo).port });
-    proxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, counters, dnsServer: pebble.dnsServer });
+    proxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, dnsServer: pebble.dnsServer });
     acme.axios.defaults.httpsAgent = new https.Agent({ ca: ca.certPem });
     (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
     client = new acme.Client({ directoryUrl: proxy.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
@@ -207,10 +205,10 @@ describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-cli
 
   it('issues for a name whose CAA names the sandbox CA', async () => {
     await addCaa('allowed.caa.example', { tag: 'issue', value: SANDBOX_CAA_IDENTITY });
-    const checks = counters.get('acme', 'caaCheck');
+    const checks = proxy.caaChecks;
     const { order, authz } = await attempt('allowed.caa.example');
     expect(authz.status).toBe('valid');
-    expect(counters.get('acme', 'caaCheck')).toBe(checks + 1);
+    expect(proxy.caaChecks).toBe(checks + 1);
     const [, csr] = await acme.crypto.createCsr({ commonName: 'allowed.caa.example' });
     await client.finalizeOrder(order, csr);
     expect((await client.waitForValidStatus(order)).status).toBe('valid');
@@ -218,7 +216,7 @@ describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-cli
 
   it('refuses a name whose CAA names another CA: invalid authorization and order, finalize refused', async () => {
     await addCaa('refused.caa.example', { tag: 'issue', value: 'other-ca.example' });
-    const refusals = counters.get('acme', 'caaRefusal');
+    const refusals = proxy.caaRefusals.length;
     const { order, authz, answered, challengeUrl } = await attempt('refused.caa.example');
     expect(answered.status).toBe('processing'); // RFC 8555 section 7.5.1: validation under way
     expect(authz.status).toBe('invalid');
@@ -234,7 +232,7 @@ describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-cli
     const [, csr] = await acme.crypto.createCsr({ commonName: 'refused.caa.example' });
     await expect(client.finalizeOrder(order, csr)).rejects.toThrow('Order\'s status ("invalid") is not acceptable for finalization');
     await expect(client.completeChallenge(authz.challenges[0])).rejects.toThrow('authorization must be pending');
-    expect(counters.get('acme', 'caaRefusal')).toBe(refusals + 1);
+    expect(proxy.caaRefusals).toHaveLength(refusals + 1);
     expect(proxy.caaRefusals.at(-1)).toMatchObject({ identifier: 'refused.caa.example', accountUri: client.getAccountUrl(), validationMethod: 'http-01', challengeUrl });
   });
 
