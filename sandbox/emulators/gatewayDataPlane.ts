@@ -3,7 +3,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { AddressInfo } from 'node:net';
 import { Counters, delay, FaultInjector } from '../faults';
-import { childById, GatewayResource } from './gatewayModel';
+import { childById, GatewayResource, hostNameMatches, listenerHostNames } from './gatewayModel';
 
 /**
  * The emulated gateway's data plane: it serves what the gateway's applied configuration says.
@@ -11,7 +11,8 @@ import { childById, GatewayResource } from './gatewayModel';
  * `/.well-known/acme-challenge/*` path rule forwards to the challenge container through the
  * backend settings' path override (https://learn.microsoft.com/azure/application-gateway/
  * configuration-http-settings#override-backend-path). HTTPS answers SNI with the certificate of the
- * matching HTTPS listener, as loaded from Key Vault:
+ * matching HTTPS listener, as loaded from Key Vault. The listener for a name is chosen as the
+ * service processes rules and wildcard host names (listenerFor below):
  *
  * - Per SSL certificate the gateway keeps the keyVaultSecretId it loaded and what it loaded. When a
  *   configuration is applied, it (re)loads only the certificates whose configured keyVaultSecretId
@@ -86,12 +87,43 @@ export const KEY_VAULT_POLL_INTERVAL_MS = 4 * 60 * 60 * 1000;
 const PKCS12 = 'application/x-pkcs12';
 const PEM = 'application/x-pem-file';
 
-function listenerFor(gateway: GatewayResource, port: number, hostname: string): Listener | undefined {
+/**
+ * The listener that takes a request on `port` for `hostname` (SNI for TLS, Host for HTTP): the
+ * listener of the first request routing rule, in processing order, whose listener is on that port
+ * and matches the name (a basic listener, without host names, matches any; a multi-site listener
+ * when one of its host names matches, wildcards as in hostNameMatches).
+ * Processing order (Learn, multiple-site-overview, "Request Routing rules evaluation order", and
+ * configuration-listeners, "Order of processing listeners"): on v2, rules by priority, 1 first ("If
+ * incoming client traffic matches with multiple listeners, the request routing rule with highest
+ * priority is used"), so a basic listener whose rule comes first takes every name on its port ("If a
+ * basic listener is listed first and matches an incoming request, it gets processed by that
+ * listener") and a wildcard listener before an exact one takes that name too. "For the v2 SKU,
+ * multi-site listeners are processed before basic listeners, unless rule priority is defined": that
+ * order applies only when some rule has no priority (impossible on a v2 PUT since 2021-08-01, see
+ * armValidation.ts); on v1, rules in the order they are listed. A listener no rule uses serves
+ * nothing (the stricter reading: an inactive listener is not matched, unverified for TLS).
+ */
+export function listenerFor(gateway: GatewayResource, port: number, hostname: string): Listener | undefined {
   const props = gateway.properties;
-  const onPort = props.httpListeners.filter((l) => childById(props.frontendPorts, l.properties.frontendPort?.id)?.properties.port === port);
-  const names = (l: Listener): string[] => [l.properties.hostName, ...(l.properties.hostNames ?? [])].filter((h): h is string => !!h).map((h) => h.toLowerCase());
-  // Multi-site listeners first, then the basic one (https://learn.microsoft.com/azure/application-gateway/multiple-site-overview).
-  return onPort.find((l) => names(l).includes(hostname.toLowerCase())) ?? onPort.find((l) => names(l).length === 0);
+  const candidates = props.requestRoutingRules
+    .map((rule, index) => ({ rule, index, listener: childById(props.httpListeners, rule.properties.httpListener?.id) }))
+    .filter((c): c is typeof c & { listener: Listener } => !!c.listener && childById(props.frontendPorts, c.listener.properties.frontendPort?.id)?.properties.port === port);
+  const isV2 = /_v2$/i.test(props.sku.name) || /^basic$/i.test(props.sku.name);
+  const prioritised = candidates.every((c) => c.rule.properties.priority !== undefined);
+  const rank = (c: (typeof candidates)[number]): number[] => {
+    if (prioritised) return [c.rule.properties.priority as number, c.index];
+    if (isV2) return [listenerHostNames(c.listener).length === 0 ? 1 : 0, c.index];
+    return [c.index];
+  };
+  const ordered = [...candidates].sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || (x[1] ?? 0) - (y[1] ?? 0);
+  });
+  const matches = (listener: Listener): boolean => {
+    const names = listenerHostNames(listener);
+    return names.length === 0 || names.some((pattern) => hostNameMatches(pattern, hostname));
+  };
+  return ordered.find((c) => matches(c.listener))?.listener;
 }
 
 /** A secret id without a version segment: https://vault/secrets/name (trailing slash allowed, key-vault-certs.md). */
