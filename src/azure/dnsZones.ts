@@ -44,7 +44,9 @@ export class DnsZonesAdapter {
     const key = subscriptionId.toLowerCase();
     let client = this.clients.get(key);
     if (!client) {
-      client = new DnsManagementClient(appCredential(), subscriptionId, { endpoint: this.config.armEndpoint.origin });
+      // The token's audience is Resource Manager's, as @azure/arm-network asks for it (its default
+      // scope); arm-dns 5 would derive it from the endpoint, which differs in the sandbox.
+      client = new DnsManagementClient(appCredential(), subscriptionId, { endpoint: this.config.armEndpoint.origin, credentialScopes: ['https://management.azure.com/.default'] });
       this.clients.set(key, client);
     }
     return client;

@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Resolver } from 'node:dns/promises';
+import { Sandbox, startSandbox } from '../../sandbox';
+import { SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
+import { fetchServedCertificate } from '../../sandbox/tlsCheck';
+import { certificateNameFor } from '../../src/azure/keyVault';
+import { AcmeDns01IssuanceSteps } from '../../src/domain/status';
+import { failureRecord, pollToEnd, post, Status } from '../support/sandboxClient';
+import { scaledGateway } from '../support/scaledGateway';
+
+/**
+ * DNS-01 through the Azure DNS stand-in (sandbox/emulators/dnsZones.ts): the TXT record set is
+ * written through ARM, reaches pebble-challtestsrv after the propagation delay, Pebble validates it
+ * for real, and the record is gone afterwards, whatever happened.
+ */
+const START = 'AddCertificateFunctions_HttpStart';
+
+describe('DNS-01 end to end against the sandbox', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-dns01-'));
+    // Azure DNS's propagation (up to a minute) scaled down, never instant.
+    sandbox = await startSandbox(scaledGateway({ stateDir, dnsPropagationDelayMs: 1500 }));
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function issue(hostname: string, onStatus?: (status: Status) => Promise<void> | void, challengeType: string | undefined = 'dns-01') {
+    const started = await post(sandbox, START, { hostnames: [{ hostname, ...(challengeType ? { challengeType } : {}) }] });
+    expect(started.status).toBe(202);
+    return pollToEnd(String(started.body.statusQueryGetUri), onStatus);
+  }
+
+  /** Every TXT record set the zones hold once every accepted write has reached DNS. */
+  async function txtRecordSets(): Promise<string[]> {
+    await sandbox.dnsZones.settled();
+    return sandbox.dnsZones.recordSets('TXT').map((set) => set.fqdn);
+  }
+
+  async function resolve4(name: string): Promise<string[]> {
+    const resolver = new Resolver();
+    resolver.setServers([sandbox.endpoints.dnsServer]);
+    return resolver.resolve4(name).catch(() => []);
+  }
+
+  it('issues before the DNS cut-over: the name points elsewhere, the certificate is bound, and once the A record moves HTTPS serves it with no further write', async () => {
+    const hostname = 'moving.contoso.example';
+    await sandbox.pebble.dns.addA(hostname, '192.0.2.10');
+    const { final, steps } = await issue(hostname);
+
+    expect(final).toMatchObject({
+      runtimeStatus: 'Completed',
+      input: { hostname, challengeType: 'dns-01' },
+      output: { hostname, challengeType: 'dns-01', pointsAtGateway: false },
+    });
+    const order = steps.map((s) => AcmeDns01IssuanceSteps.indexOf(s as never));
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(steps).toEqual(expect.arrayContaining(['CreateDnsTxtRecordStep', 'CheckDnsTxtRecordStep', 'AnswerAcmeDns01ChallengeStep', 'DeleteDnsTxtRecordStep']));
+    expect(await txtRecordSets()).toEqual([]);
+    // Nothing went through the HTTP-01 path.
+    const files: string[] = [];
+    for await (const blob of sandbox.azurite.serviceClient.getContainerClient('acme-challenge').listBlobsFlat()) files.push(blob.name);
+    expect(files).toEqual([]);
+
+    const puts = sandbox.counters.get('arm', 'applicationGateways.put');
+    await sandbox.pebble.dns.clearA(hostname);
+    await sandbox.pebble.dns.addA(hostname, sandbox.endpoints.gatewayPublicIp);
+    const [address] = await resolve4(hostname);
+    expect(address).toBe(sandbox.endpoints.gatewayPublicIp);
+    const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, hostname, sandbox.acmeRootPem, address);
+    expect(served.subjectAltName).toBe(`DNS:${hostname}`);
+    expect(served.authorized).toBe(true);
+    expect(sandbox.counters.get('arm', 'applicationGateways.put')).toBe(puts);
+
+    const list = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates?code=${sandbox.endpoints.functionKey}`);
+    const listed = ((await list.json()) as { hostname: string; challengeType: string }[]).find((c) => c.hostname === hostname);
+    expect(listed).toMatchObject({ challengeType: 'dns-01', state: 'valid' });
+  });
+
+  it('issues a wildcard certificate, bound to one multi-site listener, served for every name it covers', async () => {
+    const hostname = '*.fabrikam.example';
+    const { final } = await issue(hostname);
+    expect(final).toMatchObject({ runtimeStatus: 'Completed', output: { hostname, challengeType: 'dns-01' } });
+    expect(await txtRecordSets()).toEqual([]);
+
+    const listeners = sandbox.arm.getGateway().properties.httpListeners.filter((l) => l.properties.hostNames?.includes(hostname));
+    expect(listeners).toHaveLength(1);
+    expect(listeners[0].properties.hostName).toBeUndefined();
+    for (const name of ['www.fabrikam.example', 'shop.fabrikam.example']) {
+      const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, name, sandbox.acmeRootPem);
+      expect(served.subjectAltName).toBe(`DNS:${hostname}`);
+      expect(served.authorized).toBe(true);
+    }
+    expect(sandbox.keyVault.certificateVersions(certificateNameFor(hostname))).toHaveLength(1);
+  });
+
+  it('refuses a wildcard over HTTP-01 with 400 naming the field, before anything starts', async () => {
+    const started = await post(sandbox, START, { hostnames: [{ hostname: '*.litware.example', challengeType: 'http-01' }] });
+    expect(started.status).toBe(400);
+    expect(JSON.stringify(started.body)).toContain('hostnames[0].hostname');
+    expect(JSON.stringify(started.body)).toContain('dns-01');
+    const bad = await post(sandbox, START, { hostnames: [{ hostname: 'www.litware.example', challengeType: 'dns-1' }] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('hostnames[0].challengeType');
+  });
+
+  it('a CAA record forbidding the CA fails with HostnameCaaForbidsCertificateAuthority before any order', async () => {
+    const hostname = 'www.caa-forbidden.litware.example';
+    await sandbox.pebble.dns.addCaa('caa-forbidden.litware.example', [{ tag: 'issue', value: 'other-ca.example' }]);
+    const orders = sandbox.counters.get('acme', 'newOrder');
+    const { final } = await issue(hostname, undefined, undefined);
+    expect(final.customStatus).toMatchObject({ status: 'Failed', error: 'HostnameCaaForbidsCertificateAuthority' });
+    const record = failureRecord(final.output);
+    expect(record).toMatchObject({ code: 'HostnameCaaForbidsCertificateAuthority', failedStep: 'CheckCaaRecordsStep', hostname });
+    expect(record.detail).toContain('caa-forbidden.litware.example');
+    expect(record.detail).toContain('other-ca.example');
+    expect(record.detail).toContain(SANDBOX_CAA_IDENTITY);
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
+
+    // A record allowing this CA but only by DNS-01 lets DNS-01 through.
+    await sandbox.pebble.dns.clearCaa('caa-forbidden.litware.example');
+    await sandbox.pebble.dns.addCaa('caa-forbidden.litware.example', [{ tag: 'issue', value: `${SANDBOX_CAA_IDENTITY}; validationmethods=dns-01` }]);
+    const http01 = await issue(hostname, undefined, 'http-01');
+    expect(failureRecord(http01.final.output)).toMatchObject({ code: 'HostnameCaaForbidsCertificateAuthority', failedStep: 'CheckCaaRecordsStep' });
+    expect(failureRecord(http01.final.output).detail).toContain('validationmethods');
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
+    const { final: dns01 } = await issue(hostname);
+    expect(dns01.runtimeStatus).toBe('Completed');
+  });
+
+  it('a validation the CA fails (a CAA record added after the pre-flight) leaves no TXT record behind', async () => {
+    const hostname = 'late-caa.litware.example';
+    let added = false;
+    const { final } = await issue(hostname, async (status) => {
+      if (!added && status.customStatus?.status === 'CreateDnsTxtRecordStep') {
+        added = true;
+        await sandbox.pebble.dns.addCaa(hostname, [{ tag: 'issue', value: 'other-ca.example' }]);
+      }
+    });
+    expect(added).toBe(true);
+    expect(final.runtimeStatus).toBe('Failed');
+    // The CA's own CAA check caught what the pre-flight could not have seen.
+    expect(failureRecord(final.output)).toMatchObject({ code: 'AcmeCaaForbidden', failedStep: 'CheckAcmeOrderStep' });
+    expect(await txtRecordSets()).toEqual([]);
+  });
+
+  it('a SIGKILL of the host while the TXT record propagates: the run resumes, completes, and removes the record', async () => {
+    const hostname = 'killed.contoso.example';
+    const started = await post(sandbox, START, { hostnames: [{ hostname, challengeType: 'dns-01' }] });
+    expect(started.status).toBe(202);
+    let killed = false;
+    const { final } = await pollToEnd(
+      String(started.body.statusQueryGetUri),
+      async (status) => {
+        if (!killed && status.customStatus?.status === 'CheckDnsTxtRecordStep') {
+          killed = true;
+          expect(sandbox.dnsZones.recordSets('TXT').map((set) => set.fqdn)).toContain(`_acme-challenge.${hostname}.`); // Azure DNS writes fqdn with the root dot
+          await sandbox.restartHost('SIGKILL');
+        }
+      },
+      180_000,
+    );
+    expect(killed).toBe(true);
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(await txtRecordSets()).toEqual([]);
+  });
+
+  it('renews a DNS-01 certificate by DNS-01 again, and removes a wildcard certificate from the gateway and Key Vault', async () => {
+    const renew = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${encodeURIComponent('moving.contoso.example')}/renew?code=${sandbox.endpoints.functionKey}`, { method: 'POST' });
+    expect(renew.status).toBe(202);
+    const renewed = await pollToEnd(String(((await renew.json()) as { statusQueryGetUri: string }).statusQueryGetUri));
+    expect(renewed.final).toMatchObject({ runtimeStatus: 'Completed', input: { hostname: 'moving.contoso.example', challengeType: 'dns-01' } });
+    expect(renewed.steps).toContain('CreateDnsTxtRecordStep');
+    expect(sandbox.keyVault.certificateVersions(certificateNameFor('moving.contoso.example'))).toHaveLength(2);
+
+    const removal = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${encodeURIComponent('*.fabrikam.example')}?code=${sandbox.endpoints.functionKey}`, { method: 'DELETE' });
+    expect(removal.status).toBe(202);
+    const removed = await pollToEnd(String(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri));
+    expect(removed.final.runtimeStatus).toBe('Completed');
+    expect(sandbox.arm.getGateway().properties.httpListeners.filter((l) => l.properties.hostNames?.includes('*.fabrikam.example'))).toEqual([]);
+    expect(await txtRecordSets()).toEqual([]);
+  });
+});
