@@ -59,6 +59,15 @@ export interface ChallTestSrv {
   clearAAAA(host: string): Promise<void>;
   setCname(host: string, target: string): Promise<void>;
   clearCname(host: string): Promise<void>;
+  /** Adds one TXT record (one string) to the name: challtestsrv's /set-txt appends, /clear-txt removes them all. */
+  setTxt(host: string, value: string): Promise<void>;
+  clearTxt(host: string): Promise<void>;
+  /** Adds CAA records (served with flags 0: challtestsrv has no flags field) to the name; /clear-caa removes them all. */
+  addCaa(host: string, policies: { tag: string; value: string }[]): Promise<void>;
+  clearCaa(host: string): Promise<void>;
+  /** Every query for the name answers SERVFAIL until cleared. */
+  setServfail(host: string): Promise<void>;
+  clearServfail(host: string): Promise<void>;
 }
 
 export interface PebbleCa {
@@ -192,6 +201,13 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
       clearAAAA: (host) => post('/clear-aaaa', { host: fqdn(host) }),
       setCname: (host, target) => post('/set-cname', { host: fqdn(host), target: fqdn(target) }),
       clearCname: (host) => post('/clear-cname', { host: fqdn(host) }),
+      // Routes of Pebble 2.4.0's pebble-challtestsrv management API (tried against /usr/bin/pebble-challtestsrv).
+      setTxt: (host, value) => post('/set-txt', { host: fqdn(host), value }),
+      clearTxt: (host) => post('/clear-txt', { host: fqdn(host) }),
+      addCaa: (host, policies) => post('/add-caa', { host: fqdn(host), policies }),
+      clearCaa: (host) => post('/clear-caa', { host: fqdn(host) }),
+      setServfail: (host) => post('/set-servfail', { host: fqdn(host) }),
+      clearServfail: (host) => post('/clear-servfail', { host: fqdn(host) }),
     },
     stop: async () => {
       await Promise.all([stopChild(pebble), stopChild(challtestsrv)]);
