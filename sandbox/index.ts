@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startAdminServer } from './admin';
 import { ArmEmulator, OutOfBandEdit, seedGateway, SeedOptions, startArmEmulator } from './emulators/arm';
+import { DnsZones, DnsZoneSpec, startDnsZones } from './emulators/dnsZones';
 import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayDataPlane';
 import type { GatewayResource } from './emulators/gatewayModel';
 import type { LandingZone } from './emulators/landingZones';
@@ -42,6 +43,10 @@ const GATEWAY = 'appgw-sandbox';
 const BACKEND_POOL = 'app-backend-pool';
 const HTTP_SETTINGS = 'app-http-settings';
 const CHALLENGE_CONTAINER = 'acme-challenge';
+/** Resource group of the seeded Azure DNS zones (sandbox/emulators/dnsZones.ts). */
+export const DNS_RESOURCE_GROUP = 'rg-dns';
+/** The example domains the tests use, each an Azure DNS zone in DNS_RESOURCE_GROUP unless `dnsZones` says otherwise. */
+export const DEFAULT_DNS_ZONES = ['contoso.example', 'fabrikam.example', 'litware.example'];
 /**
  * The app's private state container (claims, locks, the gateway writer's inbox), in the same account
  * as infra creates it (challengeStorage.bicep). The app finds it by the default of StateContainerUrl
@@ -93,6 +98,13 @@ export interface SandboxOptions {
   enforceRbac?: boolean;
   /** The challenge account's allowBlobPublicAccess (default true, as infra sets it); see services/storageGate.ts. */
   allowBlobPublicAccess?: boolean;
+  /**
+   * Azure DNS zones ARM serves (default: DEFAULT_DNS_ZONES in DNS_RESOURCE_GROUP of the sandbox's
+   * subscription); their resource ids go to the app as `DnsZoneResourceIds`. See emulators/dnsZones.ts.
+   */
+  dnsZones?: { name: string; subscriptionId?: string; resourceGroup?: string }[];
+  /** How long an Azure DNS record set write takes to reach the DNS server (default 10000 ms; emulators/dnsZones.ts). */
+  dnsPropagationDelayMs?: number;
 }
 
 export interface SandboxEndpoints {
@@ -139,6 +151,12 @@ export interface Sandbox {
   appIdentity: ManagedIdentity;
   keyVault: KeyVaultEmulator;
   arm: ArmEmulator;
+  /**
+   * The Azure DNS stand-in ARM serves: `zones` (ids, names, name servers), `recordSets(type?)` (every
+   * record set held but the apex NS and SOA), `setPropagationDelayMs(ms)`, `settled()` (every accepted
+   * write has reached challtestsrv), `propagationErrors()`.
+   */
+  dnsZones: DnsZones;
   dataPlane: GatewayDataPlane;
   host?: HostProcess;
   /** Kill the durable host (SIGKILL by default) and start it again on the same state. */
@@ -213,19 +231,32 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       authorize: (operation, request, authorization) => late.keyVault?.(operation, request, authorization),
     });
     stoppers.push(keyVault.stop);
+    // Azure DNS publishes to challtestsrv, which starts with Pebble after ARM and the data plane.
+    const lateDns: { dns?: PebbleCa['dns'] } = {};
+    const zoneSpecs: DnsZoneSpec[] = (options.dnsZones ?? DEFAULT_DNS_ZONES.map((name): NonNullable<SandboxOptions['dnsZones']>[number] => ({ name }))).map((zone) => ({
+      name: zone.name,
+      subscriptionId: zone.subscriptionId ?? SANDBOX_SUBSCRIPTION,
+      resourceGroup: zone.resourceGroup ?? DNS_RESOURCE_GROUP,
+    }));
+    const dnsZones = startDnsZones({ zones: zoneSpecs, propagationDelayMs: options.dnsPropagationDelayMs, publisher: () => lateDns.dns });
+    stoppers.push(async () => dnsZones.stop());
+    const dnsGroups = zoneSpecs
+      .map((zone) => ({ subscriptionId: zone.subscriptionId, name: zone.resourceGroup, location: LOCATION }))
+      .filter((group, i, all) => all.findIndex((other) => other.subscriptionId.toLowerCase() === group.subscriptionId.toLowerCase() && other.name.toLowerCase() === group.name.toLowerCase()) === i);
     const arm = await startArmEmulator({
       ca,
       ...gatewaySeed(options, challengeContainerUrl),
       operationDelayMs: options.armOperationDelayMs,
       retryAfterSeconds: options.armRetryAfterSeconds,
-      resourceGroups: [{ subscriptionId: SANDBOX_SUBSCRIPTION, name: APP_RESOURCE_GROUP, location: LOCATION, tags: { 'azd-env-name': SANDBOX_ENVIRONMENT_NAME } }],
+      resourceGroups: [{ subscriptionId: SANDBOX_SUBSCRIPTION, name: APP_RESOURCE_GROUP, location: LOCATION, tags: { 'azd-env-name': SANDBOX_ENVIRONMENT_NAME } }, ...dnsGroups],
       faults,
       counters,
       authorize: (request) => late.arm?.(request),
+      providers: [dnsZones.serve],
     });
     stoppers.push(arm.stop);
     const roles = new Rbac({
-      scopes: sandboxScopes(arm.getGateway(), subscriptionId, appGroupId, accountId(AZURITE_ACCOUNT), vaultIdentity.id),
+      scopes: sandboxScopes(arm.getGateway(), subscriptionId, appGroupId, accountId(AZURITE_ACCOUNT), vaultIdentity.id, dnsZones.zones.map((zone) => zone.id)),
       principals: [
         { key: 'app', ...appIdentity },
         { key: 'gateway', ...gatewayIdentityOf(arm.getGateway()) },
@@ -263,6 +294,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       alwaysValid: options.pebbleAlwaysValid,
     });
     stoppers.push(pebble.stop);
+    lateDns.dns = pebble.dns;
     const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer });
     stoppers.push(acme.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
@@ -328,6 +360,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       KeyVaultBaseUrl: keyVault.url,
       ArmEndpoint: arm.url,
       DnsServers: pebble.dnsServer,
+      // The Azure DNS zones the app may write _acme-challenge TXT record sets in (emulators/dnsZones.ts).
+      DnsZoneResourceIds: dnsZones.zones.map((zone) => zone.id).join(','),
+      // The zones' name servers resolve (challtestsrv's default answer) to 127.0.0.1: ask them on challtestsrv's DNS port.
+      DnsAuthoritativePort: pebble.dnsServer.slice(pebble.dnsServer.lastIndexOf(':') + 1),
       Http01ValidationPort: String(dataPlane.httpPort),
       GatewayHttpsPort: String(dataPlane.httpsPort),
       KeyVaultChallengeResourceVerification: 'false',
@@ -398,6 +434,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       appIdentity,
       keyVault,
       arm,
+      dnsZones,
       dataPlane,
       host,
       restartHost: async (signal = 'SIGKILL') => {
@@ -460,7 +497,7 @@ function gatewayIdentityOf(gateway: GatewayResource): { objectId: string; client
  * are what a PUT of the seeded gateway links (gatewayLinkedAccess, the list the deployment assigns
  * the gateway linker on), each once.
  */
-export function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string): SandboxScopes {
+export function sandboxScopes(gateway: GatewayResource, subscription: string, appGroup: string, challengeAccount: string, vault: string, dnsZones: string[] = []): SandboxScopes {
   const gatewayLinkedResources = linkedResourcesOf(gateway);
   if (gatewayLinkedResources.length === 0) throw new Error('the seeded gateway links no subnet, public IP or identity');
   return {
@@ -476,5 +513,6 @@ export function sandboxScopes(gateway: GatewayResource, subscription: string, ap
     scheduler: `${appGroup}/providers/Microsoft.DurableTask/schedulers/dts-sandbox`,
     gateway: gateway.id,
     gatewayLinkedResources,
+    dnsZones,
   };
 }

@@ -90,7 +90,11 @@ export interface ArmOptions {
   counters?: Counters;
   /** Role-based access (sandbox/rbac/arm.ts): ARM's 403 for a caller without the request's action or a linked one, else undefined. */
   authorize?(request: EmulatorRequest): EmulatorReply | undefined;
+  /** Further resource providers ARM serves (Azure DNS: dnsZones.ts): a reply, or undefined for requests they do not serve. */
+  providers?: ArmProvider[];
 }
+
+export type ArmProvider = (request: EmulatorRequest, context: { groupExists(subscriptionId: string, name: string): boolean }) => EmulatorReply | undefined;
 
 /** An edit a person makes in the portal: read the gateway, change it, save the whole of it. */
 export interface OutOfBandEdit {
@@ -473,6 +477,10 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
       }
       const served = resources.serve(request);
       if (served) return served;
+      for (const provider of options.providers ?? []) {
+        const reply = provider(request, { groupExists: resources.groupExists });
+        if (reply) return reply;
+      }
       const missing = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/(microsoft\.network\/(?:applicationgateways|publicipaddresses)\/[^/]+)$/i.exec(request.url.pathname.replace(/\/+$/, ''));
       if (missing && !resources.groupExists(missing[1], missing[2])) {
         return armError(404, 'ResourceGroupNotFound', `Resource group '${missing[2]}' could not be found.`);

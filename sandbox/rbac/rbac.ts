@@ -29,14 +29,18 @@ export interface SandboxScopes {
    * seeded gateway (src/domain/gatewayLinks.ts), one `onLinkedResource` assignment on each.
    */
   gatewayLinkedResources: string[];
+  /** The Azure DNS zones the app writes `_acme-challenge` TXT record sets in (sandbox/emulators/dnsZones.ts): one `onDnsZone` assignment on each. */
+  dnsZones: string[];
 }
 
 /**
  * The lists a roles.json `forEach` names (the Bicep parameter its loop runs over), each element
- * standing for the entry's scope kind: `applicationGatewayLinkedResourceIds` -> `gatewayLinkedResources`.
+ * standing for the entry's scope kind: `applicationGatewayLinkedResourceIds` -> `gatewayLinkedResources`,
+ * `dnsZoneResourceIds` -> `dnsZones`.
  */
 const FOR_EACH: Record<string, (scopes: SandboxScopes) => string[]> = {
   applicationGatewayLinkedResourceIds: (scopes) => scopes.gatewayLinkedResources,
+  dnsZoneResourceIds: (scopes) => scopes.dnsZones,
 };
 
 export interface Principal {
