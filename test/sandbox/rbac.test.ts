@@ -72,6 +72,7 @@ const scopes: SandboxScopes = {
   scheduler: `${S}/resourceGroups/app/providers/Microsoft.DurableTask/schedulers/dts`,
   gateway: `${S}/resourceGroups/net/providers/Microsoft.Network/applicationGateways/gw`,
   gatewayLinkedResources: [subnet, publicIp, gatewayIdentityId],
+  dnsZones: [`${S}/resourceGroups/dns/providers/Microsoft.Network/dnszones/contoso.example`, `${S}/resourceGroups/dns/providers/Microsoft.Network/dnszones/fabrikam.example`],
 };
 
 describe('role evaluation (pure)', () => {
@@ -112,7 +113,11 @@ describe('role evaluation (pure)', () => {
 
   it('loads every role and assignment of infra/roles.json, scopes mapped to the sandbox, a forEach entry once per linked resource', () => {
     const model = rbac();
-    const perResource = (name: string): number => (roleFile.roleAssignments.find((a) => a.name === name)?.forEach ? scopes.gatewayLinkedResources.length : 1);
+    const forEachLength: Record<string, number> = { applicationGatewayLinkedResourceIds: scopes.gatewayLinkedResources.length, dnsZoneResourceIds: scopes.dnsZones.length };
+    const perResource = (name: string): number => {
+      const list = roleFile.roleAssignments.find((a) => a.name === name)?.forEach;
+      return list ? forEachLength[list] : 1;
+    };
     expect(model.assignments().filter((a) => a.principal !== 'operator').map((a) => a.name).sort()).toEqual(
       roleFile.roleAssignments.flatMap((a) => Array<string>(perResource(a.name)).fill(a.name)).sort(),
     );
@@ -199,6 +204,7 @@ describe('role evaluation (pure)', () => {
         `onLinkedResource ${publicIp}`,
         `onLinkedResource ${gatewayIdentityId}`,
         'onGatewayResourceGroup',
+        ...scopes.dnsZones.map((zone) => `onDnsZone ${zone}`),
       ].sort(),
     );
   });
