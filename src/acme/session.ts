@@ -57,6 +57,8 @@ export interface OrderSnapshot {
 
 export interface Http01Snapshot {
   authorizationUrl: string;
+  /** The name this authorization proves, `*.` first for a wildcard's (RFC 8555 section 7.1.4 `wildcard`). */
+  identifier: string;
   authorizationStatus: acme.Authorization['status'];
   challengeUrl: string;
   challengeStatus: string;
@@ -184,8 +186,9 @@ export class AcmeSession {
    * (already replaced by an earlier attempt of this step, or a certificate it does not know), the
    * order is placed again without it rather than failing the renewal.
    */
-  async newOrder(hostname: string, replaces?: string): Promise<OrderSnapshot & { replaces?: string }> {
-    const identifiers = [{ type: 'dns', value: hostname }];
+  /** `names`: every name of the certificate, `hostname` first (default: the hostname alone). */
+  async newOrder(hostname: string, replaces?: string, names: string[] = [hostname]): Promise<OrderSnapshot & { replaces?: string }> {
+    const identifiers = names.map((value) => ({ type: 'dns', value }));
     // acme-client's own (instrumented) directory read: cached per process, one fetch at most.
     const directory = replaces ? await this.http().getDirectory() : {};
     if (replaces && typeof directory.renewalInfo === 'string') {
@@ -230,6 +233,7 @@ export class AcmeSession {
     }
     const snapshot: Http01Snapshot = {
       authorizationUrl,
+      identifier: `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`,
       authorizationStatus: authz.status,
       challengeUrl: challenge.url,
       challengeStatus: challenge.status,

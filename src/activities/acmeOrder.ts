@@ -5,9 +5,9 @@ import { activity } from './context';
  * GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). A
  * renewal names the certificate it replaces (RFC 9773), so the CA can relax its limits for it.
  */
-export const createAcmeOrder = activity<{ hostname: string }, OrderSnapshot>(async ({ hostname }, { config, keyVault, locks }) => {
+export const createAcmeOrder = activity<{ hostname: string; names?: string[] }, OrderSnapshot>(async ({ hostname, names }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
-  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint));
+  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names);
 });
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */

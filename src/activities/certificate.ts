@@ -5,15 +5,15 @@ import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
 /** CreateCertificateStep, part 1: Key Vault makes the key and the CSR; the key never leaves it. */
-export const createCertificateSigningRequest = activity<{ hostname: string; run?: string; challengeType?: ChallengeType }, { certificateName: string; csrPem: string }>(
-  async ({ hostname, run, challengeType }, { config, keyVault }) => {
+export const createCertificateSigningRequest = activity<{ hostname: string; names?: string[]; run?: string; challengeType?: ChallengeType }, { certificateName: string; csrPem: string }>(
+  async ({ hostname, names, run, challengeType }, { config, keyVault }) => {
     const { name, csrPem } = await keyVault.createCsr(hostname, {
       hostname,
       source: 'acme',
       acmeEndpoint: config.acmeEndpoint.href,
       ...(challengeType === 'dns-01' ? { challengeType } : {}),
       ...(run ? { run } : {}),
-    });
+    }, names);
     return { certificateName: name, csrPem };
   },
 );

@@ -41,6 +41,14 @@ export async function refusalOf(request: unknown, { config, keyVault, claims }: 
     if (!managed) return `binding for ${hostname}, whose certificate this app does not hold in Key Vault`;
     const current = versionedSecretId(config.keyVaultBaseUrl, name, managed.version);
     if (binding.keyVaultSecretId !== current) return `binding for ${hostname} names a secret other than the current version ${current}`;
+    // A certificate for several names puts all of them on one listener: exactly the certificate's names, each held by the requester.
+    if (binding.hostnames !== undefined) {
+      const listed = Array.isArray(binding.hostnames) ? binding.hostnames.map(canonical) : [undefined];
+      if (listed.some((n) => !n) || listed[0] !== hostname) return `binding for ${hostname} lists hostnames ${JSON.stringify(binding.hostnames)} that are not canonical names starting with ${hostname}`;
+      const names = listed as string[];
+      if (names.length !== managed.names.length || !names.every((n) => managed.names.includes(n))) return `binding for ${hostname} lists ${names.join(', ')}, not the certificate's names (${managed.names.join(', ')})`;
+      for (const other of names.slice(1)) if (!(await heldByRequester(other))) return `binding for ${hostname} from ${replyTo}, which does not hold ${other}`;
+    }
   }
   for (const removal of removals as unknown[]) {
     if (!isObject(removal)) return 'a removal is not an object';

@@ -58,6 +58,8 @@ export interface ManagedCertificate {
   renewalCertificateId?: string;
   /** How it was proven (ACME certificates; absent = http-01, as before DNS-01 existed): its renewals prove it the same way. */
   challengeType?: 'dns-01';
+  /** Every DNS name the certificate holds (its subjectAltName), `hostname` first. */
+  names: string[];
 }
 
 export interface CertificateTags {
@@ -137,14 +139,15 @@ export class KeyVaultAdapter {
    * run's key and CSR come from its own create whatever it meets. Key Vault refuses a create
    * while one is pending (409), which is how either case shows.
    */
-  async createCsr(hostname: string, tags: CertificateTags): Promise<{ name: string; csrPem: string }> {
+  /** `names`: every name of the certificate, `hostname` first (the subject's); default the hostname alone. */
+  async createCsr(hostname: string, tags: CertificateTags, names: string[] = [hostname]): Promise<{ name: string; csrPem: string }> {
     const name = certificateNameFor(hostname);
     const policy: CertificatePolicy = {
       issuerName: 'Unknown',
       // RFC 5280 caps a commonName at 64 characters; longer names are named by the SAN alone
       // (CAs take the SAN; Let's Encrypt leaves the CN out of such certificates).
       ...(hostname.length <= MAX_COMMON_NAME ? { subject: `CN=${hostname}` } : {}),
-      subjectAlternativeNames: { dnsNames: [hostname] },
+      subjectAlternativeNames: { dnsNames: [hostname, ...names.filter((n) => n !== hostname)] },
       contentType: 'application/x-pkcs12',
       exportable: true,
       reuseKey: false,
@@ -512,12 +515,22 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
     version: version ?? '',
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
+    names: namesOf(tags?.hostname ?? '', x509),
   };
   if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
   if (tags?.challengeType === 'dns-01') managed.challengeType = 'dns-01';
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;
+}
+
+/** The certificate's DNS names, `hostname` first, the others in the certificate's order (CAs may sort them). */
+function namesOf(hostname: string, x509: X509Certificate): string[] {
+  const dns = (x509.subjectAltName ?? '')
+    .split(', ')
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice(4).toLowerCase());
+  return [hostname, ...dns.filter((name) => name !== hostname)].filter(Boolean);
 }
 
 export function toPem(label: string, der: Buffer): string {

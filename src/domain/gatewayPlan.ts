@@ -15,7 +15,10 @@ import { isWildcard } from './hostname';
  * hostname is unique per frontend port, an HTTPS listener needs an SSL certificate.
  */
 export interface HttpsBinding {
+  /** The certificate's first name: the one the app manages it by. */
   hostname: string;
+  /** Every name of a certificate for several names, `hostname` first; bound to one multi-site listener. */
+  hostnames?: string[];
   /** Name for the gateway's SSL certificate and prefix of the listener and rule names. */
   name: string;
   /**
@@ -47,6 +50,8 @@ export interface GatewayTargets {
 /** Rules the app adds take priorities from here up, leaving the low ones to hand-made rules. */
 export const FIRST_RULE_PRIORITY = 10000;
 const MAX_RULE_PRIORITY = 20000;
+
+export const namesOf = (binding: { hostname: string; hostnames?: string[] }): string[] => binding.hostnames ?? [binding.hostname];
 
 export const listenerName = (binding: HttpsBinding): string => `${binding.name}-https`;
 export const ruleName = (binding: HttpsBinding): string => `${binding.name}-rule`;
@@ -122,20 +127,27 @@ export function planHttpsBindings(
     }
 
     // The listener for this hostname on port 443, whoever made it, is updated rather than duplicated.
-    let listener = listeners.find(
-      (l) => sameId(l.frontendPort?.id, frontendPortId) && listenerHostnames(l).includes(binding.hostname),
-    );
+    const onPort443 = (l: ApplicationGatewayHttpListener): boolean => sameId(l.frontendPort?.id, frontendPortId);
+    let listener = listeners.find((l) => onPort443(l) && listenerHostnames(l).includes(binding.hostname));
+    const names = namesOf(binding);
+    // A wildcard, or several names, is allowed only in hostNames, the multi-site listener's list
+    // (Learn, "Application Gateway multiple site hosting": up to 5 host names, wildcards;
+    // applicationGateway.json: hostName is "Host name of HTTP listener", hostNames "List of Host
+    // names for HTTP Listener that allows special wildcard characters as well").
+    const hostFields = names.length > 1 || names.some(isWildcard) ? { hostNames: names } : { hostName: names[0] };
+    // A host name is unique per frontend port: another listener holding one of the names would make the gateway refuse the whole PUT.
+    const taken = listeners.find((l) => l !== listener && onPort443(l) && listenerHostnames(l).some((h) => names.includes(h)));
+    if (taken) {
+      const name = listenerHostnames(taken).find((h) => names.includes(h));
+      throw misconfigured(`${name} is already served by the gateway's listener ${taken.name}; remove that certificate (DELETE /api/certificates/${name}) or listener first, then request ${binding.hostname} again.`);
+    }
     if (!listener) {
       listener = {
         name: listenerName(binding),
         frontendIPConfiguration: { id: frontendIpId },
         frontendPort: { id: frontendPortId },
         protocol: 'Https',
-        // A wildcard is allowed only in hostNames, the multi-site listener's list (Learn, "Application
-        // Gateway multiple site hosting", wildcard host names; applicationGateway.json: hostName is "Host
-        // name of HTTP listener", hostNames "List of Host names for HTTP Listener that allows special
-        // wildcard characters as well").
-        ...(isWildcard(binding.hostname) ? { hostNames: [binding.hostname] } : { hostName: binding.hostname }),
+        ...hostFields,
         requireServerNameIndication: true,
         sslCertificate: { id: certId },
       };

@@ -26,7 +26,17 @@ export function parseHostnameList(body: unknown, max: number): Parsed<string[]> 
 export interface HostnameEntry {
   hostname: string;
   challengeType?: ChallengeType;
+  /** Entries with the same group share one certificate (the multiple-hostname starter). */
+  group?: string;
 }
+
+/**
+ * A multi-site listener holds at most 5 host names (Learn, "Application Gateway multiple site
+ * hosting"), and a certificate for several names is bound to one such listener; CAs allow more
+ * (Let's Encrypt: 100 names per certificate), so the gateway's limit is the one that binds.
+ */
+export const MAX_NAMES_PER_CERTIFICATE = 5;
+const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * As parseHostnameList, keeping each entry's optional `challengeType` (`http-01` or `dns-01`);
@@ -51,6 +61,10 @@ export function parseHostnameEntries(body: unknown, max: number, defaultType: Ch
       return;
     }
     const challengeType = item.challengeType;
+    const group = item.group;
+    if (group !== undefined && (typeof group !== 'string' || !GROUP.test(group))) {
+      errors.push({ field: `hostnames[${index}].group`, reason: 'must be a name of 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit' });
+    }
     if (challengeType !== undefined && !ChallengeTypes.includes(challengeType as ChallengeType)) {
       errors.push({ field: `hostnames[${index}].challengeType`, reason: `must be one of ${ChallengeTypes.join(', ')}` });
     }
@@ -62,10 +76,52 @@ export function parseHostnameEntries(body: unknown, max: number, defaultType: Ch
       errors.push({ field, reason: `repeats ${verdict.hostname}` });
     } else {
       hostnames.push(verdict.hostname);
-      entries.push(challengeType === undefined ? { hostname: verdict.hostname } : { hostname: verdict.hostname, challengeType: challengeType as ChallengeType });
+      entries.push({
+        hostname: verdict.hostname,
+        ...(challengeType === undefined ? {} : { challengeType: challengeType as ChallengeType }),
+        ...(typeof group === 'string' ? { group } : {}),
+      });
     }
   });
   return errors.length ? { ok: false, errors } : { ok: true, value: entries };
+}
+
+/** One certificate to issue: its first name (the subject's, and its identity here) and every name it holds. */
+export interface CertificateRequest {
+  hostname: string;
+  /** `hostname` first; more than one only for a group. */
+  names: string[];
+  challengeType: ChallengeType;
+}
+
+/**
+ * The certificates a list of entries asks for: one per entry, or one per group (in the order the
+ * group's first entry comes, names in request order). A group holds 1 to MAX_NAMES_PER_CERTIFICATE
+ * names proven by one challenge type.
+ */
+export function certificatesOf(entries: HostnameEntry[], defaultType: ChallengeType): Parsed<CertificateRequest[]> {
+  const errors: FieldError[] = [];
+  const certificates: CertificateRequest[] = [];
+  const byGroup = new Map<string, { certificate: CertificateRequest; firstIndex: number }>();
+  entries.forEach((entry, index) => {
+    const challengeType = entry.challengeType ?? defaultType;
+    const grouped = entry.group === undefined ? undefined : byGroup.get(entry.group);
+    if (!grouped) {
+      const certificate = { hostname: entry.hostname, names: [entry.hostname], challengeType };
+      certificates.push(certificate);
+      if (entry.group !== undefined) byGroup.set(entry.group, { certificate, firstIndex: index });
+      return;
+    }
+    const { certificate, firstIndex } = grouped;
+    if (certificate.challengeType !== challengeType) {
+      errors.push({ field: `hostnames[${index}].challengeType`, reason: `is ${challengeType}, but group "${entry.group}" is proven by ${certificate.challengeType} (hostnames[${firstIndex}]): one certificate, one challenge type` });
+    } else if (certificate.names.length >= MAX_NAMES_PER_CERTIFICATE) {
+      errors.push({ field: `hostnames[${index}].group`, reason: `group "${entry.group}" already has ${MAX_NAMES_PER_CERTIFICATE} names, the most one gateway listener holds` });
+    } else {
+      certificate.names.push(entry.hostname);
+    }
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, value: certificates };
 }
 
 /** The single-hostname endpoint: exactly one item. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { parseHostnameEntries } from '../domain/requests';
+import { certificatesOf, parseHostnameEntries } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
@@ -10,9 +10,10 @@ import { claimHostnames, importedResponse, startClaimed } from './inProgress';
 import { invalidRequest } from './problem';
 
 /**
- * POST /api/AddMultipleCertificatesFunctions_HttpStart {"hostnames":[{"hostname":"..."}, ...]}:
- * 1 to MaxHostnamesPerRequest distinct hostnames; 409 when another operation holds any of them
- * or any holds an imported certificate.
+ * POST /api/AddMultipleCertificatesFunctions_HttpStart {"hostnames":[{"hostname":"...", "challengeType"?:
+ * "dns-01", "group"?: "..."}, ...]}: 1 to MaxHostnamesPerRequest distinct hostnames, one certificate
+ * each, or one per `group` (up to 5 names, one listener); 409 when another operation holds any of
+ * them or any holds an imported certificate.
  */
 export async function addMultipleCertificatesStarter(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
@@ -21,16 +22,25 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   if (!body.ok) return invalidRequest(body.errors);
   const entries = parseHostnameEntries(body.value, config.maxHostnamesPerRequest, config.acmeChallengeType);
   if (!entries.ok) return invalidRequest(entries.errors);
-  const parsed = { value: entries.value.map((e) => e.hostname) };
-  const dns01 = entries.value.filter((e) => (e.challengeType ?? config.acmeChallengeType) === 'dns-01').map((e) => e.hostname);
+  const certificates = certificatesOf(entries.value, config.acmeChallengeType);
+  if (!certificates.ok) return invalidRequest(certificates.errors);
+  const hostnames = certificates.value.map((c) => c.hostname);
+  const allNames = certificates.value.flatMap((c) => c.names);
+  const dns01 = certificates.value.filter((c) => c.challengeType === 'dns-01').map((c) => c.hostname);
+  const grouped = certificates.value.filter((c) => c.names.length > 1);
 
-  const imported = await importedResponse(config, context, parsed.value);
+  const imported = await importedResponse(config, context, allNames);
   if (imported) return imported;
   const client = df.getClient(context);
-  // The batch holds every hostname until it ends (its children run under that claim).
+  // The batch holds every name until it ends (its children run under that claim).
   const instanceId = `batch-${randomUUID()}`;
-  const claimed = await claimHostnames(client, request, context, config, parsed.value, instanceId);
+  const claimed = await claimHostnames(client, request, context, config, allNames, instanceId);
   if (!claimed.ok) return claimed.response;
-  const input: MultipleInput = { hostnames: parsed.value, maxParallel: config.maxParallelIssuances, ...(dns01.length ? { dns01Hostnames: dns01 } : {}) };
-  return startClaimed(client, request, context, claimed, Orchestrators.AddMultipleCertificates, { instanceId, input, hostnames: parsed.value });
+  const input: MultipleInput = {
+    hostnames,
+    maxParallel: config.maxParallelIssuances,
+    ...(dns01.length ? { dns01Hostnames: dns01 } : {}),
+    ...(grouped.length ? { additionalNames: Object.fromEntries(grouped.map((c) => [c.hostname, c.names.slice(1)])) } : {}),
+  };
+  return startClaimed(client, request, context, claimed, Orchestrators.AddMultipleCertificates, { instanceId, input, hostnames: allNames });
 }

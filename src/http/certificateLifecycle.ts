@@ -30,8 +30,11 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     const managed = await new KeyVaultAdapter(config).findManaged(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here; request one with AddCertificateFunctions_HttpStart.`);
     if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
-    // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all).
-    if (managed.challengeType === 'dns-01') input = { hostname, challengeType: 'dns-01' };
+    // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all), for the same names.
+    const additionalNames = managed.names.slice(1);
+    if (managed.challengeType === 'dns-01' || additionalNames.length > 0) {
+      input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}) };
+    }
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
@@ -49,11 +52,14 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   if (purgeParam !== null && !['true', 'false'].includes(purgeParam)) return invalidRequest([{ field: 'purge', reason: 'must be true or false' }]);
   const hostname = verdict.hostname;
   let certificateName: string;
+  let names = [hostname];
   try {
     // A hostname that was never issued (listed as pending or failed) can be removed as well.
     const managed = await new KeyVaultAdapter(config).findRecord(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here.`);
     certificateName = managed.name;
+    // Every name of the certificate leaves the gateway with it: none may be in another operation meanwhile.
+    names = managed.issued?.names ?? names;
   } catch (error) {
     context.error(`Remove ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
@@ -61,8 +67,8 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   const client = df.getClient(context);
   const instanceId = removalInstanceIdFor(hostname);
   if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
-  const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
+  const claimed = await claimHostnames(client, request, context, config, names, instanceId);
   if (!claimed.ok) return claimed.response;
-  const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true' };
-  return startClaimed(client, request, context, claimed, Orchestrators.RemoveCertificate, { instanceId, input, hostnames: [hostname] });
+  const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true', ...(names.length > 1 ? { names } : {}) };
+  return startClaimed(client, request, context, claimed, Orchestrators.RemoveCertificate, { instanceId, input, hostnames: names });
 }

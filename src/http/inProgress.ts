@@ -103,11 +103,16 @@ export async function startClaimed(
  * renew-now alike): 202 with the check-status links, or 409 with the links of the operation that
  * holds the hostname (an issuance, a renewal, a batch, an import or a removal).
  */
-/** `input`: the orchestration's input when it is more than the hostname (a DNS-01 request). */
+/**
+ * `input`: the orchestration's input when it is more than the hostname (a DNS-01 request, or a
+ * certificate for several names, all of which are held).
+ */
 export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string, input: unknown = hostname): Promise<HttpResponseInit> {
   const instanceId = instanceIdFor(hostname);
   if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
-  const claimed = await claimHostnames(client, request, context, config, [hostname], instanceId);
+  const others = typeof input === 'object' && input !== null && Array.isArray((input as { additionalNames?: unknown }).additionalNames) ? (input as { additionalNames: string[] }).additionalNames : [];
+  const names = [hostname, ...others];
+  const claimed = await claimHostnames(client, request, context, config, names, instanceId);
   if (!claimed.ok) return claimed.response;
-  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: [hostname] });
+  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: names });
 }

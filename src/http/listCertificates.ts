@@ -54,6 +54,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
       return {
         hostname: record.hostname,
         source: record.source,
+        hostnames: issued?.names ?? [record.hostname],
         challengeType: record.source === 'acme' ? (issued?.challengeType ?? 'http-01') : null,
         state: certificateState(issued, record.pending?.status, now),
         keyVaultName: record.name,

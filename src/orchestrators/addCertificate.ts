@@ -25,12 +25,15 @@ export interface DeferredIssuance {
   hostname: string;
   deferGatewayConfiguration: true;
   challengeType?: ChallengeType;
+  /** A certificate for several names: the names after `hostname`. */
+  additionalNames?: string[];
 }
 
 /** A request that names its challenge type (the contract's input, a bare hostname, means http-01). */
 export interface IssuanceRequest {
   hostname: string;
   challengeType: ChallengeType;
+  additionalNames?: string[];
 }
 
 /**
@@ -63,6 +66,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   const hostname = typeof input === 'string' ? input : input.hostname;
   const challengeType: ChallengeType = typeof input !== 'string' && 'challengeType' in input && input.challengeType ? input.challengeType : 'http-01';
   const dns01 = challengeType === 'dns-01';
+  const additionalNames = typeof input !== 'string' && 'additionalNames' in input ? (input.additionalNames ?? []) : [];
+  // Every name of the certificate, the hostname first (the one it is managed by).
+  const names = [hostname, ...additionalNames];
   const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
@@ -72,16 +78,17 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     step = status;
     context.df.setCustomStatus(stepStatus(status));
   };
-  let pendingToken: string | undefined;
-  // The DNS-01 TXT value this run may have written (deleted once validated, or if the run fails).
-  let pendingTxt: TxtChallenge | undefined;
+  // The validation files and DNS-01 TXT values this run may have written (deleted once the CA has
+  // decided, or if the run fails): one per authorization of the order.
+  let pendingTokens: string[] = [];
+  let pendingTxts: TxtChallenge[] = [];
   // The Key Vault create this run made and has not merged yet (deleted if the run fails).
   let pendingCreate: { certificateName: string; run: string } | undefined;
 
   try {
     // The first contract step shows from the start; holding the hostname is part of it.
     report('GetApplicationGatewayPublicIpStep');
-    if (!deferred) yield* claimOrFail(context, [hostname]);
+    if (!deferred) yield* claimOrFail(context, names);
     const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
     // Room on the gateway is counted before the CA is asked (a batch counts for all its hostnames).
     if (!deferred) {
@@ -90,51 +97,60 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     }
 
     report('CheckDnsResolutionStep');
-    const { pointsAtGateway } = yield* callStep<{ pointsAtGateway: boolean }>(context, Activities.CheckDnsResolution, { hostname, gatewayIps, mustPointAtGateway: !dns01 });
+    let pointsAtGateway = true;
+    for (const name of names) {
+      const answer = yield* callStep<{ pointsAtGateway: boolean }>(context, Activities.CheckDnsResolution, { hostname: name, gatewayIps, mustPointAtGateway: !dns01 });
+      pointsAtGateway &&= answer.pointsAtGateway;
+    }
 
     report('CheckCaaRecordsStep');
-    yield* callStep(context, Activities.CheckCaaRecords, { hostname, validationMethod: challengeType });
+    for (const name of names) yield* callStep(context, Activities.CheckCaaRecords, { hostname: name, validationMethod: challengeType });
 
     report('GetAcmeOrderStep');
-    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname });
+    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}) });
 
     if (order.status === 'pending') {
-      const authorizationUrl = order.authorizations[0];
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
-      report(dns01 ? 'GetAcmeDns01ChallengeStep' : 'GetAcmeHttp01ChallengeStep');
-      const challenge = yield* callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl });
+      // Every authorization is answered before any is awaited: the CA validates them side by side.
+      for (const authorizationUrl of order.authorizations) {
+        report(dns01 ? 'GetAcmeDns01ChallengeStep' : 'GetAcmeHttp01ChallengeStep');
+        const challenge = yield* callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl });
+        if (challenge.authorizationStatus !== 'pending') continue;
+        // The name this authorization proves (a wildcard's is its base name, flagged wildcard).
+        const proven = challenge.identifier ?? hostname;
+        if (dns01) {
+          report('CreateDnsTxtRecordStep');
+          const txt = { hostname: proven, value: challenge.keyAuthorization };
+          pendingTxts = [...pendingTxts, txt];
+          yield* callStep(context, Activities.CreateDnsTxtRecord, txt);
 
-      if (challenge.authorizationStatus === 'pending' && dns01) {
-        report('CreateDnsTxtRecordStep');
-        pendingTxt = { hostname, value: challenge.keyAuthorization };
-        yield* callStep(context, Activities.CreateDnsTxtRecord, pendingTxt);
+          report('CheckDnsTxtRecordStep');
+          yield* awaitTxtOnNameServers(context, txt);
 
-        report('CheckDnsTxtRecordStep');
-        yield* awaitTxtOnNameServers(context, pendingTxt);
+          report('AnswerAcmeDns01ChallengeStep');
+          yield* callStep(context, Activities.AnswerDns01Challenge, { challengeUrl: challenge.challengeUrl });
+        } else {
+          report('UploadValidationFileToBlobStorageStep');
+          pendingTokens = [...pendingTokens, challenge.token];
+          yield* callStep(context, Activities.UploadValidationFile, {
+            hostname: proven,
+            token: challenge.token,
+            keyAuthorization: challenge.keyAuthorization,
+          });
 
-        report('AnswerAcmeDns01ChallengeStep');
-        yield* callStep(context, Activities.AnswerDns01Challenge, { challengeUrl: challenge.challengeUrl });
-      } else if (challenge.authorizationStatus === 'pending') {
-        report('UploadValidationFileToBlobStorageStep');
-        pendingToken = challenge.token;
-        yield* callStep(context, Activities.UploadValidationFile, {
-          hostname,
-          token: challenge.token,
-          keyAuthorization: challenge.keyAuthorization,
-        });
-
-        report('AnswerAcmeHttp01ChallengeStep');
-        yield* callStep(context, Activities.AnswerHttp01Challenge, { challengeUrl: challenge.challengeUrl });
+          report('AnswerAcmeHttp01ChallengeStep');
+          yield* callStep(context, Activities.AnswerHttp01Challenge, { challengeUrl: challenge.challengeUrl });
+        }
       }
 
       report('CheckAcmeOrderStep');
-      yield* awaitAuthorization(context, authorizationUrl, getChallenge);
+      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge);
 
-      if (pendingTxt) {
-        // The CA has decided: the record has done its work, and a TXT left behind is clutter in the zone.
+      if (pendingTxts.length > 0) {
+        // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
         report('DeleteDnsTxtRecordStep');
-        yield* callStep(context, Activities.DeleteDnsTxtRecord, pendingTxt);
-        pendingTxt = undefined;
+        for (const txt of pendingTxts) yield* callStep(context, Activities.DeleteDnsTxtRecord, txt);
+        pendingTxts = [];
       }
     }
 
@@ -146,7 +162,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run, ...(dns01 ? { challengeType } : {}) },
+      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}) },
     );
     pendingCreate = { certificateName, run };
     if (order.status === 'pending' || order.status === 'ready') {
@@ -159,13 +175,13 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     });
     pendingCreate = undefined;
 
-    if (pendingToken) {
+    if (pendingTokens.length > 0) {
       report('DeleteValidationFileFromBlobStorageStep');
-      yield* callStep(context, Activities.DeleteValidationFile, { token: pendingToken });
-      pendingToken = undefined;
+      for (const token of pendingTokens) yield* callStep(context, Activities.DeleteValidationFile, { token });
+      pendingTokens = [];
     }
 
-    const binding: HttpsBinding = { hostname, name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
+    const binding: HttpsBinding = { hostname, ...(additionalNames.length ? { hostnames: names } : {}), name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
     if (deferred) {
       report('Completed');
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter, ...(dns01 ? { pointsAtGateway } : {}) };
@@ -175,15 +191,15 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
-    yield* releaseClaims(context, [hostname]);
+    yield* releaseClaims(context, names);
     report('Completed');
     return dns01 ? { hostname, challengeType, pointsAtGateway } : null;
   } catch (error) {
-    if (pendingToken) yield* deleteQuietly(context, pendingToken);
-    if (pendingTxt) yield* quietly(context, Activities.DeleteDnsTxtRecord, pendingTxt);
+    for (const token of pendingTokens) yield* deleteQuietly(context, token);
+    for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
-    if (!deferred) yield* releaseClaims(context, [hostname]);
+    if (!deferred) yield* releaseClaims(context, names);
     return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
   }
 }

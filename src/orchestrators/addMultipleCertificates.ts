@@ -29,6 +29,8 @@ export interface MultipleInput {
   startDelaySeconds?: number;
   /** The hostnames proven by DNS-01 (the others by http-01). */
   dns01Hostnames?: string[];
+  /** Certificates for several names: hostname -> the names after it (each certificate is one hostname of `hostnames`). */
+  additionalNames?: Record<string, string[]>;
 }
 
 export interface HostnameOutcome {
@@ -55,7 +57,9 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [] } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {} } = context.df.getInput<MultipleInput>();
+  // What the batch holds: every name of every certificate.
+  const allNames = hostnames.flatMap((hostname) => [hostname, ...(additionalNames[hostname] ?? [])]);
   const batchInstanceId = context.df.instanceId;
   const outcomes: HostnameOutcome[] = hostnames.map((hostname) => ({
     hostname,
@@ -74,7 +78,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
 
   publish('CreateCertificateStep');
   try {
-    yield* claimOrFail(context, hostnames);
+    yield* claimOrFail(context, allNames);
   } catch (error) {
     return yield* failOrchestration(context, error, { failedStep: 'CreateCertificateStep', hostnames });
   }
@@ -88,7 +92,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
       if (outcome) fail(outcome, { error: refused.code, message: ErrorMessages[refused.code], detail: refused.detail, failedStep: 'CreateCertificateStep' });
     }
   } catch (error) {
-    yield* releaseClaims(context, hostnames);
+    yield* releaseClaims(context, allNames);
     return yield* failOrchestration(context, error, { failedStep: 'CreateCertificateStep', hostnames });
   }
 
@@ -103,7 +107,12 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     const tasks: Task[] = wave.map((o) =>
       context.df.callSubOrchestrator(
         Orchestrators.AddCertificate,
-        { hostname: o.hostname, deferGatewayConfiguration: true, ...(dns01Hostnames.includes(o.hostname) ? { challengeType: 'dns-01' } : {}) } satisfies DeferredIssuance,
+        {
+          hostname: o.hostname,
+          deferGatewayConfiguration: true,
+          ...(dns01Hostnames.includes(o.hostname) ? { challengeType: 'dns-01' } : {}),
+          ...(additionalNames[o.hostname]?.length ? { additionalNames: additionalNames[o.hostname] } : {}),
+        } satisfies DeferredIssuance,
         o.instanceId,
       ),
     );
@@ -147,7 +156,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     }
   }
 
-  yield* releaseClaims(context, hostnames);
+  yield* releaseClaims(context, allNames);
   const failures = outcomes.filter((o) => o.status === 'Failed');
   if (failures.length === 0) {
     publish('Completed');

@@ -13,6 +13,8 @@ export interface RemovalInput {
   hostname: string;
   certificateName: string;
   purge: boolean;
+  /** Every name of a certificate for several names (held while it is removed), `hostname` first. */
+  names?: string[];
 }
 
 /** The output: whether the certificate was purged, and why not where a purge was asked and refused. */
@@ -21,19 +23,19 @@ export interface RemovalOutput extends Removal {
 }
 
 export function* removeCertificateOrchestrator(context: OrchestrationContext): Step<RemovalOutput> {
-  const { hostname, certificateName, purge } = context.df.getInput<RemovalInput>();
+  const { hostname, certificateName, purge, names = [hostname] } = context.df.getInput<RemovalInput>();
   let step: 'ConfigureApplicationGatewayStep' | 'CreateCertificateStep' = 'ConfigureApplicationGatewayStep';
   try {
     context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
-    yield* claimOrFail(context, [hostname]);
+    yield* claimOrFail(context, names);
     yield* applyGatewayChangeOrFail(context, [], [{ hostname, name: certificateName }]);
     step = 'CreateCertificateStep';
     const removal = yield* callStep<Removal>(context, Activities.DeleteCertificate, { certificateName, purge });
-    yield* releaseClaims(context, [hostname]);
+    yield* releaseClaims(context, names);
     context.df.setCustomStatus(stepStatus('Completed'));
     return { hostname, ...removal };
   } catch (error) {
-    yield* releaseClaims(context, [hostname]);
+    yield* releaseClaims(context, names);
     return yield* failOrchestration(context, error, { failedStep: step, hostname });
   }
 }

@@ -32,6 +32,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const runId = renewalRunInstanceId(now);
   const due: string[] = [];
   const dns01: string[] = [];
+  const additionalNames: Record<string, string[]> = {};
   for (const record of await new KeyVaultAdapter(config).listRecords()) {
     const certificate = record.issued;
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
@@ -47,9 +48,11 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     try {
-      if (await holdForRun(client, claims, config, runId, certificate.hostname, daysLeft(certificate, now), unmerged)) {
+      if (await holdForRun(client, claims, config, runId, certificate.names, daysLeft(certificate, now), unmerged)) {
         due.push(certificate.hostname);
         if (certificate.challengeType === 'dns-01') dns01.push(certificate.hostname);
+        // A certificate for several names is renewed for the same names.
+        if (certificate.names.length > 1) additionalNames[certificate.hostname] = certificate.names.slice(1);
       }
     } catch (error) {
       // One hostname's trouble (a status read failing, a claim racing another) must not stop the others.
@@ -58,11 +61,11 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   }
   if (due.length > 0) {
     // Random jitter, decided here (an orchestrator must not use randomness) and waited durably by the run.
-    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}) };
+    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}), ...(Object.keys(additionalNames).length ? { additionalNames } : {}) };
     try {
       await client.startNew(Orchestrators.AddMultipleCertificates, { instanceId: runId, input });
     } catch (error) {
-      if (!(await isInProgress(client, runId).catch(() => true))) await claims.release(due, runId).catch(() => undefined);
+      if (!(await isInProgress(client, runId).catch(() => true))) await claims.release([...due, ...Object.values(additionalNames).flat()], runId).catch(() => undefined);
       throw error;
     }
   }
@@ -70,7 +73,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
 }
 
 /**
- * Claims one due hostname for the run unless another operation holds it; tells the webhook when
+ * Claims one due certificate's names for the run unless another operation holds one; tells the webhook when
  * its last renewal failed, or stopped with a Key Vault create left unmerged.
  */
 async function holdForRun(
@@ -78,13 +81,14 @@ async function holdForRun(
   claims: HostnameClaims,
   config: CertbotConfig,
   runId: string,
-  hostname: string,
+  names: string[],
   daysLeftNow: number,
   unmerged: PendingOperationInfo | undefined,
 ): Promise<boolean> {
+  const [hostname] = names;
   const last = await instanceStatus(client, instanceIdFor(hostname));
   if (isActive(last)) return false;
-  const claimed = await claims.claim([hostname], runId, (id) => holderState(client, id));
+  const claimed = await claims.claim(names, runId, (id) => holderState(client, id));
   if (!claimed.ok) return false;
   if (unmerged) {
     // Claimed, so no run is finishing that create: it is stuck, and this run replaces it.

@@ -62,6 +62,20 @@ describe('planning the gateway change', () => {
     expect(planHttpsBindings(planned!, [binding('*.example.com')], targets)).toBeUndefined();
   });
 
+  it('binds a certificate for several names to one multi-site listener with one rule, and refuses a name another listener holds', () => {
+    const names = ['a.example.com', 'b.example.com', 'c.example.com', 'd.example.com', 'e.example.com'];
+    const planned = planHttpsBindings(gateway(), [{ ...binding('a.example.com'), hostnames: names }], targets);
+    const listener = planned?.httpListeners?.[1];
+    expect(listener).toMatchObject({ name: 'a-example-com-https', hostNames: names });
+    expect(listener).not.toHaveProperty('hostName');
+    expect(planned?.requestRoutingRules?.filter((r) => r.httpListener?.id?.endsWith('/a-example-com-https'))).toHaveLength(1);
+    expect(planned?.sslCertificates).toHaveLength(1);
+    expect(planHttpsBindings(planned!, [{ ...binding('a.example.com'), hostnames: names }], targets)).toBeUndefined();
+
+    const withC = planHttpsBindings(gateway(), [binding('c.example.com')], targets)!;
+    expect(() => planHttpsBindings(withC, [{ ...binding('a.example.com'), hostnames: names }], targets)).toThrow(/c\.example\.com is already served by the gateway's listener c-example-com-https/);
+  });
+
   it('writes nothing when the gateway already matches (a rerun)', () => {
     const once = planHttpsBindings(gateway(), [binding('www.example.com')], targets);
     expect(once).toBeDefined();

@@ -1,4 +1,4 @@
-import { instanceIdFor, removalInstanceIdFor, parseHostnameEntries, parseHostnameList, parseSingleEntry, parseSingleHostname, renewalRunInstanceId } from '../../src/domain/requests';
+import { certificatesOf, instanceIdFor, removalInstanceIdFor, parseHostnameEntries, parseHostnameList, parseSingleEntry, parseSingleHostname, renewalRunInstanceId } from '../../src/domain/requests';
 
 describe('request bodies', () => {
   it('accepts one hostname and normalises it', () => {
@@ -55,6 +55,46 @@ describe('request bodies', () => {
         ok: false,
         errors: [{ field: 'hostnames[1].challengeType', reason: 'must be one of http-01, dns-01' }],
       });
+    }
+  });
+
+  it('groups entries into one certificate per group, names in request order, at most 5, one challenge type each', () => {
+    const entries = parseHostnameEntries(
+      {
+        hostnames: [
+          { hostname: 'a.example.com', group: 'g1' },
+          { hostname: 'solo.example.com' },
+          { hostname: 'b.example.com', group: 'g1' },
+          { hostname: '*.example.org', group: 'wild', challengeType: 'dns-01' },
+          { hostname: 'example.org', group: 'wild', challengeType: 'dns-01' },
+        ],
+      },
+      10,
+      'http-01',
+    );
+    expect(entries.ok).toBe(true);
+    if (!entries.ok) return;
+    expect(certificatesOf(entries.value, 'http-01')).toEqual({
+      ok: true,
+      value: [
+        { hostname: 'a.example.com', names: ['a.example.com', 'b.example.com'], challengeType: 'http-01' },
+        { hostname: 'solo.example.com', names: ['solo.example.com'], challengeType: 'http-01' },
+        { hostname: '*.example.org', names: ['*.example.org', 'example.org'], challengeType: 'dns-01' },
+      ],
+    });
+
+    const six = Array.from({ length: 6 }, (_, i) => ({ hostname: `h${i}.example.com`, group: 'big' }));
+    const tooMany = parseHostnameEntries({ hostnames: six }, 10, 'dns-01');
+    expect(tooMany.ok && certificatesOf(tooMany.value, 'dns-01')).toEqual({ ok: false, errors: [{ field: 'hostnames[5].group', reason: 'group "big" already has 5 names, the most one gateway listener holds' }] });
+
+    const mixed = parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com', group: 'g' }, { hostname: 'b.example.com', group: 'g', challengeType: 'dns-01' }] }, 10, 'http-01');
+    const refused = mixed.ok ? certificatesOf(mixed.value, 'http-01') : mixed;
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.errors).toEqual([{ field: 'hostnames[1].challengeType', reason: expect.stringContaining('one certificate, one challenge type') }]);
+
+    for (const group of ['', ' g', 'g/1', 7, 'x'.repeat(65)]) {
+      const parsed = parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com', group }] }, 10, 'http-01');
+      expect(parsed).toEqual({ ok: false, errors: [{ field: 'hostnames[0].group', reason: expect.stringContaining('1 to 64') }] });
     }
   });
 
