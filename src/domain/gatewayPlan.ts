@@ -164,7 +164,7 @@ export function planHttpsBindings(
       const rule: ApplicationGatewayRequestRoutingRule = {
         name: ruleName(binding),
         ruleType: 'Basic',
-        priority: freePriority(rules),
+        priority: freePriority(rules, firstPriorityFor(names)),
         httpListener: { id: listenerId },
         backendAddressPool: { id: childId(gatewayId, 'backendAddressPools', targets.backendPoolName) },
         backendHttpSettings: { id: childId(gatewayId, 'backendHttpSettingsCollection', targets.httpSettingsName) },
@@ -196,9 +196,30 @@ function removeBindings(gateway: ApplicationGateway, removals: HttpsRemoval[]): 
   return changed;
 }
 
-function freePriority(rules: ApplicationGatewayRequestRoutingRule[]): number {
+/**
+ * Where a binding's rule starts looking for a free priority. A v2 gateway sends a request to the
+ * first rule, by priority, whose listener matches its SNI or Host (Learn, "Application Gateway
+ * listener configuration", rule priority; "multiple site hosting": a wildcard matches any name
+ * under it, dots included). So a wildcard rule must come after every exact name it covers, and a
+ * broader wildcard after a narrower one, whatever order they were issued in: exact names from
+ * FIRST_RULE_PRIORITY, wildcards from WILDCARD_RULE_PRIORITY, the more labels the earlier.
+ */
+export const WILDCARD_RULE_PRIORITY = 15000;
+const WILDCARD_BAND_LABELS = 40;
+
+export function firstPriorityFor(names: string[]): number {
+  const wildcards = names.filter(isWildcard);
+  if (wildcards.length === 0) return FIRST_RULE_PRIORITY;
+  const fewestLabels = Math.min(...wildcards.map((name) => name.split('.').length));
+  return WILDCARD_RULE_PRIORITY + Math.max(0, WILDCARD_BAND_LABELS - fewestLabels) * 100;
+}
+
+function freePriority(rules: ApplicationGatewayRequestRoutingRule[], from = FIRST_RULE_PRIORITY): number {
   const used = new Set(rules.map((r) => r.priority));
-  for (let priority = FIRST_RULE_PRIORITY; priority <= MAX_RULE_PRIORITY; priority++) {
+  for (let priority = from; priority <= MAX_RULE_PRIORITY; priority++) {
+    if (!used.has(priority)) return priority;
+  }
+  for (let priority = FIRST_RULE_PRIORITY; priority < from; priority++) {
     if (!used.has(priority)) return priority;
   }
   for (let priority = 1; priority < FIRST_RULE_PRIORITY; priority++) {

@@ -1,5 +1,5 @@
 import type { ApplicationGateway } from '@azure/arm-network';
-import { FIRST_RULE_PRIORITY, HttpsBinding, httpsFrontend, planHttpsBindings } from '../../src/domain/gatewayPlan';
+import { FIRST_RULE_PRIORITY, firstPriorityFor, HttpsBinding, httpsFrontend, planHttpsBindings, WILDCARD_RULE_PRIORITY } from '../../src/domain/gatewayPlan';
 
 const gwId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/gw';
 const targets = { backendPoolName: 'app-pool', httpSettingsName: 'app-settings' };
@@ -74,6 +74,24 @@ describe('planning the gateway change', () => {
 
     const withC = planHttpsBindings(gateway(), [binding('c.example.com')], targets)!;
     expect(() => planHttpsBindings(withC, [{ ...binding('a.example.com'), hostnames: names }], targets)).toThrow(/c\.example\.com is already served by the gateway's listener c-example-com-https/);
+  });
+
+  it('orders rules so that exact names come before wildcards and narrower wildcards before broader ones, whatever the issue order', () => {
+    const priorityOf = (gw: ApplicationGateway, listener: string): number | undefined =>
+      gw.requestRoutingRules?.find((r) => r.httpListener?.id?.endsWith(`/${listener}`))?.priority;
+    let gw = planHttpsBindings(gateway(), [binding('*.example.com')], targets)!;
+    gw = planHttpsBindings(gw, [binding('*.shop.example.com')], targets)!;
+    gw = planHttpsBindings(gw, [binding('www.example.com')], targets)!;
+    const broad = priorityOf(gw, '*-example-com-https')!;
+    const narrow = priorityOf(gw, '*-shop-example-com-https')!;
+    const exact = priorityOf(gw, 'www-example-com-https')!;
+    expect(exact).toBe(FIRST_RULE_PRIORITY);
+    expect(exact).toBeLessThan(narrow);
+    expect(narrow).toBeLessThan(broad);
+    expect(broad).toBeGreaterThanOrEqual(WILDCARD_RULE_PRIORITY);
+    expect(broad).toBeLessThanOrEqual(20000);
+    // A certificate with a wildcard and its apex goes where its wildcard does.
+    expect(firstPriorityFor(['*.example.com', 'example.com'])).toBe(firstPriorityFor(['*.example.com']));
   });
 
   it('writes nothing when the gateway already matches (a rerun)', () => {
