@@ -5,7 +5,7 @@
 // azd (1.24.0 and later, azure.yaml requiredVersions) deletes on `azd down` exactly the resource
 // groups the deployment created (azure-dev pkg/azapi/standard_deployments.go,
 // createdResourceGroupsFromDeployment), never a group it only deployed into. Everything passed in as
-// existing (gateway, VNet, public IPs, identities, WAF policies, Key Vault, challenge storage) is
+// existing (gateway, VNet, public IPs, identities, WAF policies, Key Vault, challenge storage, DNS zones) is
 // referenced by resource id, in any group or subscription, and stays; the role assignments and
 // custom roles made on them are removed by the azd down hooks once that group is gone (scripts/deploy/predown.ts).
 targetScope = 'subscription'
@@ -80,6 +80,15 @@ param gatewayLinkerActions string = ''
 param applicationGatewayHttpSettingsName string
 param applicationGatewayBackendName string
 
+@allowed(['http-01', 'dns-01'])
+@description('How the app proves a name by default (a request may choose per name): http-01 through the gateway\'s challenge path rule, or dns-01 through TXT records in dnsZoneResourceIds (needed for wildcards).')
+param acmeChallengeType string = 'http-01'
+// Comma-separated like applicationGatewayLinkedResourceIds: azd passes a parameters-file string
+// unchanged to an array parameter (azure-dev bicep_provider.go, armParameterFileValue), and
+// main.parameters.json must stay valid JSON around the ${…} it substitutes.
+@description('Resource ids, comma-separated, of the Azure DNS zones (public) the app answers DNS-01 challenges in, in any group or subscription: it may write _acme-challenge TXT record sets there and nothing else. Empty: none.')
+param dnsZoneResourceIds string = ''
+
 @description('Empty: create a Key Vault in the app\'s group. Or the resource id of an existing vault (RBAC mode), in any group or subscription; it is never deleted.')
 param existingKeyVaultId string = ''
 @allowed(['default', 'recover'])
@@ -132,6 +141,9 @@ var challengeResourceGroup = createChallengeAccount ? resourceGroupName : challe
 var linkedResourceIds = split(applicationGatewayLinkedResourceIds, ',')
 // Lower case: union() compares case-sensitively, and ids read from a gateway mix spellings.
 var linkedResourceGroupIds = union(map(linkedResourceIds, id => toLower('/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}')), [])
+// The zones, blanks dropped (an empty parameter is no zone, not one empty id), and their groups.
+var dnsZoneIds = filter(map(split(dnsZoneResourceIds, ','), id => trim(id)), id => !empty(id))
+var dnsZoneGroupIds = union(map(dnsZoneIds, id => toLower('/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}')), [])
 
 resource appGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -169,6 +181,8 @@ module app 'modules/app.bicep' = {
     failureWebhookUrl: failureWebhookUrl
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
+    acmeChallengeType: acmeChallengeType
+    dnsZoneResourceIds: dnsZoneIds
   }
 }
 
@@ -212,6 +226,7 @@ module gatewayAccess 'modules/gatewayAccess.bicep' = {
     roleNameSuffix: '${environmentName}, ${token}, ${uniqueString(toLower(gatewayParts[2]), toLower(gatewayParts[4]))}'
     linkedResourceGroupIds: linkedResourceGroupIds
     gatewayLinkerActions: empty(gatewayLinkerActions) ? [] : split(gatewayLinkerActions, ',')
+    dnsZoneGroupIds: dnsZoneGroupIds
   }
 }
 
@@ -228,17 +243,31 @@ module linkedResourceAccess 'modules/linkedResourceAccess.bicep' = [
   }
 ]
 
+// The DNS challenge writer role on each Azure DNS zone, in that zone's own group and subscription.
+module dnsZoneAccess 'modules/dnsZoneAccess.bicep' = [
+  for (id, index) in dnsZoneIds: {
+    name: 'appgw-certbot-dns-zone-${token}-${index}'
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
+      zoneName: split(id, '/')[8]
+      principalId: app.outputs.appPrincipalId
+      roleDefinitionGuid: gatewayAccess.outputs.dnsChallengeWriterRoleGuid
+    }
+  }
+]
+
 output AZURE_RESOURCE_GROUP string = appGroup.name
 output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
 output KEY_VAULT_URL string = app.outputs.keyVaultUrl
 output CHALLENGE_CONTAINER_URL string = app.outputs.challengeContainerUrl
 // What lives outside the app's group and `azd down` would leave behind: the postdown hook removes
-// these assignments, then these role definitions. (Two outputs: a for-expression cannot sit inside
-// concat, and a lambda cannot index a module collection.)
+// these assignments, then these role definitions. (One output per module loop: a for-expression
+// cannot sit inside concat, and a lambda cannot index a module collection.)
 output EXTERNAL_ROLE_ASSIGNMENT_IDS array = concat(
   gatewayAccess.outputs.roleAssignmentIds,
   createKeyVault ? [] : vaultAccess.outputs.roleAssignmentIds,
   createChallengeAccount ? [] : challengeStorage.outputs.roleAssignmentIds
 )
 output LINKED_ROLE_ASSIGNMENT_IDS array = [for i in range(0, length(linkedResourceIds)): linkedResourceAccess[i].outputs.roleAssignmentId]
+output DNS_ZONE_ROLE_ASSIGNMENT_IDS array = [for i in range(0, length(dnsZoneIds)): dnsZoneAccess[i].outputs.roleAssignmentId]
 output CUSTOM_ROLE_DEFINITION_IDS array = gatewayAccess.outputs.roleDefinitionIds

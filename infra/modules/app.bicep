@@ -38,6 +38,10 @@ param renewalSchedule string
 param failureWebhookUrl string
 param historyRetentionDays int
 param useDurableTaskScheduler bool
+@allowed(['http-01', 'dns-01'])
+param acmeChallengeType string
+@description('Resource ids of the Azure DNS zones the app may write _acme-challenge TXT record sets in (main.bicep assigns it the DNS challenge writer role on each).')
+param dnsZoneResourceIds array
 
 var tags = { 'azd-env-name': environmentName }
 // Endpoints built from names and the cloud's suffixes, so an existing vault or account in another
@@ -223,6 +227,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'KeyVaultBaseUrl', value: keyVaultUrl }
         { name: 'ArmEndpoint', value: environment().resourceManager }
         { name: 'DnsServers', value: '' }
+        // DNS-01: the default challenge type and the zones the app may write TXT record sets in, always
+        // listed (left empty, the app would list every zone of SubscriptionId, a read on the subscription
+        // that no role here grants; the preprovision hook refuses dns-01 without zones).
+        // DnsAuthoritativePort is not set: 53, the zones' name servers' port; only the sandbox moves it.
+        { name: 'AcmeChallengeType', value: acmeChallengeType }
+        { name: 'DnsZoneResourceIds', value: join(dnsZoneResourceIds, ',') }
         { name: 'CertificateKeyType', value: certificateKeyType }
         { name: 'AcmeAccountKeySecretName', value: 'acme-account-key' }
         { name: 'KeyVaultChallengeResourceVerification', value: 'true' }

@@ -2,7 +2,8 @@
 // custom roles (their actions, each with its reason, come from ../roles.json, the file the sandbox
 // enforces and test/infra checks), the gateway operator role on the gateway itself, and the one
 // read Resource Manager authorizes at resource-group level. linkedResourceAccess.bicep assigns
-// the linker role on what the gateway references.
+// the linker role on what the gateway references, dnsZoneAccess.bicep the DNS challenge writer role
+// on each Azure DNS zone.
 // Actions: https://learn.microsoft.com/azure/role-based-access-control/permissions/networking
 targetScope = 'resourceGroup'
 
@@ -15,6 +16,8 @@ param roleNameSuffix string
 param linkedResourceGroupIds array
 @description('The linker role\'s actions as the operations catalog accepts them (the preprovision hook checks; empty: as roles.json lists them).')
 param gatewayLinkerActions array = []
+@description('Resource group ids (/subscriptions/…/resourceGroups/…, lower case) holding the Azure DNS zones the app answers DNS-01 challenges in: where the DNS challenge writer role may be assigned.')
+param dnsZoneGroupIds array = []
 
 resource gateway 'Microsoft.Network/applicationGateways@2024-05-01' existing = {
   name: gatewayName
@@ -82,6 +85,30 @@ resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04
   }
 }
 
+// The _acme-challenge TXT record sets of DNS-01, in the zones dnsZoneAccess.bicep assigns it on
+// (Learn, "How to protect DNS zones and records", custom roles: a role limited to one record type;
+// DNS Zone Contributor would also write every other record type and delete the zone).
+// https://learn.microsoft.com/azure/dns/dns-protect-zones-recordsets#custom-roles
+// Defined even without zones (then assignable only here, and assigned nowhere): a definition grants
+// nothing by itself, and keeping it keeps its GUID, so listing zones later, or none again, only
+// changes its assignable scopes, and it is never left behind outside the outputs the hooks clean up.
+resource dnsChallengeWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, roleNameSuffix, 'appgw-certbot-dns-challenge-writer')
+  properties: {
+    roleName: '${customRoles.dnsChallengeWriter.roleName} (${roleNameSuffix})'
+    description: customRoles.dnsChallengeWriter.description
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: customRoles.dnsChallengeWriter.actions
+        notActions: customRoles.dnsChallengeWriter.notActions
+      }
+    ]
+    // The deployment's own group first, like the linker's (lower case: union() compares case-sensitively).
+    assignableScopes: union([toLower(resourceGroup().id)], dnsZoneGroupIds)
+  }
+}
+
 // Assignments name a custom role by its subscription-level id in their own subscription (the
 // documented form; the definition's `.id` here would be its resource-group form).
 resource onGateway 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -105,9 +132,11 @@ resource onGatewayResourceGroup 'Microsoft.Authorization/roleAssignments@2022-04
 }
 
 output gatewayLinkerRoleGuid string = gatewayLinker.name
+output dnsChallengeWriterRoleGuid string = dnsChallengeWriter.name
 output roleDefinitionIds array = [
   subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperator.name)
   subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayLinker.name)
   subscriptionResourceId('Microsoft.Authorization/roleDefinitions', gatewayOperationReader.name)
+  subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dnsChallengeWriter.name)
 ]
 output roleAssignmentIds array = [onGateway.id, onGatewayResourceGroup.id]

@@ -87,6 +87,8 @@ export interface DeploymentParameters {
   /** The private state container beside it (main.bicep's stateContainerName; default appgw-certbot-state). */
   stateContainerName?: string;
   useDurableTaskScheduler?: boolean;
+  /** The Azure DNS zones the app answers DNS-01 challenges in (main.bicep's dnsZoneResourceIds, split; none by default). */
+  dnsZoneResourceIds?: string[];
 }
 
 /**
@@ -96,9 +98,14 @@ export interface DeploymentParameters {
  */
 export function dedicatedGroupProblem(parameters: DeploymentParameters, existingGroupTags?: Record<string, string> | null): string | undefined {
   const appGroup = `/subscriptions/${parameters.subscriptionId}/resourceGroups/${parameters.resourceGroupName}`;
-  const referenced = [parameters.applicationGatewayId, ...parameters.applicationGatewayLinkedResourceIds, parameters.applicationGatewayIdentityId, parameters.existingKeyVaultId, parameters.existingChallengeStorageAccountId].filter(
-    (id): id is string => !!id,
-  );
+  const referenced = [
+    parameters.applicationGatewayId,
+    ...parameters.applicationGatewayLinkedResourceIds,
+    parameters.applicationGatewayIdentityId,
+    parameters.existingKeyVaultId,
+    parameters.existingChallengeStorageAccountId,
+    ...(parameters.dnsZoneResourceIds ?? []),
+  ].filter((id): id is string => !!id);
   const inside = referenced.find((id) => sameId(groupOf(id), appGroup));
   if (inside) return `The app's resource group ${parameters.resourceGroupName} holds ${inside}, which was passed in as existing: \`azd down\` deletes that group whole. Choose another AZURE_APP_RESOURCE_GROUP (a new, dedicated group).`;
   if (existingGroupTags !== undefined && existingGroupTags !== null && existingGroupTags['azd-env-name'] !== parameters.environmentName) {
@@ -108,7 +115,7 @@ export function dedicatedGroupProblem(parameters: DeploymentParameters, existing
 }
 
 export interface RenderedAssignment {
-  /** The roles.json entry (the Bicep symbol; onLinkedResource for each linked resource). */
+  /** The roles.json entry (the Bicep symbol; onLinkedResource for each linked resource, onDnsZone for each zone). */
   name: string;
   principal: 'app' | 'gateway';
   role: string;
@@ -156,6 +163,7 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
   createdResources.push(challengeContainer, stateContainer);
 
   const gatewayGroup = groupOf(parameters.applicationGatewayId);
+  const dnsZones = parameters.dnsZoneResourceIds ?? [];
   const scopes: Record<string, string[]> = {
     hostStorage: [`${appGroup}/providers/Microsoft.Storage/storageAccounts/st${token}`],
     insights: [`${appGroup}/providers/Microsoft.Insights/components/appi-${token}`],
@@ -166,6 +174,7 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
     gateway: [parameters.applicationGatewayId],
     gatewayLinkedResource: parameters.applicationGatewayLinkedResourceIds,
     resourceGroup: [gatewayGroup],
+    dnsZone: dnsZones,
   };
   const assignments: RenderedAssignment[] = [];
   for (const entry of roles.roleAssignments) {
@@ -176,6 +185,7 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
     }
   }
   const linkedGroups = unique(parameters.applicationGatewayLinkedResourceIds.map(groupOf));
+  const zoneGroups = unique(dnsZones.map(groupOf));
   return {
     createdResourceGroups: [appGroup],
     createdResources,
@@ -184,6 +194,8 @@ export function renderDeployment(parameters: DeploymentParameters): RenderedDepl
       { role: 'gatewayOperator', assignableScopes: [gatewayGroup] },
       { role: 'gatewayLinker', assignableScopes: unique([gatewayGroup, ...linkedGroups]) },
       { role: 'gatewayOperationReader', assignableScopes: [gatewayGroup] },
+      // Defined with or without zones (gatewayAccess.bicep): then assignable only in the gateway's group.
+      { role: 'dnsChallengeWriter', assignableScopes: unique([gatewayGroup, ...zoneGroups]) },
     ],
   };
 }
@@ -197,6 +209,8 @@ export interface PreviousDeployment {
   gatewayId?: string;
   externalAssignments: string[];
   linkedAssignments: string[];
+  /** DNS_ZONE_ROLE_ASSIGNMENT_IDS: the DNS challenge writer on each zone (absent before zones were supported). */
+  dnsZoneAssignments?: string[];
   definitions: string[];
 }
 
@@ -207,8 +221,8 @@ export function assignmentScope(id: string): string {
 
 /**
  * What the previous deployment assigned that this one will not: incremental deployments never
- * delete, a role assignment left on a resource the gateway no longer links keeps a right nobody
- * needs, and a custom role cannot lose an assignable scope that still holds assignments
+ * delete, a role assignment left on a resource the gateway no longer links, or on a DNS zone no
+ * longer listed, keeps a right nobody needs, and a custom role cannot lose an assignable scope that still holds assignments
  * (RoleScopeBeingRemovedContainsAssignments). When the gateway moved to another group, the custom
  * roles are new ones, so the old roles and everything assigned with them go.
  */
@@ -217,7 +231,7 @@ export function staleRoleObjects(previous: PreviousDeployment, parameters: Deplo
   const kept = new Set(rendered.assignments.filter((a) => a.external).map((a) => a.scope.toLowerCase()));
   const moved = !!previous.gatewayId && groupOf(previous.gatewayId).toLowerCase() !== groupOf(parameters.applicationGatewayId).toLowerCase();
   const customRoleScopes = new Set(rendered.assignments.filter((a) => a.external && a.role in roles.customRoles).map((a) => a.scope.toLowerCase()));
-  const assignments = [...previous.externalAssignments, ...previous.linkedAssignments].filter((id) => {
+  const assignments = [...previous.externalAssignments, ...previous.linkedAssignments, ...(previous.dnsZoneAssignments ?? [])].filter((id) => {
     const scope = assignmentScope(id).toLowerCase();
     if (!kept.has(scope)) return true;
     // After a move, assignments of the old custom roles are replaced by the new roles' (same scopes, new names).

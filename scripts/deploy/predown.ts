@@ -3,7 +3,7 @@ import { PlanError } from './plan';
 
 /**
  * `azd down` deletes the app's own resource group, which leaves the role assignments made on
- * resources outside it (the gateway, what it links, an existing vault or storage account) and the
+ * resources outside it (the gateway, what it links, the DNS zones, an existing vault or storage account) and the
  * custom role definitions. They are removed only once the group is really gone: azd asks for
  * confirmation after the predown hook, and `--no-prompt` without `--force` only previews, so the
  * predown hook only notes what to remove (`APPGW_CERTBOT_CLEANUP`: azd clears the deployment's
@@ -26,7 +26,11 @@ export function noteCleanup(env: NodeJS.ProcessEnv): Cleanup | undefined {
   if (!subscription || !group) return undefined;
   return {
     appResourceGroupId: `/subscriptions/${subscription}/resourceGroups/${group}`,
-    assignments: [...list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS, 'EXTERNAL_ROLE_ASSIGNMENT_IDS'), ...list(env.LINKED_ROLE_ASSIGNMENT_IDS, 'LINKED_ROLE_ASSIGNMENT_IDS')],
+    assignments: [
+      ...list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS, 'EXTERNAL_ROLE_ASSIGNMENT_IDS'),
+      ...list(env.LINKED_ROLE_ASSIGNMENT_IDS, 'LINKED_ROLE_ASSIGNMENT_IDS'),
+      ...list(env.DNS_ZONE_ROLE_ASSIGNMENT_IDS, 'DNS_ZONE_ROLE_ASSIGNMENT_IDS'),
+    ],
     definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS, 'CUSTOM_ROLE_DEFINITION_IDS'),
   };
 }

@@ -11,6 +11,8 @@ import { DeploymentParameters, GatewayView, PlanError, actionsForCatalog, dedica
  * Vault.
  */
 const NETWORK_API = '2024-05-01';
+/** Azure DNS (Microsoft.Network/dnsZones), the api-version the app's client (@azure/arm-dns) uses. */
+const DNS_API = '2018-05-01';
 
 export interface PreprovisionResult {
   values: Record<string, string>;
@@ -49,6 +51,14 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
   const existingChallengeStorageAccountId = env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID
     ? requireResourceId('EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID', env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID, 'Microsoft.Storage/storageAccounts')
     : undefined;
+  const dnsZoneResourceIds = dnsZoneIds(env.AZURE_DNS_ZONE_RESOURCE_IDS);
+  const challengeType = env.ACME_CHALLENGE_TYPE || 'http-01';
+  if (challengeType !== 'http-01' && challengeType !== 'dns-01') throw new PlanError(`ACME_CHALLENGE_TYPE must be http-01 or dns-01; got "${challengeType}".`);
+  if (challengeType === 'dns-01' && dnsZoneResourceIds.length === 0) {
+    throw new PlanError(
+      'ACME_CHALLENGE_TYPE is dns-01 but AZURE_DNS_ZONE_RESOURCE_IDS lists no Azure DNS zone: the deployment lets the app write TXT records only in the zones listed (the DNS challenge writer role on each), so every DNS-01 order would fail. Set AZURE_DNS_ZONE_RESOURCE_IDS to the zones\' resource ids, comma-separated.',
+    );
+  }
   const parameters: DeploymentParameters = {
     environmentName,
     subscriptionId,
@@ -63,6 +73,7 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     challengeContainerName: env.CHALLENGE_CONTAINER_NAME || 'acme-challenge',
     stateContainerName: env.STATE_CONTAINER_NAME || undefined,
     useDurableTaskScheduler: env.USE_DURABLE_TASK_SCHEDULER === 'true',
+    dnsZoneResourceIds,
   };
 
   if (existingKeyVaultId) {
@@ -82,14 +93,31 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     }
   }
 
+  // Each zone is read as the deployer: a zone that is not there, or that the deployer may not read,
+  // would fail the role assignment mid-deployment; a private zone (zoneType Private, the legacy
+  // kind) is not served on the internet, where the CA looks the TXT record up.
+  for (const zone of dnsZoneResourceIds) {
+    const reply = await arm.get(zone, DNS_API);
+    if (reply.status !== 200) throw new PlanError(`Cannot read the Azure DNS zone ${zone} (${armError(reply)}). Check AZURE_DNS_ZONE_RESOURCE_IDS and that you may read the zone.`);
+    // The API's default is Public (dns.json 2018-05-01, ZoneProperties.zoneType).
+    const zoneType = (reply.body.properties as { zoneType?: string } | undefined)?.zoneType ?? 'Public';
+    if (zoneType.toLowerCase() !== 'public') {
+      throw new PlanError(`The Azure DNS zone ${zone} is a ${zoneType} zone: the CA looks DNS-01 TXT records up on the internet, which only a public zone answers. List only public zones in AZURE_DNS_ZONE_RESOURCE_IDS.`);
+    }
+  }
+
   const group = await arm.get(`/subscriptions/${subscriptionId}/resourcegroups/${parameters.resourceGroupName}`, '2021-04-01');
   const groupTags = group.status === 200 ? ((group.body.tags as Record<string, string> | undefined) ?? {}) : null;
   const problem = dedicatedGroupProblem(parameters, groupTags);
   if (problem) throw new PlanError(problem);
 
-  // The linker role's actions as the operations catalog accepts them (a custom role naming an
-  // unlisted action is refused whole).
-  const linker = actionsForCatalog(roles.customRoles.gatewayLinker.actions, await operationsCatalog(arm, roles.customRoles.gatewayLinker.actions));
+  // The custom roles' actions as the operations catalog accepts them (a custom role naming an
+  // unlisted action is refused whole): the linker's, with a stand-in where one is known, and the DNS
+  // challenge writer's, which the deployment always defines, as they are.
+  const catalog = await operationsCatalog(arm, [...roles.customRoles.gatewayLinker.actions, ...roles.customRoles.dnsChallengeWriter.actions]);
+  const linker = actionsForCatalog(roles.customRoles.gatewayLinker.actions, catalog);
+  const dnsWriter = actionsForCatalog(roles.customRoles.dnsChallengeWriter.actions, catalog);
+  if (dnsWriter.substituted.length) throw new PlanError(`The DNS challenge writer role's actions have no stand-in in the Bicep: ${dnsWriter.substituted.map((s) => s.action).join(', ')}.`);
 
   const values: Record<string, string> = {
     APPGW_LINKER_ACTIONS: linker.actions.join(','),
@@ -99,6 +127,8 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
     APPGW_IDENTITY_ID: identity,
     AZURE_APP_RESOURCE_GROUP: parameters.resourceGroupName,
     KEY_VAULT_CREATE_MODE: existingKeyVaultId ? 'default' : await keyVaultCreateMode(arm, parameters),
+    // The zones read above, comma-separated, as main.bicep splits them.
+    AZURE_DNS_ZONE_RESOURCE_IDS: dnsZoneResourceIds.join(','),
   };
   // What the previous deployment of this environment assigned that this one will not (azd keeps its outputs).
   const stale = staleRoleObjects(
@@ -106,6 +136,7 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
       gatewayId: env.APPGW_ID || undefined,
       externalAssignments: list(env.EXTERNAL_ROLE_ASSIGNMENT_IDS, 'EXTERNAL_ROLE_ASSIGNMENT_IDS'),
       linkedAssignments: list(env.LINKED_ROLE_ASSIGNMENT_IDS, 'LINKED_ROLE_ASSIGNMENT_IDS'),
+      dnsZoneAssignments: list(env.DNS_ZONE_ROLE_ASSIGNMENT_IDS, 'DNS_ZONE_ROLE_ASSIGNMENT_IDS'),
       definitions: list(env.CUSTOM_ROLE_DEFINITION_IDS, 'CUSTOM_ROLE_DEFINITION_IDS'),
     },
     parameters,
@@ -156,6 +187,19 @@ async function keyVaultCreateMode(arm: Arm, parameters: DeploymentParameters): P
   }
   const ours = vaults.find((v) => v.properties?.tags?.['azd-env-name'] === parameters.environmentName && v.properties.vaultId && groupOf(v.properties.vaultId).toLowerCase().endsWith(`/resourcegroups/${parameters.resourceGroupName.toLowerCase()}`));
   return ours ? 'recover' : 'default';
+}
+
+/** AZURE_DNS_ZONE_RESOURCE_IDS: Azure DNS zone resource ids, separated by commas or white space, each once. */
+function dnsZoneIds(value: string | undefined): string[] {
+  const ids: string[] = [];
+  for (const id of (value ?? '').split(/[,\s]+/).filter(Boolean)) {
+    if (/\/providers\/Microsoft\.Network\/privateDnsZones\//i.test(id)) {
+      throw new PlanError(`AZURE_DNS_ZONE_RESOURCE_IDS lists ${id}, a private DNS zone: the CA looks DNS-01 TXT records up on the internet, which only a public Azure DNS zone (Microsoft.Network/dnszones) answers.`);
+    }
+    requireResourceId('AZURE_DNS_ZONE_RESOURCE_IDS', id, 'Microsoft.Network/dnszones');
+    if (!ids.some((other) => other.toLowerCase() === id.toLowerCase())) ids.push(id);
+  }
+  return ids;
 }
 
 function need(env: NodeJS.ProcessEnv, name: string): string {

@@ -24,6 +24,11 @@ function settingsReadByCode(): string[] {
   return [...config.matchAll(/(?:required|optional)\(env, '(\w+)'/g)].map((m) => m[1]);
 }
 
+/** Settings the code reads that the infra must leave at their default, and why. */
+const NOT_SET_BY_INFRA: Record<string, string> = {
+  DnsAuthoritativePort: "the port the zones' name servers are asked on: 53 in Azure; only the sandbox moves it (its DNS server's port)",
+};
+
 /** `{ name: 'X', value: ... }` entries of the function app's appSettings. */
 function appSettings(): string[] {
   const start = appModule.indexOf('appSettings:');
@@ -56,12 +61,28 @@ describe('infra matches the code', () => {
     const expected = settingsReadByCode();
     expect(expected.length).toBeGreaterThanOrEqual(10);
     const set = appSettings();
-    expect(set.length).toBeGreaterThan(expected.length);
-    for (const name of expected) expect(set).toContain(name);
+    expect(set.length).toBeGreaterThan(expected.length - Object.keys(NOT_SET_BY_INFRA).length);
+    for (const name of expected) {
+      if (name in NOT_SET_BY_INFRA) expect({ name, setByInfra: set.includes(name) }).toEqual({ name, setByInfra: false });
+      else expect(set).toContain(name);
+    }
+    // Each knob left out is one the code reads, with its default.
+    for (const name of Object.keys(NOT_SET_BY_INFRA)) expect(read('src/domain/config.ts')).toMatch(new RegExp(`optional\\(env, '${name}', '[^']+'\\)`));
     // and the contract's names are among them
     for (const name of ['AcmeEndpoint', 'AcmeAccountEmail', 'TenantId', 'SubscriptionId', 'ApplicationGatewayResourceGroup', 'ApplicationGatewayName', 'ApplicationGatewayHttpSettingsName', 'ApplicationGatewayBackendName', 'BlobContainerUrl', 'KeyVaultBaseUrl']) {
       expect(set).toContain(name);
     }
+  });
+
+  it('passes the DNS-01 settings from the parameters: the default challenge type and the zones, joined as the app splits them', () => {
+    expect(main).toMatch(/@allowed\(\['http-01', 'dns-01'\]\)\n@description\('[^\n]+'\)\nparam acmeChallengeType string = 'http-01'/);
+    expect(main).toMatch(/param dnsZoneResourceIds string = ''/);
+    expect(main).toMatch(/module app [\s\S]*?acmeChallengeType: acmeChallengeType\n {4}dnsZoneResourceIds: dnsZoneIds\n/);
+    expect(appModule).toMatch(/\{ name: 'AcmeChallengeType', value: acmeChallengeType \}/);
+    expect(appModule).toMatch(/\{ name: 'DnsZoneResourceIds', value: join\(dnsZoneResourceIds, ','\) \}/);
+    const parameters = read('infra/main.parameters.json');
+    expect(parameters).toContain('"value": "${ACME_CHALLENGE_TYPE=http-01}"');
+    expect(parameters).toContain('"value": "${AZURE_DNS_ZONE_RESOURCE_IDS=}"');
   });
 
   it('names in local.settings.example.json are the ones the code reads', () => {
@@ -142,10 +163,18 @@ describe('infra matches the code', () => {
       if (expression === 'gatewayPrincipalId') return 'gateway';
       return `unknown principal ${expression}`;
     };
-    const roleOf = (expression: string): string =>
+    // Modules that assign a custom role main.bicep passes in by GUID (roleDefinitionGuid, from gatewayAccess.bicep's output).
+    const passedRole: Record<string, string> = { 'modules/linkedResourceAccess.bicep': 'gatewayLinker', 'modules/dnsZoneAccess.bicep': 'dnsChallengeWriter' };
+    const roleOf = (expression: string, file: string): string =>
       /roles\.(\w+)\.id\)$/.exec(expression)?.[1] ??
       /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\.name\)$/.exec(expression)?.[1] ??
-      (expression === 'roleDefinitionId' ? 'gatewayLinker' : `unknown role ${expression}`);
+      (['roleDefinitionId', "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)"].includes(expression) && passedRole[file] ? passedRole[file] : `unknown role ${expression}`);
+    for (const [file, role] of Object.entries(passedRole)) {
+      const symbol = /modules\/(\w+)\.bicep$/.exec(file)![1];
+      expect(main).toMatch(new RegExp(`module ${symbol} '${file}' = \\[[\\s\\S]*?roleDefinitionGuid: gatewayAccess\\.outputs\\.${role}RoleGuid\\n`));
+      expect(gatewayModule).toMatch(new RegExp(`output ${role}RoleGuid string = ${role}\\.name\\n`));
+      expect(bicepFiles[file]).toMatch(/subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', roleDefinitionGuid\)/);
+    }
     // linkedResourceAccess.bicep holds one conditional assignment per linkable type: together they are onLinkedResource.
     const linkedFile = 'modules/linkedResourceAccess.bicep';
     const inBicep = Object.entries(bicepFiles)
@@ -154,7 +183,7 @@ describe('infra matches the code', () => {
         name: a.file === linkedFile ? 'onLinkedResource' : a.name,
         file: a.file,
         principal: principalOf(a.principal),
-        role: roleOf(a.role),
+        role: roleOf(a.role, a.file),
         scope: a.file === linkedFile ? 'gatewayLinkedResource' : a.scope === '(none)' ? 'resourceGroup' : a.scope,
         ...(a.condition && a.file !== linkedFile ? { condition: a.condition } : {}),
       }));
@@ -167,7 +196,7 @@ describe('infra matches the code', () => {
     expect(linked.map((a) => a.scope).sort()).toEqual(['identity', 'publicIp', 'subnet', 'wafPolicy']);
     for (const type of LINKABLE_TYPES) expect(bicepFiles[linkedFile].toLowerCase()).toContain(`if (type == '${type}')`);
     // Modules get the app's identity, and the vault module the gateway's identity, by resource id.
-    for (const module of ['vaultAccess', 'challengeStorage', 'gatewayAccess']) expect(main).toMatch(new RegExp(`module ${module}[\\s\\S]*?(appPrincipalId|principalId): app\\.outputs\\.appPrincipalId`));
+    for (const module of ['vaultAccess', 'challengeStorage', 'gatewayAccess', 'linkedResourceAccess', 'dnsZoneAccess']) expect(main).toMatch(new RegExp(`module ${module}[\\s\\S]*?(appPrincipalId|principalId): app\\.outputs\\.appPrincipalId`));
     expect(main).toMatch(/gatewayPrincipalId: gatewayIdentity\.properties\.principalId/);
     expect(main).toMatch(/resource gatewayIdentity '[^']+' existing = \{\n {2}name: identityParts\[8\]\n {2}scope: resourceGroup\(identityParts\[2\], identityParts\[4\]\)/);
     // Every role an assignment names is defined, built-in roles by their GUID, custom ones in the gateway module.
@@ -199,11 +228,13 @@ describe('infra matches the code', () => {
     expect(Object.entries(roleFile.builtInRoles).filter(([, role]) => role.permissionsUnverified).map(([key]) => key)).toEqual(['durableTaskDataContributor']);
   });
 
-  it('gives the app exactly the justified actions on the gateway and on what it links, each with its reason', () => {
+  it('gives the app exactly the justified actions on the gateway, on what it links and on the DNS zones, each with its reason', () => {
     expect([...roleFile.customRoles.gatewayOperator.actions].sort()).toEqual(['Microsoft.Network/applicationGateways/read', 'Microsoft.Network/applicationGateways/write']);
     // The linker holds what the gateway's linked access checks need (src/domain/gatewayLinks.ts), plus reading public IPs for the DNS check.
     const linkedActions = [...new Set([SUBNET_JOIN, PUBLIC_IP_JOIN, WAF_POLICY_JOIN, IDENTITY_ASSIGN])];
     expect([...roleFile.customRoles.gatewayLinker.actions].sort()).toEqual([...linkedActions, 'Microsoft.Network/publicIPAddresses/read'].sort());
+    // DNS-01: the zone (its name servers) and TXT record sets only; no other record type, no zone write or delete.
+    expect([...roleFile.customRoles.dnsChallengeWriter.actions].sort()).toEqual(['Microsoft.Network/dnsZones/TXT/delete', 'Microsoft.Network/dnsZones/TXT/read', 'Microsoft.Network/dnsZones/TXT/write', 'Microsoft.Network/dnsZones/read']);
     for (const [key, role] of Object.entries(roleFile.customRoles)) {
       expect({ key, explained: Object.keys(role.why).sort() }).toEqual({ key, explained: [...role.actions].sort() });
       for (const reason of Object.values(role.why)) expect(reason.length).toBeGreaterThan(40);
@@ -250,6 +281,7 @@ describe('infra matches the code', () => {
       APPGW_NAME: 'the former setting, turned into APPGW_ID',
       EXTERNAL_ROLE_ASSIGNMENT_IDS: 'an output of the previous deployment',
       LINKED_ROLE_ASSIGNMENT_IDS: 'an output of the previous deployment',
+      DNS_ZONE_ROLE_ASSIGNMENT_IDS: 'an output of the previous deployment',
       CUSTOM_ROLE_DEFINITION_IDS: 'an output of the previous deployment',
       AZURE_FUNCTION_APP_NAME: 'an output of the previous deployment (which template made it)',
       EXISTING_KEY_VAULT_NAME: 'a former setting, refused',
@@ -291,8 +323,15 @@ describe('infra matches the code', () => {
     expect(main).toMatch(/module linkedResourceAccess 'modules\/linkedResourceAccess\.bicep' = \[\n {2}for \(id, index\) in linkedResourceIds: \{\n {4}name: '[^']+'\n {4}scope: resourceGroup\(split\(id, '\/'\)\[2\], split\(id, '\/'\)\[4\]\)\n {4}params: \{\n {6}resourceId: id\n/);
     expect(main).toMatch(/var linkedResourceIds = split\(applicationGatewayLinkedResourceIds, ','\)/);
     expect(main).toMatch(/var linkedResourceGroupIds = union\(map\(linkedResourceIds, id => toLower\('\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\)\), \[\]\)/);
-    // Assignable scopes: the gateway's group, and for the linker every group holding a linked resource.
+    // One DNS challenge writer assignment per zone, in the zone's own group and subscription.
+    expect(main).toMatch(/module dnsZoneAccess 'modules\/dnsZoneAccess\.bicep' = \[\n {2}for \(id, index\) in dnsZoneIds: \{\n {4}name: '[^']+'\n {4}scope: resourceGroup\(split\(id, '\/'\)\[2\], split\(id, '\/'\)\[4\]\)\n {4}params: \{\n {6}zoneName: split\(id, '\/'\)\[8\]\n/);
+    expect(main).toMatch(/var dnsZoneIds = filter\(map\(split\(dnsZoneResourceIds, ','\), id => trim\(id\)\), id => !empty\(id\)\)/);
+    expect(main).toMatch(/var dnsZoneGroupIds = union\(map\(dnsZoneIds, id => toLower\('\/subscriptions\/\$\{split\(id, '\/'\)\[2\]\}\/resourceGroups\/\$\{split\(id, '\/'\)\[4\]\}'\)\), \[\]\)/);
+    expect(main).toMatch(/module gatewayAccess [\s\S]*?dnsZoneGroupIds: dnsZoneGroupIds\n/);
+    expect(bicepFiles['modules/dnsZoneAccess.bicep']).toMatch(/resource dnsZone 'Microsoft\.Network\/dnsZones@[\d-]+' existing = \{\n {2}name: zoneName\n\}/);
+    // Assignable scopes: the gateway's group, for the linker every group holding a linked resource, for the DNS role every zone's group.
     expect(gatewayModule).toMatch(/resource gatewayLinker [\s\S]*?assignableScopes: union\(\[toLower\(resourceGroup\(\)\.id\)\], linkedResourceGroupIds\)/);
+    expect(gatewayModule).toMatch(/resource dnsChallengeWriter [\s\S]*?assignableScopes: union\(\[toLower\(resourceGroup\(\)\.id\)\], dnsZoneGroupIds\)/);
     expect([...gatewayModule.matchAll(/assignableScopes: \[resourceGroup\(\)\.id\]/g)]).toHaveLength(2);
     // The names the render gives what the app module creates.
     const rendered = renderDeployment({
@@ -312,6 +351,15 @@ describe('infra matches the code', () => {
       else if (name === 'appgw-certbot-state') expect(main).toMatch(/param stateContainerName string = 'appgw-certbot-state'/);
       // The vault's and the challenge account's names come from main.bicep (checked below).
       else if (!['kv-${token}', 'stc${token}'].includes(name)) expect(appModule).toContain(`name: '${name}'`);
+    }
+    // What the hooks clean up: every module's role assignments outside the app's group, and every custom role.
+    expect(main).toMatch(/output LINKED_ROLE_ASSIGNMENT_IDS array = \[for i in range\(0, length\(linkedResourceIds\)\): linkedResourceAccess\[i\]\.outputs\.roleAssignmentId\]/);
+    expect(main).toMatch(/output DNS_ZONE_ROLE_ASSIGNMENT_IDS array = \[for i in range\(0, length\(dnsZoneIds\)\): dnsZoneAccess\[i\]\.outputs\.roleAssignmentId\]/);
+    expect(bicepFiles['modules/dnsZoneAccess.bicep']).toMatch(/output roleAssignmentId string = onDnsZone\.id/);
+    for (const key of Object.keys(roleFile.customRoles)) expect(gatewayModule).toMatch(new RegExp(`output roleDefinitionIds array = \\[[^\\]]*subscriptionResourceId\\('Microsoft\\.Authorization/roleDefinitions', ${key}\\.name\\)`));
+    for (const output of ['EXTERNAL_ROLE_ASSIGNMENT_IDS', 'LINKED_ROLE_ASSIGNMENT_IDS', 'DNS_ZONE_ROLE_ASSIGNMENT_IDS', 'CUSTOM_ROLE_DEFINITION_IDS']) {
+      expect(read('scripts/deploy/predown.ts')).toContain(`env.${output}`);
+      expect(read('scripts/deploy/preprovision.ts')).toContain(`env.${output}`);
     }
     // Names the Key Vault and the challenge account get in main.bicep.
     expect(main).toMatch(/var keyVaultName = createKeyVault \? 'kv-\$\{token\}' : vaultParts\[8\]/);
