@@ -172,6 +172,82 @@ describe('DNS-01 end to end against the sandbox', () => {
     expect(await txtRecordSets()).toEqual([]);
   });
 
+  async function batch(hostnames: object[]) {
+    const started = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames });
+    expect(started.status).toBe(202);
+    return pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
+  }
+
+  const listenersFor = (name: string) => sandbox.arm.getGateway().properties.httpListeners.filter((l) => l.properties.hostNames?.includes(name) || l.properties.hostName === name);
+
+  it('issues one certificate for 5 names in three zones through the batch, bound to one multi-site listener with one rule, served for each name', async () => {
+    const names = ['shop.contoso.example', 'cart.contoso.example', 'pay.contoso.example', 'www.litware.example', 'api.fabrikam.example'];
+    const { final } = await batch(names.map((hostname) => ({ hostname, group: 'storefront', challengeType: 'dns-01' })));
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(final.output).toMatchObject({ hostnames: [{ hostname: 'shop.contoso.example', status: 'Completed' }] });
+    expect(await txtRecordSets()).toEqual([]);
+
+    const [listener] = listenersFor('shop.contoso.example');
+    expect(listener.properties.hostNames).toEqual(names);
+    for (const name of names) expect(listenersFor(name)).toEqual([listener]);
+    const rules = sandbox.arm.getGateway().properties.requestRoutingRules.filter((r) => (r.properties.httpListener?.id ?? '').toLowerCase().endsWith(`/${listener.name.toLowerCase()}`));
+    expect(rules).toHaveLength(1);
+    for (const name of names) {
+      const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, name, sandbox.acmeRootPem);
+      expect(served.authorized).toBe(true);
+      expect(served.subjectAltName?.split(', ').sort()).toEqual(names.map((n) => `DNS:${n}`).sort());
+    }
+
+    const list = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates?code=${sandbox.endpoints.functionKey}`);
+    const listed = ((await list.json()) as { hostname: string; hostnames: string[] }[]).find((c) => c.hostname === 'shop.contoso.example');
+    expect(listed?.hostnames.sort()).toEqual([...names].sort());
+  });
+
+  it('issues a wildcard and its apex in one certificate (two TXT values in one record set), refuses groups over 5 names or of mixed types with 400', async () => {
+    const { final } = await batch([
+      { hostname: '*.shop.fabrikam.example', group: 'shop', challengeType: 'dns-01' },
+      { hostname: 'shop.fabrikam.example', group: 'shop', challengeType: 'dns-01' },
+    ]);
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(await txtRecordSets()).toEqual([]);
+    expect(listenersFor('*.shop.fabrikam.example')[0].properties.hostNames).toEqual(['*.shop.fabrikam.example', 'shop.fabrikam.example']);
+    for (const name of ['shop.fabrikam.example', 'basket.shop.fabrikam.example']) {
+      const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, name, sandbox.acmeRootPem);
+      expect(served.authorized).toBe(true);
+      expect(served.subjectAltName?.split(', ').sort()).toEqual(['DNS:*.shop.fabrikam.example', 'DNS:shop.fabrikam.example']);
+    }
+
+    const six = Array.from({ length: 6 }, (_, i) => ({ hostname: `n${i}.contoso.example`, group: 'big', challengeType: 'dns-01' }));
+    const tooMany = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: six });
+    expect(tooMany.status).toBe(400);
+    expect(JSON.stringify(tooMany.body)).toContain('hostnames[5].group');
+    const mixed = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: [{ hostname: 'm1.contoso.example', group: 'm', challengeType: 'dns-01' }, { hostname: 'm2.contoso.example', group: 'm' }] });
+    expect(mixed.status).toBe(400);
+    expect(JSON.stringify(mixed.body)).toContain('hostnames[1].challengeType');
+  });
+
+  it('renews a 5-name certificate now for the same names by DNS-01, then removes it and frees every name', async () => {
+    const before = sandbox.keyVault.certificateVersions(certificateNameFor('shop.contoso.example')).length;
+    const renew = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/shop.contoso.example/renew?code=${sandbox.endpoints.functionKey}`, { method: 'POST' });
+    expect(renew.status).toBe(202);
+    const renewed = await pollToEnd(String(((await renew.json()) as { statusQueryGetUri: string }).statusQueryGetUri), undefined, 180_000);
+    expect(renewed.final).toMatchObject({ runtimeStatus: 'Completed', input: { hostname: 'shop.contoso.example', challengeType: 'dns-01' } });
+    const others = ['cart.contoso.example', 'pay.contoso.example', 'www.litware.example', 'api.fabrikam.example'];
+    expect([...(renewed.final.input as { additionalNames: string[] }).additionalNames].sort()).toEqual([...others].sort());
+    expect(sandbox.keyVault.certificateVersions(certificateNameFor('shop.contoso.example'))).toHaveLength(before + 1);
+    const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'pay.contoso.example', sandbox.acmeRootPem);
+    expect(served.subjectAltName?.split(', ')).toHaveLength(5);
+
+    const removal = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/shop.contoso.example?code=${sandbox.endpoints.functionKey}`, { method: 'DELETE' });
+    expect(removal.status).toBe(202);
+    const removed = await pollToEnd(String(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri));
+    expect(removed.final.runtimeStatus).toBe('Completed');
+    expect(listenersFor('pay.contoso.example')).toEqual([]);
+    // Every name is free again: one of them can be issued on its own at once.
+    const { final } = await issue('pay.contoso.example');
+    expect(final.runtimeStatus).toBe('Completed');
+  });
+
   it('renews a DNS-01 certificate by DNS-01 again, and removes a wildcard certificate from the gateway and Key Vault', async () => {
     const renew = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${encodeURIComponent('moving.contoso.example')}/renew?code=${sandbox.endpoints.functionKey}`, { method: 'POST' });
     expect(renew.status).toBe(202);
