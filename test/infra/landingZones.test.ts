@@ -68,6 +68,12 @@ const vaultId = `${rg(APP_SUB, 'rg-shared-security')}/providers/Microsoft.KeyVau
 const accountId = `${rg(APP_SUB, 'rg-shared-storage')}/providers/Microsoft.Storage/storageAccounts/stchallenges`;
 const hubSubnet = `${net(HUB_SUB, 'rg-hub-network', 'virtualNetworks', 'vnet-hub')}/subnets/appgw`;
 
+/** Azure DNS zones: one in the hub (connectivity) subscription, one in a group of the app's subscription. */
+const dnsZone = (sub: string, group: string, name: string): string => `${rg(sub, group)}/providers/Microsoft.Network/dnszones/${name}`;
+const hubZone = dnsZone(HUB_SUB, 'rg-hub-dns', 'contoso.com');
+const spokeZone = dnsZone(APP_SUB, 'rg-dns', 'fabrikam.com');
+const publicZone = { properties: { zoneType: 'Public', nameServers: ['ns1-01.azure-dns.com.', 'ns2-01.azure-dns.net.', 'ns3-01.azure-dns.org.', 'ns4-01.azure-dns.info.'] } };
+
 const hubAndSpoke: LandingZone = (() => {
   const gateway = gatewayBody(net(APP_SUB, 'rg-spoke-appgw', 'applicationGateways', 'appgw'), {
     sku: 'Standard_v2',
@@ -77,10 +83,18 @@ const hubAndSpoke: LandingZone = (() => {
     identity: uai(APP_SUB, 'rg-identities', 'appgw-identity'),
   });
   return {
-    name: 'hub-and-spoke across groups and subscriptions, existing Key Vault and storage',
+    name: 'hub-and-spoke across groups and subscriptions, existing Key Vault and storage, DNS-01 in zones of two subscriptions',
     gateway,
-    existing: inventory(gateway, { [vaultId]: { properties: { enableRbacAuthorization: true } }, [accountId]: { properties: { allowBlobPublicAccess: true } } }),
-    env: { ...baseEnv, AZURE_ENV_NAME: 'certbot-hub', APPGW_ID: gateway.id, EXISTING_KEY_VAULT_ID: vaultId, EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID: accountId },
+    existing: inventory(gateway, { [vaultId]: { properties: { enableRbacAuthorization: true } }, [accountId]: { properties: { allowBlobPublicAccess: true } }, [hubZone]: publicZone, [spokeZone]: publicZone }),
+    env: {
+      ...baseEnv,
+      AZURE_ENV_NAME: 'certbot-hub',
+      APPGW_ID: gateway.id,
+      EXISTING_KEY_VAULT_ID: vaultId,
+      EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID: accountId,
+      ACME_CHALLENGE_TYPE: 'dns-01',
+      AZURE_DNS_ZONE_RESOURCE_IDS: `${hubZone},${spokeZone}`,
+    },
   };
 })();
 
@@ -166,8 +180,12 @@ async function parametersFor(zone: LandingZone): Promise<DeploymentParameters> {
     existingKeyVaultId: zone.env.EXISTING_KEY_VAULT_ID,
     existingChallengeStorageAccountId: zone.env.EXISTING_CHALLENGE_STORAGE_ACCOUNT_ID,
     challengeContainerName: 'acme-challenge',
+    dnsZoneResourceIds: values.AZURE_DNS_ZONE_RESOURCE_IDS ? values.AZURE_DNS_ZONE_RESOURCE_IDS.split(',') : [],
   };
 }
+
+/** The zones a landing zone lists for DNS-01. */
+const zonesOf = (zone: LandingZone): string[] => (zone.env.AZURE_DNS_ZONE_RESOURCE_IDS ?? '').split(',').filter(Boolean);
 
 const definitions = definitionsOf(roleFile);
 
@@ -192,6 +210,11 @@ function operationsOf(zone: LandingZone, vault: string, container: string, state
     app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read', `${state}/blobs/gateway-writer/appgw.json`, 'dataAction'),
     app('Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write', `${state}/blobs/locks/hostname-www`, 'dataAction'),
     { principal: 'gateway', operation: 'Microsoft.KeyVault/vaults/secrets/getSecret/action', kind: 'dataAction', scope: `${vault}/secrets/www` },
+    // DNS-01 in each listed zone: its name servers, then the _acme-challenge TXT record set read (etag), written and deleted.
+    ...zonesOf(zone).flatMap((dns) => [
+      app('Microsoft.Network/dnsZones/read', dns),
+      ...['read', 'write', 'delete'].map((verb) => app(`Microsoft.Network/dnsZones/TXT/${verb}`, `${dns}/TXT/_acme-challenge.www`)),
+    ]),
   ];
 }
 
@@ -210,6 +233,10 @@ describe.each([singleGroup, hubAndSpoke, wafWithPolicy])('landing zone: $name', 
     const onLinked = rendered.assignments.filter((a) => a.name === 'onLinkedResource').map((a) => a.scope.toLowerCase());
     expect([...new Set(onLinked)].sort()).toEqual([...new Set(linked)].sort());
     expect(onLinked.length).toBe(new Set(onLinked).size);
+    // Every listed DNS zone gets the DNS challenge writer, on the zone itself, nothing else does.
+    expect(rendered.assignments.filter((a) => a.name === 'onDnsZone').map((a) => ({ role: a.role, scope: a.scope, external: a.external }))).toEqual(
+      zonesOf(zone).map((scope) => ({ role: 'dnsChallengeWriter', scope, external: true })),
+    );
   });
 
   it('grants every action the app and the gateway perform, and every custom role is assignable where it is assigned', async () => {
@@ -253,13 +280,23 @@ describe('what `azd down` deletes (azd >= 1.24: the resource groups the deployme
       // The hooks delete every assignment made outside the group, then the custom roles, once the group is gone.
       const external = rendered.assignments.filter((a) => a.external);
       expect(external.length).toBeGreaterThanOrEqual(2 + parameters.applicationGatewayLinkedResourceIds.length);
-      const assignmentIds = external.map((a, i) => `${a.scope}/providers/Microsoft.Authorization/roleAssignments/guid-${i}`);
-      const roleIds = ['operator', 'linker', 'reader'].map((r) => `/subscriptions/${APP_SUB}/providers/Microsoft.Authorization/roleDefinitions/${r}`);
+      expect(external.filter((a) => a.name === 'onDnsZone')).toHaveLength(zonesOf(zone).length);
+      // The outputs as main.bicep splits them: one list per module loop (linked resources, DNS zones), one for the rest.
+      const idsOf = (list: typeof external): string[] => list.map((a) => `${a.scope}/providers/Microsoft.Authorization/roleAssignments/guid-${external.indexOf(a)}`);
+      const linkedIds = idsOf(external.filter((a) => a.name === 'onLinkedResource'));
+      const zoneIds = idsOf(external.filter((a) => a.name === 'onDnsZone'));
+      const otherIds = idsOf(external.filter((a) => a.name !== 'onLinkedResource' && a.name !== 'onDnsZone'));
+      const assignmentIds = [...otherIds, ...linkedIds, ...zoneIds];
+      expect(assignmentIds).toHaveLength(external.length);
+      // Every custom role main.bicep defines (gatewayAccess.bicep's roleDefinitionIds), the DNS one with or without zones.
+      expect(rendered.roleDefinitions.map((d) => d.role)).toEqual(Object.keys(roleFile.customRoles));
+      const roleIds = rendered.roleDefinitions.map((d) => `/subscriptions/${APP_SUB}/providers/Microsoft.Authorization/roleDefinitions/${d.role}`);
       const outputs = {
         AZURE_SUBSCRIPTION_ID: APP_SUB,
         AZURE_RESOURCE_GROUP: parameters.resourceGroupName,
-        EXTERNAL_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(0, 2)),
-        LINKED_ROLE_ASSIGNMENT_IDS: JSON.stringify(assignmentIds.slice(2)),
+        EXTERNAL_ROLE_ASSIGNMENT_IDS: JSON.stringify(otherIds),
+        LINKED_ROLE_ASSIGNMENT_IDS: JSON.stringify(linkedIds),
+        DNS_ZONE_ROLE_ASSIGNMENT_IDS: JSON.stringify(zoneIds),
         CUSTOM_ROLE_DEFINITION_IDS: JSON.stringify(roleIds),
       };
       const noted = noteCleanup(outputs)!;
@@ -386,3 +423,88 @@ describe('custom roles as the operations catalog accepts them', () => {
   });
 });
 
+
+describe('DNS-01 in Azure DNS zones (AZURE_DNS_ZONE_RESOURCE_IDS)', () => {
+  const run = (env: Record<string, string>, existing: Record<string, Record<string, unknown>> = {}, catalog: string[] = FULL_CATALOG) =>
+    preprovision({ ...hubAndSpoke.env, ...env }, inventoryArm({ ...hubAndSpoke, existing: { ...hubAndSpoke.existing, ...existing } }, {}, [[]], catalog));
+
+  it('grants the TXT record sets of the listed zones only: no other record type, no zone write or delete, no zone left out, no list across the subscription', async () => {
+    const parameters = await parametersFor(hubAndSpoke);
+    const assignments = assignmentsOf(parameters);
+    const allowed = (operation: string, scope: string): boolean => decide(definitions, assignments, 'app', operation, 'action', scope).allowed;
+    for (const zone of [hubZone, spokeZone]) {
+      expect(allowed('Microsoft.Network/dnsZones/TXT/write', `${zone}/TXT/_acme-challenge.www`)).toBe(true);
+      for (const type of ['A', 'AAAA', 'CNAME', 'CAA', 'NS']) expect({ type, allowed: allowed(`Microsoft.Network/dnsZones/${type}/write`, `${zone}/${type}/www`) }).toEqual({ type, allowed: false });
+      expect(allowed('Microsoft.Network/dnsZones/write', zone)).toBe(false);
+      expect(allowed('Microsoft.Network/dnsZones/delete', zone)).toBe(false);
+    }
+    // Another zone of the same group: the assignment is on the zone, not the group.
+    const neighbour = dnsZone(HUB_SUB, 'rg-hub-dns', 'litware.com');
+    expect(allowed('Microsoft.Network/dnsZones/TXT/write', `${neighbour}/TXT/_acme-challenge.www`)).toBe(false);
+    expect(allowed('Microsoft.Network/dnsZones/read', `/subscriptions/${APP_SUB}`)).toBe(false);
+    // The check bites: with one zone left out, its TXT write is refused.
+    const withoutHub = assignmentsOf({ ...parameters, dnsZoneResourceIds: [spokeZone] });
+    expect(decide(definitions, withoutHub, 'app', 'Microsoft.Network/dnsZones/TXT/write', 'action', `${hubZone}/TXT/_acme-challenge.www`).allowed).toBe(false);
+  });
+
+  it('makes the DNS role assignable in every zone\'s group, and only in the gateway\'s group without zones', async () => {
+    const withZones = renderDeployment(await parametersFor(hubAndSpoke));
+    expect(withZones.roleDefinitions.find((d) => d.role === 'dnsChallengeWriter')!.assignableScopes).toEqual([rg(APP_SUB, 'rg-spoke-appgw'), rg(HUB_SUB, 'rg-hub-dns'), rg(APP_SUB, 'rg-dns')]);
+    const without = renderDeployment(await parametersFor(singleGroup));
+    expect(without.roleDefinitions.find((d) => d.role === 'dnsChallengeWriter')!.assignableScopes).toEqual([rg(APP_SUB, 'rg-appgw')]);
+    expect(without.assignments.filter((a) => a.name === 'onDnsZone')).toEqual([]);
+  });
+
+  it('passes the zones on as read, comma-separated and each once, and says what it grants on each', async () => {
+    const { values, summary } = await run({ AZURE_DNS_ZONE_RESOURCE_IDS: ` ${hubZone}\n${spokeZone}, ${hubZone.toUpperCase()} ` }, { [hubZone.toUpperCase()]: publicZone });
+    expect(values.AZURE_DNS_ZONE_RESOURCE_IDS).toBe(`${hubZone},${spokeZone}`);
+    for (const zone of [hubZone, spokeZone]) expect(summary).toContain(`grant dnsChallengeWriter to the app identity on ${zone}`);
+    // None listed (HTTP-01): nothing to pass, nothing granted.
+    const none = await run({ ACME_CHALLENGE_TYPE: '', AZURE_DNS_ZONE_RESOURCE_IDS: '' });
+    expect(none.values.AZURE_DNS_ZONE_RESOURCE_IDS).toBe('');
+    expect(none.summary.filter((line) => /dnsChallengeWriter/.test(line))).toEqual([]);
+  });
+
+  it('refuses, before anything is created, a zone it cannot read, a private zone, an id that is not a public zone\'s, a zone in the app\'s group, and dns-01 without zones', async () => {
+    const missing = dnsZone(HUB_SUB, 'rg-hub-dns', 'missing.com');
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: `${hubZone},${missing}` })).rejects.toThrow(
+      new RegExp(`Cannot read the Azure DNS zone ${missing.replace(/[/.]/g, '\\$&')} \\(ResourceNotFound: not found\\)\\. Check AZURE_DNS_ZONE_RESOURCE_IDS`),
+    );
+    await expect(run({}, { [spokeZone]: { properties: { zoneType: 'Private' } } })).rejects.toThrow(/fabrikam\.com is a Private zone: the CA looks DNS-01 TXT records up on the internet/);
+    const privateDns = `${rg(APP_SUB, 'rg-dns')}/providers/Microsoft.Network/privateDnsZones/internal.contoso.com`;
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: privateDns }, { [privateDns]: {} })).rejects.toThrow(/privateDnsZones\/internal\.contoso\.com, a private DNS zone/);
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: 'contoso.com' })).rejects.toThrow(/AZURE_DNS_ZONE_RESOURCE_IDS must be a resource id .*got "contoso\.com"/);
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: vaultId })).rejects.toThrow(/must name a Microsoft\.Network\/dnszones; .* is a Microsoft\.KeyVault\/vaults/);
+    const inAppGroup = dnsZone(APP_SUB, 'rg-certbot-hub', 'contoso.net');
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: inAppGroup }, { [inAppGroup]: publicZone })).rejects.toThrow(/The app's resource group rg-certbot-hub holds .*dnszones\/contoso\.net, which was passed in as existing/);
+    await expect(run({ AZURE_DNS_ZONE_RESOURCE_IDS: '' })).rejects.toThrow(/ACME_CHALLENGE_TYPE is dns-01 but AZURE_DNS_ZONE_RESOURCE_IDS lists no Azure DNS zone/);
+    await expect(run({ ACME_CHALLENGE_TYPE: 'tls-alpn-01' })).rejects.toThrow(/ACME_CHALLENGE_TYPE must be http-01 or dns-01; got "tls-alpn-01"/);
+    // A zone with no zoneType is public (the API's default); zones may be listed for per-request dns-01 with http-01 as the default.
+    await expect(run({ ACME_CHALLENGE_TYPE: 'http-01' }, { [spokeZone]: { properties: {} } })).resolves.toBeDefined();
+  });
+
+  it("refuses when the operations catalog lacks one of the DNS role's actions (no stand-in: a role naming it would be refused whole)", async () => {
+    const withoutTxtWrite = FULL_CATALOG.filter((action) => action !== 'Microsoft.Network/dnsZones/TXT/write');
+    await expect(run({}, {}, withoutTxtWrite)).rejects.toThrow(/catalog has no Microsoft\.Network\/dnsZones\/TXT\/write/);
+  });
+
+  it('removes the assignment on a zone no longer listed, keeps the others, and replaces them all when the gateway moved', async () => {
+    const parameters = await parametersFor(hubAndSpoke);
+    const onZone = (zone: string, name: string): string => `${zone}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+    const previous = { gatewayId: hubAndSpoke.gateway.id, externalAssignments: [], linkedAssignments: [], dnsZoneAssignments: [onZone(hubZone, 'z0'), onZone(spokeZone, 'z1')], definitions: ['/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/r'] };
+    expect(staleRoleObjects(previous, { ...parameters, dnsZoneResourceIds: [spokeZone] })).toEqual({ assignments: [onZone(hubZone, 'z0')], definitions: [] });
+    expect(staleRoleObjects(previous, { ...parameters, dnsZoneResourceIds: [] })).toEqual({ assignments: previous.dnsZoneAssignments, definitions: [] });
+    expect(staleRoleObjects(previous, parameters)).toEqual({ assignments: [], definitions: [] });
+    // The hook reads them from the previous deployment's output and removes the stale one before provisioning.
+    const arm = inventoryArm(hubAndSpoke);
+    const { summary } = await preprovision(
+      { ...hubAndSpoke.env, AZURE_DNS_ZONE_RESOURCE_IDS: spokeZone, CUSTOM_ROLE_DEFINITION_IDS: '[]', DNS_ZONE_ROLE_ASSIGNMENT_IDS: JSON.stringify(previous.dnsZoneAssignments) },
+      arm,
+    );
+    expect(arm.deleted).toEqual([onZone(hubZone, 'z0')]);
+    expect(summary).toContain(`removed, no longer needed: ${onZone(hubZone, 'z0')}`);
+    // After a move the custom roles are new ones: the zone assignments of the old role go with it.
+    const moved = { ...previous, gatewayId: net(APP_SUB, 'rg-old-appgw', 'applicationGateways', 'appgw') };
+    expect(staleRoleObjects(moved, parameters)).toEqual({ assignments: previous.dnsZoneAssignments, definitions: previous.definitions });
+  });
+});
