@@ -17,8 +17,9 @@ import { sandboxFetch } from '../support/sandboxFetch';
  * The preprovision hook over its real HTTP path (scripts/deploy/arm.ts `armClient`: token,
  * api-version, fetch, JSON, paging) against the ARM stand-in, RBAC enforced, in two landing zones:
  * the parameters it derives from the seeded gateway, the operations catalog's missing WAF policy
- * join granted through its stand-in, and the refusals a deployer meets (a gateway that is not
- * there, a resource group that is not the environment's, no right to read the gateway).
+ * join granted through its stand-in, the Azure DNS zones read for DNS-01, and the refusals a
+ * deployer meets (a gateway or DNS zone that is not there, a resource group that is not the
+ * environment's, no right to read the gateway).
  */
 
 /** A deployer signed in with `azd auth login`, as the sandbox knows them (the operator holds Owner on the subscription). */
@@ -92,6 +93,24 @@ describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the preprovision ho
       const policies = await refusal(preprovision({ ...env, AZURE_APP_RESOURCE_GROUP: 'rg-waf-policies' }, arm));
       expect(policies.message).toMatch(/holds .*ApplicationGatewayWebApplicationFirewallPolicies\//);
     }
+  });
+
+  it('reads each Azure DNS zone as the deployer: the seeded public zones pass, one that is not there is refused with ARM\'s answer', async () => {
+    const zones = sandbox.dnsZones.zones.map((zone) => zone.id);
+    expect(zones.length).toBeGreaterThanOrEqual(3);
+    // Separated by white space too, as the app reads DnsZoneResourceIds; passed on comma-separated, as main.bicep splits them.
+    const { values, summary } = await preprovision({ ...env, ACME_CHALLENGE_TYPE: 'dns-01', AZURE_DNS_ZONE_RESOURCE_IDS: zones.join(' ') }, arm);
+    expect(values.AZURE_DNS_ZONE_RESOURCE_IDS).toBe(zones.join(','));
+    for (const zone of zones) expect(summary).toContain(`grant dnsChallengeWriter to the app identity on ${zone}`);
+    expect(sandbox.rbac.denials()).toEqual([]);
+    const missing = zones[0].replace(/[^/]+$/, 'missing.example');
+    expect((await refusal(preprovision({ ...env, AZURE_DNS_ZONE_RESOURCE_IDS: `${zones[1]},${missing}` }, arm))).message).toMatch(
+      /^Cannot read the Azure DNS zone .*\/dnszones\/missing\.example \(ResourceNotFound: The Resource 'Microsoft\.Network\/dnszones\/missing\.example' under resource group 'rg-dns' was not found/,
+    );
+    const inMissingGroup = zones[0].replace(/\/resourceGroups\/[^/]+\//, '/resourceGroups/rg-gone/');
+    expect((await refusal(preprovision({ ...env, AZURE_DNS_ZONE_RESOURCE_IDS: inMissingGroup }, arm))).message).toMatch(/^Cannot read the Azure DNS zone .* \(ResourceGroupNotFound: Resource group 'rg-gone' could not be found\.\)/);
+    // dns-01 with no zone to write in is refused before ARM is asked anything about zones.
+    expect((await refusal(preprovision({ ...env, ACME_CHALLENGE_TYPE: 'dns-01' }, arm))).message).toMatch(/ACME_CHALLENGE_TYPE is dns-01 but AZURE_DNS_ZONE_RESOURCE_IDS lists no Azure DNS zone/);
   });
 
   it("names ARM's answer when the gateway cannot be read", async () => {
