@@ -33,6 +33,12 @@ describe('the deployer role', () => {
     expect(granted('Microsoft.ManagedIdentity/userAssignedIdentities/assign/action')).toBe(true);
   });
 
+  it('may read every kind of existing resource the Bicep references (`existing`; the hooks read them first), the Azure DNS zones among them', () => {
+    const existingTypes = [...new Set(bicepFiles.flatMap((text) => [...text.matchAll(/^resource \w+ '([^@']+)@[^']+' existing = /gm)].map((m) => m[1])))];
+    expect(existingTypes).toEqual(expect.arrayContaining(['Microsoft.Network/applicationGateways', 'Microsoft.Network/dnsZones']));
+    expect(existingTypes.filter((type) => !granted(`${type}/read`))).toEqual([]);
+  });
+
   it('may make the calls the azd hooks make, and what azd down --purge deletes and purges', () => {
     const hooks = [
       'Microsoft.Network/applicationGateways/read',
@@ -43,6 +49,8 @@ describe('the deployer role', () => {
       'Microsoft.Authorization/roleAssignments/delete',
       'Microsoft.Authorization/roleDefinitions/delete',
       'Microsoft.Authorization/providerOperations/read',
+      // Each Azure DNS zone listed for DNS-01 (is it there, is it public).
+      'Microsoft.Network/dnszones/read',
     ];
     const down = ['Microsoft.Resources/subscriptions/resourceGroups/delete', 'Microsoft.KeyVault/locations/deletedVaults/purge/action', 'Microsoft.OperationalInsights/workspaces/delete'];
     // azd deploy to Flex Consumption: the one-deploy publish endpoint; and registering the providers
@@ -56,6 +64,8 @@ describe('the deployer role', () => {
     expect(role.Actions.filter((a) => /^Microsoft\.Authorization\/\*/.test(a))).toEqual([]);
     expect(role.DataActions).toEqual([]);
     expect(granted('Microsoft.Network/applicationGateways/write')).toBe(false);
+    // The DNS zones are only read and assigned on: no record set or zone write.
+    for (const operation of ['Microsoft.Network/dnszones/write', 'Microsoft.Network/dnszones/delete', 'Microsoft.Network/dnszones/TXT/write', 'Microsoft.Network/dnszones/A/write']) expect({ operation, granted: granted(operation) }).toEqual({ operation, granted: false });
     expect(granted('Microsoft.Compute/virtualMachines/write')).toBe(false);
     // Every subscription involved, each a subscription scope (the docs' hub-and-spoke example lists two).
     expect(role.AssignableScopes.length).toBeGreaterThanOrEqual(1);
