@@ -86,7 +86,7 @@ param acmeChallengeType string = 'http-01'
 // Comma-separated like applicationGatewayLinkedResourceIds: azd passes a parameters-file string
 // unchanged to an array parameter (azure-dev bicep_provider.go, armParameterFileValue), and
 // main.parameters.json must stay valid JSON around the ${…} it substitutes.
-@description('Resource ids, comma-separated, of the Azure DNS zones (public) the app answers DNS-01 challenges in, in any group or subscription: it may write _acme-challenge TXT record sets there and nothing else. Empty: none.')
+@description('Resource ids, comma-separated, of the Azure DNS zones (public) the app answers DNS-01 challenges in, in any group or subscription: the app may read each and write its TXT record sets (the _acme-challenge ones it answers with), no other record type. Empty: none.')
 param dnsZoneResourceIds string = ''
 
 @description('Empty: create a Key Vault in the app\'s group. Or the resource id of an existing vault (RBAC mode), in any group or subscription; it is never deleted.')
