@@ -90,8 +90,9 @@ resource gatewayOperationReader 'Microsoft.Authorization/roleDefinitions@2022-04
 // DNS Zone Contributor would also write every other record type and delete the zone).
 // https://learn.microsoft.com/azure/dns/dns-protect-zones-recordsets#custom-roles
 // Defined even without zones (then assignable only here, and assigned nowhere): a definition grants
-// nothing by itself, and keeping it keeps its GUID, so listing zones later, or none again, only
-// changes its assignable scopes, and it is never left behind outside the outputs the hooks clean up.
+// nothing by itself, and defining it always keeps one GUID for it, so listing zones later, or none
+// again, only changes its assignable scopes (the preprovision hook first removes the assignments
+// on zones no longer listed), and roleDefinitionIds, which the azd down hooks delete, always holds it.
 resource dnsChallengeWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, roleNameSuffix, 'appgw-certbot-dns-challenge-writer')
   properties: {
