@@ -7,7 +7,7 @@ import { SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
 import { AcmeDns01IssuanceSteps } from '../../src/domain/status';
-import { failureRecord, pollToEnd, post, Status } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeFunction, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -226,6 +226,24 @@ describe('DNS-01 end to end against the sandbox', () => {
     const mixed = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: [{ hostname: 'm1.contoso.example', group: 'm', challengeType: 'dns-01' }, { hostname: 'm2.contoso.example', group: 'm' }] });
     expect(mixed.status).toBe(400);
     expect(JSON.stringify(mixed.body)).toContain('hostnames[1].challengeType');
+  });
+
+  it('the renewal timer renews a wildcard-and-apex certificate for the same names by DNS-01 when the CA asks (ARI)', async () => {
+    const hostname = '*.shop.fabrikam.example';
+    const before = sandbox.keyVault.certificateVersions(certificateNameFor(hostname)).length;
+    const window = await fetch(`${sandbox.endpoints.adminUrl}/acme/renewal-window`, {
+      method: 'POST',
+      body: JSON.stringify({ hostname: 'shop.fabrikam.example', start: new Date(Date.now() - 7200_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }),
+    });
+    expect(((await window.json()) as { certificateIds: string[] }).certificateIds).toHaveLength(1);
+    const runs = await renewalRunIds(sandbox);
+    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
+    const run = await awaitNewRenewalRun(sandbox, runs, 180_000);
+    expect(run).toMatchObject({ runtimeStatus: 'Completed', input: { hostnames: [hostname], dns01Hostnames: [hostname], additionalNames: { [hostname]: ['shop.fabrikam.example'] } } });
+    expect(sandbox.keyVault.certificateVersions(certificateNameFor(hostname))).toHaveLength(before + 1);
+    expect(await txtRecordSets()).toEqual([]);
+    const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'shop.fabrikam.example', sandbox.acmeRootPem);
+    expect(served.subjectAltName?.split(', ').sort()).toEqual(['DNS:*.shop.fabrikam.example', 'DNS:shop.fabrikam.example']);
   });
 
   it('renews a 5-name certificate now for the same names by DNS-01, then removes it and frees every name', async () => {
