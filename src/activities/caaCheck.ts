@@ -18,8 +18,9 @@ export interface CaaCheckResult {
 /**
  * CheckCaaRecordsStep: the domain's CAA records allow this CA, account and challenge type, read
  * before any order is placed, so a forbidding record is reported with what it says instead of
- * as a failed validation afterwards. A failed lookup refuses too: CAs do not read it as "no CAA"
- * (Boulder answers SERVFAIL with a dns problem), so the order would fail anyway.
+ * as a failed validation afterwards. A failed lookup is not "no CAA" either: CAs refuse then
+ * (Boulder answers SERVFAIL with a dns problem), so it fails as HostnameCaaLookupFailed once
+ * retrying has not helped, still before any order.
  */
 export const checkCaaRecords = activity<CaaCheckInput, CaaCheckResult>(async ({ hostname, validationMethod }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
@@ -28,9 +29,12 @@ export const checkCaaRecords = activity<CaaCheckInput, CaaCheckResult>(async ({ 
   const decision = await checkCaa({ hostname, caaIdentities, accountUri, validationMethod }, caaLookup(config.dnsServers));
   if (decision.permitted === true) return { checked: true };
   if (decision.permitted === 'unknown') {
+    // Retried for a while (a resolver's bad moment passes), then reported as what it is: not a refusal.
     throw new CertbotError(
-      'HostnameCaaForbidsCertificateAuthority',
-      `The CAA lookup of ${decision.name} failed (${decision.error}); a CA does not issue while it cannot read CAA records. Fix the zone's name servers (DNSSEC, SERVFAIL), then retry.`,
+      'HostnameCaaLookupFailed',
+      `The CAA lookup of ${decision.name} failed (${decision.error}) while checking ${hostname}; a CA does not issue while it cannot read CAA records.`,
+      undefined,
+      true,
     );
   }
   const record = decision.record ? ` (${decision.record})` : '';

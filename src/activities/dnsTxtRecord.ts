@@ -1,4 +1,5 @@
 import { DnsZonesAdapter, TxtLocation } from '../azure/dnsZones';
+import { CertbotError } from '../domain/errors';
 import { CertbotConfig } from '../domain/config';
 import { followCnames } from '../dns/resolution';
 import { txtOnNameServers, TxtVisibility } from '../dns/txtCheck';
@@ -8,6 +9,8 @@ import { activity } from './context';
 export interface TxtChallenge {
   hostname: string;
   value: string;
+  /** Where CreateDnsTxtRecord put it: the check and the delete use it, never a new CNAME lookup that could land elsewhere. */
+  location?: TxtLocation;
 }
 
 /**
@@ -18,29 +21,33 @@ export interface TxtChallenge {
  */
 async function locate(hostname: string, config: CertbotConfig, dnsZones: DnsZonesAdapter): Promise<TxtLocation> {
   const challengeName = `_acme-challenge.${hostname.replace(/^\*\./, '')}`;
-  let chain = [challengeName];
+  let chain: string[];
   try {
     chain = await followCnames(challengeName, config.dnsServers);
-  } catch {
-    // No answer about a CNAME: the record goes at the name itself, where its own zone holds it.
+  } catch (error) {
+    // Not "no CNAME" (that is an empty answer): guessing would write, or delete, in the wrong place.
+    throw new CertbotError('DnsZoneRequestFailed', `The CNAME lookup of ${challengeName} failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the DNS servers (DnsServers), then retry.`, undefined, true);
   }
   return dnsZones.locate(chain[chain.length - 1]);
 }
 
-/** CreateDnsTxtRecordStep: adds the value (idempotent: a retry finds it there). */
-export const createDnsTxtRecord = activity<TxtChallenge, { fqdn: string; zone: string }>(async ({ hostname, value }, { config, dnsZones }) => {
+const locationOf = async (txt: TxtChallenge, config: CertbotConfig, dnsZones: DnsZonesAdapter): Promise<TxtLocation> => txt.location ?? locate(txt.hostname, config, dnsZones);
+
+/** CreateDnsTxtRecordStep: adds the value (idempotent: a retry finds it there) and says where. */
+export const createDnsTxtRecord = activity<TxtChallenge, TxtLocation>(async ({ hostname, value }, { config, dnsZones }) => {
   const location = await locate(hostname, config, dnsZones);
   await dnsZones.addTxtValue(location, value);
-  return { fqdn: location.fqdn, zone: location.zone.name };
+  return location;
 });
 
 /** CheckDnsTxtRecordStep: is the value on every one of the zone's name servers yet? */
-export const checkDnsTxtRecord = activity<TxtChallenge, TxtVisibility>(async ({ hostname, value }, { config, dnsZones }) => {
-  const location = await locate(hostname, config, dnsZones);
+export const checkDnsTxtRecord = activity<TxtChallenge, TxtVisibility>(async (txt, { config, dnsZones }) => {
+  const location = await locationOf(txt, config, dnsZones);
+  const { value } = txt;
   return txtOnNameServers(location.fqdn, value, location.zone.nameServers, config.dnsServers, config.dnsAuthoritativePort);
 });
 
 /** DeleteDnsTxtRecordStep: removes the value, and the record set with its last value (idempotent). */
-export const deleteDnsTxtRecord = activity<TxtChallenge, void>(async ({ hostname, value }, { config, dnsZones }) => {
-  await dnsZones.removeTxtValue(await locate(hostname, config, dnsZones), value);
+export const deleteDnsTxtRecord = activity<TxtChallenge, void>(async (txt, { config, dnsZones }) => {
+  await dnsZones.removeTxtValue(await locationOf(txt, config, dnsZones), txt.value);
 });

@@ -46,7 +46,7 @@ export async function refusalOf(request: unknown, { config, keyVault, claims }: 
       const listed = Array.isArray(binding.hostnames) ? binding.hostnames.map(canonical) : [undefined];
       if (listed.some((n) => !n) || listed[0] !== hostname) return `binding for ${hostname} lists hostnames ${JSON.stringify(binding.hostnames)} that are not canonical names starting with ${hostname}`;
       const names = listed as string[];
-      if (names.length !== managed.names.length || !names.every((n) => managed.names.includes(n))) return `binding for ${hostname} lists ${names.join(', ')}, not the certificate's names (${managed.names.join(', ')})`;
+      if (new Set(names).size !== names.length || names.length !== managed.names.length || !names.every((n) => managed.names.includes(n))) return `binding for ${hostname} lists ${names.join(', ')}, not the certificate's names (${managed.names.join(', ')})`;
       for (const other of names.slice(1)) if (!(await heldByRequester(other))) return `binding for ${hostname} from ${replyTo}, which does not hold ${other}`;
     }
   }

@@ -12,7 +12,7 @@ import type { OperationState } from '../azure/gateway';
 import { CertbotError } from '../domain/errors';
 import { appliedEventFor, GatewayChangeRequest, GatewayChangeResult, RefusedBinding } from '../domain/gatewayChange';
 import { CapacityRefusal, fitBindings } from '../domain/gatewayLimits';
-import type { HttpsBinding } from '../domain/gatewayPlan';
+import { HttpsBinding, nameConflict } from '../domain/gatewayPlan';
 import type { StepErrorInfo } from '../domain/stepError';
 import { GatewayWriter } from '../functions/names';
 import { instanceStatus, isActive } from '../durable/instances';
@@ -166,6 +166,15 @@ export const beginGatewayWrite = activity<{ writerId: string; only?: string[] },
     throw error;
   }
   if (current.provisioningState === 'Updating') return wait(services.config.gatewayBusyPollSeconds, 'another update of the gateway is running');
+  // A binding whose names another listener holds would make the gateway refuse the whole PUT: that
+  // request alone fails (after the removals of this write, which may free the names).
+  const afterRemovals = services.gateway.plan(current, [], accepted.flatMap((r) => r.removals ?? [])) ?? current;
+  for (const request of [...accepted]) {
+    const conflict = request.bindings.map((b) => nameConflict(afterRemovals, b)).find(Boolean);
+    if (!conflict) continue;
+    accepted.splice(accepted.indexOf(request), 1);
+    results[request.requestId] = { ok: false, error: { code: 'ApplicationGatewayMisconfigured', detail: conflict } };
+  }
   const removals = accepted.flatMap((r) => r.removals ?? []);
   const { fitting, refused } = fitBindings(services.gateway.plan(current, [], removals) ?? current, mergeBindings(accepted.flatMap((r) => r.bindings)));
   const desired = services.gateway.plan(current, fitting, removals);
@@ -221,11 +230,18 @@ async function answer(client: DurableClient, to: { requestId: string; instanceId
  * Before any ACME order: does the gateway have room for these hostnames' certificate, listener and
  * rule? Those it has no room for are returned with the limit, the count and what to do.
  */
-export const checkGatewayCapacity = activity<{ hostnames: string[] }, RefusedBinding[]>(async ({ hostnames }, { gateway, config }) => {
+export const checkGatewayCapacity = activity<{ hostnames: string[]; additionalNames?: Record<string, string[]> }, RefusedBinding[]>(async ({ hostnames, additionalNames = {} }, { gateway, config }) => {
   const current = await gateway.read();
   const bindings = hostnames.map((hostname): HttpsBinding => {
     const name = certificateNameFor(hostname);
-    return { hostname, name, keyVaultSecretId: versionedSecretId(config.keyVaultBaseUrl, name, 'new') };
+    const others = additionalNames[hostname] ?? [];
+    return { hostname, ...(others.length ? { hostnames: [hostname, ...others] } : {}), name, keyVaultSecretId: versionedSecretId(config.keyVaultBaseUrl, name, 'new') };
   });
-  return fitBindings(current, bindings).refused.map(capacityRefusal);
+  // A name another listener holds is refused here too, before any order (the writer would refuse the binding).
+  const conflicts = bindings.flatMap((binding): RefusedBinding[] => {
+    const detail = nameConflict(current, binding);
+    return detail ? [{ hostname: binding.hostname, code: 'ApplicationGatewayMisconfigured', detail }] : [];
+  });
+  const fitting = bindings.filter((b) => !conflicts.some((c) => c.hostname === b.hostname));
+  return [...conflicts, ...fitBindings(current, fitting).refused.map(capacityRefusal)];
 });

@@ -79,9 +79,13 @@ export class DnsZonesAdapter {
   async locate(fqdn: string): Promise<TxtLocation> {
     const name = fqdn.toLowerCase().replace(/\.+$/, '');
     const zones = await this.zones();
-    const zone = zones
-      .filter((z) => name === z.name || name.endsWith(`.${z.name}`))
-      .sort((a, b) => b.name.length - a.name.length)[0];
+    const holding = zones.filter((z) => name === z.name || name.endsWith(`.${z.name}`)).sort((a, b) => b.name.length - a.name.length);
+    const [zone] = holding;
+    // Azure lets two resource groups hold zones of one name; only the delegated one answers the CA.
+    const twins = holding.filter((z) => z.name === zone?.name);
+    if (twins.length > 1) {
+      throw new CertbotError('DnsZoneNotFound', `Several Azure DNS zones named ${zone.name} could hold ${name} (${twins.map((z) => z.id).join(', ')}); list only the delegated one in DnsZoneResourceIds.`);
+    }
     if (!zone) {
       const known = zones.map((z) => z.name).join(', ') || 'none';
       throw new CertbotError('DnsZoneNotFound', `No Azure DNS zone the app may write holds ${name} (zones: ${known}). Add the zone's resource id to DnsZoneResourceIds (azd parameter dnsZoneResourceIds), or delegate _acme-challenge with a CNAME into one of them.`);

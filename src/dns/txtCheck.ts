@@ -18,15 +18,21 @@ export async function txtOnNameServers(fqdn: string, value: string, nameServers:
   const missingOn: string[] = [];
   await Promise.all(
     nameServers.map(async (nameServer) => {
+      // Why each one is missing, for the failure detail: the fixes differ (egress, resolvers, propagation).
+      let address: string | undefined;
       try {
-        const [address] = await orEmpty(lookup.resolve4(nameServer.replace(/\.$/, '')));
-        if (!address) return void missingOn.push(nameServer);
+        [address] = await orEmpty(lookup.resolve4(nameServer.replace(/\.$/, '')));
+      } catch (error) {
+        return void missingOn.push(`${nameServer} (its address could not be resolved: ${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      if (!address) return void missingOn.push(`${nameServer} (no address)`);
+      try {
         const authoritative = new Resolver({ timeout: 3000, tries: 1 });
         authoritative.setServers([`${address}:${port}`]);
         const records = await orEmpty(authoritative.resolveTxt(fqdn));
-        if (!records.some((chunks) => chunks.join('') === value)) missingOn.push(nameServer);
-      } catch {
-        missingOn.push(nameServer);
+        if (!records.some((chunks) => chunks.join('') === value)) missingOn.push(`${nameServer} (answers without the value yet)`);
+      } catch (error) {
+        missingOn.push(`${nameServer} (no answer from ${address}:${port}: ${(error as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     }),
   );

@@ -14,7 +14,9 @@ export const ErrorMessages = {
   AcmeCaaForbidden:
     'A CAA record on the domain forbids this Certificate Authority from issuing. Add a CAA record allowing it, then retry.',
   HostnameCaaForbidsCertificateAuthority:
-    'A CAA record on the hostname or a parent domain does not allow this Certificate Authority, ACME account or challenge type (or could not be read); no order was placed. Change the CAA record the detail names to allow the CA, then retry.',
+    'A CAA record on the hostname or a parent domain does not allow this Certificate Authority, ACME account or challenge type; no order was placed. Change the CAA record the detail names to allow the CA, then retry.',
+  HostnameCaaLookupFailed:
+    "The hostname's CAA records could not be read (the lookup failed, e.g. SERVFAIL or a timeout); CAs do not issue while they cannot read them. Fix the domain's name servers (or DNSSEC), then retry.",
   AcmeRateLimited:
     'The Certificate Authority rate limit was reached. Wait until the time given in the detail, then retry.',
   AcmeChallengeFailed:
@@ -32,7 +34,7 @@ export const ErrorMessages = {
   DnsZoneRequestFailed:
     'An Azure DNS request failed. Read the Azure detail, check the zone, then retry.',
   DnsTxtRecordNotVisible:
-    "The TXT record was written to Azure DNS but the zone's name servers did not answer it in time. Check that the domain is delegated to the zone's Azure DNS name servers (NS records at the registrar), then retry.",
+    "The TXT record was written to Azure DNS but the zone's name servers did not answer it in time. The detail says why for each: allow the function app outbound DNS (port 53) to them and to resolvers that resolve their names (DnsServers), then retry.",
   KeyVaultPermissionDenied:
     'The function app identity may not use Key Vault. Grant it the Key Vault Certificates Officer and Key Vault Secrets Officer roles (or equivalent access policies).',
   KeyVaultRequestFailed:

@@ -17,7 +17,8 @@ export interface GatewayChangeRequest {
 /** A binding the gateway had no room for (the rest of the request was applied). */
 export interface RefusedBinding {
   hostname: string;
-  code: 'ApplicationGatewayCapacityExceeded';
+  /** No room on the gateway, or a name another listener holds. */
+  code: 'ApplicationGatewayCapacityExceeded' | 'ApplicationGatewayMisconfigured';
   detail: string;
 }
 

@@ -53,10 +53,30 @@ const MAX_RULE_PRIORITY = 20000;
 
 export const namesOf = (binding: { hostname: string; hostnames?: string[] }): string[] => binding.hostnames ?? [binding.hostname];
 
+/**
+ * Why the gateway would refuse this binding's names, or undefined: a host name is unique per
+ * frontend port (the service refuses a PUT where two listeners share one: armValidation.ts), so a
+ * name another HTTPS listener of port 443 already holds cannot join this certificate's listener.
+ * The listener found for the binding's first name is its own and may change its names.
+ */
+export function nameConflict(gateway: ApplicationGateway, binding: { hostname: string; hostnames?: string[] }): string | undefined {
+  const names = namesOf(binding);
+  const on443 = new Set((gateway.frontendPorts ?? []).filter((p) => p.port === 443).map((p) => `${gateway.id}/frontendPorts/${p.name}`.toLowerCase()));
+  const listeners = (gateway.httpListeners ?? []).filter((l) => on443.has((l.frontendPort?.id ?? '').toLowerCase()));
+  const own = listeners.find((l) => listenerHostnames(l).includes(binding.hostname));
+  const taken = listeners.find((l) => l !== own && listenerHostnames(l).some((h) => names.includes(h)));
+  if (!taken) return undefined;
+  const name = listenerHostnames(taken).find((h) => names.includes(h));
+  // The app's listeners list their certificate's first name first: the name to remove it by.
+  const holder = listenerHostnames(taken)[0];
+  return `${name} is already served by the gateway's listener ${taken.name}${holder ? ` (the certificate of ${holder}: DELETE /api/certificates/${holder} if this app made it)` : ''}; remove that certificate or listener first, then request ${binding.hostname} again.`;
+}
+
 export const listenerName = (binding: HttpsBinding): string => `${binding.name}-https`;
 export const ruleName = (binding: HttpsBinding): string => `${binding.name}-rule`;
 
 const childId = (gatewayId: string, collection: string, name: string): string => `${gatewayId}/${collection}/${name}`;
+const sameNames = (a: string[], b: string[]): boolean => a.length === b.length && a.every((name, i) => name === b[i].toLowerCase());
 const sameId = (a: string | undefined, b: string | undefined): boolean => !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
 function misconfigured(detail: string): CertbotError {
@@ -135,12 +155,9 @@ export function planHttpsBindings(
     // applicationGateway.json: hostName is "Host name of HTTP listener", hostNames "List of Host
     // names for HTTP Listener that allows special wildcard characters as well").
     const hostFields = names.length > 1 || names.some(isWildcard) ? { hostNames: names } : { hostName: names[0] };
-    // A host name is unique per frontend port: another listener holding one of the names would make the gateway refuse the whole PUT.
-    const taken = listeners.find((l) => l !== listener && onPort443(l) && listenerHostnames(l).some((h) => names.includes(h)));
-    if (taken) {
-      const name = listenerHostnames(taken).find((h) => names.includes(h));
-      throw misconfigured(`${name} is already served by the gateway's listener ${taken.name}; remove that certificate (DELETE /api/certificates/${name}) or listener first, then request ${binding.hostname} again.`);
-    }
+    // The writer refuses such a binding before planning (nameConflict); planning it would make the gateway refuse the whole PUT.
+    const conflict = nameConflict(gateway, binding);
+    if (conflict) throw misconfigured(conflict);
     if (!listener) {
       listener = {
         name: listenerName(binding),
@@ -156,6 +173,14 @@ export function planHttpsBindings(
     } else if (!sameId(listener.sslCertificate?.id, certId) || listener.protocol !== 'Https') {
       listener.protocol = 'Https';
       listener.sslCertificate = { id: certId };
+      changed = true;
+    }
+    // The app's listener for this certificate holds exactly its names (a group that grew or shrank);
+    // a hand-made one keeps the names its owner gave it.
+    if (listener.name === listenerName(binding) && !sameNames(listenerHostnames(listener), names)) {
+      delete listener.hostName;
+      delete listener.hostNames;
+      Object.assign(listener, hostFields);
       changed = true;
     }
 

@@ -59,7 +59,8 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here.`);
     certificateName = managed.name;
     // Every name of the certificate leaves the gateway with it: none may be in another operation meanwhile.
-    names = managed.issued?.names ?? names;
+    // (An imported certificate is bound for its hostname only, whatever else it covers.)
+    if (managed.source === 'acme') names = managed.issued?.names ?? names;
   } catch (error) {
     context.error(`Remove ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);

@@ -5,6 +5,7 @@ import { problemError } from '../acme/problems';
 import type { IssuedCertificate } from '../azure/keyVault';
 import { stepStatus } from '../domain/customStatus';
 import type { TxtChallenge } from '../activities/dnsTxtRecord';
+import type { TxtLocation } from '../azure/dnsZones';
 import type { ChallengeType } from '../domain/config';
 import type { TxtVisibility } from '../dns/txtCheck';
 import { CertbotError } from '../domain/errors';
@@ -92,7 +93,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const gatewayIps = yield* callStep<string[]>(context, Activities.GetGatewayPublicIps);
     // Room on the gateway is counted before the CA is asked (a batch counts for all its hostnames).
     if (!deferred) {
-      const [noRoom] = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames: [hostname] });
+      const [noRoom] = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames: [hostname], ...(additionalNames.length ? { additionalNames: { [hostname]: additionalNames } } : {}) });
       if (noRoom) throw new StepFailure({ code: noRoom.code, detail: noRoom.detail });
     }
 
@@ -120,9 +121,11 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
         const proven = challenge.identifier ?? hostname;
         if (dns01) {
           report('CreateDnsTxtRecordStep');
-          const txt = { hostname: proven, value: challenge.keyAuthorization };
-          pendingTxts = [...pendingTxts, txt];
-          yield* callStep(context, Activities.CreateDnsTxtRecord, txt);
+          // Recorded before the write, so that a create that wrote and then failed is cleaned up too.
+          pendingTxts = [...pendingTxts, { hostname: proven, value: challenge.keyAuthorization }];
+          const location = yield* callStep<TxtLocation>(context, Activities.CreateDnsTxtRecord, pendingTxts[pendingTxts.length - 1]);
+          const txt: TxtChallenge = { hostname: proven, value: challenge.keyAuthorization, location };
+          pendingTxts = [...pendingTxts.slice(0, -1), txt];
 
           report('CheckDnsTxtRecordStep');
           yield* awaitTxtOnNameServers(context, txt);
@@ -149,7 +152,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       if (pendingTxts.length > 0) {
         // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
         report('DeleteDnsTxtRecordStep');
-        for (const txt of pendingTxts) yield* callStep(context, Activities.DeleteDnsTxtRecord, txt);
+        // Best effort here: the CA has issued the authorization; a failed clean-up must not fail the certificate (the activity logs it).
+        for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
         pendingTxts = [];
       }
     }

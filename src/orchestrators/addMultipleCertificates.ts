@@ -86,7 +86,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
   if (startDelaySeconds > 0) yield* wait(context, startDelaySeconds);
   // Room on the gateway is counted before any order: what does not fit fails now, the rest goes on.
   try {
-    const noRoom = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames });
+    const noRoom = yield* callStep<RefusedBinding[]>(context, Activities.CheckGatewayCapacity, { hostnames, ...(Object.keys(additionalNames).length ? { additionalNames } : {}) });
     for (const refused of noRoom) {
       const outcome = outcomes.find((o) => o.hostname === refused.hostname);
       if (outcome) fail(outcome, { error: refused.code, message: ErrorMessages[refused.code], detail: refused.detail, failedStep: 'CreateCertificateStep' });

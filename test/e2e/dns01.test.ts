@@ -228,6 +228,22 @@ describe('DNS-01 end to end against the sandbox', () => {
     expect(JSON.stringify(mixed.body)).toContain('hostnames[1].challengeType');
   });
 
+  it('refuses a group holding a name another listener serves before any order, naming that listener and the certificate to remove', async () => {
+    const orders = sandbox.counters.get('acme', 'newOrder');
+    const puts = sandbox.counters.get('arm', 'applicationGateways.put');
+    const { final } = await batch([
+      { hostname: 'joined.contoso.example', group: 'j', challengeType: 'dns-01' },
+      { hostname: 'moving.contoso.example', group: 'j', challengeType: 'dns-01' },
+    ]);
+    expect(final.runtimeStatus).toBe('Failed');
+    const [outcome] = (failureRecord(final.output) as unknown as { hostnames: { hostname: string; error: string; detail: string }[] }).hostnames;
+    expect(outcome).toMatchObject({ hostname: 'joined.contoso.example', error: 'ApplicationGatewayMisconfigured' });
+    expect(outcome.detail).toContain('moving.contoso.example is already served by the gateway\'s listener');
+    expect(outcome.detail).toContain('DELETE /api/certificates/moving.contoso.example');
+    expect(sandbox.counters.get('acme', 'newOrder')).toBe(orders);
+    expect(sandbox.counters.get('arm', 'applicationGateways.put')).toBe(puts);
+  });
+
   it('the renewal timer renews a wildcard-and-apex certificate for the same names by DNS-01 when the CA asks (ARI)', async () => {
     const hostname = '*.shop.fabrikam.example';
     const before = sandbox.keyVault.certificateVersions(certificateNameFor(hostname)).length;

@@ -1,5 +1,5 @@
 import type { ApplicationGateway } from '@azure/arm-network';
-import { FIRST_RULE_PRIORITY, firstPriorityFor, HttpsBinding, httpsFrontend, planHttpsBindings, WILDCARD_RULE_PRIORITY } from '../../src/domain/gatewayPlan';
+import { FIRST_RULE_PRIORITY, firstPriorityFor, nameConflict, HttpsBinding, httpsFrontend, planHttpsBindings, WILDCARD_RULE_PRIORITY } from '../../src/domain/gatewayPlan';
 
 const gwId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationGateways/gw';
 const targets = { backendPoolName: 'app-pool', httpSettingsName: 'app-settings' };
@@ -92,6 +92,29 @@ describe('planning the gateway change', () => {
     expect(broad).toBeLessThanOrEqual(20000);
     // A certificate with a wildcard and its apex goes where its wildcard does.
     expect(firstPriorityFor(['*.example.com', 'example.com'])).toBe(firstPriorityFor(['*.example.com']));
+  });
+
+  it('names a conflict only where another listener of port 443 holds one of the names, and keeps a certificate\'s own listener in step with its names', () => {
+    const withC = planHttpsBindings(gateway(), [binding('c.example.com')], targets)!;
+    expect(nameConflict(withC, { hostname: 'a.example.com', hostnames: ['a.example.com', 'c.example.com'] })).toMatch(/^c\.example\.com is already served by the gateway's listener c-example-com-https \(the certificate of c\.example\.com: DELETE \/api\/certificates\/c\.example\.com/);
+    expect(nameConflict(withC, binding('c.example.com'))).toBeUndefined();
+    expect(nameConflict(withC, binding('a.example.com'))).toBeUndefined();
+
+    // The group grows, then shrinks: its own listener follows; no second listener appears.
+    const group = (names: string[]) => ({ ...binding('a.example.com'), hostnames: names });
+    let gw = planHttpsBindings(gateway(), [group(['a.example.com', 'b.example.com'])], targets)!;
+    gw = planHttpsBindings(gw, [group(['a.example.com', 'b.example.com', 'd.example.com'])], targets)!;
+    expect(gw.httpListeners?.filter((l) => l.name === 'a-example-com-https')).toEqual([expect.objectContaining({ hostNames: ['a.example.com', 'b.example.com', 'd.example.com'] })]);
+    gw = planHttpsBindings(gw, [binding('a.example.com')], targets)!;
+    const single = gw.httpListeners?.find((l) => l.name === 'a-example-com-https');
+    expect(single).toMatchObject({ hostName: 'a.example.com' });
+    expect(single).not.toHaveProperty('hostNames');
+
+    // A hand-made multi-site listener keeps the names its owner gave it.
+    const handMade = gateway();
+    handMade.httpListeners!.push({ name: 'mine', frontendPort: { id: `${gwId}/frontendPorts/port_443` }, protocol: 'Https', hostNames: ['x.example.com', 'y.example.com'] });
+    const planned = planHttpsBindings(handMade, [binding('x.example.com')], targets)!;
+    expect(planned.httpListeners?.find((l) => l.name === 'mine')).toMatchObject({ hostNames: ['x.example.com', 'y.example.com'], sslCertificate: { id: `${gwId}/sslCertificates/x-example-com` } });
   });
 
   it('writes nothing when the gateway already matches (a rerun)', () => {
