@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Resolver } from 'node:dns/promises';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { DnsManagementClient, RecordSet } from '@azure/arm-dns';
-import { Sandbox, SANDBOX_SUBSCRIPTION, SANDBOX_TENANT, startSandbox } from '../../sandbox';
-import { mintToken } from '../../sandbox/identity';
+import { Sandbox, SANDBOX_SUBSCRIPTION, startSandbox } from '../../sandbox';
 import { SandboxCredential } from '../support/sandboxClient';
+import { IdentityCredential } from '../support/identityCredential';
 
 /**
  * The Azure DNS stand-in (sandbox/emulators/dnsZones.ts) driven through @azure/arm-dns 5.1.0, the
@@ -19,18 +18,6 @@ const CHALLENGE = '_acme-challenge';
 /** Long enough that a query made right after the PUT's answer comes before the record (no assertion on speed). */
 const SLOW_PROPAGATION_MS = 3_000;
 
-class IdentityCredential implements TokenCredential {
-  constructor(
-    private readonly clientId: string,
-    private readonly objectId: string,
-  ) {}
-
-  async getToken(scopes: string | string[]): Promise<AccessToken> {
-    const scope = Array.isArray(scopes) ? scopes[0] : scopes;
-    const { token, claims } = mintToken({ tenantId: SANDBOX_TENANT, resource: scope, clientId: this.clientId, objectId: this.objectId });
-    return { token, expiresOnTimestamp: claims.exp * 1000 };
-  }
-}
 
 interface Refusal {
   statusCode?: number;

@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { AccessToken, TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ContainerClient } from '@azure/storage-blob';
 import { Sandbox, SANDBOX_SUBSCRIPTION, SANDBOX_TENANT, startSandbox } from '../../sandbox';
-import { mintToken } from '../../sandbox/identity';
 import { toPkcs12 } from '../../sandbox/keyvault/crypto';
 import {
   Assignment,
@@ -29,6 +28,7 @@ import { route } from '../../sandbox/keyvault/routes';
 import { CertificateStore } from '../../sandbox/keyvault/certificates';
 import { SecretStore } from '../../sandbox/keyvault/secrets';
 import { anonymousGet } from '../support/sandboxClient';
+import { IdentityCredential } from '../support/identityCredential';
 
 /**
  * The permission model the sandbox enforces (sandbox/rbac/, loaded from infra/roles.json): pure
@@ -39,19 +39,6 @@ const RG = 'rg-appgw-sandbox';
 const GW = 'appgw-sandbox';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A token for one managed identity, as the sandbox's identity endpoint mints it (appid = client id, oid = object id). */
-class IdentityCredential implements TokenCredential {
-  constructor(
-    private readonly clientId: string,
-    private readonly objectId: string,
-  ) {}
-
-  async getToken(scopes: string | string[]): Promise<AccessToken> {
-    const scope = Array.isArray(scopes) ? scopes[0] : scopes;
-    const { token, claims } = mintToken({ tenantId: SANDBOX_TENANT, resource: scope, clientId: this.clientId, objectId: this.objectId });
-    return { token, expiresOnTimestamp: claims.exp * 1000 };
-  }
-}
 
 const S = '/subscriptions/s';
 /** What the gateway links, in a hub-and-spoke layout: the subnet and public IP in a hub subscription, the identity in its own group. */
