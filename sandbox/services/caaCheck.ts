@@ -20,7 +20,7 @@ export interface CaaRecord {
 /** A DNS failure worded as Boulder's bdns.Error ("DNS problem: ... looking up CAA for ..."). */
 export class CaaLookupError extends Error {}
 
-/** The CAA RRset at one name (CNAMEs followed by the resolver), [] for none; throws CaaLookupError on failure. */
+/** The CAA RRset at one name (its CNAME chain followed: chasingCnames), [] for none; throws CaaLookupError on failure. */
 export type CaaLookup = (name: string) => Promise<CaaRecord[]>;
 
 /** An RFC 8555 section 6.7 problem document as Boulder's probs package builds it. */
@@ -172,24 +172,93 @@ function validationMethodMatches(parameters: CaaParameter[], method: string): bo
   return labels.some((label) => KNOWN_METHODS.has(label) && label === method); // unknown methods are skipped
 }
 
+/** A name's own answer to a CAA query: its CAA records, and the target of its CNAME when it has one. */
+export interface CaaAnswer {
+  records: CaaRecord[];
+  cname?: string;
+}
+
+/** A failed query, coded as node:dns codes it (ESERVFAIL, ETIMEOUT, ENOTFOUND at a TLD...). */
+export class DnsQueryError extends Error {
+  constructor(readonly code: string) {
+    super(code);
+  }
+}
+
+/** One query at one name, no CNAME followed by the caller; throws DnsQueryError on failure. */
+export type CaaQuery = (name: string) => Promise<CaaAnswer>;
+
 /**
- * CAA lookups with node:dns against one server (the sandbox's pebble-challtestsrv). Errors are
- * worded as Boulder's bdns.Error does; NXDOMAIN is an empty set below a TLD and a failure at a TLD
- * (Boulder LookupCAA). c-ares follows the CNAME in the answer as Boulder's resolver does.
+ * CNAME hops followed from one name. A recursive resolver has a limit of its own (unbound, which
+ * Boulder uses, restarts a query a bounded number of times); 8 is at most that (unverified), so a
+ * longer chain fails here where it might not at Let's Encrypt: the stricter side.
  */
-export function dnsCaaLookup(server: string, options: { timeoutMs?: number; tries?: number } = {}): CaaLookup {
+export const MAX_CNAME_HOPS = 8;
+
+/**
+ * The CAA RRset at a name with its CNAME chain followed to the end, as Boulder's resolver does (va/caa.go
+ * getCAA: "We depend on our resolver to snap CNAME and DNAME records"): while a name has no CAA records,
+ * its CNAME's target is asked, so a forbidding CAA or a SERVFAIL several hops away is seen (pebble-
+ * challtestsrv follows a CNAME one level only, and fails only on the name queried). A failure anywhere in
+ * the chain is the failure of the name asked, worded with that name (the resolver answers the original
+ * query with it). A loop, or more than MAX_CNAME_HOPS hops, fails as SERVFAIL (a recursive resolver's
+ * answer to a chain it gives up on; unverified for Boulder's: the stricter reading, which refuses).
+ */
+export function chasingCnames(query: CaaQuery): CaaLookup {
+  return async (name) => {
+    const seen = new Set<string>();
+    let current = name;
+    for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
+      seen.add(current.toLowerCase().replace(/\.+$/, ''));
+      let answer: CaaAnswer;
+      try {
+        answer = await query(current);
+      } catch (error) {
+        throw new CaaLookupError(bdnsWording(error instanceof DnsQueryError ? error.code : '', name));
+      }
+      if (answer.records.length > 0) return answer.records;
+      if (answer.cname === undefined) return [];
+      current = answer.cname;
+      if (seen.has(current.toLowerCase().replace(/\.+$/, ''))) break;
+    }
+    throw new CaaLookupError(bdnsWording('ESERVFAIL', name));
+  };
+}
+
+/**
+ * One CAA query with node:dns against one server (the sandbox's pebble-challtestsrv), and when it has no
+ * CAA records, the name's CNAME. NXDOMAIN is an empty set below a TLD and a failure at a TLD (Boulder
+ * LookupCAA). c-ares takes the CAA records challtestsrv serves behind the CNAME it follows itself.
+ */
+export function dnsCaaQuery(server: string, options: { timeoutMs?: number; tries?: number } = {}): CaaQuery {
   const resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 2000, tries: options.tries ?? 2 });
   resolver.setServers([server]);
+  /** No data, or NXDOMAIN below a TLD: nothing there; anything else is the query's failure. */
+  const noneOrThrow = (name: string, error: unknown): void => {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENODATA' || (code === 'ENOTFOUND' && name.includes('.'))) return;
+    throw new DnsQueryError(code);
+  };
   return async (name) => {
     try {
-      return (await resolver.resolveCaa(name)).map(fromNode);
+      const records = (await resolver.resolveCaa(name)).map(fromNode);
+      if (records.length > 0) return { records };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (code === 'ENODATA') return [];
-      if (code === 'ENOTFOUND' && name.includes('.')) return [];
-      throw new CaaLookupError(bdnsWording(code, name));
+      noneOrThrow(name, error);
+    }
+    try {
+      const [cname] = await resolver.resolveCname(name);
+      return cname ? { records: [], cname } : { records: [] };
+    } catch (error) {
+      noneOrThrow(name, error);
+      return { records: [] };
     }
   };
+}
+
+/** CAA lookups against one DNS server, CNAME chains followed (chasingCnames over dnsCaaQuery). */
+export function dnsCaaLookup(server: string, options: { timeoutMs?: number; tries?: number } = {}): CaaLookup {
+  return chasingCnames(dnsCaaQuery(server, options));
 }
 
 /**

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import * as acme from 'acme-client';
 import type { Authorization } from 'acme-client/types/rfc8555';
 import { AcmeProxy, startAcmeProxy } from '../../sandbox/services/acmeProxy';
-import { CaaDecision, CaaLookupError, CaaRecord, checkCaa, SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
+import { CaaAnswer, CaaDecision, CaaLookupError, CaaRecord, chasingCnames, checkCaa, DnsQueryError, MAX_CNAME_HOPS, SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
 import { PebbleCa, startPebble } from '../../sandbox/services/pebble';
 import { createSandboxCa } from '../../sandbox/tls/ca';
 
@@ -147,6 +147,70 @@ describe('CAA decisions (Boulder va/caa.go)', () => {
   });
 });
 
+describe('CAA through CNAME chains (Boulder\'s resolver snaps the whole chain)', () => {
+  const ACCOUNT = 'https://ca.test/my-account/1';
+  /** Each name's own answer: CAA records, a CNAME target, or a failure; nothing followed. */
+  type Names = Record<string, CaaRecord[] | { cname: string } | 'SERVFAIL'>;
+  const issue = (value: string): CaaRecord => ({ flags: 0, tag: 'issue', value });
+
+  function query(names: Names, asked: string[] = []) {
+    return (name: string): Promise<CaaAnswer> => {
+      asked.push(name);
+      const answer = names[name] ?? [];
+      if (answer === 'SERVFAIL') return Promise.reject(new DnsQueryError('ESERVFAIL'));
+      return Promise.resolve(Array.isArray(answer) ? { records: answer } : { records: [], cname: answer.cname });
+    };
+  }
+  const decide = (names: Names, identifier: string): Promise<CaaDecision> =>
+    checkCaa({ identifier, accountUri: ACCOUNT, validationMethod: 'dns-01', issuerDomain: SANDBOX_CAA_IDENTITY }, chasingCnames(query(names)));
+
+  it('sees a forbidding CAA two hops away, at the name asked (the chain\'s end is that name\'s RRset)', async () => {
+    const names: Names = { 'www.a.test': { cname: 'one.b.test' }, 'one.b.test': { cname: 'two.c.test' }, 'two.c.test': [issue('other-ca.example')], 'a.test': [issue(SANDBOX_CAA_IDENTITY)] };
+    expect(await decide(names, 'www.a.test')).toMatchObject({
+      allowed: false,
+      foundAt: 'www.a.test',
+      problem: { type: 'urn:ietf:params:acme:error:caa', detail: 'While processing CAA for www.a.test: CAA record for www.a.test prevents issuance' },
+    });
+    // The target's parents are not climbed (RFC 8659): an empty chain's end falls back to the asked name's parents.
+    const empty: Names = { 'www.a.test': { cname: 'one.b.test' }, 'b.test': [issue('other-ca.example')], 'a.test': [issue(SANDBOX_CAA_IDENTITY)] };
+    expect(await decide(empty, 'www.a.test')).toMatchObject({ allowed: true, foundAt: 'a.test' });
+  });
+
+  it('fails with a dns problem, worded with the name asked, on a SERVFAIL two hops away', async () => {
+    const names: Names = { 'www.a.test': { cname: 'one.b.test' }, 'one.b.test': { cname: 'two.c.test' }, 'two.c.test': 'SERVFAIL', 'a.test': [issue(SANDBOX_CAA_IDENTITY)] };
+    expect(await decide(names, 'www.a.test')).toMatchObject({
+      allowed: false,
+      problem: {
+        type: 'urn:ietf:params:acme:error:dns',
+        status: 400,
+        detail: "While processing CAA for www.a.test: DNS problem: SERVFAIL looking up CAA for www.a.test - the domain's nameservers may be malfunctioning",
+      },
+    });
+  });
+
+  it('fails on a CNAME loop and on a chain longer than MAX_CNAME_HOPS, and follows one of exactly that length', async () => {
+    const loop: Names = { 'www.a.test': { cname: 'x.b.test' }, 'x.b.test': { cname: 'WWW.a.test.' } };
+    expect(await decide(loop, 'www.a.test')).toMatchObject({ allowed: false, problem: { type: 'urn:ietf:params:acme:error:dns', detail: expect.stringContaining('SERVFAIL looking up CAA for www.a.test') } });
+    const chain = (hops: number): Names => {
+      const names: Names = {};
+      for (let i = 0; i < hops; i += 1) names[i === 0 ? 'www.a.test' : `h${i}.b.test`] = { cname: `h${i + 1}.b.test` };
+      names[`h${hops}.b.test`] = [issue('other-ca.example')];
+      return names;
+    };
+    expect(await decide(chain(MAX_CNAME_HOPS), 'www.a.test')).toMatchObject({ allowed: false, problem: { type: 'urn:ietf:params:acme:error:caa' } });
+    expect(await decide(chain(MAX_CNAME_HOPS + 1), 'www.a.test')).toMatchObject({ allowed: false, problem: { type: 'urn:ietf:params:acme:error:dns' } });
+  });
+
+  it('stops at the first name in the chain that has CAA records', async () => {
+    const asked: string[] = [];
+    const names: Names = { 'a.test': { cname: 'one.b.test' }, 'one.b.test': [issue(SANDBOX_CAA_IDENTITY)], 'two.c.test': [issue(';')] };
+    const lookup = chasingCnames(query(names, asked));
+    expect(await lookup('a.test')).toEqual([issue(SANDBOX_CAA_IDENTITY)]);
+    expect(asked).toEqual(['a.test', 'one.b.test']);
+    await expect(chasingCnames(() => Promise.reject(new Error('boom')))('a.test')).rejects.toThrow(CaaLookupError);
+  });
+});
+
 describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-client)', () => {
   const ca = createSandboxCa();
   const keyAuthorizations = new Map<string, string>();
@@ -251,6 +315,24 @@ describe('the ACME proxy refuses by CAA (Pebble + pebble-challtestsrv + acme-cli
       type: 'urn:ietf:params:acme:error:dns',
       status: 400,
       detail: "While processing CAA for www.servfail.caa.example: DNS problem: SERVFAIL looking up CAA for servfail.caa.example - the domain's nameservers may be malfunctioning",
+    });
+  });
+
+  it('follows a chain of two CNAMEs that challtestsrv would follow one level only: a forbidding CAA, then a SERVFAIL, at the end', async () => {
+    await challtestsrv('/set-cname', { host: 'chain.caa.example.', target: 'hop1.caa-target.example.' });
+    await challtestsrv('/set-cname', { host: 'hop1.caa-target.example.', target: 'hop2.caa-target.example.' });
+    await addCaa('hop2.caa-target.example', { tag: 'issue', value: 'other-ca.example' });
+    const forbidden = await attempt('chain.caa.example', 'dns-01');
+    expect(forbidden.authz.status).toBe('invalid');
+    expect(forbidden.authz.challenges[0].error).toMatchObject({ type: 'urn:ietf:params:acme:error:caa', detail: 'While processing CAA for chain.caa.example: CAA record for chain.caa.example prevents issuance' });
+    await challtestsrv('/set-cname', { host: 'chain-fail.caa.example.', target: 'hop1-fail.caa-target.example.' });
+    await challtestsrv('/set-cname', { host: 'hop1-fail.caa-target.example.', target: 'hop2-fail.caa-target.example.' });
+    await challtestsrv('/set-servfail', { host: 'hop2-fail.caa-target.example.' });
+    const failed = await attempt('chain-fail.caa.example', 'dns-01');
+    expect(failed.authz.challenges[0].error).toEqual({
+      type: 'urn:ietf:params:acme:error:dns',
+      status: 400,
+      detail: "While processing CAA for chain-fail.caa.example: DNS problem: SERVFAIL looking up CAA for chain-fail.caa.example - the domain's nameservers may be malfunctioning",
     });
   });
 
