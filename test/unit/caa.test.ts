@@ -1,4 +1,4 @@
-import { toCaaRecord } from '../../src/dns/caaLookup';
+import { caaLookup, CaaResolver, toCaaRecord } from '../../src/dns/caaLookup';
 import { CaaDecision, CaaLookup, CaaRecord, checkCaa, parseIssueValue } from '../../src/domain/caa';
 
 /**
@@ -105,5 +105,46 @@ describe('CAA answers as Node reads them', () => {
     expect(toCaaRecord({ critical: 0, issue: 'letsencrypt.org; validationmethods=dns-01' })).toEqual({ flags: 0, tag: 'issue', value: 'letsencrypt.org; validationmethods=dns-01' });
     expect(toCaaRecord({ critical: 128, tbs: 'unknown' })).toEqual({ flags: 128, tag: 'tbs', value: 'unknown' });
     expect(toCaaRecord({ critical: 0 })).toBeUndefined();
+  });
+});
+
+describe('CAA lookup: CNAMEs followed, failures kept apart from "no records"', () => {
+  const failure = (code: string): Error => Object.assign(new Error(code), { code });
+  /** A resolver over a table: CAA answers (Node's shape), CNAME targets, names that fail. */
+  function resolver(caa: Record<string, object[]>, cnames: Record<string, string>, failing: Record<string, string> = {}): CaaResolver {
+    return {
+      resolveCaa: async (name) => {
+        if (failing[name]) throw failure(failing[name]);
+        if (caa[name]) return caa[name];
+        throw failure(cnames[name] ? 'ENODATA' : 'ENOTFOUND');
+      },
+      resolveCname: async (name) => {
+        if (failing[name]) throw failure(failing[name]);
+        if (cnames[name]) return [cnames[name]];
+        throw failure('ENODATA');
+      },
+    };
+  }
+  const forbid = [{ critical: 0, issue: 'pki.goog' }];
+  const check = (hostname: string, lookup: ReturnType<typeof caaLookup>) =>
+    checkCaa({ hostname, caaIdentities: ['letsencrypt.org'], accountUri: 'https://acme.example/acct/1', validationMethod: 'http-01' }, lookup);
+
+  it('follows a chain of CNAMEs to the records at its end, which count for the name looked up (RFC 8659 section 3)', async () => {
+    const lookup = caaLookup([], resolver({ 'edge.cdn.example': forbid }, { 'www.example.com': 'alias.example.net', 'alias.example.net': 'edge.cdn.example' }));
+    expect(await lookup('www.example.com')).toEqual([{ flags: 0, tag: 'issue', value: 'pki.goog' }]);
+    expect(await check('www.example.com', lookup)).toMatchObject({ permitted: false, relevantName: 'www.example.com' });
+  });
+
+  it('climbs from the name, not from the CNAME target, when the chain ends without records', async () => {
+    const lookup = caaLookup([], resolver({ 'example.com': forbid, 'example.net': [{ critical: 0, issue: 'letsencrypt.org' }] }, { 'www.example.com': 'alias.example.net' }));
+    expect(await check('www.example.com', lookup)).toMatchObject({ permitted: false, relevantName: 'example.com' });
+  });
+
+  it('ends a CNAME loop with no records, and keeps a SERVFAIL anywhere on the chain an error', async () => {
+    expect(await caaLookup([], resolver({}, { 'a.example.com': 'b.example.com', 'b.example.com': 'a.example.com' }))('a.example.com')).toEqual([]);
+    const servfail = caaLookup([], resolver({}, { 'www.example.com': 'alias.example.net' }, { 'alias.example.net': 'ESERVFAIL' }));
+    expect(await servfail('www.example.com')).toEqual({ error: 'ESERVFAIL' });
+    expect(await check('www.example.com', servfail)).toEqual({ permitted: 'unknown', name: 'www.example.com', error: 'ESERVFAIL' });
+    expect(await caaLookup([], resolver({}, {}))('nothing.example.com')).toEqual([]);
   });
 });
