@@ -97,9 +97,11 @@ const PEM = 'application/x-pem-file';
  * incoming client traffic matches with multiple listeners, the request routing rule with highest
  * priority is used"), so a basic listener whose rule comes first takes every name on its port ("If a
  * basic listener is listed first and matches an incoming request, it gets processed by that
- * listener") and a wildcard listener before an exact one takes that name too. "For the v2 SKU,
- * multi-site listeners are processed before basic listeners, unless rule priority is defined": that
- * order applies only when some rule has no priority (impossible on a v2 PUT since 2021-08-01, see
+ * listener") and a wildcard listener before an exact one takes that name too. configuration-listeners
+ * (ms.date 07/19/2023): "For the v2 SKU, rule priority defines the order in which listeners are
+ * processed. Wildcard and basic listeners should be defined a priority with a number greater than
+ * site-specific and multi-site listeners." (an older text had multi-site listeners processed before
+ * basic ones "unless rule priority is defined", which a v2 PUT since 2021-08-01 always has, see
  * armValidation.ts); on v1, rules in the order they are listed. A listener no rule uses serves
  * nothing (the stricter reading: an inactive listener is not matched, unverified for TLS).
  */
