@@ -30,7 +30,17 @@ import type { EmulatorReply, EmulatorRequest } from './httpsServer';
  * - Not found: a record set answers 404 NotFound "The resource record '{name}' does not exist in
  *   resource group '{rg}' of subscription '{subscription}'." in lower case (the message public ACME
  *   clients' Azure DNS providers match on); a zone 404 ResourceNotFound in ARM's wording (as arm.ts);
- *   a group that does not exist 404 ResourceGroupNotFound (armResources.ts).
+ *   a record set path under a zone that does not exist 404 ParentResourceNotFound "Failed to perform
+ *   'write' on resource(s) of type 'dnszones/CNAME', because the parent resource '{zone id}' could not
+ *   be found." (ARM's answer, hashicorp/terraform-provider-azurerm#26124; 'read' and 'delete' for GET
+ *   and DELETE are unverified); a group that does not exist 404 ResourceGroupNotFound (armResources.ts).
+ * - Error bodies: the DNS resource provider's own answers (400, 409, 412, a record set's 404) are
+ *   `{"code","message"}` without ARM's `error` wrapper, as the service's answers are quoted:
+ *   400 in hashicorp/terraform-provider-azurerm#24169 and kubernetes-sigs/external-dns#4855, 409 in
+ *   kubernetes-sigs/external-dns#5358, the record set's 404 in rcl-letsencrypt-auto-ssl/Lets-Encrypt-Auto#21
+ *   (the 412's shape is unverified: taken as the provider's other answers). ARM's own answers
+ *   (ResourceGroupNotFound, ResourceNotFound, ParentResourceNotFound, AuthorizationFailed,
+ *   InvalidRequestContent) keep `{"error":{"code","message"}}`.
  * - Path segments compare case-insensitively (Learn, "Resource naming and case sensitivity"); record
  *   set names are DNS names, case-insensitive (RFC 4343); `@` is the apex (Learn, "DNS zones and
  *   records": "By convention, the relative name '@' is used to represent apex records").
@@ -122,11 +132,12 @@ export interface DnsZones {
 }
 
 /**
- * Learn's Azure DNS FAQ: a change reaches Azure DNS name servers "typically within 60 seconds". Ten
- * seconds by default: long enough that a client which asks its validator to look before the record
- * is there fails locally as it would on Azure, short enough for `npm start`; tests scale it down.
+ * Learn's Azure DNS FAQ (dns-faq.yml): "New or updated DNS zones and DNS records appear in the Azure
+ * DNS name servers within 60 seconds." Read as an upper bound, the stricter default is all of it: a
+ * client that asks its validator to look before the record is there fails as it could on Azure.
+ * Tests scale it down (`dnsPropagationDelayMs`, `setPropagationDelayMs`).
  */
-export const DEFAULT_PROPAGATION_DELAY_MS = 10_000;
+export const DEFAULT_PROPAGATION_DELAY_MS = 60_000;
 /** Learn, "Azure subscription and service limits", Azure DNS: record sets per public zone, records per record set. */
 export const MAX_RECORD_SETS_PER_ZONE = 10_000;
 export const MAX_RECORDS_PER_RECORD_SET = 20;
@@ -134,6 +145,8 @@ export const MAX_RECORDS_PER_RECORD_SET = 20;
 const MAX_TXT_STRING = 255;
 /** The service's limit (hashicorp/terraform-provider-azurerm#24169, a 2023 service answer). */
 const MAX_TXT_TOTAL = 4096;
+/** Learn, "DNS zones and records", Time-to-live: "any TTL value between 1 and 2,147,483,647 seconds". */
+const MIN_TTL = 1;
 const MAX_TTL = 2_147_483_647;
 const PAGE_SIZE = 100;
 const API_VERSION = '2018-05-01';
@@ -145,18 +158,27 @@ const RECORD_PROPERTY: Record<WritableType, string> = { A: 'ARecords', AAAA: 'AA
 /** Every record property of dns.json RecordSetProperties, to refuse one that does not match the path's type. */
 const ALL_RECORD_PROPERTIES = ['ARecords', 'AAAARecords', 'MXRecords', 'NSRecords', 'PTRRecords', 'SRVRecords', 'TXTRecords', 'CNAMERecord', 'SOARecord', 'caaRecords'];
 
+/** ARM's own answers (group, zone, parent not found; body ARM cannot read): wrapped in `error`. */
 const armError = (status: number, code: string, message: string): EmulatorReply => ({ status, body: { error: { code, message } } });
-const badRequest = (message: string): EmulatorReply => armError(400, 'BadRequest', message);
+/** The DNS resource provider's own answers: `{code, message}` unwrapped (sources in the header). */
+const rpError = (status: number, code: string, message: string): EmulatorReply => ({ status, body: { code, message } });
+const badRequest = (message: string): EmulatorReply => rpError(400, 'BadRequest', message);
 
 const zoneIdOf = (zone: DnsZoneSpec): string => `/subscriptions/${zone.subscriptionId}/resourceGroups/${zone.resourceGroup}/providers/Microsoft.Network/dnszones/${zone.name}`;
 const key = (zone: string, type: string, name: string): string => `${zone.toLowerCase()}|${type.toUpperCase()}|${name.toLowerCase()}`;
 const fqdnOf = (zone: string, name: string): string => (name === '@' ? `${zone}.` : `${name}.${zone}.`);
 
-/** RFC 1035 2.3.4 sizes: labels of 1-63 octets, a name of at most 253 characters without the root dot. */
-function validDomainName(name: string): boolean {
+/**
+ * RFC 1035 2.3.4 sizes: labels of 1-63 octets, a name of at most 253 characters without the root dot.
+ * `*` only as a whole left-most label, and only where `wildcard` allows it (record set names: Learn,
+ * "DNS zones and records", Wildcard records: "use the record set name '*'. You can also use a name
+ * with '*' as its left-most label, for example, '*.foo'"); never in a CNAME's target (RFC 4592 2.1.1:
+ * a wildcard is an owner name; the service's answer to one in a target is unverified: the stricter).
+ */
+function validDomainName(name: string, wildcard = false): boolean {
   const trimmed = name.replace(/\.$/, '');
   if (trimmed.length === 0 || trimmed.length > 253) return false;
-  return trimmed.split('.').every((label) => label.length >= 1 && label.length <= 63 && /^[A-Za-z0-9_*-]+$/.test(label));
+  return trimmed.split('.').every((label, i) => (wildcard && i === 0 && label === '*') || (label.length >= 1 && label.length <= 63 && /^[A-Za-z0-9_-]+$/.test(label)));
 }
 
 interface Route {
@@ -278,7 +300,7 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
     );
 
   const notFound = (r: Route, name: string): EmulatorReply =>
-    armError(
+    rpError(
       404,
       'NotFound',
       `The resource record '${name.toLowerCase()}' does not exist in resource group '${(r.resourceGroup ?? '').toLowerCase()}' of subscription '${r.subscriptionId.toLowerCase()}'.`,
@@ -363,9 +385,10 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
       }
     }
     const ttl = props.TTL;
-    // dns.json: TTL is an int64; Learn's record set TTL is a 32-bit signed value. Missing TTL is refused (unverified, stricter).
-    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
-      return { error: badRequest(`The TTL value '${String(ttl)}' is invalid. It must be an integer from 0 to ${MAX_TTL}.`) };
+    // dns.json: TTL is an int64; Learn ("DNS zones and records", Time-to-live): "any TTL value between
+    // 1 and 2,147,483,647 seconds". Missing TTL is refused (unverified, stricter); the wording is unverified.
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < MIN_TTL || ttl > MAX_TTL) {
+      return { error: badRequest(`The TTL value '${String(ttl)}' is invalid. It must be an integer from ${MIN_TTL} to ${MAX_TTL}.`) };
     }
     const metadata = props.metadata;
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string'))) {
@@ -427,8 +450,8 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
   /** Validates the relative name of a record set; undefined when it is acceptable. */
   function invalidName(zone: DnsZoneInfo, name: string): EmulatorReply | undefined {
     if (name === '@') return undefined;
-    // RFC 1035 sizes on the fully qualified name (the service's wording is unverified).
-    if (name.endsWith('.') || !validDomainName(`${name}.${zone.name}`)) return badRequest(`The record set name '${name}' is invalid.`);
+    // RFC 1035 sizes on the fully qualified name, `*` only as the whole left-most label (the service's wording is unverified).
+    if (name.endsWith('.') || !validDomainName(`${name}.${zone.name}`, true)) return badRequest(`The record set name '${name}' is invalid.`);
     return undefined;
   }
 
@@ -453,7 +476,7 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
     if (ifMatch !== undefined) {
       const tags = ifMatch.split(',').map((tag) => tag.trim());
       if (!existing || !(tags.includes('*') || tags.includes(existing.etag))) {
-        return armError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header was not satisfied. The current was '${existing?.etag ?? 'n/a'}'.`);
+        return rpError(412, 'PreconditionFailed', `The condition '${ifMatch}' in the If-Match header was not satisfied. The current was '${existing?.etag ?? 'n/a'}'.`);
       }
     }
     const fqdn = fqdnOf(zone.name, existing?.name ?? name);
@@ -466,7 +489,7 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
     }
 
     if (header(request, 'if-none-match')?.trim() === '*' && existing) {
-      return armError(412, 'PreconditionFailed', "The condition '*' in the If-None-Match header was not satisfied. The current was 'n/a'.");
+      return rpError(412, 'PreconditionFailed', "The condition '*' in the If-None-Match header was not satisfied. The current was 'n/a'.");
     }
     const invalid = invalidName(zone, name);
     if (invalid) return invalid;
@@ -480,10 +503,10 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
     // beside a CNAME a 409 Conflict (kubernetes-sigs/external-dns#5358; that message is unverified).
     const sameName = [...sets.values()].filter((set) => set.zone.toLowerCase() === zone.name.toLowerCase() && set.name.toLowerCase() === name.toLowerCase() && set.type !== type);
     if (type === 'CNAME' && sameName.length > 0) {
-      return armError(409, 'Conflict', 'The CNAME record could not be created because another record with the same name already exists in this zone.');
+      return rpError(409, 'Conflict', 'The CNAME record could not be created because another record with the same name already exists in this zone.');
     }
     if (type !== 'CNAME' && sameName.some((set) => set.type === 'CNAME')) {
-      return armError(409, 'Conflict', `The ${type} record could not be created because a CNAME record with the same name already exists in this zone.`);
+      return rpError(409, 'Conflict', `The ${type} record could not be created because a CNAME record with the same name already exists in this zone.`);
     }
     // Learn, Azure DNS limits: 10,000 record sets per public zone (counting SOA and NS; wording unverified).
     if (!existing && setsOf(zone).length >= MAX_RECORD_SETS_PER_ZONE) {
@@ -519,6 +542,16 @@ export function startDnsZones(options: DnsZonesOptions): DnsZones {
         return page(request, listed.map(zoneBody));
       }
       const zone = findZone(r);
+      if (!zone && r.type !== undefined) {
+        // ARM's answer for a child of a zone that is not there (hashicorp/terraform-provider-azurerm#26124 for
+        // 'write'; 'read' for GET and 'delete' for DELETE are unverified).
+        const action = request.method === 'GET' ? 'read' : request.method === 'DELETE' ? 'delete' : 'write';
+        return armError(
+          404,
+          'ParentResourceNotFound',
+          `Failed to perform '${action}' on resource(s) of type 'dnszones/${r.type}', because the parent resource '/subscriptions/${r.subscriptionId}/resourceGroups/${r.resourceGroup ?? ''}/providers/Microsoft.Network/dnszones/${r.zone ?? ''}' could not be found.`,
+        );
+      }
       if (!zone) {
         return armError(
           404,

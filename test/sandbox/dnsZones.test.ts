@@ -23,6 +23,8 @@ interface Refusal {
   statusCode?: number;
   code?: string;
   message: string;
+  /** The answer's body as sent, parsed. */
+  body?: unknown;
 }
 
 async function refusal(promise: Promise<unknown>): Promise<Refusal> {
@@ -30,7 +32,8 @@ async function refusal(promise: Promise<unknown>): Promise<Refusal> {
     await promise;
   } catch (error) {
     const { statusCode, code, message } = error as Refusal;
-    return { statusCode, code, message };
+    const text = (error as { response?: { bodyAsText?: string | null } }).response?.bodyAsText;
+    return { statusCode, code, message, body: text ? (JSON.parse(text) as unknown) : undefined };
   }
   throw new Error('expected the call to be refused');
 }
@@ -101,14 +104,27 @@ describe('Azure DNS stand-in (ARM emulator, @azure/arm-dns)', () => {
     expect(sandbox.settings.DnsAuthoritativePort).toBe(sandbox.endpoints.dnsServer.split(':')[1]);
   });
 
-  it('answers ARM\'s 404s for a zone, a resource group and a record set that do not exist', async () => {
-    expect(await refusal(operator.zones.get(RG, 'missing.example'))).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
-    expect(await refusal(operator.zones.get('rg-nope', ZONE))).toMatchObject({ statusCode: 404, code: 'ResourceGroupNotFound', message: "Resource group 'rg-nope' could not be found." });
-    expect(await refusal(operator.recordSets.get(RG, ZONE, '_Acme-Challenge', 'TXT'))).toMatchObject({
+  it('answers ARM\'s 404s for a zone, a resource group and a record set under a zone that do not exist, and the DNS provider\'s for a record set', async () => {
+    const missingZone = await refusal(operator.zones.get(RG, 'missing.example'));
+    expect(missingZone).toMatchObject({ statusCode: 404, code: 'ResourceNotFound', body: { error: { code: 'ResourceNotFound' } } });
+    expect(await refusal(operator.zones.get('rg-nope', ZONE))).toMatchObject({
       statusCode: 404,
-      code: 'NotFound',
-      message: `The resource record '_acme-challenge' does not exist in resource group '${RG}' of subscription '${SANDBOX_SUBSCRIPTION}'.`,
+      code: 'ResourceGroupNotFound',
+      message: "Resource group 'rg-nope' could not be found.",
+      body: { error: { code: 'ResourceGroupNotFound' } },
     });
+    // ARM's answer for a child of a zone that is not there (hashicorp/terraform-provider-azurerm#26124).
+    const zoneId = `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${RG}/providers/Microsoft.Network/dnszones/missing.example`;
+    expect(await refusal(operator.recordSets.createOrUpdate(RG, 'missing.example', 'www', 'CNAME', { ttl: 60, cnameRecord: { cname: 'elsewhere.example' } }))).toMatchObject({
+      statusCode: 404,
+      code: 'ParentResourceNotFound',
+      message: `Failed to perform 'write' on resource(s) of type 'dnszones/CNAME', because the parent resource '${zoneId}' could not be found.`,
+      body: { error: { code: 'ParentResourceNotFound' } },
+    });
+    expect(await refusal(operator.recordSets.get(RG, 'missing.example', CHALLENGE, 'TXT'))).toMatchObject({ statusCode: 404, code: 'ParentResourceNotFound' });
+    // The DNS resource provider's own answer, unwrapped (rcl-letsencrypt-auto-ssl/Lets-Encrypt-Auto#21).
+    const message = `The resource record '_acme-challenge' does not exist in resource group '${RG}' of subscription '${SANDBOX_SUBSCRIPTION}'.`;
+    expect(await refusal(operator.recordSets.get(RG, ZONE, '_Acme-Challenge', 'TXT'))).toEqual({ statusCode: 404, code: 'NotFound', message, body: { code: 'NotFound', message } });
   });
 
   it('creates (201), updates (200) and deletes (200, then 204) a TXT record set, each write with a new etag, If-Match and If-None-Match as the service answers them', async () => {
@@ -130,6 +146,7 @@ describe('Azure DNS stand-in (ARM emulator, @azure/arm-dns)', () => {
       statusCode: 412,
       code: 'PreconditionFailed',
       message: "The condition '*' in the If-None-Match header was not satisfied. The current was 'n/a'.",
+      body: { code: 'PreconditionFailed', message: "The condition '*' in the If-None-Match header was not satisfied. The current was 'n/a'." },
     });
     const updated = await operator.recordSets.createOrUpdate(RG, ZONE, CHALLENGE.toUpperCase(), 'TXT', { ttl: 60, txtRecords: [{ value: ['first'] }, { value: ['second'] }] }, { ifMatch: created.etag, onResponse });
     expect(updated.etag).not.toBe(created.etag);
@@ -156,10 +173,12 @@ describe('Azure DNS stand-in (ARM emulator, @azure/arm-dns)', () => {
     const put = (type: 'TXT' | 'CNAME' | 'A' | 'CAA', name: string, body: RecordSet): Promise<RecordSet> => operator.recordSets.createOrUpdate(RG, ZONE, name, type, body);
     await put('TXT', 'max', { ttl: 60, txtRecords: [{ value: ['x'.repeat(255)] }] });
     expect(await refusal(put('TXT', 'long', { ttl: 60, txtRecords: [{ value: ['x'.repeat(256)] }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
-    expect(await refusal(put('TXT', 'total', { ttl: 60, txtRecords: Array.from({ length: 17 }, () => ({ value: ['y'.repeat(255)] })) }))).toMatchObject({
+    // The service's 400 as hashicorp/terraform-provider-azurerm#24169 quotes it, body and all.
+    expect(await refusal(put('TXT', 'total', { ttl: 60, txtRecords: Array.from({ length: 17 }, () => ({ value: ['y'.repeat(255)] })) }))).toEqual({
       statusCode: 400,
       code: 'BadRequest',
       message: 'The combined length of all TXT records in a record set may not exceed 4096 characters.',
+      body: { code: 'BadRequest', message: 'The combined length of all TXT records in a record set may not exceed 4096 characters.' },
     });
     expect(await refusal(put('TXT', 'many', { ttl: 60, txtRecords: Array.from({ length: 21 }, (_, i) => ({ value: [`v${i}`] })) }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
     await put('TXT', 'many', { ttl: 60, txtRecords: Array.from({ length: 20 }, (_, i) => ({ value: [`v${i}`] })) });
@@ -167,16 +186,35 @@ describe('Azure DNS stand-in (ARM emulator, @azure/arm-dns)', () => {
       statusCode: 409,
       code: 'Conflict',
       message: 'The CNAME record could not be created because another record with the same name already exists in this zone.',
+      body: { code: 'Conflict', message: 'The CNAME record could not be created because another record with the same name already exists in this zone.' },
     });
     expect(await refusal(put('CNAME', '@', { ttl: 60, cnameRecord: { cname: 'elsewhere.example' } }))).toMatchObject({ statusCode: 409, code: 'Conflict' });
     await put('CNAME', 'alias', { ttl: 60, cnameRecord: { cname: 'elsewhere.example' } });
     expect(await refusal(put('TXT', 'alias', { ttl: 60, txtRecords: [{ value: ['beside a CNAME'] }] }))).toMatchObject({ statusCode: 409, code: 'Conflict' });
     expect(await refusal(put('TXT', 'mixed', { ttl: 60, txtRecords: [{ value: ['x'] }], aRecords: [{ ipv4Address: '192.0.2.1' }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
     expect(await refusal(put('TXT', 'ttl', { ttl: -1, txtRecords: [{ value: ['x'] }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
+    // Learn, "DNS zones and records": "any TTL value between 1 and 2,147,483,647 seconds".
+    expect(await refusal(put('TXT', 'ttl', { ttl: 0, txtRecords: [{ value: ['x'] }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
+    expect(await refusal(put('TXT', 'ttl', { ttl: 2_147_483_648, txtRecords: [{ value: ['x'] }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
+    await put('TXT', 'ttl', { ttl: 1, txtRecords: [{ value: ['x'] }] });
+    await put('TXT', 'ttl', { ttl: 2_147_483_647, txtRecords: [{ value: ['x'] }] });
     expect(await refusal(put('A', 'bad-a', { ttl: 60, aRecords: [{ ipv4Address: '300.1.1.1' }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
     expect(await refusal(put('CAA', '@', { ttl: 60, caaRecords: [{ flags: 0, tag: 'not a tag', value: 'x' }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest' });
     expect(await refusal(operator.recordSets.delete(RG, ZONE, '@', 'SOA'))).toMatchObject({ statusCode: 400, code: 'BadRequest', message: "Records of type 'SOA' cannot be deleted." });
-    expect(sandbox.dnsZones.recordSets().map((s) => `${s.type} ${s.name}`).sort()).toEqual(['CNAME alias', 'TXT many', 'TXT max']);
+    expect(sandbox.dnsZones.recordSets().map((s) => `${s.type} ${s.name}`).sort()).toEqual(['CNAME alias', 'TXT many', 'TXT max', 'TXT ttl']);
+  });
+
+  it('takes `*` only as a whole left-most label of a record set name (Learn, Wildcard records), never in a CNAME\'s target', async () => {
+    const put = (type: 'TXT' | 'CNAME', name: string, body: RecordSet): Promise<RecordSet> => operator.recordSets.createOrUpdate(RG, ZONE, name, type, body);
+    await put('TXT', '*', { ttl: 60, txtRecords: [{ value: ['x'] }] });
+    await put('TXT', '*.foo', { ttl: 60, txtRecords: [{ value: ['x'] }] });
+    for (const name of ['a*b', 'foo.*', 'x.*.y', '**', '*foo', '*.*']) {
+      expect(await refusal(put('TXT', name, { ttl: 60, txtRecords: [{ value: ['x'] }] }))).toMatchObject({ statusCode: 400, code: 'BadRequest', message: `The record set name '${name}' is invalid.` });
+    }
+    for (const cname of ['*.elsewhere.example', 'a*b.elsewhere.example', '*']) {
+      expect(await refusal(put('CNAME', 'alias', { ttl: 60, cnameRecord: { cname } }))).toMatchObject({ statusCode: 400, code: 'BadRequest', message: `The domain name '${cname}' is invalid.` });
+    }
+    expect(sandbox.dnsZones.recordSets().map((s) => `${s.type} ${s.name}`).sort()).toEqual(['TXT *', 'TXT *.foo']);
   });
 
   it('publishes a write to challtestsrv only after the propagation delay, and a delete likewise; writes to one name apply in order', async () => {
