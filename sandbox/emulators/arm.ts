@@ -446,6 +446,10 @@ export async function startArmEmulator(options: ArmOptions): Promise<ArmEmulator
         if (path === gatewayPath) return `applicationGateways.${request.method.toLowerCase()}`;
         if (publicIps.has(path)) return `publicIPAddresses.${request.method.toLowerCase()}`;
         if (path.includes('/operations/')) return 'operations.get';
+        // Azure DNS (dnsZones.ts): record sets are /dnszones/{zone}/{type}/{name}.
+        if (/\/providers\/microsoft\.network\/dnszones(\/|$)/.test(path)) {
+          return `${/\/dnszones\/[^/]+\/[^/]+\/[^/]+$/.test(path) ? 'dnsRecordSets' : 'dnsZones'}.${request.method.toLowerCase()}`;
+        }
         return 'other';
       },
       faultBody: (code, message) => ({

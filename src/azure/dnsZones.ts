@@ -35,8 +35,12 @@ const TXT_TTL = 60;
 
 const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number }).statusCode;
 
+/** Zones and their name servers hardly ever change: read once per process and 5 minutes, not on every TXT step (each would be one ARM read per zone). */
+const ZONES_TTL_MS = 5 * 60_000;
+
 export class DnsZonesAdapter {
   private readonly clients = new Map<string, DnsManagementClient>();
+  private cached?: { zones: Promise<DnsZoneRef[]>; until: number };
 
   constructor(private readonly config: CertbotConfig) {}
 
@@ -58,6 +62,17 @@ export class DnsZonesAdapter {
 
   /** The zones DnsZoneResourceIds names, or every zone of the subscription when it names none. */
   async zones(): Promise<DnsZoneRef[]> {
+    if (this.cached && this.cached.until > Date.now()) return this.cached.zones;
+    const zones = this.readZones();
+    this.cached = { zones, until: Date.now() + ZONES_TTL_MS };
+    // A failed read is not kept: the next step asks again.
+    zones.catch(() => {
+      if (this.cached?.zones === zones) this.cached = undefined;
+    });
+    return zones;
+  }
+
+  private async readZones(): Promise<DnsZoneRef[]> {
     try {
       if (this.config.dnsZoneResourceIds.length === 0) {
         const zones: DnsZoneRef[] = [];
