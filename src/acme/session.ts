@@ -55,7 +55,7 @@ export interface OrderSnapshot {
   retryAfterSeconds?: number;
 }
 
-export interface Http01Snapshot {
+export interface ChallengeSnapshot {
   authorizationUrl: string;
   /** The name this authorization proves, `*.` first for a wildcard's (RFC 8555 section 7.1.4 `wildcard`). */
   identifier: string;
@@ -223,7 +223,7 @@ export class AcmeSession {
   }
 
   /** The authorization and its challenge of `type`; for dns-01 `keyAuthorization` is the TXT value (RFC 8555 section 8.4). */
-  async challenge(authorizationUrl: string, type: ChallengeType = 'http-01'): Promise<Http01Snapshot> {
+  async challenge(authorizationUrl: string, type: ChallengeType = 'http-01'): Promise<ChallengeSnapshot> {
     const [authz] = await this.exchange('getAuthorization', () =>
       this.client.getAuthorizations({ authorizations: [authorizationUrl] } as acme.Order),
     );
@@ -231,7 +231,7 @@ export class AcmeSession {
     if (!challenge) {
       throw new CertbotError('AcmeOrderFailed', `The CA offered no ${type} challenge for ${authz.identifier.value}.`);
     }
-    const snapshot: Http01Snapshot = {
+    const snapshot: ChallengeSnapshot = {
       authorizationUrl,
       identifier: `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`,
       authorizationStatus: authz.status,

@@ -1,4 +1,4 @@
-import { AcmeSession, Http01Snapshot, OrderSnapshot } from '../acme/session';
+import { AcmeSession, ChallengeSnapshot, OrderSnapshot } from '../acme/session';
 import { activity } from './context';
 
 /**
@@ -17,7 +17,7 @@ export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async 
 });
 
 /** GetAcmeHttp01ChallengeStep and validation polling: the authorization and its http-01 challenge. */
-export const getHttp01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
+export const getHttp01Challenge = activity<{ authorizationUrl: string }, ChallengeSnapshot>(
   async ({ authorizationUrl }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
     return session.challenge(authorizationUrl, 'http-01');
@@ -25,7 +25,7 @@ export const getHttp01Challenge = activity<{ authorizationUrl: string }, Http01S
 );
 
 /** GetAcmeDns01ChallengeStep and its validation polling: the authorization and its dns-01 challenge (the TXT value). */
-export const getDns01Challenge = activity<{ authorizationUrl: string }, Http01Snapshot>(
+export const getDns01Challenge = activity<{ authorizationUrl: string }, ChallengeSnapshot>(
   async ({ authorizationUrl }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
     return session.challenge(authorizationUrl, 'dns-01');

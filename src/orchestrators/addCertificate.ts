@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OrchestrationContext } from 'durable-functions';
-import type { Http01Snapshot, OrderSnapshot } from '../acme/session';
+import type { ChallengeSnapshot, OrderSnapshot } from '../acme/session';
 import { problemError } from '../acme/problems';
 import type { IssuedCertificate } from '../azure/keyVault';
 import { stepStatus } from '../domain/customStatus';
@@ -18,8 +18,9 @@ import { applyGatewayChangeOrFail } from './gatewayWriter';
 import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
- * AddCertificateFunctions: issue an ACME certificate for one hostname over HTTP-01 and bind it to
- * the gateway. Reads like the contract's step list; each step is one activity.
+ * AddCertificateFunctions: issue an ACME certificate for one hostname (or a certificate's several
+ * names) over HTTP-01 or DNS-01 and bind it to the gateway. Reads like the contract's step list;
+ * each step is one activity.
  */
 /** Run by the multiple-hostname orchestration: issue only; it writes the gateway once for all. */
 export interface DeferredIssuance {
@@ -115,7 +116,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       // Every authorization is answered before any is awaited: the CA validates them side by side.
       for (const authorizationUrl of order.authorizations) {
         report(dns01 ? 'GetAcmeDns01ChallengeStep' : 'GetAcmeHttp01ChallengeStep');
-        const challenge = yield* callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl });
+        const challenge = yield* callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl });
         if (challenge.authorizationStatus !== 'pending') continue;
         // The name this authorization proves (a wildcard's is its base name, flagged wildcard).
         const proven = challenge.identifier ?? hostname;
@@ -268,7 +269,7 @@ function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: st
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
-    () => callStep<Http01Snapshot>(context, getChallenge, { authorizationUrl }),
+    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
     'validating the hostname',
