@@ -153,8 +153,10 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       if (pendingTxts.length > 0) {
         // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
         report('DeleteDnsTxtRecordStep');
-        // Best effort here: the CA has issued the authorization; a failed clean-up must not fail the certificate (the activity logs it).
-        for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
+        // Not quiet: transient failures are retried, and what still fails (a permission taken away, the
+        // zone gone) would leave a record behind on every issuance, so it is reported (the CA keeps the
+        // authorization valid for a retry).
+        for (const txt of pendingTxts) yield* callStep(context, Activities.DeleteDnsTxtRecord, txt);
         pendingTxts = [];
       }
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Sandbox, seededLinkedResources, startSandbox } from '../../sandbox';
+import { DEFAULT_DNS_ZONES, DNS_RESOURCE_GROUP, Sandbox, SANDBOX_SUBSCRIPTION, seededLinkedResources, startSandbox } from '../../sandbox';
 import type { Grant } from '../../sandbox/rbac';
 import roles from '../../infra/roles.json';
 import { issueOne } from '../support/sandboxClient';
@@ -23,8 +23,21 @@ type Expectation = { code: string; names: string; resource?: string };
 
 const definitions: Record<string, { roleName: string }> = { ...roles.builtInRoles, ...roles.customRoles };
 
+/** The Azure DNS zones the sandbox seeds (their ids as the sandbox makes them): DNS-01 writes in them. */
+const DNS_ZONE_IDS = DEFAULT_DNS_ZONES.map((zone) => `/subscriptions/${SANDBOX_SUBSCRIPTION}/resourceGroups/${DNS_RESOURCE_GROUP}/providers/Microsoft.Network/dnszones/${zone}`);
+/** The resources each `forEach` of roles.json loops over in this sandbox. */
+const FOR_EACH: Record<string, () => string[]> = {
+  applicationGatewayLinkedResourceIds: () => seededLinkedResources({ landingZone: LANDING_ZONE }),
+  dnsZoneResourceIds: () => DNS_ZONE_IDS,
+};
+
+/** A grant DNS-01 alone uses (the DNS challenge writer role, its actions or its assignment on a zone). */
+const isDnsGrant = (grant: Grant): boolean => grant.role === 'dnsChallengeWriter';
+
 /** What each missing grant must end in: its typed code, and the role the failure tells the operator to grant. */
 function expectationFor(grant: Grant): Expectation {
+  // DNS-01's TXT record sets: the failure names the role; taken off one zone, that zone.
+  if (isDnsGrant(grant)) return { code: 'DnsZonePermissionDenied', names: definitions[grant.role].roleName, ...(grant.kind === 'assignment' && grant.scope ? { resource: grant.scope } : {}) };
   if (grant.kind === 'action') return { code: 'ApplicationGatewayPermissionDenied', names: definitions[grant.role].roleName };
   const role = definitions[grant.role].roleName;
   if (grant.scope) return { code: 'ApplicationGatewayPermissionDenied', names: role, resource: grant.scope };
@@ -47,7 +60,8 @@ describe('permissions from infra/roles.json, enforced', () => {
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-rbac-'));
-    sandbox = await startSandbox(scaledGateway({ stateDir, landingZone: LANDING_ZONE, settings: { ServedCertificateRecheckSeconds: '0,1' } }));
+    // Azure DNS propagation scaled down (the DNS grants' cases issue by DNS-01).
+    sandbox = await startSandbox(scaledGateway({ stateDir, landingZone: LANDING_ZONE, dnsPropagationDelayMs: 1000, settings: { ServedCertificateRecheckSeconds: '0,1' } }));
   }, 120_000);
   afterAll(async () => {
     await sandbox?.stop();
@@ -56,10 +70,16 @@ describe('permissions from infra/roles.json, enforced', () => {
   afterEach(() => sandbox.rbac.restore());
 
   const issue = (): ReturnType<typeof issueOne> => issueOne(sandbox, `rbac${issued++}.permissions.example`);
+  /** DNS-01 in one zone (the one a zone's assignment was taken off; contoso.example otherwise). */
+  const issueByDns01 = (grant: Grant): ReturnType<typeof issueOne> => {
+    const zone = grant.kind === 'assignment' && grant.scope ? grant.scope.split('/').pop() : DEFAULT_DNS_ZONES[0];
+    return issueOne(sandbox, `rbac${issued++}.${zone}`, 'dns-01');
+  };
 
 
-  it('issues and binds a certificate with exactly the roles the infra assigns', async () => {
+  it('issues and binds a certificate with exactly the roles the infra assigns, by HTTP-01 and by DNS-01', async () => {
     expect(await issue()).toMatchObject({ runtimeStatus: 'Completed' });
+    expect(await issueOne(sandbox, `rbac${issued++}.${DEFAULT_DNS_ZONES[0]}`, 'dns-01')).toMatchObject({ runtimeStatus: 'Completed' });
     // Nothing was refused on the way (a refusal the app worked around would show here).
     expect(sandbox.rbac.denials()).toEqual([]);
   });
@@ -83,7 +103,7 @@ describe('permissions from infra/roles.json, enforced', () => {
     // A fresh instance (as Azure scales out): nothing a process read before the change is cached.
     await sandbox.restartHost();
     const expected = expectationFor(grant);
-    const outcome = await issue();
+    const outcome = isDnsGrant(grant) ? await issueByDns01(grant) : await issue();
     expect(outcome.code).toBe(expected.code);
     expect(['Failed', 'HTTP 502']).toContain(outcome.runtimeStatus);
     expect(outcome.text).toContain(expected.names);
@@ -91,7 +111,8 @@ describe('permissions from infra/roles.json, enforced', () => {
     expect(sandbox.rbac.denials().length).toBeGreaterThan(0);
     if (expected.resource) {
       // A linked resource's assignment: the failure says which resource, and that is what was refused.
-      expect(outcome.text).toContain(expected.resource);
+      // (ARM resource ids compare case-insensitively: the SDK writes dnsZones where the zone's id says dnszones.)
+      expect(outcome.text.toLowerCase()).toContain(expected.resource.toLowerCase());
       expect(sandbox.rbac.denials().map((d) => d.scope.toLowerCase())).toContain(expected.resource.toLowerCase());
     }
   }, 240_000);
@@ -106,11 +127,10 @@ function grantsFromFile(): [string, Grant][] {
   for (const [key, role] of Object.entries(roles.customRoles)) {
     for (const action of role.actions) grants.push({ kind: 'action', role: key, action, permission: 'action' });
   }
-  const linked = seededLinkedResources({ landingZone: LANDING_ZONE });
   for (const entry of roles.roleAssignments.filter((a) => a.enforcedInSandbox)) {
     const grant = { kind: 'assignment', name: entry.name, principal: entry.principal, role: entry.role, scopeKind: entry.scope } as const;
     if (!('forEach' in entry)) grants.push(grant);
-    else for (const scope of linked) grants.push({ ...grant, scope });
+    else for (const scope of FOR_EACH[entry.forEach ?? '']()) grants.push({ ...grant, scope });
   }
   return grants.map((grant) => [label(grant), grant]);
 }

@@ -137,8 +137,8 @@ export function anonymousGet(sandbox: Sandbox, url: string): Promise<{ status: n
 }
 
 /** Issues one hostname through the single-hostname starter and waits for the end: the runtime status, and a failure's code and text. */
-export async function issueOne(sandbox: Sandbox, hostname: string): Promise<{ runtimeStatus: string; code?: string; text: string }> {
-  const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+export async function issueOne(sandbox: Sandbox, hostname: string, challengeType?: 'http-01' | 'dns-01'): Promise<{ runtimeStatus: string; code?: string; text: string }> {
+  const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname, ...(challengeType ? { challengeType } : {}) }] });
   // A starter that cannot reserve the hostname or read Key Vault refuses at once, with the code.
   if (started.status !== 202) return { runtimeStatus: `HTTP ${started.status}`, code: String(started.body.code), text: String(started.body.detail) };
   const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
