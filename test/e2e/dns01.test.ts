@@ -7,7 +7,7 @@ import { SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
 import { AcmeDns01IssuanceSteps } from '../../src/domain/status';
-import { awaitNewRenewalRun, failureRecord, invokeFunction, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeFunction, issueOne, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -298,5 +298,31 @@ describe('DNS-01 end to end against the sandbox', () => {
     expect(removed.final.runtimeStatus).toBe('Completed');
     expect(sandbox.arm.getGateway().properties.httpListeners.filter((l) => l.properties.hostNames?.includes('*.fabrikam.example'))).toEqual([]);
     expect(await txtRecordSets()).toEqual([]);
+  });
+});
+
+describe('DNS-01 with no zones listed: the zone found among the subscription\'s DNS zones', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-dns01-list-'));
+    // Listing a subscription's zones needs dnsZones/read on the subscription, which the infra does not
+    // grant (it assigns the role per zone); an operator who grants it runs like this.
+    sandbox = await startSandbox(scaledGateway({ stateDir, dnsPropagationDelayMs: 1500, enforceRbac: false, settings: { DnsZoneResourceIds: '' } }));
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('finds the zone holding the name among the subscription\'s zones, and names the zones it has when none holds it', async () => {
+    const ok = await issueOne(sandbox, 'listed.litware.example', 'dns-01');
+    expect(ok.runtimeStatus).toBe('Completed');
+    const missing = await issueOne(sandbox, 'www.northwind.example', 'dns-01');
+    expect(missing).toMatchObject({ runtimeStatus: 'Failed', code: 'DnsZoneNotFound' });
+    expect(missing.text).toContain('No Azure DNS zone the app may write holds _acme-challenge.www.northwind.example (zones: contoso.example, fabrikam.example, litware.example)');
+    await sandbox.dnsZones.settled();
+    expect(sandbox.dnsZones.recordSets('TXT')).toEqual([]);
   });
 });
