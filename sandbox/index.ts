@@ -103,7 +103,7 @@ export interface SandboxOptions {
    * subscription); their resource ids go to the app as `DnsZoneResourceIds`. See emulators/dnsZones.ts.
    */
   dnsZones?: { name: string; subscriptionId?: string; resourceGroup?: string }[];
-  /** How long an Azure DNS record set write takes to reach the DNS server (default 10000 ms; emulators/dnsZones.ts). */
+  /** How long an Azure DNS record set write takes to reach the DNS server (default 60000 ms, Learn's bound; emulators/dnsZones.ts). */
   dnsPropagationDelayMs?: number;
 }
 

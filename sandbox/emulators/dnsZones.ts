@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ChallTestSrv } from '../services/pebble';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { EmulatorReply, EmulatorRequest } from './httpsServer';
 
@@ -84,18 +85,7 @@ export interface RecordSet {
 }
 
 /** The DNS server records are published to (pebble-challtestsrv's management API; services/pebble.ts). */
-export interface DnsPublisher {
-  setTxt(host: string, value: string): Promise<void>;
-  clearTxt(host: string): Promise<void>;
-  addCaa(host: string, policies: { tag: string; value: string }[]): Promise<void>;
-  clearCaa(host: string): Promise<void>;
-  addA(host: string, ip: string): Promise<void>;
-  clearA(host: string): Promise<void>;
-  addAAAA(host: string, ip: string): Promise<void>;
-  clearAAAA(host: string): Promise<void>;
-  setCname(host: string, target: string): Promise<void>;
-  clearCname(host: string): Promise<void>;
-}
+export type DnsPublisher = Pick<ChallTestSrv, 'setTxt' | 'clearTxt' | 'addCaa' | 'clearCaa' | 'addA' | 'clearA' | 'addAAAA' | 'clearAAAA' | 'setCname' | 'clearCname'>;
 
 export interface DnsZoneSpec {
   name: string;
