@@ -85,6 +85,20 @@ describe('DNS-01 end to end against the sandbox', () => {
     expect(listed).toMatchObject({ challengeType: 'dns-01', state: 'valid' });
   });
 
+  it('follows a CNAME that delegates _acme-challenge to another zone: the TXT value goes there, and leaves from there', async () => {
+    const hostname = 'delegated.contoso.example';
+    const target = 'delegated.acme-validation.fabrikam.example';
+    await sandbox.pebble.dns.setCname(`_acme-challenge.${hostname}`, target);
+    let seen: string[] = [];
+    const { final } = await issue(hostname, async (status) => {
+      if (status.customStatus?.status === 'CheckDnsTxtRecordStep') seen = sandbox.dnsZones.recordSets('TXT').map((set) => set.fqdn);
+    });
+    expect(final.runtimeStatus).toBe('Completed');
+    // Written in the zone the CNAME points into, not beside the CNAME (Azure DNS refuses a TXT there).
+    expect(seen).toEqual([`${target}.`]);
+    expect(await txtRecordSets()).toEqual([]);
+  });
+
   it('issues a wildcard certificate, bound to one multi-site listener, served for every name it covers', async () => {
     const hostname = '*.fabrikam.example';
     const { final } = await issue(hostname);
