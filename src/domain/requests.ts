@@ -121,6 +121,18 @@ export function certificatesOf(entries: HostnameEntry[], defaultType: ChallengeT
       certificate.names.push(entry.hostname);
     }
   });
+  // A group with a wildcard is ordered among the gateway's rules as a wildcard (gatewayPlan.ts
+  // firstPriorityFor): a name outside that wildcard's domain could then be shadowed by another
+  // wildcard rule, so such a group is refused.
+  for (const certificate of certificates) {
+    const wildcard = certificate.names.find((n) => n.startsWith('*.'));
+    const domain = wildcard?.slice(2);
+    const outside = domain ? certificate.names.find((n) => n !== domain && !n.endsWith(`.${domain}`)) : undefined;
+    if (outside) {
+      const index = entries.findIndex((e) => e.hostname === outside);
+      errors.push({ field: `hostnames[${index}].group`, reason: `puts ${outside} in one certificate with ${wildcard}; a certificate with a wildcard may hold only names within ${domain} (the gateway orders its rule as a wildcard's)` });
+    }
+  }
   return errors.length ? { ok: false, errors } : { ok: true, value: certificates };
 }
 

@@ -92,6 +92,12 @@ describe('request bodies', () => {
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.errors).toEqual([{ field: 'hostnames[1].challengeType', reason: expect.stringContaining('one certificate, one challenge type') }]);
 
+    const outside = parseHostnameEntries({ hostnames: [{ hostname: '*.example.org', group: 'w' }, { hostname: 'shop.example.com', group: 'w' }] }, 10, 'dns-01');
+    expect(outside.ok && certificatesOf(outside.value, 'dns-01')).toEqual({
+      ok: false,
+      errors: [{ field: 'hostnames[1].group', reason: expect.stringContaining('puts shop.example.com in one certificate with *.example.org') }],
+    });
+
     for (const group of ['', ' g', 'g/1', 7, 'x'.repeat(65)]) {
       const parsed = parseHostnameEntries({ hostnames: [{ hostname: 'a.example.com', group }] }, 10, 'http-01');
       expect(parsed).toEqual({ ok: false, errors: [{ field: 'hostnames[0].group', reason: expect.stringContaining('1 to 64') }] });
