@@ -114,6 +114,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     if (order.status === 'pending') {
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
       // Every authorization is answered before any is awaited: the CA validates them side by side.
+      // DNS-01 writes every TXT value first and waits for them together: Azure DNS takes up to a
+      // minute to reach its name servers, once for all names rather than once per name.
+      const dnsAnswers: { txt: TxtChallenge; challengeUrl: string }[] = [];
       for (const authorizationUrl of order.authorizations) {
         report(dns01 ? 'GetAcmeDns01ChallengeStep' : 'GetAcmeHttp01ChallengeStep');
         const challenge = yield* callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl });
@@ -127,12 +130,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
           const location = yield* callStep<TxtLocation>(context, Activities.CreateDnsTxtRecord, pendingTxts[pendingTxts.length - 1]);
           const txt: TxtChallenge = { hostname: proven, value: challenge.keyAuthorization, location };
           pendingTxts = [...pendingTxts.slice(0, -1), txt];
-
-          report('CheckDnsTxtRecordStep');
-          yield* awaitTxtOnNameServers(context, txt);
-
-          report('AnswerAcmeDns01ChallengeStep');
-          yield* callStep(context, Activities.AnswerDns01Challenge, { challengeUrl: challenge.challengeUrl });
+          dnsAnswers.push({ txt, challengeUrl: challenge.challengeUrl });
         } else {
           report('UploadValidationFileToBlobStorageStep');
           pendingTokens = [...pendingTokens, challenge.token];
@@ -145,6 +143,13 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
           report('AnswerAcmeHttp01ChallengeStep');
           yield* callStep(context, Activities.AnswerHttp01Challenge, { challengeUrl: challenge.challengeUrl });
         }
+      }
+      if (dnsAnswers.length > 0) {
+        report('CheckDnsTxtRecordStep');
+        for (const { txt } of dnsAnswers) yield* awaitTxtOnNameServers(context, txt);
+
+        report('AnswerAcmeDns01ChallengeStep');
+        for (const { challengeUrl } of dnsAnswers) yield* callStep(context, Activities.AnswerDns01Challenge, { challengeUrl });
       }
 
       report('CheckAcmeOrderStep');
