@@ -230,23 +230,20 @@ function* quietly(context: OrchestrationContext, activityName: string, input: un
   }
 }
 
+/** Fetches until settled, waiting by the backoff; past its budget fails with `tooLong(last value)`. */
 function* pollUntilSettled<T extends { retryAfterSeconds?: number }>(
   context: OrchestrationContext,
   fetch: () => Step<T>,
   settled: (value: T) => boolean,
   backoff: Backoff,
-  what: string,
+  tooLong: (last: T) => CertbotError,
 ): Step<T> {
   let waited = 0;
   for (let attempt = 0; ; attempt++) {
     const value = yield* fetch();
     if (settled(value)) return value;
     const pause = backoffSeconds(backoff, attempt, value.retryAfterSeconds);
-    if (waited + pause > backoff.budgetSeconds) {
-      throw StepFailure.of(
-        new CertbotError('AcmeOrderFailed', `The CA did not finish ${what} within ${backoff.budgetSeconds / 60} minutes.`),
-      );
-    }
+    if (waited + pause > backoff.budgetSeconds) throw StepFailure.of(tooLong(value));
     waited += pause;
     yield* wait(context, pause);
   }
@@ -257,19 +254,15 @@ const TxtPropagation: Backoff = { firstSeconds: 2, maxSeconds: 20, budgetSeconds
 
 /** Answering before every name server has the record would let the CA ask one that does not, and fail. */
 function* awaitTxtOnNameServers(context: OrchestrationContext, txt: TxtChallenge): Step<void> {
-  let waited = 0;
-  for (let attempt = 0; ; attempt++) {
-    const { visible, missingOn } = yield* callStep<TxtVisibility>(context, Activities.CheckDnsTxtRecord, txt);
-    if (visible) return;
-    const pause = backoffSeconds(TxtPropagation, attempt);
-    if (waited + pause > TxtPropagation.budgetSeconds) {
-      throw StepFailure.of(
-        new CertbotError('DnsTxtRecordNotVisible', `After ${TxtPropagation.budgetSeconds / 60} minutes the TXT record for ${txt.hostname} is still missing on ${missingOn.join(', ') || "the zone's name servers"}.`),
-      );
-    }
-    waited += pause;
-    yield* wait(context, pause);
-  }
+  // (Name servers send no Retry-After: the backoff alone paces the checks.)
+  yield* pollUntilSettled<TxtVisibility & { retryAfterSeconds?: number }>(
+    context,
+    () => callStep<TxtVisibility>(context, Activities.CheckDnsTxtRecord, txt),
+    (check) => check.visible,
+    TxtPropagation,
+    ({ missingOn }) =>
+      new CertbotError('DnsTxtRecordNotVisible', `After ${TxtPropagation.budgetSeconds / 60} minutes the TXT record for ${txt.hostname} is still missing on ${missingOn.join(', ') || "the zone's name servers"}.`),
+  );
 }
 
 function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string): Step<void> {
@@ -279,7 +272,7 @@ function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: st
     () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
-    'validating the hostname',
+    () => new CertbotError('AcmeOrderFailed', `The CA did not finish validating the hostname within ${ValidationPolling.budgetSeconds / 60} minutes.`),
   );
   if (authz.authorizationStatus !== 'valid') {
     const problem = authz.problem ?? {
@@ -299,7 +292,7 @@ function* awaitOrder(context: OrchestrationContext, order: OrderSnapshot): Step<
     () => callStep<OrderSnapshot>(context, Activities.GetAcmeOrder, { orderUrl: order.url }),
     (o) => o.status === 'valid' || o.status === 'invalid',
     ValidationPolling,
-    'issuing the certificate',
+    () => new CertbotError('AcmeOrderFailed', `The CA did not finish issuing the certificate within ${ValidationPolling.budgetSeconds / 60} minutes.`),
   );
   if (settledOrder.status !== 'valid') {
     throw StepFailure.of(

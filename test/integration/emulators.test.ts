@@ -6,6 +6,7 @@ import https from 'node:https';
 import { NetworkManagementClient, ApplicationGateway } from '@azure/arm-network';
 import { ContainerClient } from '@azure/storage-blob';
 import { Sandbox, SANDBOX_SUBSCRIPTION, startSandbox } from '../../sandbox';
+import { withHttpsSite as withSite } from '../support/gatewaySites';
 import { SandboxCredential } from '../support/sandboxClient';
 
 /**
@@ -35,34 +36,8 @@ describe('sandbox emulators through the real SDKs', () => {
     const read = () => network.applicationGateways.get(rg, gw);
     const child = (gateway: ApplicationGateway, collection: string, name: string) => ({ id: `${gateway.id}/${collection}/${name}` });
 
-    function withHttpsSite(gateway: ApplicationGateway, name: string, hostname: string, priority: number | undefined): ApplicationGateway {
-      const copy: ApplicationGateway = JSON.parse(JSON.stringify(gateway));
-      copy.sslCertificates = [...(copy.sslCertificates ?? []), { name, keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${name}` }];
-      copy.httpListeners = [
-        ...(copy.httpListeners ?? []),
-        {
-          name: `${name}-https`,
-          frontendIPConfiguration: child(copy, 'frontendIPConfigurations', 'appGwPublicFrontendIp'),
-          frontendPort: child(copy, 'frontendPorts', 'port_443'),
-          protocol: 'Https',
-          hostName: hostname,
-          requireServerNameIndication: true,
-          sslCertificate: child(copy, 'sslCertificates', name),
-        },
-      ];
-      copy.requestRoutingRules = [
-        ...(copy.requestRoutingRules ?? []),
-        {
-          name: `${name}-rule`,
-          ruleType: 'Basic',
-          priority,
-          httpListener: child(copy, 'httpListeners', `${name}-https`),
-          backendAddressPool: child(copy, 'backendAddressPools', 'app-backend-pool'),
-          backendHttpSettings: child(copy, 'backendHttpSettingsCollection', 'app-http-settings'),
-        },
-      ];
-      return copy;
-    }
+    const withHttpsSite = (gateway: ApplicationGateway, name: string, hostname: string, priority: number | undefined): ApplicationGateway =>
+      withSite(gateway, { name, keyVaultSecretId: `${sandbox.endpoints.keyVaultUrl}/secrets/${name}`, hostName: hostname, priority });
 
     it('reads the gateway and its public IP', async () => {
       const gateway = await read();

@@ -11,6 +11,7 @@ import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { seedGateway } from '../../sandbox/emulators/arm';
 import { checkLimits, limitsFor } from '../../sandbox/emulators/gatewayLimits';
 import { GatewayResource } from '../../sandbox/emulators/gatewayModel';
+import { withHttpsSite as withSite } from '../support/gatewaySites';
 import { SandboxCredential } from '../support/sandboxClient';
 
 /**
@@ -94,37 +95,9 @@ describe('Application Gateway stand-ins (ARM emulator and data plane)', () => {
   const child = (gateway: ApplicationGateway, collection: string, name: string) => ({ id: `${gateway.id}/${collection}/${name}` });
   const put = (gateway: ApplicationGateway) => network.applicationGateways.beginCreateOrUpdateAndWait(RG, GW, gateway, { updateIntervalInMs: 100 });
 
-  /** The gateway plus one HTTPS site: SSL certificate from Key Vault, listener on 443, basic rule. */
-  function withHttpsSite(gateway: ApplicationGateway, name: string, hostname: string, secretId: string, priority: number): ApplicationGateway {
-    const copy: ApplicationGateway = JSON.parse(JSON.stringify(gateway));
-    copy.sslCertificates = [...(copy.sslCertificates ?? []).filter((c) => c.name !== name), { name, keyVaultSecretId: secretId }];
-    if (!(copy.httpListeners ?? []).some((l) => l.name === `${name}-https`)) {
-      copy.httpListeners = [
-        ...(copy.httpListeners ?? []),
-        {
-          name: `${name}-https`,
-          frontendIPConfiguration: child(copy, 'frontendIPConfigurations', 'appGwPublicFrontendIp'),
-          frontendPort: child(copy, 'frontendPorts', 'port_443'),
-          protocol: 'Https',
-          hostName: hostname,
-          requireServerNameIndication: true,
-          sslCertificate: child(copy, 'sslCertificates', name),
-        },
-      ];
-      copy.requestRoutingRules = [
-        ...(copy.requestRoutingRules ?? []),
-        {
-          name: `${name}-rule`,
-          ruleType: 'Basic',
-          priority,
-          httpListener: child(copy, 'httpListeners', `${name}-https`),
-          backendAddressPool: child(copy, 'backendAddressPools', 'app-backend-pool'),
-          backendHttpSettings: child(copy, 'backendHttpSettingsCollection', 'app-http-settings'),
-        },
-      ];
-    }
-    return copy;
-  }
+  /** The gateway plus one HTTPS site: SSL certificate from Key Vault, listener on 443, basic rule (test/support/gatewaySites.ts). */
+  const withHttpsSite = (gateway: ApplicationGateway, name: string, hostname: string, keyVaultSecretId: string, priority: number): ApplicationGateway =>
+    withSite(gateway, { name, keyVaultSecretId, hostName: hostname, priority });
 
   describe('PUT applicationGateways is a long-running operation', () => {
     it('answers 200 Updating with Azure-AsyncOperation, Retry-After and a new etag; the operation is InProgress until the delay has passed', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ApplicationGateway, ApplicationGatewayHttpListener, NetworkManagementClient } from '@azure/arm-network';
+import { ApplicationGateway, NetworkManagementClient } from '@azure/arm-network';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, SANDBOX_SUBSCRIPTION, startSandbox } from '../../sandbox';
 import { toPkcs12 } from '../../sandbox/keyvault/crypto';
@@ -10,6 +10,7 @@ import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { validateGateway } from '../../sandbox/emulators/armValidation';
 import { listenerFor } from '../../sandbox/emulators/gatewayDataPlane';
 import { GatewayResource, hostNameMatches } from '../../sandbox/emulators/gatewayModel';
+import { withHttpsSite } from '../support/gatewaySites';
 import { SandboxCredential } from '../support/sandboxClient';
 
 /**
@@ -125,30 +126,7 @@ describe('multi-site listeners through @azure/arm-network and the data plane', (
 
   /** The gateway plus one HTTPS listener on 443 (`names` in hostNames, or `hostName`) with its certificate and a basic rule. */
   function withSite(gateway: ApplicationGateway, name: string, names: { hostNames?: string[]; hostName?: string }, priority: number, port = 'port_443'): ApplicationGateway {
-    const copy: ApplicationGateway = JSON.parse(JSON.stringify(gateway));
-    copy.sslCertificates = [...(copy.sslCertificates ?? []).filter((c) => c.name !== name), { name, keyVaultSecretId: secret(name) }];
-    const listener: ApplicationGatewayHttpListener = {
-      name: `${name}-https`,
-      frontendIPConfiguration: child(copy, 'frontendIPConfigurations', 'appGwPublicFrontendIp'),
-      frontendPort: child(copy, 'frontendPorts', port),
-      protocol: 'Https',
-      requireServerNameIndication: true,
-      sslCertificate: child(copy, 'sslCertificates', name),
-      ...names,
-    };
-    copy.httpListeners = [...(copy.httpListeners ?? []).filter((l) => l.name !== listener.name), listener];
-    copy.requestRoutingRules = [
-      ...(copy.requestRoutingRules ?? []).filter((r) => r.name !== `${name}-rule`),
-      {
-        name: `${name}-rule`,
-        ruleType: 'Basic',
-        priority,
-        httpListener: child(copy, 'httpListeners', `${name}-https`),
-        backendAddressPool: child(copy, 'backendAddressPools', 'app-backend-pool'),
-        backendHttpSettings: child(copy, 'backendHttpSettingsCollection', 'app-http-settings'),
-      },
-    ];
-    return copy;
+    return withHttpsSite(gateway, { name, keyVaultSecretId: secret(name), ...names, priority, port });
   }
 
   describe('refused on PUT (400, nothing applied)', () => {
