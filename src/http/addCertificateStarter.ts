@@ -26,5 +26,5 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   if (imported) return imported;
   // http-01 keeps the contract's input, the bare hostname; the type is fixed at the start, not read again on replay.
   const input: string | IssuanceRequest = challengeType === 'http-01' ? hostname : { hostname, challengeType };
-  return startIssuance(df.getClient(context), request, context, config, hostname, input);
+  return startIssuance(df.getClient(context), request, context, config, input);
 }

@@ -39,7 +39,7 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
   }
-  return startIssuance(df.getClient(context), request, context, config, hostname, input);
+  return startIssuance(df.getClient(context), request, context, config, input);
 }
 
 /** DELETE /api/certificates/{hostname}[?purge=true]: take it off the gateway and out of Key Vault. */

@@ -6,6 +6,7 @@ import { CertbotConfig } from '../domain/config';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { instanceIdFor } from '../domain/requests';
 import { holderState, isInProgress } from '../durable/instances';
+import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import { Orchestrators } from '../functions/names';
 import { acceptedResponse, checkStatusLinks } from './checkStatus';
 import { dependencyProblem, problemResponse } from './problem';
@@ -104,14 +105,14 @@ export async function startClaimed(
  * holds the hostname (an issuance, a renewal, a batch, an import or a removal).
  */
 /**
- * `input`: the orchestration's input when it is more than the hostname (a DNS-01 request, or a
- * certificate for several names, all of which are held).
+ * `input`: the contract's bare hostname, or a request naming its challenge type and any further
+ * names of the certificate (all of which are held).
  */
-export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, hostname: string, input: unknown = hostname): Promise<HttpResponseInit> {
+export async function startIssuance(client: DurableClient, request: HttpRequest, context: InvocationContext, config: CertbotConfig, input: string | IssuanceRequest): Promise<HttpResponseInit> {
+  const hostname = typeof input === 'string' ? input : input.hostname;
   const instanceId = instanceIdFor(hostname);
   if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
-  const others = typeof input === 'object' && input !== null && Array.isArray((input as { additionalNames?: unknown }).additionalNames) ? (input as { additionalNames: string[] }).additionalNames : [];
-  const names = [hostname, ...others];
+  const names = [hostname, ...(typeof input === 'string' ? [] : (input.additionalNames ?? []))];
   const claimed = await claimHostnames(client, request, context, config, names, instanceId);
   if (!claimed.ok) return claimed.response;
   return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: names });
