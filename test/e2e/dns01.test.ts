@@ -7,7 +7,7 @@ import { SANDBOX_CAA_IDENTITY } from '../../sandbox/services/caaCheck';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
 import { AcmeDns01IssuanceSteps } from '../../src/domain/status';
-import { awaitNewRenewalRun, failureRecord, invokeFunction, issueOne, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeRenewalTimer, issueOne, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -267,7 +267,7 @@ describe('DNS-01 end to end against the sandbox', () => {
     });
     expect(((await window.json()) as { certificateIds: string[] }).certificateIds).toHaveLength(1);
     const runs = await renewalRunIds(sandbox);
-    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
+    expect(await invokeRenewalTimer(sandbox)).toBe(202);
     const run = await awaitNewRenewalRun(sandbox, runs, 180_000);
     expect(run).toMatchObject({ runtimeStatus: 'Completed', input: { hostnames: [hostname], dns01Hostnames: [hostname], additionalNames: { [hostname]: ['shop.fabrikam.example'] } } });
     expect(sandbox.keyVault.certificateVersions(certificateNameFor(hostname))).toHaveLength(before + 1);

@@ -9,7 +9,7 @@ import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { awaitNewRenewalRun, failureRecord, invokeFunction, pollToEnd, post, renewalRunIds, SandboxCredential } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeFunction, invokeRenewalTimer, pollToEnd, post, renewalRunIds, SandboxCredential } from '../support/sandboxClient';
 
 /** Renewal: the daily timer (run on demand through the admin API) and renew-now. */
 describe('renewal', () => {
@@ -45,7 +45,7 @@ describe('renewal', () => {
     `${sandbox.host!.url}/runtime/webhooks/durabletask/instances/certificate-${hostname}?code=${sandbox.endpoints.functionKey}`;
 
   async function runTimer(): Promise<void> {
-    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
+    expect(await invokeRenewalTimer(sandbox)).toBe(202);
   }
 
   const createdTime = async (hostname: string): Promise<string | undefined> => {

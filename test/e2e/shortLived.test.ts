@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { awaitNewRenewalRun, invokeFunction, pollToEnd, post, renewalRunIds } from '../support/sandboxClient';
+import { awaitNewRenewalRun, invokeRenewalTimer, pollToEnd, post, renewalRunIds } from '../support/sandboxClient';
 
 /**
  * Renewal with a CA issuing short-lived certificates (45 s): the timer renews exactly the ones past
@@ -38,7 +38,7 @@ describe('renewal of short-lived certificates', () => {
   }
 
   async function runTimer(): Promise<void> {
-    expect(await invokeFunction(sandbox, 'RenewCertificatesTimer')).toBe(202);
+    expect(await invokeRenewalTimer(sandbox)).toBe(202);
   }
 
   it('renews exactly the due certificates; the gateway serves the new serial; a second run does nothing', async () => {
