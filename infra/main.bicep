@@ -117,6 +117,10 @@ param failureWebhookUrl string = ''
 param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
+@description('API sign-in with Microsoft Entra ID through App Service Authentication: the client id of the API\'s app registration (with the app role Certificates.Write). Empty: function keys, as before. README, Authentication.')
+param appServiceAuthenticationClientId string = ''
+@description('The tenant of that app registration (default: this deployment\'s).')
+param appServiceAuthenticationTenantId string = tenant().tenantId
 
 // Unique per subscription and environment: resource names, and the custom roles' tenant-wide names.
 var token = toLower(uniqueString(subscription().id, environmentName))
@@ -181,6 +185,8 @@ module app 'modules/app.bicep' = {
     failureWebhookUrl: failureWebhookUrl
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
+    appServiceAuthenticationClientId: appServiceAuthenticationClientId
+    appServiceAuthenticationTenantId: appServiceAuthenticationTenantId
     acmeChallengeType: acmeChallengeType
     dnsZoneResourceIds: dnsZoneIds
   }

@@ -42,6 +42,9 @@ param useDurableTaskScheduler bool
 param acmeChallengeType string
 @description('Resource ids of the Azure DNS zones the app may write _acme-challenge TXT record sets in (main.bicep assigns it the DNS challenge writer role on each).')
 param dnsZoneResourceIds array
+@description('Client id of the API\'s Entra app registration: App Service Authentication in front of the API (empty: function keys).')
+param appServiceAuthenticationClientId string
+param appServiceAuthenticationTenantId string
 
 var tags = { 'azd-env-name': environmentName }
 // Endpoints built from names and the cloud's suffixes, so an existing vault or account in another
@@ -250,10 +253,49 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
+        // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service
+        // Authentication (authSettings below) with writes for the app role ApiWriterRole.
+        { name: 'ApiAuthentication', value: empty(appServiceAuthenticationClientId) ? 'FunctionKey' : 'AppServiceAuthentication' }
+        { name: 'ApiWriterRole', value: 'Certificates.Write' }
       ])
     }
   }
   dependsOn: [newVault, challengeStorage]
+}
+
+// App Service Authentication (Easy Auth) in front of the whole app when an app registration is named:
+// https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad (authsettingsV2).
+// Return401 rather than RedirectToLoginPage: the API's callers are scripts and the CLI with bearer
+// tokens, for whom a redirect to a sign-in page is a confusing 302; the dashboard is excluded from
+// the requirement (it holds no data) and signs a browser in itself through /.auth/login/aad. Tokens
+// of either Entra endpoint are accepted for the audiences below: api://<client id> (v1 tokens, the
+// Application ID URI) and the client id (v2 tokens name it as their aud). Without a client secret
+// the browser sign-in uses the implicit ID token flow, so the registration enables ID tokens.
+var authIssuer = '${environment().authentication.loginEndpoint}${appServiceAuthenticationTenantId}/v2.0'
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(appServiceAuthenticationClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: ['/api/dashboard', '/api/openapi.json']
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: appServiceAuthenticationClientId
+          openIdIssuer: authIssuer
+        }
+        validation: {
+          allowedAudiences: ['api://${appServiceAuthenticationClientId}', appServiceAuthenticationClientId]
+        }
+      }
+    }
+    login: { tokenStore: { enabled: false } }
+  }
 }
 
 // --- role assignments: each on one resource -------------------------------------------------

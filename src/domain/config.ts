@@ -250,3 +250,32 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     dnsAuthoritativePort: integer('DnsAuthoritativePort', optional(env, 'DnsAuthoritativePort', '53'), 1, 65535),
   };
 }
+
+/** How callers of the HTTP API prove who they are (setting ApiAuthentication). */
+export const ApiAuthenticationModes = ['FunctionKey', 'AppServiceAuthentication'] as const;
+export type ApiAuthenticationMode = (typeof ApiAuthenticationModes)[number];
+
+export interface ApiAuthenticationConfig {
+  /** FunctionKey: the host checks keys and every key holder may write (the default). AppServiceAuthentication: Entra ID through App Service Authentication, writers need `writerRole`. */
+  mode: ApiAuthenticationMode;
+  /** The Entra app role a caller needs to issue, import, renew or remove (AppServiceAuthentication only). */
+  writerRole: string;
+}
+
+/**
+ * Read apart from loadConfig: HTTP registrations need it when the app loads, where a missing
+ * gateway setting must not stop the app from starting. On Azure (WEBSITE_INSTANCE_ID is set, App
+ * Service's instance id) AppServiceAuthentication needs App Service Authentication enabled
+ * (WEBSITE_AUTH_ENABLED=True, which App Service sets then), or the anonymous routes would be open.
+ */
+export function loadApiAuthentication(env: Environment = process.env): ApiAuthenticationConfig {
+  const value = optional(env, 'ApiAuthentication', 'FunctionKey');
+  const mode = ApiAuthenticationModes.find((m) => m.toLowerCase() === value.toLowerCase());
+  if (!mode) throw configError('ApiAuthentication', `must be one of ${ApiAuthenticationModes.join(', ')} (got "${value}")`);
+  const writerRole = optional(env, 'ApiWriterRole', 'Certificates.Write');
+  if (!/^[\w.-]{1,120}$/.test(writerRole)) throw configError('ApiWriterRole', `must be an app role value (letters, digits, '.', '-', '_'; got "${writerRole}")`);
+  if (mode === 'AppServiceAuthentication' && env.WEBSITE_INSTANCE_ID?.trim() && env.WEBSITE_AUTH_ENABLED?.trim().toLowerCase() !== 'true') {
+    throw configError('ApiAuthentication', 'is AppServiceAuthentication but App Service Authentication is not enabled on this app (WEBSITE_AUTH_ENABLED is not True): enable it (infra: appServiceAuthenticationClientId) or set FunctionKey');
+  }
+  return { mode, writerRole };
+}

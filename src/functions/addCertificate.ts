@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { guarded } from '../http/guarded';
+import { apiAuthLevel } from './httpAuth';
 import { answerDns01Challenge, answerHttp01Challenge, createAcmeOrder, getAcmeOrder, getDns01Challenge, getHttp01Challenge } from '../activities/acmeOrder';
 import { checkDnsTxtRecord, createDnsTxtRecord, deleteDnsTxtRecord } from '../activities/dnsTxtRecord';
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate, discardPendingCertificate } from '../activities/certificate';
@@ -10,6 +11,7 @@ import { checkGatewayCapacity } from '../activities/gatewayWriter';
 import { checkServedCertificates } from '../activities/servedCertificate';
 import { claimHostnames, releaseHostnames } from '../activities/hostnameClaims';
 import { notifyFailure } from '../activities/notifyFailure';
+import { notifySuccess } from '../activities/notifySuccess';
 import { getGatewayPublicIps } from '../activities/gatewayPublicIp';
 import { deleteValidationFile, uploadValidationFile } from '../activities/validationFile';
 import { addCertificateStarter } from '../http/addCertificateStarter';
@@ -18,9 +20,9 @@ import { Activities, Orchestrators } from './names';
 
 app.http('AddCertificateFunctions_HttpStart', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: apiAuthLevel('write'),
   extraInputs: [df.input.durableClient()],
-  handler: guarded(addCertificateStarter),
+  handler: guarded(addCertificateStarter, { access: 'write' }),
 });
 
 df.app.orchestration(Orchestrators.AddCertificate, addCertificateOrchestrator);
@@ -46,5 +48,6 @@ df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile
 df.app.activity(Activities.CheckGatewayCapacity, { handler: checkGatewayCapacity });
 df.app.activity(Activities.CheckServedCertificates, { handler: checkServedCertificates });
 df.app.activity(Activities.NotifyFailure, { handler: notifyFailure });
+df.app.activity(Activities.NotifySuccess, { handler: notifySuccess });
 df.app.activity(Activities.ClaimHostnames, { handler: claimHostnames, extraInputs: [df.input.durableClient()] });
 df.app.activity(Activities.ReleaseHostnames, { handler: releaseHostnames });

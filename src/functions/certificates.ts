@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { guarded } from '../http/guarded';
+import { apiAuthLevel } from './httpAuth';
 import { listCertificates } from '../http/listCertificates';
 import { purgeOldHistory } from '../timers/purgeHistory';
 import { removeCertificate, renewNow } from '../http/certificateLifecycle';
@@ -12,17 +13,17 @@ import { Activities, Orchestrators } from './names';
 app.http('ListCertificates', {
   route: 'certificates',
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: apiAuthLevel('read'),
   extraInputs: [df.input.durableClient()],
-  handler: guarded(listCertificates),
+  handler: guarded(listCertificates, { access: 'read' }),
 });
 
 app.http('RenewCertificate', {
   route: 'certificates/{hostname}/renew',
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: apiAuthLevel('write'),
   extraInputs: [df.input.durableClient()],
-  handler: guarded(renewNow),
+  handler: guarded(renewNow, { access: 'write' }),
 });
 
 // Daily by default; the schedule is the app setting RenewalSchedule (NCRONTAB).
@@ -41,9 +42,9 @@ app.timer('PurgeHistoryTimer', {
 app.http('RemoveCertificate', {
   route: 'certificates/{hostname}',
   methods: ['DELETE'],
-  authLevel: 'function',
+  authLevel: apiAuthLevel('write'),
   extraInputs: [df.input.durableClient()],
-  handler: guarded(removeCertificate),
+  handler: guarded(removeCertificate, { access: 'write' }),
 });
 
 df.app.orchestration(Orchestrators.RemoveCertificate, removeCertificateOrchestrator);

@@ -105,6 +105,23 @@ describe('infra matches the code', () => {
     expect(appModule).toMatch(/allowSharedKeyAccess: false/);
   });
 
+  it('puts App Service Authentication (Entra ID) in front of the API only when an app registration is named, and tells the app', () => {
+    expect(main).toMatch(/param appServiceAuthenticationClientId string = ''/);
+    expect(main).toMatch(/param appServiceAuthenticationTenantId string = tenant\(\)\.tenantId/);
+    expect(main).toMatch(/module app [\s\S]*?appServiceAuthenticationClientId: appServiceAuthenticationClientId\n {4}appServiceAuthenticationTenantId: appServiceAuthenticationTenantId\n/);
+    expect(read('infra/main.parameters.json')).toContain('"value": "${APP_SERVICE_AUTH_CLIENT_ID=}"');
+    const auth = /resource authSettings 'Microsoft\.Web\/sites\/config@[\d-]+' = if \(!empty\(appServiceAuthenticationClientId\)\) \{([\s\S]*?)\n\}/.exec(appModule)?.[1] ?? '';
+    expect(auth).toMatch(/parent: functionApp\n {2}name: 'authsettingsV2'/);
+    expect(auth).toMatch(/platform: \{ enabled: true \}/);
+    expect(auth).toMatch(/requireAuthentication: true\n {6}unauthenticatedClientAction: 'Return401'/);
+    expect(auth).toMatch(/clientId: appServiceAuthenticationClientId\n {10}openIdIssuer: authIssuer/);
+    expect(auth).toMatch(/allowedAudiences: \['api:\/\/\$\{appServiceAuthenticationClientId\}', appServiceAuthenticationClientId\]/);
+    expect(appModule).toMatch(/var authIssuer = '\$\{environment\(\)\.authentication\.loginEndpoint\}\$\{appServiceAuthenticationTenantId\}\/v2\.0'/);
+    // The app's routes turn anonymous only together with Easy Auth (src/functions/httpAuth.ts).
+    expect(appModule).toMatch(/\{ name: 'ApiAuthentication', value: empty\(appServiceAuthenticationClientId\) \? 'FunctionKey' : 'AppServiceAuthentication' \}/);
+    expect(appModule).toMatch(/\{ name: 'ApiWriterRole', value: 'Certificates\.Write' \}/);
+  });
+
   it('offers the Durable Task Scheduler as an option, through host.json overrides and an identity connection', () => {
     expect(main).toMatch(/param useDurableTaskScheduler bool = false/);
     expect(appModule).toMatch(/AzureFunctionsJobHost__extensions__durableTask__storageProvider__type', value: 'azureManaged'/);

@@ -10,7 +10,7 @@ describe('HTTP endpoints when a dependency fails', () => {
     const context = new InvocationContext({ functionName: 'Starter', logHandler: (_level, ...args) => logged.push(args.join(' ')) });
     const response = await guarded(async () => {
       throw new CertbotError('InternalError', 'status API said: https://host/x?code=SECRET', undefined, true);
-    })(request, context);
+    }, { access: 'write' })(request, context);
     expect(response.status).toBe(503);
     expect(JSON.stringify(response.jsonBody)).not.toContain('SECRET');
     expect(response.jsonBody).toMatchObject({ status: 503, title: 'Temporarily unavailable' });
@@ -19,6 +19,6 @@ describe('HTTP endpoints when a dependency fails', () => {
 
   it('pass answers through untouched', async () => {
     const context = new InvocationContext({ functionName: 'Starter' });
-    expect(await guarded(async () => ({ status: 202, jsonBody: { id: 'x' } }))(request, context)).toEqual({ status: 202, jsonBody: { id: 'x' } });
+    expect(await guarded(async () => ({ status: 202, jsonBody: { id: 'x' } }), { access: 'write' })(request, context)).toEqual({ status: 202, jsonBody: { id: 'x' } });
   });
 });
