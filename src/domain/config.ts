@@ -1,4 +1,5 @@
 import { CertbotError } from './errors';
+import { DEFAULT_NOTICE_KINDS, NoticeKind, NoticeKinds } from './notification';
 
 /**
  * Typed configuration read from app settings (environment variables). The names of the contract's
@@ -43,8 +44,10 @@ export interface CertbotConfig {
   maxParallelIssuances: number;
   /** Renew this many days before expiry (short-lived certificates: after 2/3 of their lifetime). */
   renewBeforeDays: number;
-  /** Where failures and overdue renewals are posted (Slack, Teams or any JSON receiver); optional. */
+  /** Where notices are posted (Slack, Teams or any JSON receiver); optional. Its name predates success events. */
   failureWebhookUrl?: URL;
+  /** Which events are posted there (NotificationEvents): failures and overdue renewals unless issuances and renewals are opted in. */
+  notificationEvents: NoticeKind[];
   /** Renewals started by the timer wait a random 0..this many minutes (spreads CA load). */
   renewalJitterMinutes: number;
   /** Finished orchestrations older than this are purged by the history timer. */
@@ -174,6 +177,17 @@ function webhookUrl(name: string, value: string): URL | undefined {
   return url;
 }
 
+/** Comma-separated events from failure, overdue, issued, renewed (case-insensitive), e.g. "failure,overdue,renewed". */
+function noticeKinds(name: string, value: string): NoticeKind[] {
+  const kinds: NoticeKind[] = [];
+  for (const item of value.split(',').map((entry) => entry.trim().toLowerCase())) {
+    const kind = NoticeKinds.find((k) => k === item);
+    if (!kind) throw configError(name, `must list events from ${NoticeKinds.join(', ')}, separated by commas (got "${item}")`);
+    if (!kinds.includes(kind)) kinds.push(kind);
+  }
+  return kinds;
+}
+
 /** The default state container's name, beside the challenge container in the same account. */
 export const DEFAULT_STATE_CONTAINER = 'appgw-certbot-state';
 
@@ -242,6 +256,7 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
     failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),
+    notificationEvents: noticeKinds('NotificationEvents', optional(env, 'NotificationEvents', DEFAULT_NOTICE_KINDS.join(','))),
     renewalJitterMinutes: integer('RenewalJitterMinutes', optional(env, 'RenewalJitterMinutes', '30'), 0, 720),
     historyRetentionDays: integer('HistoryRetentionDays', optional(env, 'HistoryRetentionDays', '30'), 0, 3650),
     gatewayBusyPollSeconds: integer('ApplicationGatewayBusyPollSeconds', optional(env, 'ApplicationGatewayBusyPollSeconds', '15'), 1, 600),

@@ -29,6 +29,7 @@ export const Activities = {
   CheckServedCertificates: 'CheckServedCertificates',
   GetCertificate: 'GetKeyVaultCertificate',
   NotifyFailure: 'NotifyFailure',
+  NotifySuccess: 'NotifySuccess',
   DeleteCertificate: 'DeleteKeyVaultCertificate',
   ClaimHostnames: 'ClaimHostnames',
   ReleaseHostnames: 'ReleaseHostnames',

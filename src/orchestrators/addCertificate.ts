@@ -15,7 +15,7 @@ import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
 import { applyGatewayChangeOrFail } from './gatewayWriter';
-import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
+import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname (or a certificate's several
@@ -204,6 +204,10 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
     yield* releaseClaims(context, names);
+    yield* notifySuccess(context, {
+      instanceId: context.df.instanceId,
+      certificates: [{ hostname, ...(additionalNames.length ? { names } : {}), certificateName: issued.name, notAfter: issued.notAfter, challengeType, keyVaultSecretId: issued.secretId }],
+    });
     report('Completed');
     return dns01 ? { hostname, challengeType, pointsAtGateway } : null;
   } catch (error) {

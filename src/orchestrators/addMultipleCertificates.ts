@@ -9,7 +9,7 @@ import { Activities, Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, claimOrFail, failedWith, failOrchestration, notify, releaseClaims, Step, wait } from './steps';
+import { callStep, claimOrFail, failedWith, failOrchestration, notify, notifySuccess, releaseClaims, Step, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -157,6 +157,19 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
   }
 
   yield* releaseClaims(context, allNames);
+  // What went live (a renewal run's renewals among them), whether or not others failed.
+  const live = issued.filter((r) => outcomes.some((o) => o.hostname === r.hostname && o.status === 'Completed'));
+  yield* notifySuccess(context, {
+    instanceId: batchInstanceId,
+    certificates: live.map((r) => ({
+      hostname: r.hostname,
+      ...(r.binding.hostnames ? { names: r.binding.hostnames } : {}),
+      certificateName: r.binding.name,
+      notAfter: r.notAfter,
+      challengeType: dns01Hostnames.includes(r.hostname) ? 'dns-01' : 'http-01',
+      keyVaultSecretId: r.binding.keyVaultSecretId,
+    })),
+  });
   const failures = outcomes.filter((o) => o.status === 'Failed');
   if (failures.length === 0) {
     publish('Completed');

@@ -1,11 +1,12 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { IssuedCertificate } from '../azure/keyVault';
+import type { BoundCertificate } from '../domain/notification';
 import { stepStatus } from '../domain/customStatus';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed, LiveTarget } from './confirmServed';
 import { applyGatewayChangeOrFail } from './gatewayWriter';
-import { callStep, claimOrFail, failOrchestration, releaseClaims, Step, StepFailure } from './steps';
+import { callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure } from './steps';
 
 /**
  * AddCertificateWithPrivateKeyFunctions: the certificates are already in Key Vault (the starter
@@ -26,9 +27,11 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     report('ImportCertificateStep');
     yield* claimOrFail(context, certificates.map((c) => c.hostname));
     const targets: LiveTarget[] = [];
+    const bound: BoundCertificate[] = [];
     for (const { hostname, certificateName } of certificates) {
       const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });
       targets.push({ binding: { hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true }, serialNumber: current.serialNumber });
+      bound.push({ hostname, certificateName: current.name, notAfter: current.notAfter, challengeType: 'import', keyVaultSecretId: current.secretId });
     }
     report('ConfigureApplicationGatewayStep');
     yield* applyGatewayChangeOrFail(context, targets.map((t) => t.binding));
@@ -38,6 +41,7 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
       throw new StepFailure({ code, detail: notLive.map((n) => n.detail).join(' | ') });
     }
     yield* releaseClaims(context, certificates.map((c) => c.hostname));
+    yield* notifySuccess(context, { instanceId: context.df.instanceId, certificates: bound });
     report('Completed');
     return null;
   } catch (error) {

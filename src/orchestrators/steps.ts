@@ -1,7 +1,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { failedStatus } from '../domain/customStatus';
 import { CertbotError, ErrorMessages } from '../domain/errors';
-import type { FailureNotice } from '../domain/notification';
+import type { FailureNotice, SuccessReport } from '../domain/notification';
 import { decodeStepError, encodeFailure, FailureRecord, StepErrorInfo } from '../domain/stepError';
 import { Activities } from '../functions/names';
 
@@ -80,6 +80,19 @@ export function* notify(context: OrchestrationContext, notice: FailureNotice): S
     yield context.df.callActivity(Activities.NotifyFailure, notice);
   } catch {
     // Notification is secondary to the failure being reported in the output.
+  }
+}
+
+/**
+ * Tells the webhook what went live, when NotificationEvents opts in (the activity decides whether
+ * each certificate was issued or renewed, and whether to post at all). Best effort, as notify.
+ */
+export function* notifySuccess(context: OrchestrationContext, report: SuccessReport): Step<void> {
+  if (report.certificates.length === 0) return;
+  try {
+    yield context.df.callActivity(Activities.NotifySuccess, report);
+  } catch {
+    // The certificates are live whatever the webhook says.
   }
 }
 

@@ -92,7 +92,7 @@ async function holdForRun(
   if (!claimed.ok) return false;
   if (unmerged) {
     // Claimed, so no run is finishing that create: it is stuck, and this run replaces it.
-    await postNotice(config.failureWebhookUrl, {
+    await postNotice(config, {
       kind: 'overdue',
       code: 'RenewalOverdue',
       message: `The certificate expires in ${daysLeftNow} days and a renewal stopped part-way: Key Vault holds a create made ${unmerged.since?.toISOString() ?? 'earlier'} that no run is finishing. Renewal run ${runId} replaces it.`,
@@ -101,7 +101,7 @@ async function holdForRun(
     });
   } else if (last?.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
     // The last renewal failed and the certificate keeps ageing: say so, and try again.
-    await postNotice(config.failureWebhookUrl, {
+    await postNotice(config, {
       kind: 'overdue',
       code: 'RenewalOverdue',
       message: `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,

@@ -138,4 +138,15 @@ describe('typed configuration', () => {
       expect(error.detail).toBe(`Setting ApplicationGatewayBusyPollSeconds must be a whole number from 1 to 600 (got "${bad}").`);
     }
   });
+
+  it('posts failures and overdue renewals by default; NotificationEvents opts issuances and renewals in, and names a bad event', () => {
+    expect(loadConfig(valid).notificationEvents).toEqual(['failure', 'overdue']);
+    expect(loadConfig({ ...valid, NotificationEvents: ' Failure , overdue,issued,renewed,issued ' }).notificationEvents).toEqual(['failure', 'overdue', 'issued', 'renewed']);
+    expect(loadConfig({ ...valid, NotificationEvents: 'renewed' }).notificationEvents).toEqual(['renewed']);
+    for (const [bad, item] of [['failure,success', 'success'], ['failure,,overdue', ''], ['all', 'all']]) {
+      const error = errorOf({ ...valid, NotificationEvents: bad });
+      expect(error.code).toBe('ConfigurationInvalid');
+      expect(error.detail).toBe(`Setting NotificationEvents must list events from failure, overdue, issued, renewed, separated by commas (got "${item}").`);
+    }
+  });
 });
