@@ -4,3 +4,4 @@ import './addMultipleCertificates';
 import './importCertificate';
 import './certificates';
 import './gatewayWriter';
+import './openapi';

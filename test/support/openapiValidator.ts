@@ -101,3 +101,14 @@ export function mismatches(validator: OpenApiValidator, method: HttpMethod, path
   }
   return problems;
 }
+
+let shared: OpenApiValidator | undefined;
+
+/** Fails the test with every way the answer differs from what the document says of the operation. */
+export function expectMatchesDocument(method: HttpMethod, path: string, answer: Answer): void {
+  shared ??= new OpenApiValidator();
+  expect({ operation: `${method.toUpperCase()} ${path} -> ${answer.status}`, mismatches: mismatches(shared, method, path, answer) }).toEqual({
+    operation: `${method.toUpperCase()} ${path} -> ${answer.status}`,
+    mismatches: [],
+  });
+}

@@ -4,7 +4,7 @@ import { openApiDocument } from '../../src/openapi/document';
 import type { HttpMethod } from '../../src/openapi/types';
 import { version } from '../../package.json';
 import { swaggerParserValidate } from '../support/openapiSwaggerParser';
-import { OpenApiValidator } from '../support/openapiValidator';
+import { mismatches, OpenApiValidator } from '../support/openapiValidator';
 
 /** Every [pointer, schema] place in the document where a JSON Schema sits. */
 function schemaPointers(): string[][] {
@@ -94,5 +94,28 @@ describe('the OpenAPI document', () => {
     const text = JSON.stringify(openApiDocument);
     expect(text).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|code=[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{10,}\.|azurewebsites\.net/);
     expect(openApiDocument.servers).toEqual([expect.objectContaining({ url: '/api' })]);
+  });
+
+  it('tells an answer the document does not describe from one it does (the e2e check\'s own logic)', () => {
+    const validator = new OpenApiValidator();
+    const answer = (status: number, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({
+      status,
+      headers: new Headers(headers),
+      text: body === undefined ? '' : JSON.stringify(body),
+    });
+    const links = { id: 'certificate-a.example.com', statusQueryGetUri: 'http://localhost/x?code=k', sendEventPostUri: 'http://localhost/{eventName}', terminatePostUri: 'http://localhost/t?reason={text}', purgeHistoryDeleteUri: 'http://localhost/x' };
+    const accepted = { 'content-type': 'application/json', location: links.statusQueryGetUri, 'retry-after': '10' };
+    const start = '/AddCertificateFunctions_HttpStart';
+    expect(mismatches(validator, 'post', start, answer(202, links, accepted))).toEqual([]);
+    expect(mismatches(validator, 'post', start, answer(418, links, accepted))).toEqual([expect.stringMatching(/status 418 is not documented/)]);
+    expect(mismatches(validator, 'post', start, answer(202, links))).toEqual(['header Location is missing', 'header Retry-After is missing']);
+    expect(mismatches(validator, 'post', start, answer(202, { ...links, rewindPostUri: 'http://localhost/r' }, accepted))).toEqual([expect.stringMatching(/additional properties/)]);
+    expect(mismatches(validator, 'post', start, answer(202, links, { ...accepted, 'content-type': 'text/plain' }))).toEqual([expect.stringMatching(/Content-Type text\/plain/)]);
+    const problem = { type: 'about:blank', title: 'Invalid request', status: 400, detail: 'hostnames is required' };
+    expect(mismatches(validator, 'post', start, answer(400, { ...problem, errors: [{ field: 'hostnames', reason: 'is required' }] }, { 'content-type': 'application/problem+json' }))).toEqual([]);
+    expect(mismatches(validator, 'post', start, answer(400, problem, { 'content-type': 'application/problem+json' }))).toEqual([expect.stringMatching(/errors/)]);
+    // The host's own 401 has no body, which the document allows for 401 only.
+    expect(mismatches(validator, 'post', start, answer(401, undefined, {}))).toEqual([]);
+    expect(mismatches(validator, 'post', start, answer(400, undefined, {}))).toEqual([expect.stringMatching(/no body/)]);
   });
 });
