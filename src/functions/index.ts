@@ -5,3 +5,4 @@ import './importCertificate';
 import './certificates';
 import './gatewayWriter';
 import './openapi';
+import './operations';
