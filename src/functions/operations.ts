@@ -2,8 +2,8 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { guarded } from '../http/guarded';
-import { apiAuthLevel } from './httpAuth';
 import { operationStatus } from '../http/operationStatus';
+import { apiAuthLevel } from './httpAuth';
 
 app.http('OperationStatus', {
   route: 'operations/{instanceId}',
