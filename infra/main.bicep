@@ -112,8 +112,10 @@ param maxParallelIssuances int = 10
 param renewBeforeDays int = 30
 @description('When the renewal timer runs (NCRONTAB, UTC).')
 param renewalSchedule string = '0 0 3 * * *'
-@description('Optional Slack / Teams / JSON webhook for failures and overdue renewals.')
+@description('Optional Slack / Teams / JSON webhook; it receives every event notificationEvents lists.')
 param failureWebhookUrl string = ''
+@description('Events posted to failureWebhookUrl, comma-separated from failure, overdue, issued, renewed (issued and renewed opt in to successes).')
+param notificationEvents string = 'failure,overdue'
 param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
@@ -183,6 +185,7 @@ module app 'modules/app.bicep' = {
     renewBeforeDays: renewBeforeDays
     renewalSchedule: renewalSchedule
     failureWebhookUrl: failureWebhookUrl
+    notificationEvents: notificationEvents
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
     appServiceAuthenticationClientId: appServiceAuthenticationClientId

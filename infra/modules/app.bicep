@@ -36,6 +36,7 @@ param maxParallelIssuances int
 param renewBeforeDays int
 param renewalSchedule string
 param failureWebhookUrl string
+param notificationEvents string
 param historyRetentionDays int
 param useDurableTaskScheduler bool
 @allowed(['http-01', 'dns-01'])
@@ -251,6 +252,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         // Seconds before the gateway writer reads the gateway again when it is busy, after a 412 or a 429 without Retry-After.
         { name: 'ApplicationGatewayBusyPollSeconds', value: '15' }
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
+        { name: 'NotificationEvents', value: notificationEvents }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
         // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service
