@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { startAdminServer } from './admin';
 import { ArmEmulator, OutOfBandEdit, seedGateway, SeedOptions, startArmEmulator } from './emulators/arm';
 import { DnsZones, DnsZoneSpec, startDnsZones } from './emulators/dnsZones';
@@ -8,7 +8,8 @@ import { GatewayDataPlane, startGatewayDataPlane } from './emulators/gatewayData
 import type { GatewayResource } from './emulators/gatewayModel';
 import type { LandingZone } from './emulators/landingZones';
 import { gatewayLinkedAccess } from '../src/domain/gatewayLinks';
-import { ManagedIdentity, startTokenServer, TokenServer } from './identity';
+import { ManagedIdentity, mintUserToken, startTokenServer, TokenServer } from './identity';
+import { EASY_AUTH_ENV, EasyAuthSettings } from './host/easyAuth';
 import { KeyVaultEmulator, startKeyVaultEmulator, ThrottleOptions } from './keyvault';
 import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
@@ -105,6 +106,20 @@ export interface SandboxOptions {
   dnsZones?: { name: string; subscriptionId?: string; resourceGroup?: string }[];
   /** How long an Azure DNS record set write takes to reach the DNS server (default 60000 ms, Learn's bound; emulators/dnsZones.ts). */
   dnsPropagationDelayMs?: number;
+  /**
+   * App Service Authentication (Entra ID) in front of the app, as infra's authsettingsV2 sets it
+   * (sandbox/host/easyAuth.ts), and the app told so (ApiAuthentication=AppServiceAuthentication,
+   * WEBSITE_AUTH_ENABLED=True). Callers need `sandbox.identity.userToken(...)` bearer tokens.
+   */
+  appServiceAuthentication?: boolean;
+}
+
+/** Entra ID as the API's callers meet it: the API's app registration and tokens for its users. */
+export interface SandboxIdentity {
+  /** The API's app registration (client id); tokens carry it, or api://<it>, as their audience. */
+  apiClientId: string;
+  /** A signed access token for the API, for a user (upn) or an app, with the app roles given. */
+  userToken(options: { oid?: string; upn?: string; name?: string; roles?: string[]; audience?: string; lifetimeSeconds?: number; issuer?: string }): string;
 }
 
 export interface SandboxEndpoints {
@@ -149,6 +164,8 @@ export interface Sandbox {
   rbac: Rbac;
   /** The app's managed identity (AZURE_CLIENT_ID, and the token endpoint's default identity). */
   appIdentity: ManagedIdentity;
+  /** Entra ID for the API's callers (App Service Authentication, option appServiceAuthentication). */
+  identity: SandboxIdentity;
   keyVault: KeyVaultEmulator;
   arm: ArmEmulator;
   /**
@@ -370,7 +387,34 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       RenewalSchedule: '0 0 3 * * *',
       RenewalJitterMinutes: '0',
       HistoryPurgeSchedule: '0 30 3 * * *',
+      ...(options.appServiceAuthentication ? { ApiAuthentication: 'AppServiceAuthentication' } : {}),
       ...options.settings,
+    };
+    // The API's app registration and the key its tokens are signed with (Entra's, on Azure).
+    const apiClientId = randomUUID();
+    const signingKeys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const easyAuth: EasyAuthSettings = {
+      tenantId: SANDBOX_TENANT,
+      clientId: apiClientId,
+      issuer: `https://login.microsoftonline.com/${SANDBOX_TENANT}/v2.0`,
+      allowedAudiences: [`api://${apiClientId}`, apiClientId],
+      publicKeyPem: signingKeys.publicKey,
+      excludedPaths: ['/api/dashboard', '/api/openapi.json'],
+    };
+    const identity: SandboxIdentity = {
+      apiClientId,
+      userToken: (user) =>
+        mintUserToken({
+          tenantId: SANDBOX_TENANT,
+          audience: user.audience ?? apiClientId,
+          signingKeyPem: signingKeys.privateKey,
+          oid: user.oid ?? randomUUID(),
+          upn: user.upn,
+          name: user.name,
+          roles: user.roles,
+          issuer: user.issuer,
+          lifetimeSeconds: user.lifetimeSeconds,
+        }),
     };
     const hostEnv: Record<string, string> = {
       ...settings,
@@ -380,6 +424,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       AZURE_CLIENT_ID: appIdentity.clientId,
       // The emulators' TLS certificates come from the sandbox CA; Node reads this at start only.
       NODE_EXTRA_CA_CERTS: caPath,
+      // App Service sets WEBSITE_AUTH_ENABLED=True while App Service Authentication is on.
+      ...(options.appServiceAuthentication ? { WEBSITE_AUTH_ENABLED: 'True', [EASY_AUTH_ENV]: JSON.stringify(easyAuth) } : {}),
     };
 
     const hostOptions = {
@@ -432,6 +478,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       storage,
       rbac: roles,
       appIdentity,
+      identity,
       keyVault,
       arm,
       dnsZones,

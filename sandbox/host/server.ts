@@ -5,6 +5,7 @@ import { FunctionRegistry, RegisteredFunction } from './functionsCore';
 import { fromTypedData, invoke, jsonData, LogSink, RpcHttp, RpcHttpResponse } from './invoke';
 import { ArgumentError, ConflictError, DurableRuntime, GoneError, NotFoundError } from './runtime';
 import { statusBody } from './statusBody';
+import { EasyAuth } from './easyAuth';
 import { InstanceState, TERMINAL, RuntimeStatus } from './store';
 
 /**
@@ -46,6 +47,7 @@ const sameKey = (given: string | null | undefined, expected: string): boolean =>
 export class HostServer {
   private server?: http.Server;
   port = 0;
+  private readonly easyAuth = EasyAuth.fromEnvironment(process.env);
 
   constructor(
     private readonly registry: FunctionRegistry,
@@ -92,6 +94,12 @@ export class HostServer {
     const url = new URL(request.url ?? '/', `http://${request.headers.host ?? `localhost:${this.port}`}`);
     const method = (request.method ?? 'GET').toUpperCase();
     const body = await readBody(request);
+    // App Service Authentication in front of the app when the sandbox turns it on (easyAuth.ts).
+    if (this.easyAuth) {
+      const gate = this.easyAuth.gate(url.pathname, method, request.headers, url.host);
+      if (gate.reply) return gate.reply;
+      request.headers = gate.headers;
+    }
     const key = url.searchParams.get('code') ?? (request.headers['x-functions-key'] as string | undefined);
     const isMaster = sameKey(key, this.keys.masterKey);
     const isFunction = isMaster || sameKey(key, this.keys.functionKey);

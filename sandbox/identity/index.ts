@@ -1,4 +1,4 @@
 export { startTokenServer } from './tokenServer';
 export type { ManagedIdentity, TokenServer } from './tokenServer';
-export { audienceOf, bearerProblem, mintToken, readClaims, verifyBearer } from './jwt';
-export type { TokenClaims } from './jwt';
+export { audienceOf, bearerProblem, mintToken, mintUserToken, readClaims, verifyBearer, verifySignedToken } from './jwt';
+export type { TokenClaims, UserTokenOptions } from './jwt';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSign, createVerify, randomBytes } from 'node:crypto';
 
 /**
  * JWT-shaped access tokens for the sandbox (header.payload.signature, base64url). They are not
@@ -85,4 +85,64 @@ export function bearerProblem(authorization: string | undefined, expectedAudienc
 /** True when the header carries a token minted here for the audience and still valid. */
 export function verifyBearer(authorization: string | undefined, expectedAudience: string): boolean {
   return bearerProblem(authorization, expectedAudience) === undefined;
+}
+
+/**
+ * A user's (or an app's) access token for an API protected by App Service Authentication, signed
+ * RS256 for real so the sandbox's Easy Auth checks the signature as App Service does against
+ * Entra's keys. Claims of a v2.0 access token (access-token-claims-reference): aud is the API's
+ * client id, iss https://login.microsoftonline.com/<tenant>/v2.0, `roles` the app roles assigned.
+ */
+export interface UserTokenOptions {
+  tenantId: string;
+  /** The API's client id (v2 tokens' aud) or its Application ID URI (api://<client id>). */
+  audience: string;
+  signingKeyPem: string;
+  /** The user's UPN; omitted for an app (client credentials), which then has only its appid. */
+  upn?: string;
+  name?: string;
+  oid: string;
+  roles?: string[];
+  /** The calling client app's id (azp); a fixed sandbox CLI id by default. */
+  clientAppId?: string;
+  issuer?: string;
+  lifetimeSeconds?: number;
+}
+
+export function mintUserToken(options: UserTokenOptions): string {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    aud: options.audience,
+    iss: options.issuer ?? `https://login.microsoftonline.com/${options.tenantId}/v2.0`,
+    iat: now,
+    nbf: now - 300,
+    exp: now + (options.lifetimeSeconds ?? 3600),
+    tid: options.tenantId,
+    oid: options.oid,
+    sub: options.oid,
+    azp: options.clientAppId ?? '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
+    ...(options.upn ? { preferred_username: options.upn, upn: options.upn, scp: 'user_impersonation' } : {}),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.roles?.length ? { roles: options.roles } : {}),
+    ver: '2.0',
+  };
+  const signingInput = `${encode({ typ: 'JWT', alg: 'RS256', kid: 'sandbox-easy-auth' })}.${encode(claims)}`;
+  const signature = createSign('RSA-SHA256').update(signingInput).sign(options.signingKeyPem).toString('base64url');
+  return `${signingInput}.${signature}`;
+}
+
+/** The claims of an RS256 token signed by the key, or undefined when the signature does not verify. */
+export function verifySignedToken(token: string, publicKeyPem: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as { alg?: unknown };
+    if (header.alg !== 'RS256') return undefined;
+    const valid = createVerify('RSA-SHA256').update(`${parts[0]}.${parts[1]}`).verify(publicKeyPem, Buffer.from(parts[2], 'base64url'));
+    if (!valid) return undefined;
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
