@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { buildDashboard } from './dashboard';
 
 /**
  * The deployment package, the one folder `azd deploy` zips (azure.yaml `dist`): the app's entry
@@ -51,6 +52,8 @@ export async function buildPackage(out: string = packageDir): Promise<string[]> 
     external: ['@azure/functions-core'],
     logLevel: 'warning',
   });
+  // Next to the entry, where the Dashboard function looks for it (src/http/dashboard.ts).
+  await buildDashboard(packageRoot, path.join(out, 'dist/dashboard'));
   fs.copyFileSync(path.join(packageRoot, 'host.json'), path.join(out, 'host.json'));
   const root = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as RootPackageJson;
   // No scripts, and nothing to install: the bundle holds every dependency. @azure/functions is named

@@ -9,4 +9,7 @@ module.exports = async () => {
     stdio: 'inherit',
   });
   if (result.status !== 0) console.warn('\n[globalSetup] tsc reported errors (see above); dist/ was emitted anyway.');
+  // The dashboard's files (dist/dashboard), served by the app the tests run.
+  const root = path.join(__dirname, '..');
+  await require(path.join(root, 'dist/scripts/dashboard.js')).buildDashboard(root, path.join(root, 'dist/dashboard'));
 };

@@ -1,7 +1,8 @@
 import * as df from 'durable-functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import type { HolderState } from '../azure/hostnameClaims';
-import { CertbotError } from '../domain/errors';
+import { CertbotError, ErrorMessages } from '../domain/errors';
+import { decodeFailure } from '../domain/stepError';
 
 /** Unfinished: what holds an instance id (the extension's dedupe statuses, OverridableStates.NonRunningStates). */
 const ACTIVE = new Set<string>([
@@ -44,4 +45,34 @@ export async function holderState(client: DurableClient, instanceId: string): Pr
 export async function isHostnameBusy(client: DurableClient, holderOf: (hostname: string) => Promise<string | undefined>, hostname: string): Promise<boolean> {
   const holder = await holderOf(hostname);
   return !!holder && (await holderState(client, holder)).state === 'running';
+}
+
+/** What the list shows of a hostname's last run when it failed: its code, step and whole record. */
+export interface LastFailure {
+  instanceId: string;
+  code: string;
+  message: string;
+  failedStep: string | null;
+  at: string;
+  record: Record<string, unknown>;
+}
+
+/**
+ * The failure of the hostname's latest issuing run (its instance id is reused by every run for
+ * the hostname: the form, a batch, renew-now and the renewal timer), or null when that run did
+ * not fail, is still going, or is gone (purged history).
+ */
+export async function lastFailureOf(client: DurableClient, instanceId: string): Promise<LastFailure | null> {
+  const status = await instanceStatus(client, instanceId);
+  if (status?.runtimeStatus !== df.OrchestrationRuntimeStatus.Failed) return null;
+  const record = decodeFailure(status.output);
+  if (!record) return null;
+  return {
+    instanceId,
+    code: record.code,
+    message: typeof record.message === 'string' ? record.message : ErrorMessages[record.code],
+    failedStep: typeof record.failedStep === 'string' ? record.failedStep : null,
+    at: new Date(status.lastUpdatedTime).toISOString(),
+    record,
+  };
 }

@@ -4,5 +4,6 @@ import './addMultipleCertificates';
 import './importCertificate';
 import './certificates';
 import './gatewayWriter';
-import './openapi';
+import './dashboard';
 import './operations';
+import './openapi';

@@ -6,7 +6,8 @@ import { CertbotError } from '../domain/errors';
 import { caAdviceFor } from '../acme/renewalInfo';
 import { certificateState, daysLeft, isOverdue, nextRenewal, OVERDUE_GRACE_MS } from '../domain/renewal';
 import { HostnameClaims } from '../azure/hostnameClaims';
-import { isHostnameBusy } from '../durable/instances';
+import { isHostnameBusy, lastFailureOf } from '../durable/instances';
+import { instanceIdFor } from '../domain/requests';
 import { configOrError, isConfig } from './configuration';
 import { dependencyProblem } from './problem';
 
@@ -32,7 +33,8 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
  * renewal date (imported certificates are not renewed: null), whether that renewal is overdue
  * (a create left unmerged, or its time passed a day ago, with no run at work), a create not yet
  * merged, the CA's suggested renewal window where it offers one (RFC 9773), and whether the
- * gateway has its HTTPS listener and routing rule.
+ * gateway has its HTTPS listener and routing rule, and the failure record of the hostname's last
+ * run when that run failed (the dashboard's "last failure", ready for a ticket).
  */
 export async function listCertificates(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const config = configOrError(context);
@@ -49,6 +51,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
       // Only a certificate that may be overdue costs the extra reads of who is working on it.
       const mayBeOverdue = !!renewalAt && (!!record.pending || now.getTime() - renewalAt.getTime() > OVERDUE_GRACE_MS);
       const running = mayBeOverdue && (await isHostnameBusy(client, (h) => claims.holderOf(h), record.hostname));
+      const lastFailure = await lastFailureOf(client, instanceIdFor(record.hostname));
       const listener = (gateway.httpListeners ?? []).find((l) => l.protocol === 'Https' && [l.hostName, ...(l.hostNames ?? [])].includes(record.hostname));
       const rule = listener && (gateway.requestRoutingRules ?? []).some((r) => r.httpListener?.id?.toLowerCase().endsWith(`/httplisteners/${listener.name?.toLowerCase()}`));
       return {
@@ -66,6 +69,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
         pendingOperation: record.pending ? { status: record.pending.status, since: record.pending.since?.toISOString() ?? null } : null,
         renewalWindow: advice ? { start: advice.window.start.toISOString(), end: advice.window.end.toISOString() } : null,
         gateway: { listener: !!listener, rule: !!rule },
+        lastFailure,
       };
     });
     return { status: 200, jsonBody: body };

@@ -56,9 +56,10 @@ describe('the deployment package azd uploads', () => {
     if (fs.existsSync(projectIgnore)) expect(fs.readFileSync(projectIgnore, 'utf8')).not.toMatch(/node_modules/);
   });
 
-  it('zips the bundle, its source map, host.json and package.json, and nothing else', () => {
-    expect(azdZipEntries(out, false)).toEqual(['dist/index.js', 'dist/index.js.map', 'host.json', 'package.json']);
-    expect(files).toEqual(['dist/index.js', 'dist/index.js.map', 'host.json', 'package.json']);
+  it('zips the bundle, its source map, the dashboard, host.json and package.json, and nothing else', () => {
+    const expected = ['dist/dashboard/app.css', 'dist/dashboard/app.js', 'dist/dashboard/index.html', 'dist/index.js', 'dist/index.js.map', 'host.json', 'package.json'];
+    expect(azdZipEntries(out, false)).toEqual(expected);
+    expect(files).toEqual(expected);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest.main).toBe(packageEntry);
     expect(manifest.scripts).toBeUndefined();
@@ -71,9 +72,11 @@ describe('the deployment package azd uploads', () => {
     expect(map.sourcesContent).toBeUndefined();
     const ours = map.sources.filter((source) => !source.includes('node_modules/') && !source.startsWith('webpack://'));
     expect(ours.filter((source) => /(^|\/)src\//.test(source)).length).toBeGreaterThan(20);
-    // Each of our sources, resolved from the map's folder, is under src/ or infra/ (roles.json).
-    for (const source of ours) expect(path.relative(packageRoot, path.resolve(out, 'dist', source))).toMatch(/^(src|infra)\//);
+    // Each of our sources, resolved from the map's folder, is under src/ or infra/ (roles.json), or
+    // is package.json, of which only the version is taken (the OpenAPI document's info.version).
+    for (const source of ours) expect(path.relative(packageRoot, path.resolve(out, 'dist', source))).toMatch(/^(src|infra)\/|^package\.json$/);
     const bundle = fs.readFileSync(path.join(out, packageEntry), 'utf8');
+    expect(bundle).not.toMatch(/@axe-core\/playwright|typescript-eslint/);
     expect(bundle).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
     expect(bundle).not.toMatch(/\.sandbox\/|pebble-challtestsrv|endpoints\.json/);
   });
@@ -97,5 +100,14 @@ describe('the deployment package azd uploads', () => {
       const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 120_000);
       expect({ status: final.runtimeStatus, failure: final.runtimeStatus === 'Failed' ? failureRecord(final.output) : undefined }).toEqual({ status: 'Completed', failure: undefined });
     }, 180_000);
+
+    it('serves the dashboard from the package', async () => {
+      const page = await fetch(`${sandbox.endpoints.apiBaseUrl}/dashboard`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/api/dashboard/app.js');
+      const script = await fetch(`${sandbox.endpoints.apiBaseUrl}/dashboard/app.js`);
+      expect(script.status).toBe(200);
+      expect((await script.text()).length).toBeGreaterThan(10_000);
+    });
   });
 });

@@ -1,0 +1,172 @@
+/**
+ * The dashboard's one door to the app: the public API on this same origin, with the caller's own
+ * credentials. With App Service Authentication the browser's session cookie goes along; locally
+ * the function key the operator typed (or handed over in the URL fragment) is sent as
+ * `x-functions-key` and kept for the tab only (sessionStorage), never in the page's address.
+ */
+const KEY_STORAGE = 'appgw-certbot.functionKey';
+
+export function takeKeyFromFragment(): void {
+  const match = /(?:^#|&)key=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(KEY_STORAGE, decodeURIComponent(match[1]));
+  // Out of the address bar and history at once.
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+export function storedKey(): string {
+  return sessionStorage.getItem(KEY_STORAGE) ?? '';
+}
+
+export function storeKey(key: string): void {
+  if (key) sessionStorage.setItem(KEY_STORAGE, key);
+  else sessionStorage.removeItem(KEY_STORAGE);
+}
+
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+/** An answer the operator must see: the problem's title and detail, and the refused fields. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors: FieldError[] = [],
+    readonly code?: string,
+  ) {
+    super(`${title}: ${detail}`);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const key = storedKey();
+  if (key) headers['x-functions-key'] = key;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(`/api/${path}`, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, 'Unreachable', 'The app did not answer; check your connection and retry.');
+  }
+  const text = await response.text();
+  const parsed: unknown = text ? safeJson(text) : undefined;
+  if (response.ok) return parsed as T;
+  if (response.status === 401) throw new ApiError(401, 'Not signed in', storedKey() ? 'The function key was refused; enter a valid one.' : 'Enter the function key (or sign in) to use the API.');
+  const problem = (parsed ?? {}) as { title?: string; detail?: string; errors?: FieldError[]; code?: string; hostnames?: unknown };
+  throw new ApiError(response.status, problem.title ?? `HTTP ${response.status}`, problem.detail ?? response.statusText, problem.errors ?? [], problem.code);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CertificateRow {
+  hostname: string;
+  source: 'acme' | 'import';
+  hostnames: string[];
+  challengeType: 'http-01' | 'dns-01' | null;
+  state: string;
+  keyVaultName: string;
+  version: string | null;
+  expiresOn: string | null;
+  daysLeft: number | null;
+  nextRenewal: string | null;
+  overdue: boolean;
+  pendingOperation: { status: string; since: string | null } | null;
+  renewalWindow: { start: string; end: string } | null;
+  gateway: { listener: boolean; rule: boolean };
+  lastFailure?: FailureSummary | null;
+}
+
+export interface FailureSummary {
+  instanceId: string;
+  code: string;
+  message: string;
+  failedStep: string | null;
+  at: string;
+  record: Record<string, unknown>;
+}
+
+export interface StatusLinks {
+  id: string;
+  statusQueryGetUri: string;
+}
+
+export interface EntryRequest {
+  hostname: string;
+  challengeType?: 'http-01' | 'dns-01';
+  group?: string;
+}
+
+export const listCertificates = (): Promise<CertificateRow[]> => call('GET', 'certificates');
+
+/** One name the contract's way; several (or a group, or DNS-01) through the multiple starter. */
+export function issue(entries: EntryRequest[]): Promise<StatusLinks> {
+  if (entries.length === 1 && !entries[0].group) return call('POST', 'AddCertificateFunctions_HttpStart', { hostnames: entries });
+  return call('POST', 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: entries });
+}
+
+export const renew = (hostname: string): Promise<StatusLinks> => call('POST', `certificates/${encodeURIComponent(hostname)}/renew`);
+
+export const remove = (hostname: string, purge: boolean): Promise<StatusLinks> =>
+  call('DELETE', `certificates/${encodeURIComponent(hostname)}${purge ? '?purge=true' : ''}`);
+
+export interface CustomStatus {
+  status: string;
+  message: string;
+  error: string | null;
+  progress?: { done: number; failed: number; issuing: number; queued: number; total: number };
+  failures?: { hostname: string; error: string }[];
+}
+
+export interface OperationStatus {
+  name?: string;
+  instanceId: string;
+  runtimeStatus: string;
+  customStatus: CustomStatus | null;
+  output: unknown;
+  createdTime: string;
+  lastUpdatedTime: string;
+}
+
+/**
+ * The run's status from the link the API handed out (same origin, with the runtime's own key in
+ * it). Its Failed answer is a 500 by the contract (returnInternalServerErrorOnFailure) with the
+ * status as its body.
+ */
+export async function operationStatus(statusQueryGetUri: string): Promise<OperationStatus> {
+  const url = new URL(statusQueryGetUri, location.href);
+  if (url.origin !== location.origin) throw new ApiError(0, 'Refused', 'The status link is not on this app.');
+  let response: Response;
+  try {
+    response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  } catch {
+    throw new ApiError(0, 'Unreachable', 'The app did not answer; retrying.');
+  }
+  const body = safeJson(await response.text()) as OperationStatus | undefined;
+  if (!body || typeof body.runtimeStatus !== 'string') throw new ApiError(response.status, `HTTP ${response.status}`, 'The status answer was not understood; retrying.');
+  return body;
+}
+
+const OPEN = '[certbot-error]';
+const CLOSE = '[/certbot-error]';
+
+/** A Failed run's output carries its record as JSON between markers (src/domain/stepError.ts). */
+export function failureRecordOf(output: unknown): Record<string, unknown> | undefined {
+  const text = typeof output === 'string' ? output : '';
+  const start = text.indexOf(OPEN);
+  const end = text.indexOf(CLOSE, start);
+  if (start < 0 || end < 0) return undefined;
+  const parsed = safeJson(text.slice(start + OPEN.length, end));
+  return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+}
+
+export const isFinished = (runtimeStatus: string): boolean => !['Pending', 'Running', 'ContinuedAsNew', 'Suspended'].includes(runtimeStatus);
