@@ -279,9 +279,13 @@ export interface ApiAuthenticationConfig {
 
 /**
  * Read apart from loadConfig: HTTP registrations need it when the app loads, where a missing
- * gateway setting must not stop the app from starting. On Azure (WEBSITE_INSTANCE_ID is set, App
- * Service's instance id) AppServiceAuthentication needs App Service Authentication enabled
- * (WEBSITE_AUTH_ENABLED=True, which App Service sets then), or the anonymous routes would be open.
+ * gateway setting must not stop the app from starting. AppServiceAuthentication makes the routes
+ * anonymous to the host and trusts X-MS-CLIENT-PRINCIPAL, so it holds only where App Service
+ * Authentication is on in front: App Service then sets WEBSITE_AUTH_ENABLED=True (the variable
+ * Microsoft.Identity.Web reads, compared case-insensitively: AzureAD/microsoft-identity-web,
+ * src/Microsoft.Identity.Web/AppServicesAuth/AppServicesAuthenticationInformation.cs). Anywhere
+ * else (func start, a container, a plan or slot without Easy Auth) nothing would strip a forged
+ * principal header, so the setting is refused whether or not WEBSITE_INSTANCE_ID says "Azure".
  */
 export function loadApiAuthentication(env: Environment = process.env): ApiAuthenticationConfig {
   const value = optional(env, 'ApiAuthentication', 'FunctionKey');
@@ -289,8 +293,11 @@ export function loadApiAuthentication(env: Environment = process.env): ApiAuthen
   if (!mode) throw configError('ApiAuthentication', `must be one of ${ApiAuthenticationModes.join(', ')} (got "${value}")`);
   const writerRole = optional(env, 'ApiWriterRole', 'Certificates.Write');
   if (!/^[\w.-]{1,120}$/.test(writerRole)) throw configError('ApiWriterRole', `must be an app role value (letters, digits, '.', '-', '_'; got "${writerRole}")`);
-  if (mode === 'AppServiceAuthentication' && env.WEBSITE_INSTANCE_ID?.trim() && env.WEBSITE_AUTH_ENABLED?.trim().toLowerCase() !== 'true') {
-    throw configError('ApiAuthentication', 'is AppServiceAuthentication but App Service Authentication is not enabled on this app (WEBSITE_AUTH_ENABLED is not True): enable it (infra: appServiceAuthenticationClientId) or set FunctionKey');
+  if (mode === 'AppServiceAuthentication' && env.WEBSITE_AUTH_ENABLED?.trim().toLowerCase() !== 'true') {
+    throw configError(
+      'ApiAuthentication',
+      'is AppServiceAuthentication but WEBSITE_AUTH_ENABLED is not True (App Service sets it while App Service Authentication is on in front of the app): enable App Service Authentication (infra: appServiceAuthenticationClientId) or set ApiAuthentication to FunctionKey',
+    );
   }
   return { mode, writerRole };
 }

@@ -8,7 +8,7 @@ import type { ApiAccess } from '../http/authorisation';
  * so the routes are anonymous to the host and guarded() decides from the principal. Learn, "Azure
  * Functions HTTP trigger", Secure an HTTP endpoint in production: with App Service Authentication
  * or API Management in front, set the authorization level to anonymous. A setting that does not
- * hold (a typo, or Easy Auth off on Azure) keeps 'function': the host keeps asking for keys, and
+ * hold (a typo, or WEBSITE_AUTH_ENABLED not True) keeps 'function': the host keeps asking for keys, and
  * guarded() answers with the setting's problem.
  */
 export function apiAuthLevel(access: ApiAccess): 'function' | 'anonymous' {

@@ -75,7 +75,10 @@ describe('who may call what', () => {
 describe('the settings ApiAuthentication and ApiWriterRole', () => {
   it('default to function keys and the role Certificates.Write', () => {
     expect(loadApiAuthentication({})).toEqual({ mode: 'FunctionKey', writerRole: 'Certificates.Write' });
-    expect(loadApiAuthentication({ ApiAuthentication: 'appserviceauthentication', ApiWriterRole: 'Certs.Admin' })).toEqual({ mode: 'AppServiceAuthentication', writerRole: 'Certs.Admin' });
+    expect(loadApiAuthentication({ ApiAuthentication: 'appserviceauthentication', ApiWriterRole: 'Certs.Admin', WEBSITE_AUTH_ENABLED: 'true' })).toEqual({
+      mode: 'AppServiceAuthentication',
+      writerRole: 'Certs.Admin',
+    });
   });
 
   it('refuse an unknown mode or role, naming the setting', () => {
@@ -83,8 +86,14 @@ describe('the settings ApiAuthentication and ApiWriterRole', () => {
     expect(() => loadApiAuthentication({ ApiWriterRole: 'a role with spaces' })).toThrow(/Setting ApiWriterRole/);
   });
 
-  it('on Azure, refuse App Service Authentication while App Service has it off (the routes would be open)', () => {
-    expect(() => loadApiAuthentication({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_INSTANCE_ID: 'abc' })).toThrow(/Setting ApiAuthentication .*WEBSITE_AUTH_ENABLED/);
+  it('refuse App Service Authentication unless App Service reports it on (WEBSITE_AUTH_ENABLED=True), on Azure or not: otherwise the routes would be open', () => {
+    // func start, a container: no WEBSITE_INSTANCE_ID, nothing in front to strip a forged principal.
+    for (const env of [{}, { WEBSITE_AUTH_ENABLED: 'False' }, { WEBSITE_AUTH_ENABLED: '' }, { WEBSITE_INSTANCE_ID: 'abc' }, { WEBSITE_INSTANCE_ID: 'abc', WEBSITE_AUTH_ENABLED: 'false' }]) {
+      expect(() => loadApiAuthentication({ ApiAuthentication: 'AppServiceAuthentication', ...env })).toThrow(/Setting ApiAuthentication .*WEBSITE_AUTH_ENABLED is not True/);
+    }
+    for (const enabled of ['True', 'true', ' TRUE ']) {
+      expect(loadApiAuthentication({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_AUTH_ENABLED: enabled }).mode).toBe('AppServiceAuthentication');
+    }
     expect(loadApiAuthentication({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_INSTANCE_ID: 'abc', WEBSITE_AUTH_ENABLED: 'True' }).mode).toBe('AppServiceAuthentication');
   });
 });
@@ -93,6 +102,7 @@ describe('guarded endpoints', () => {
   const run = async (env: Record<string, string>, request: HttpRequest, access: 'read' | 'write') => {
     const logged: string[] = [];
     const saved = { ...process.env };
+    for (const name of ['ApiAuthentication', 'WEBSITE_AUTH_ENABLED', 'WEBSITE_INSTANCE_ID']) delete process.env[name];
     Object.assign(process.env, env);
     try {
       const context = new InvocationContext({ functionName: 'AddCertificateFunctions_HttpStart', logHandler: (_level, ...args) => logged.push(args.join(' ')) });
@@ -114,7 +124,7 @@ describe('guarded endpoints', () => {
 
   it('refuse a reader\'s write with 403 problem+json naming the role, audited', async () => {
     const request = new HttpRequest({ method: 'POST', url: 'http://localhost/api/x', headers: { 'x-ms-client-principal': principalHeader(alice) }, body: { string: body } });
-    const { response, logged } = await run({ ApiAuthentication: 'AppServiceAuthentication' }, request, 'write');
+    const { response, logged } = await run({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_AUTH_ENABLED: 'True' }, request, 'write');
     expect(response.status).toBe(403);
     expect(response.headers).toMatchObject({ 'Content-Type': 'application/problem+json' });
     expect(response.jsonBody).toMatchObject({ status: 403, requiredRole: 'Certificates.Write', detail: expect.stringContaining('Certificates.Write') });
@@ -126,5 +136,15 @@ describe('guarded endpoints', () => {
     const { response } = await run({ ApiAuthentication: 'Nobody' }, request, 'read');
     expect(response.status).toBe(500);
     expect(response.jsonBody).toMatchObject({ code: 'ConfigurationInvalid', detail: expect.stringContaining('ApiAuthentication') });
+  });
+
+  it('with App Service Authentication set but WEBSITE_AUTH_ENABLED unset (func start), a forged principal writes nothing: 500 naming both settings', async () => {
+    const forged = principalHeader([...alice, { typ: 'roles', val: 'Certificates.Write' }]);
+    const request = new HttpRequest({ method: 'POST', url: 'http://localhost/api/x', headers: { 'x-ms-client-principal': forged }, body: { string: body } });
+    const { response, logged } = await run({ ApiAuthentication: 'AppServiceAuthentication' }, request, 'write');
+    expect(response.status).toBe(500);
+    expect(response.jsonBody).toMatchObject({ code: 'ConfigurationInvalid', detail: expect.stringMatching(/ApiAuthentication.*WEBSITE_AUTH_ENABLED/) });
+    expect(response.jsonBody).not.toHaveProperty('echoed');
+    expect(logged).toContain('audit: unchecked write AddCertificateFunctions_HttpStart www.contoso.example -> 500');
   });
 });

@@ -15,6 +15,8 @@ interface Registration {
 function registrations(env: Record<string, string>): Registration[] {
   const seen: Registration[] = [];
   const saved = { ...process.env };
+  // Only what the case names: an App Service variable from the shell must not decide the case.
+  for (const name of ['ApiAuthentication', 'WEBSITE_AUTH_ENABLED', 'WEBSITE_INSTANCE_ID']) delete process.env[name];
   Object.assign(process.env, env);
   try {
     jest.isolateModules(() => {
@@ -48,8 +50,8 @@ describe('HTTP registrations', () => {
     }
   });
 
-  it('with App Service Authentication every route is anonymous to the host (the app authorises from the principal)', () => {
-    const found = registrations({ ApiAuthentication: 'AppServiceAuthentication' });
+  it('with App Service Authentication on (WEBSITE_AUTH_ENABLED=True) every route is anonymous to the host (the app authorises from the principal)', () => {
+    const found = registrations({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_AUTH_ENABLED: 'True' });
     expect(found.length).toBeGreaterThan(0);
     for (const { name, options } of found) expect({ name, authLevel: options.authLevel }).toEqual({ name, authLevel: 'anonymous' });
   });
@@ -66,10 +68,18 @@ describe('HTTP registrations', () => {
     });
   });
 
-  it('App Service Authentication on Azure without Easy Auth enabled keeps function keys (never anonymous routes with nothing in front)', () => {
-    const found = registrations({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_INSTANCE_ID: 'abc123', WEBSITE_AUTH_ENABLED: 'False' });
-    const writes = found.filter((r) => r.access === 'write');
-    expect(writes.length).toBeGreaterThan(0);
-    for (const { name, options } of writes) expect({ name, authLevel: options.authLevel }).toEqual({ name, authLevel: 'function' });
+  it('App Service Authentication without Easy Auth enabled keeps function keys, on Azure or not (never anonymous routes with nothing in front)', () => {
+    const cases: Record<string, string>[] = [
+      // func start or a container: no WEBSITE_INSTANCE_ID, no WEBSITE_AUTH_ENABLED.
+      { ApiAuthentication: 'AppServiceAuthentication' },
+      { ApiAuthentication: 'AppServiceAuthentication', WEBSITE_AUTH_ENABLED: 'False' },
+      { ApiAuthentication: 'AppServiceAuthentication', WEBSITE_INSTANCE_ID: 'abc123', WEBSITE_AUTH_ENABLED: 'False' },
+    ];
+    for (const env of cases) {
+      const found = registrations(env);
+      const guardedRoutes = found.filter((r) => r.access === 'write' || r.access === 'read');
+      expect(guardedRoutes.filter((r) => r.access === 'write').length).toBeGreaterThan(0);
+      for (const { name, options } of guardedRoutes) expect({ env, name, authLevel: options.authLevel }).toEqual({ env, name, authLevel: 'function' });
+    }
   });
 });
