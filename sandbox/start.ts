@@ -68,6 +68,10 @@ TLS check of ${DEMO_HOSTNAME} on the gateway (${endpoints.gatewayHttpsUrl}):
   subject ${served.subject}, issuer ${served.issuer}, expires ${served.validTo}
   chains to Pebble's root: ${served.authorized ? 'yes' : `no (${served.authorizationError})`}
 
+Dashboard: ${endpoints.apiBaseUrl}/dashboard#key=${encodeURIComponent(endpoints.functionKey)}
+  (the key rides in the fragment, which the browser never sends; the page keeps it for the tab only)
+CLI:       APPGW_CERTBOT_ENDPOINT=${endpoints.apiBaseUrl.replace(/\/api$/, '')} APPGW_CERTBOT_KEY=<function key above> node dist/src/cli/main.js list
+
 The sandbox keeps running; press Ctrl-C to stop it.`);
 }
 

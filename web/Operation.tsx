@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, failureRecordOf, isFinished, operationStatus, type OperationStatus } from './api';
+import { ApiError, failureRecordOf, isFinished, isPermanent, operationStatus, type OperationStatus } from './api';
 import { FailureRecord } from './FailureRecord';
 import { planFor, stepStates, type ChallengeType } from './steps';
 
@@ -15,6 +15,7 @@ export interface OperationRef {
 const STATE_TEXT = { done: 'done', current: 'in progress', failed: 'failed here', waiting: 'to do' } as const;
 
 const POLL_MS = 1000;
+const MAX_POLL_MS = 30_000;
 
 /**
  * One run followed live through its statusQueryGetUri: every step the orchestrator reported (the
@@ -30,6 +31,7 @@ export function Operation({ operation, onFinished, onDismiss }: { operation: Ope
   useEffect(() => {
     let stopped = false;
     let timer: number | undefined;
+    let failures = 0;
     const poll = async (): Promise<void> => {
       try {
         const next = await operationStatus(operation.statusQueryGetUri);
@@ -47,11 +49,21 @@ export function Operation({ operation, onFinished, onDismiss }: { operation: Ope
           }
           return;
         }
+        failures = 0;
       } catch (error) {
         if (stopped) return;
         setProblem(error instanceof ApiError ? error.detail : 'The status could not be read; retrying.');
+        if (error instanceof ApiError && isPermanent(error)) return;
+        failures += 1;
       }
-      timer = window.setTimeout(() => void poll(), POLL_MS);
+      schedule();
+    };
+    // Every second while it runs; slower after failures (up to 30 s); not at all in a hidden tab.
+    const schedule = (): void => {
+      timer = window.setTimeout(() => {
+        if (document.hidden) schedule();
+        else void poll();
+      }, Math.min(POLL_MS * 2 ** failures, MAX_POLL_MS));
     };
     void poll();
     return () => {

@@ -9,7 +9,11 @@ const KEY_STORAGE = 'appgw-certbot.functionKey';
 export function takeKeyFromFragment(): void {
   const match = /(?:^#|&)key=([^&]+)/.exec(location.hash);
   if (!match) return;
-  sessionStorage.setItem(KEY_STORAGE, decodeURIComponent(match[1]));
+  try {
+    sessionStorage.setItem(KEY_STORAGE, decodeURIComponent(match[1]));
+  } catch {
+    // A mangled fragment (say %zz) is no key: the page asks for one instead.
+  }
   // Out of the address bar and history at once.
   history.replaceState(null, '', location.pathname + location.search);
 }
@@ -36,6 +40,8 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly errors: FieldError[] = [],
     readonly code?: string,
+    /** App Service Authentication refused the call: the browser must sign in (not a key). */
+    readonly signInNeeded = false,
   ) {
     super(`${title}: ${detail}`);
   }
@@ -55,7 +61,14 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   const text = await response.text();
   const parsed: unknown = text ? safeJson(text) : undefined;
   if (response.ok) return parsed as T;
-  if (response.status === 401) throw new ApiError(401, 'Not signed in', storedKey() ? 'The function key was refused; enter a valid one.' : 'Enter the function key (or sign in) to use the API.');
+  if (response.status === 401) {
+    // Easy Auth's 401 carries a Bearer challenge naming its authority; the Functions host's key
+    // check answers a bare 401 (Learn, "Authentication and authorization in Azure App Service").
+    if (/authorization_uri/i.test(response.headers.get('www-authenticate') ?? '')) {
+      throw new ApiError(401, 'Not signed in', 'Sign in with your organisation account to use the API.', [], undefined, true);
+    }
+    throw new ApiError(401, 'Not signed in', storedKey() ? 'The function key was refused; enter a valid one.' : 'Enter the function key to use the API.');
+  }
   const problem = (parsed ?? {}) as { title?: string; detail?: string; errors?: FieldError[]; code?: string; hostnames?: unknown };
   throw new ApiError(response.status, problem.title ?? `HTTP ${response.status}`, problem.detail ?? response.statusText, problem.errors ?? [], problem.code);
 }
@@ -106,6 +119,9 @@ export interface EntryRequest {
   group?: string;
 }
 
+/** Easy Auth's sign-in, back to this page afterwards (Learn, "Customize sign-ins and sign-outs"). */
+export const SIGN_IN_URL = `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('/api/dashboard')}`;
+
 export const listCertificates = (): Promise<CertificateRow[]> => call('GET', 'certificates');
 
 /** One name the contract's way; several (or a group, or DNS-01) through the multiple starter. */
@@ -144,17 +160,27 @@ export interface OperationStatus {
  */
 export async function operationStatus(statusQueryGetUri: string): Promise<OperationStatus> {
   const url = new URL(statusQueryGetUri, location.href);
-  if (url.origin !== location.origin) throw new ApiError(0, 'Refused', 'The status link is not on this app.');
+  // Behind TLS termination the extension has handed out http:// links for an https site
+  // (azure-functions-durable-extension#1446): same host, so the page's own scheme is the right one.
+  if (url.host === location.host) url.protocol = location.protocol;
+  if (url.origin !== location.origin) throw new ApiError(0, 'Refused', 'The status link is not on this app; follow the run with the CLI (appgw-certbot status).');
   let response: Response;
   try {
     response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
   } catch {
     throw new ApiError(0, 'Unreachable', 'The app did not answer; retrying.');
   }
+  if ([401, 403, 404].includes(response.status)) {
+    const why = response.status === 404 ? 'The run is no longer known (its history was purged).' : 'Reading the run was refused: sign in again, or reload with a valid key.';
+    throw new ApiError(response.status, `HTTP ${response.status}`, why);
+  }
   const body = safeJson(await response.text()) as OperationStatus | undefined;
   if (!body || typeof body.runtimeStatus !== 'string') throw new ApiError(response.status, `HTTP ${response.status}`, 'The status answer was not understood; retrying.');
   return body;
 }
+
+/** Answers that polling again will not change: stop and say so. */
+export const isPermanent = (error: ApiError): boolean => error.title === 'Refused' || [401, 403, 404].includes(error.status);
 
 const OPEN = '[certbot-error]';
 const CLOSE = '[/certbot-error]';

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, listCertificates, remove, renew, storedKey, storeKey, takeKeyFromFragment, type CertificateRow, type StatusLinks } from './api';
+import { ApiError, listCertificates, remove, renew, SIGN_IN_URL, storedKey, storeKey, takeKeyFromFragment, type CertificateRow, type StatusLinks } from './api';
 import { CertificateTable } from './CertificateTable';
 import { ConfirmDialog } from './ConfirmDialog';
 import { IssueForm } from './IssueForm';
@@ -90,7 +90,7 @@ function App() {
       <header class="masthead">
         <h1>appgw-certbot</h1>
         <p class="hint">Free, automatically renewed certificates for Application Gateway</p>
-        <AccessPanel needed={listError?.status === 401} onChange={() => void refresh()} />
+        <AccessPanel needed={listError?.status === 401 && !listError.signInNeeded} onChange={() => void refresh()} />
       </header>
       <main>
         <IssueForm onStarted={follow} />
@@ -116,7 +116,7 @@ function App() {
           )}
           {listError && (
             <p class="error" role="alert" data-testid="list-error">
-              {listError.title}: {listError.detail}
+              {listError.title}: {listError.detail} {listError.signInNeeded && <a href={SIGN_IN_URL}>Sign in</a>}
             </p>
           )}
           {/* Rows already shown stay (with the error above) when a refresh fails; none are made up. */}
@@ -158,4 +158,7 @@ function App() {
 }
 
 takeKeyFromFragment();
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The page's "Loading…" placeholder goes: render() adds to what the element holds.
+root.replaceChildren();
+render(<App />, root);

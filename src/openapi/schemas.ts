@@ -176,7 +176,7 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     required: [
       'hostname', 'source', 'hostnames', 'challengeType', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
-      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway',
+      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure',
     ],
     additionalProperties: false,
     properties: {
@@ -216,15 +216,21 @@ export const schemas: Record<string, Schema> = {
       },
       lastFailure: nullable({
         type: 'object',
-        description: 'The latest failed run for the hostname, if any.',
-        required: ['instanceId', 'code', 'message', 'failedStep', 'at'],
+        description: 'The hostname\'s own last run (certificate-<hostname>: a single-hostname request or renew-now, or a batch\'s or the renewal timer\'s part for the name up to the Key Vault merge) when it failed; null when it did not fail, is running, or its history was purged. A batch\'s gateway step and imports report under their own instances.',
+        required: ['instanceId', 'code', 'message', 'failedStep', 'at', 'record'],
         additionalProperties: false,
         properties: {
           instanceId: { type: 'string' },
-          code: { type: 'string', description: 'Usually an ErrorCode.' },
+          code: ref('ErrorCode'),
           message: { type: 'string' },
           failedStep: nullable({ type: 'string' }),
-          at: dateTime,
+          at: { ...dateTime, description: 'When the run ended.' },
+          record: {
+            type: 'object',
+            description: 'The run\'s whole failure record, as its Failed output carries it (never a secret), ready for a ticket.',
+            required: ['code', 'message', 'detail', 'instanceId'],
+            properties: { code: ref('ErrorCode'), message: { type: 'string' }, detail: { type: 'string' }, instanceId: { type: 'string' }, failedStep: { type: 'string' } },
+          },
         },
       }),
     },

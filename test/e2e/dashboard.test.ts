@@ -90,6 +90,7 @@ describe('the dashboard in a browser', () => {
     await open();
     expect(page.url()).toBe(dashboardUrl);
     expect(await page.getByText('No certificates are managed yet.').count()).toBe(1);
+    expect(await page.getByText('Loading the dashboard').count()).toBe(0);
     // Only this app's origin is ever asked, and never with the key in a URL.
     for (const url of requested) expect(new URL(url).origin).toBe(new URL(dashboardUrl).origin);
     expect(requested.filter((url) => url.includes(sandbox.endpoints.functionKey))).toEqual([]);
@@ -232,4 +233,74 @@ describe('the dashboard in a browser', () => {
       await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
     }
   }, 120_000);
+});
+
+/**
+ * Behind App Service Authentication (the sandbox plays Easy Auth): the page is served without
+ * sign-in, its API calls carry the browser's credentials (here a bearer token, as the session
+ * would), a reader sees the list and gets the 403 naming the role, a writer issues.
+ */
+describe('the dashboard behind App Service Authentication', () => {
+  let sandbox: Sandbox;
+  let stateDir: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-dashboard-auth-'));
+    sandbox = await startSandbox(scaledGateway({ stateDir, appServiceAuthentication: true }));
+    browser = await launchChromium();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await sandbox?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function pageAs(token?: string): Promise<{ page: Page; close: () => Promise<void> }> {
+    const context = await browser.newContext(token ? { extraHTTPHeaders: { authorization: `Bearer ${token}` } } : {});
+    const page = await context.newPage();
+    await page.goto(`${sandbox.endpoints.apiBaseUrl}/dashboard`);
+    return { page, close: () => context.close() };
+  }
+
+  it('offers sign-in, not a key, to a caller without a session', async () => {
+    const { page, close } = await pageAs();
+    try {
+      await page.getByTestId('list-error').waitFor();
+      const link = page.getByTestId('list-error').getByRole('link', { name: 'Sign in' });
+      expect(await link.getAttribute('href')).toBe('/.auth/login/aad?post_login_redirect_uri=%2Fapi%2Fdashboard');
+      expect(await page.locator('details.access').getAttribute('open')).toBeNull();
+    } finally {
+      await close();
+    }
+  });
+
+  it('lets a reader look but not issue, and a writer issue', async () => {
+    const reader = sandbox.identity.userToken({ upn: 'reader@contoso.example', oid: '00000000-0000-4000-8000-00000000000a' });
+    const asReader = await pageAs(reader);
+    try {
+      await asReader.page.locator('.certificates').waitFor();
+      await asReader.page.getByLabel('Hostnames, one per line').fill('reader.contoso.example');
+      await asReader.page.getByRole('button', { name: 'Issue', exact: true }).click();
+      await asReader.page.getByTestId('issue-error').waitFor();
+      expect(await asReader.page.getByTestId('issue-error').textContent()).toMatch(/Certificates\.Write/);
+      expect(await asReader.page.locator('section.operation').count()).toBe(0);
+    } finally {
+      await asReader.close();
+    }
+
+    const writer = sandbox.identity.userToken({ upn: 'writer@contoso.example', oid: '00000000-0000-4000-8000-00000000000b', roles: ['Certificates.Write'] });
+    const asWriter = await pageAs(writer);
+    try {
+      await asWriter.page.locator('.certificates').waitFor();
+      await asWriter.page.getByLabel('Hostnames, one per line').fill('writer.contoso.example');
+      await asWriter.page.getByRole('button', { name: 'Issue', exact: true }).click();
+      const run = asWriter.page.locator('section.operation', { has: asWriter.page.getByRole('heading', { name: 'Issue writer.contoso.example', exact: true }) });
+      await run.locator('[data-testid=runtime-status]', { hasText: /^(Completed|Failed)$/ }).waitFor({ timeout: 150_000 });
+      expect(await run.getByTestId('runtime-status').textContent()).toBe('Completed');
+      await asWriter.page.locator('tr[data-hostname="writer.contoso.example"]').waitFor({ timeout: 30_000 });
+    } finally {
+      await asWriter.close();
+    }
+  }, 240_000);
 });
