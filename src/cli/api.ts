@@ -119,6 +119,6 @@ export function answerError(answer: Answer): CliError {
 function fallbackDetail(status: number): string {
   if (status === 401 || status === 403) return 'the app refused the credentials; check --key / APPGW_CERTBOT_KEY (the function key) or --token / APPGW_CERTBOT_TOKEN.';
   if (status === 404) return 'not found (is the endpoint this app, and is it up to date?).';
-  if (status === 503 || status === 504) return 'the app is temporarily unavailable; retry shortly.';
+  if (status === 429 || status === 503 || status === 504) return 'the app is temporarily unavailable; retry shortly.';
   return 'the app answered without details.';
 }

@@ -133,7 +133,10 @@ describe('the appgw-certbot CLI against the sandbox', () => {
 
     expect((await cli(['issue'])).code).toBe(2);
     expect((await cli(['issue', 'a.contoso.example', '--challenge', 'tls-alpn-01'])).code).toBe(2);
-    expect((await cli(['list', '--timeout', 'soon'])).code).toBe(2);
+    const badTimeout = await cli(['issue', 'a.contoso.example', '--timeout', 'soon']);
+    expect(badTimeout.code).toBe(2);
+    // Refused by the option's own parser, before anything is sent.
+    expect(badTimeout.stderr).toMatch(/--timeout.*must be a number of seconds greater than 0/);
     expect((await cli(['list'], { APPGW_CERTBOT_ENDPOINT: undefined })).code).toBe(2);
     // A key the app refuses (401) is bad input too.
     const wrongKey = await cli(['list'], { APPGW_CERTBOT_KEY: 'not-the-key' });

@@ -31,9 +31,9 @@ describe('the CLI never prints a credential', () => {
 });
 
 describe('exit codes', () => {
-  it('tell bad input (400, 401, 403), unreachable (503, 504) and failed (anything else) apart', () => {
+  it('tell bad input (400, 401, 403), unreachable (429, 503, 504) and failed (anything else) apart', () => {
     expect([400, 401, 403].map(exitCodeForStatus)).toEqual([ExitCode.BadInput, ExitCode.BadInput, ExitCode.BadInput]);
-    expect([503, 504].map(exitCodeForStatus)).toEqual([ExitCode.Unreachable, ExitCode.Unreachable]);
+    expect([429, 503, 504].map(exitCodeForStatus)).toEqual([ExitCode.Unreachable, ExitCode.Unreachable, ExitCode.Unreachable]);
     expect([404, 409, 500, 502].map(exitCodeForStatus)).toEqual(Array(4).fill(ExitCode.Failed));
   });
 
