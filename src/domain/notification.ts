@@ -47,16 +47,26 @@ export interface SuccessNotice {
 
 export type Notice = FailureNotice | SuccessNotice;
 
-/** A certificate an operation bound, as the orchestrator reports it to the NotifySuccess activity. */
-export interface BoundCertificate extends CertificateFacts {
-  /** The versioned secret id the gateway was bound to (its last segment is the version; an id, not key material). */
-  keyVaultSecretId: string;
-}
-
 /** What an operation bound: the NotifySuccess activity's input. */
 export interface SuccessReport {
   instanceId: string;
-  certificates: BoundCertificate[];
+  /**
+   * The operation was started as a renewal (renew-now, the renewal timer): its certificates are
+   * `renewed`; without it they are `issued`. Intent, carried from the orchestration's input, not
+   * read from Key Vault: a hostname removed without purge and issued again is recovered with its
+   * old versions, and a failed run may have merged a version the gateway never served.
+   */
+  renewal?: true;
+  certificates: CertificateFacts[];
+}
+
+/**
+ * Issued or renewed, by the operation's intent: renewed only when it was started as a renewal (an
+ * imported certificate is the user's, never a renewal by this app); a report from before the flag
+ * existed says issued.
+ */
+export function successKindOf(report: Pick<SuccessReport, 'renewal' | 'certificates'>): SuccessNotice['kind'] {
+  return report.renewal === true && report.certificates.every((c) => c.challengeType !== 'import') ? 'renewed' : 'issued';
 }
 
 export function isSuccess(notice: Notice): notice is SuccessNotice {
@@ -148,4 +158,18 @@ export function clip(text: string, max: number): string {
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
   return `${text.slice(0, end)}…`;
+}
+
+/**
+ * Text escaped for a receiver, cut to at most `max` characters: cut before escaping (with `clip`),
+ * so that no escape is cut in half.
+ */
+export function clipEscaped(text: string, max: number, escape: (text: string) => string): string {
+  let raw = text;
+  let escaped = escape(raw);
+  while (escaped.length > max) {
+    raw = clip(raw, Math.max(1, raw.length - (escaped.length - max)));
+    escaped = escape(raw);
+  }
+  return escaped;
 }

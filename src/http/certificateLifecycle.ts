@@ -25,16 +25,15 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
   const verdict = normaliseHostname(request.params.hostname, { wildcard: true });
   if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
   const hostname = verdict.hostname;
-  let input: string | IssuanceRequest = hostname;
+  let input: IssuanceRequest;
   try {
     const managed = await new KeyVaultAdapter(config).findManaged(hostname);
     if (!managed) return problemResponse(404, 'Not managed', `No certificate for ${hostname} is managed here; request one with AddCertificateFunctions_HttpStart.`);
     if (managed.source === 'import') return problemResponse(409, 'Imported certificate', ErrorMessages.HostnameHasImportedCertificate);
-    // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all), for the same names.
+    // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all), for
+    // the same names; marked a renewal, which the success notice reports (a first request is not).
     const additionalNames = managed.names.slice(1);
-    if (managed.challengeType === 'dns-01' || additionalNames.length > 0) {
-      input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}) };
-    }
+    input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}), renewal: true };
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);

@@ -1,4 +1,4 @@
-import { certificateFacts, clip, Fact, failureFacts, isSuccess, Notice, summaryOf, titleOf } from '../domain/notification';
+import { certificateFacts, clip, clipEscaped, Fact, failureFacts, isSuccess, Notice, summaryOf, titleOf } from '../domain/notification';
 
 /**
  * A notice as a Slack incoming webhook takes it: Block Kit blocks, and `text` as the fallback
@@ -42,13 +42,7 @@ export function escapeMrkdwn(text: string): string {
 
 /** Escaped text of at most `max` characters: cut before escaping, so that no entity is cut in half. */
 export function escapedWithin(text: string, max: number): string {
-  let raw = text;
-  let escaped = escapeMrkdwn(raw);
-  while (escaped.length > max) {
-    raw = clip(raw, Math.max(1, raw.length - (escaped.length - max)));
-    escaped = escapeMrkdwn(raw);
-  }
-  return escaped;
+  return clipEscaped(text, max, escapeMrkdwn);
 }
 
 const mrkdwn = (text: string, max: number = SLACK_LIMITS.sectionChars): Mrkdwn => ({ type: 'mrkdwn', text: escapedWithin(text, max) });

@@ -36,6 +36,11 @@ export interface IssuanceRequest {
   hostname: string;
   challengeType: ChallengeType;
   additionalNames?: string[];
+  /**
+   * Started by renew-now: what went live is a renewal (the success notice says `renewed`). Absent
+   * on a first request, and on inputs from before the flag, which therefore count as issued.
+   */
+  renewal?: true;
 }
 
 /**
@@ -72,6 +77,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   // Every name of the certificate, the hostname first (the one it is managed by).
   const names = [hostname, ...additionalNames];
   const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
+  // Renewal is the caller's intent, carried in the input (replay reads the same): renew-now sets the
+  // flag; a ScheduledRenewal is the renewal timer's older per-hostname input.
+  const renewal = typeof input !== 'string' && (('renewal' in input && input.renewal === true) || 'startDelaySeconds' in input);
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
   }
@@ -206,7 +214,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     yield* releaseClaims(context, names);
     yield* notifySuccess(context, {
       instanceId: context.df.instanceId,
-      certificates: [{ hostname, ...(additionalNames.length ? { names } : {}), certificateName: issued.name, notAfter: issued.notAfter, challengeType, keyVaultSecretId: issued.secretId }],
+      ...(renewal ? { renewal: true } : {}),
+      certificates: [{ hostname, ...(additionalNames.length ? { names } : {}), certificateName: issued.name, notAfter: issued.notAfter, challengeType }],
     });
     report('Completed');
     return dns01 ? { hostname, challengeType, pointsAtGateway } : null;

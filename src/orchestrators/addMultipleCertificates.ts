@@ -31,6 +31,11 @@ export interface MultipleInput {
   dns01Hostnames?: string[];
   /** Certificates for several names: hostname -> the names after it (each certificate is one hostname of `hostnames`). */
   additionalNames?: Record<string, string[]>;
+  /**
+   * Started by the renewal timer: what goes live is renewed (the success notice says `renewed`).
+   * Absent on a batch request, and on runs started before the flag, which therefore count as issued.
+   */
+  renewal?: true;
 }
 
 export interface HostnameOutcome {
@@ -57,7 +62,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {} } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, renewal } = context.df.getInput<MultipleInput>();
   // What the batch holds: every name of every certificate.
   const allNames = hostnames.flatMap((hostname) => [hostname, ...(additionalNames[hostname] ?? [])]);
   const batchInstanceId = context.df.instanceId;
@@ -161,13 +166,13 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
   const live = issued.filter((r) => outcomes.some((o) => o.hostname === r.hostname && o.status === 'Completed'));
   yield* notifySuccess(context, {
     instanceId: batchInstanceId,
+    ...(renewal === true ? { renewal: true } : {}),
     certificates: live.map((r) => ({
       hostname: r.hostname,
       ...(r.binding.hostnames ? { names: r.binding.hostnames } : {}),
       certificateName: r.binding.name,
       notAfter: r.notAfter,
       challengeType: dns01Hostnames.includes(r.hostname) ? 'dns-01' : 'http-01',
-      keyVaultSecretId: r.binding.keyVaultSecretId,
     })),
   });
   const failures = outcomes.filter((o) => o.status === 'Failed');

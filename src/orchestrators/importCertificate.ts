@@ -1,6 +1,6 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { IssuedCertificate } from '../azure/keyVault';
-import type { BoundCertificate } from '../domain/notification';
+import type { CertificateFacts } from '../domain/notification';
 import { stepStatus } from '../domain/customStatus';
 import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
@@ -27,11 +27,11 @@ export function* importCertificateOrchestrator(context: OrchestrationContext): S
     report('ImportCertificateStep');
     yield* claimOrFail(context, certificates.map((c) => c.hostname));
     const targets: LiveTarget[] = [];
-    const bound: BoundCertificate[] = [];
+    const bound: CertificateFacts[] = [];
     for (const { hostname, certificateName } of certificates) {
       const current = yield* callStep<IssuedCertificate>(context, Activities.GetCertificate, { certificateName });
       targets.push({ binding: { hostname, name: current.name, keyVaultSecretId: current.secretId, refresh: true }, serialNumber: current.serialNumber });
-      bound.push({ hostname, certificateName: current.name, notAfter: current.notAfter, challengeType: 'import', keyVaultSecretId: current.secretId });
+      bound.push({ hostname, certificateName: current.name, notAfter: current.notAfter, challengeType: 'import' });
     }
     report('ConfigureApplicationGatewayStep');
     yield* applyGatewayChangeOrFail(context, targets.map((t) => t.binding));

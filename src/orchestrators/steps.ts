@@ -84,8 +84,9 @@ export function* notify(context: OrchestrationContext, notice: FailureNotice): S
 }
 
 /**
- * Tells the webhook what went live, when NotificationEvents opts in (the activity decides whether
- * each certificate was issued or renewed, and whether to post at all). Best effort, as notify.
+ * Tells the webhook what went live, when NotificationEvents opts in: renewed when the report says
+ * so (the run was started as a renewal), else issued; the activity decides whether to post at all.
+ * Best effort, as notify.
  */
 export function* notifySuccess(context: OrchestrationContext, report: SuccessReport): Step<void> {
   if (report.certificates.length === 0) return;

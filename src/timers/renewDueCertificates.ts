@@ -61,7 +61,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   }
   if (due.length > 0) {
     // Random jitter, decided here (an orchestrator must not use randomness) and waited durably by the run.
-    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}), ...(Object.keys(additionalNames).length ? { additionalNames } : {}) };
+    // Marked a renewal: what goes live is reported as renewed.
+    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}), ...(Object.keys(additionalNames).length ? { additionalNames } : {}), renewal: true };
     try {
       await client.startNew(Orchestrators.AddMultipleCertificates, { instanceId: runId, input });
     } catch (error) {

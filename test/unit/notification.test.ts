@@ -2,10 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KnownBlock } from '@slack/types';
 import type * as AdaptiveCardsSdk from 'adaptivecards';
-import { DEFAULT_NOTICE_KINDS, FailureNotice, flavourOf, Notice, NoticeKind, SuccessNotice } from '../../src/domain/notification';
+import { DEFAULT_NOTICE_KINDS, FailureNotice, flavourOf, Notice, NoticeKind, successKindOf, SuccessNotice } from '../../src/domain/notification';
 import { webhookBody } from '../../src/notify/payload';
 import { escapeMrkdwn, SLACK_LIMITS, SlackMessage, slackMessageOf } from '../../src/notify/slack';
-import { ADAPTIVE_CARD_CONTENT_TYPE, TEAMS_MESSAGE_LIMIT_BYTES, TeamsMessage } from '../../src/notify/teams';
+import { ADAPTIVE_CARD_CONTENT_TYPE, escapeMarkdown, TEAMS_MESSAGE_LIMIT_BYTES, TeamsMessage } from '../../src/notify/teams';
 import { postNotice } from '../../src/notify/webhook';
 
 // Microsoft's Adaptive Cards SDK. Its package main is ES modules, which jest (CommonJS) does not
@@ -102,6 +102,31 @@ function largest(kind: 'issued' | 'failure'): Notice {
   return { kind, code: 'SomeHostnamesFailed', message: 'Some failed.', detail: '<&>'.repeat(10_000), hostnames: certificates.map((c) => c.hostname), instanceId: 'batch-1', failedStep: 'CreateCertificateStep' };
 }
 
+/**
+ * Markdown a CommonMark renderer would act on in a card's text (Adaptive Cards "Text features":
+ * bold, italic, lists, links; and the DATE()/TIME() functions): every character that opens markup
+ * and is not backslash-escaped, and every unescaped block marker at a line's start.
+ */
+function unescapedMarkdown(text: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && /[!-/:-@[-`{-~]/.test(text[i + 1] ?? '')) i++;
+    else if ('\\`*_[]<>{}~&'.includes(text[i])) found.push(`${text[i]} at ${i}`);
+  }
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (/^[ \t]*([#+=-]|\d{1,9}[.)])([ \t#=-]|$)/.test(line)) found.push(`block marker in ${JSON.stringify(line)}`);
+  }
+  return found;
+}
+
+/** What a CommonMark renderer shows for escaped text: a backslash before ASCII punctuation is dropped. */
+const shownAs = (text: string): string => text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
+
+/** Every text of a card a user sees: TextBlocks, and facts' titles and values. */
+function cardTexts(message: TeamsMessage): string[] {
+  return message.attachments[0].content.body.flatMap((element) => (element.type === 'TextBlock' ? [element.text] : element.facts.flatMap((f) => [f.title, f.value])));
+}
+
 describe('webhook payloads', () => {
   it('chooses the format by the URL', () => {
     expect(flavourOf(SLACK)).toBe('slack');
@@ -171,7 +196,44 @@ describe('webhook payloads', () => {
         ],
       });
       expect(card.body).toContainEqual({ type: 'FactSet', separator: true, facts: [{ title: 'Instance', value: 'certificate-c.example.com' }] });
-      expect((webhookBody(TEAMS, renewed) as TeamsMessage).attachments[0].content.body[0]).toMatchObject({ text: 'Certificate renewed for *.d.example.com', color: 'Good' });
+      // A wildcard's `*` is escaped: shown as written, never emphasis.
+      expect((webhookBody(TEAMS, renewed) as TeamsMessage).attachments[0].content.body[0]).toMatchObject({ text: 'Certificate renewed for \\*.d.example.com', color: 'Good' });
+    });
+
+    it('escapes Markdown in what is not ours: a CA detail\'s link and a wildcard hostname show as written', () => {
+      const notice: FailureNotice = { ...failure, hostname: '*.example.com', detail: 'see [x](https://evil) for *.example.com' };
+      const message = webhookBody(TEAMS, notice) as TeamsMessage;
+      const body = message.attachments[0].content.body;
+      expect(body[0]).toMatchObject({ text: 'Certificate request failed for \\*.example.com' });
+      expect(body[2]).toEqual({ type: 'TextBlock', text: 'see \\[x\\](https://evil) for \\*.example.com', wrap: true, isSubtle: true });
+      expect(body[3]).toMatchObject({ facts: expect.arrayContaining([{ title: 'Hostname', value: '\\*.example.com' }]) });
+      for (const text of cardTexts(message)) expect(unescapedMarkdown(text)).toEqual([]);
+      expect(shownAs(String((body[2] as { text: string }).text))).toBe(notice.detail);
+    });
+
+    it('escapes every Markdown form a TextBlock renders, and the date functions; the reader sees the text as it was', () => {
+      const hostile = [
+        '**bold** _italic_ [link](https://evil.example) <https://evil.example> `code` ~~gone~~ a\\b &amp;',
+        '- item\r+ item\r1. one\n10) ten\n# heading\n> quote\ntext\n===\n---',
+        'on {{DATE(2017-02-14T06:00:00Z, SHORT)}} at {{TIME(2017-02-14T06:00:00Z)}}',
+      ].join('\n');
+      const hostileNotices: Notice[] = [
+        { ...failure, message: hostile, detail: hostile, hostname: hostile, failedStep: hostile, instanceId: hostile },
+        { ...issued, message: hostile, hostnames: [hostile], certificates: [{ ...issued.certificates[0], hostname: hostile, names: [hostile, '*.c.example.com'], certificateName: hostile }], instanceId: hostile },
+      ];
+      for (const notice of hostileNotices) {
+        const message = webhookBody(TEAMS, notice) as TeamsMessage;
+        const texts = cardTexts(message);
+        for (const text of texts) expect(unescapedMarkdown(text)).toEqual([]);
+        expect(texts.map(shownAs)).toContain(hostile);
+        expect(adaptiveCardProblems(message.attachments[0].content)).toEqual([]);
+      }
+      // Ordinary names, codes and dates are left as they are.
+      expect(escapeMarkdown('1.example.com 2026-12-01T00:00:00.000Z AcmeRateLimited certificate-a.example.com')).toBe('1.example.com 2026-12-01T00:00:00.000Z AcmeRateLimited certificate-a.example.com');
+    });
+
+    it('the Markdown check bites: a link, emphasis, a list item and a date function left as they are are each reported', () => {
+      for (const text of ['[x](https://evil)', '*.example.com', '- item', 'x\r1. one', '{{DATE(2017-02-14T06:00:00Z)}}', 'a\\\\*b*']) expect(unescapedMarkdown(text)).not.toEqual([]);
     });
 
     it.each(['issued', 'failure'] as const)('the largest %s notice stays under Teams\' 28 KB and is still a valid card', (kind) => {
@@ -250,6 +312,19 @@ describe('webhook payloads', () => {
       const section = message.blocks[1] as { text: { text: string } };
       expect(section.text.text.endsWith('…')).toBe(true);
     });
+  });
+});
+
+describe('issued or renewed (the NotifySuccess activity)', () => {
+  const certificate = issued.certificates[0];
+  it('is renewed only when the operation was started as a renewal (renew-now, the renewal timer)', () => {
+    expect(successKindOf({ renewal: true, certificates: [certificate] })).toBe('renewed');
+    // A first request, and a report from before the flag (in flight across an upgrade), say issued.
+    expect(successKindOf({ certificates: [certificate] })).toBe('issued');
+  });
+
+  it('an imported certificate is issued, whatever the report says', () => {
+    expect(successKindOf({ renewal: true, certificates: [{ ...certificate, challengeType: 'import' }] })).toBe('issued');
   });
 });
 
