@@ -1,3 +1,4 @@
+import { dashboardFigures } from './dashboard';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -392,7 +393,8 @@ async function dns01Only(): Promise<void> {
   printDns01(await dns01());
 }
 
-(process.argv.includes('--dns01') ? dns01Only() : main()).catch((error: Error) => {
+const chosen = process.argv.includes('--dns01') ? dns01Only : process.argv.includes('--dashboard') ? dashboardFigures : main;
+chosen().catch((error: Error) => {
   // An AggregateError (a refused connection) has no message of its own: show what it holds.
   console.error(`bench failed: ${error.message || String(error)}${error.cause ? ` (${String(error.cause)})` : ''}`);
   console.error(error.stack);
