@@ -399,7 +399,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       issuer: `https://login.microsoftonline.com/${SANDBOX_TENANT}/v2.0`,
       allowedAudiences: [`api://${apiClientId}`, apiClientId],
       publicKeyPem: signingKeys.publicKey,
-      excludedPaths: ['/api/dashboard', '/api/openapi.json'],
+      // As infra/modules/app.bicep's authsettingsV2: the dashboard page, its files (app.js, app.css) and the OpenAPI document.
+      excludedPaths: ['/api/dashboard', '/api/dashboard/*', '/api/openapi.json'],
     };
     const identity: SandboxIdentity = {
       apiClientId,

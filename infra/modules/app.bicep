@@ -269,10 +269,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 // https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad (authsettingsV2).
 // Return401 rather than RedirectToLoginPage: the API's callers are scripts and the CLI with bearer
 // tokens, for whom a redirect to a sign-in page is a confusing 302; the dashboard is excluded from
-// the requirement (it holds no data) and signs a browser in itself through /.auth/login/aad. Tokens
-// of either Entra endpoint are accepted for the audiences below: api://<client id> (v1 tokens, the
-// Application ID URI) and the client id (v2 tokens name it as their aud). Without a client secret
-// the browser sign-in uses the implicit ID token flow, so the registration enables ID tokens.
+// the requirement (it holds no data) and signs a browser in itself through /.auth/login/aad. The
+// issuer is the v2.0 one, so the registration issues v2 tokens (requestedAccessTokenVersion 2, see
+// README; with a v2.0 issuer "only AAD v2 bearer tokens are accepted", MicrosoftDocs/azure-docs#76602);
+// both audiences are allowed: the client id (a v2 token's aud) and api://<client id> (the
+// Application ID URI). Without a client secret the browser sign-in uses the implicit ID token
+// flow, so the registration enables ID tokens.
 var authIssuer = '${environment().authentication.loginEndpoint}${appServiceAuthenticationTenantId}/v2.0'
 resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(appServiceAuthenticationClientId)) {
   parent: functionApp
@@ -282,7 +284,9 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(appSe
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
-      excludedPaths: ['/api/dashboard', '/api/openapi.json']
+      // An entry is its path only; children need a trailing /* (MicrosoftDocs/azure-docs#86514:
+      // "use /myfolder/subfolder/*"): the page, its script and style sheet, the OpenAPI document.
+      excludedPaths: ['/api/dashboard', '/api/dashboard/*', '/api/openapi.json']
     }
     identityProviders: {
       azureActiveDirectory: {

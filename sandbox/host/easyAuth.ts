@@ -11,9 +11,11 @@ import { verifySignedToken } from '../identity/jwt';
  *
  * What the sandbox does, and where it differs:
  * - every path but the host's own /admin and the worker's /durabletask RPC (loopback, no Easy Auth
- *   on Azure's worker channel either) and the excluded paths (the dashboard, the OpenAPI document,
- *   as infra excludes them) needs a valid `Authorization: Bearer` token: the API and the Durable
- *   webhooks behind statusQueryGetUri alike, whose `code` key the host checks after;
+ *   on Azure's worker channel either) and the excluded paths (the dashboard and its files, the
+ *   OpenAPI document, as infra excludes them; see isExcluded) needs a valid `Authorization: Bearer`
+ *   token: the API and the Durable webhooks behind statusQueryGetUri alike, whose `code` key the
+ *   host checks after;
+ * - only the configured (v2.0) issuer: v1 tokens are refused (see validClaims);
  * - only bearer tokens: no browser sign-in (/.auth/login), sessions or token store;
  * - the 401 has App Service's `WWW-Authenticate: Bearer realm=… authorization_uri=… resource_id=…`
  *   (as support threads quote it, not a Learn page) and a short text body;
@@ -29,7 +31,7 @@ export interface EasyAuthSettings {
   allowedAudiences: string[];
   /** The sandbox identity emulator's signing key (Entra's JWKS on Azure). */
   publicKeyPem: string;
-  /** Paths served without authentication (globalValidation.excludedPaths). */
+  /** Paths served without authentication (globalValidation.excludedPaths; see isExcluded). */
   excludedPaths: string[];
 }
 
@@ -77,7 +79,7 @@ export class EasyAuth {
       if (!claims) return { headers: cleaned, reply: this.unauthorized(host) };
       return { headers: cleaned, reply: { status: 200, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify([me(claims)]) } };
     }
-    if (this.settings.excludedPaths.some((excluded) => path === excluded || path.startsWith(`${excluded}/`))) {
+    if (this.settings.excludedPaths.some((excluded) => isExcluded(path, excluded))) {
       return { headers: claims ? { ...cleaned, ...principalHeaders(claims) } : cleaned };
     }
     if (!claims) return { headers: cleaned, reply: this.unauthorized(host) };
@@ -92,7 +94,11 @@ export class EasyAuth {
     if (!claims) return undefined;
     const now = Date.now() / 1000;
     const skew = 300;
-    if (claims.iss !== this.settings.issuer && claims.iss !== `https://sts.windows.net/${this.settings.tenantId}/`) return undefined;
+    // Only the configured issuer (the v2.0 one): a v1 token (iss https://sts.windows.net/{tid}/) is
+    // refused. App Service's answer in MicrosoftDocs/azure-docs#76602: with the v2.0 issuer "only
+    // AAD v2 bearer tokens are accepted"; whether Easy Auth has since grown to take both is not
+    // documented, so the sandbox keeps the stricter rule (the README asks for v2 tokens).
+    if (claims.iss !== this.settings.issuer) return undefined;
     if (typeof claims.aud !== 'string' || !this.settings.allowedAudiences.includes(claims.aud)) return undefined;
     if (typeof claims.exp !== 'number' || claims.exp + skew <= now) return undefined;
     if (typeof claims.nbf === 'number' && claims.nbf - skew > now) return undefined;
@@ -110,6 +116,19 @@ export class EasyAuth {
       body: 'You do not have permission to view this directory or page.',
     };
   }
+}
+
+/**
+ * Whether an excludedPaths entry covers a path: the path itself, or, for an entry ending in `/*`,
+ * what lies under it. Learn documents no matching rules; App Service's answer in
+ * MicrosoftDocs/azure-docs#86514 is that children need an explicit wildcard ("use
+ * /myfolder/subfolder/*"), so a bare entry is read as the exact path only, never as a prefix
+ * (`/api/dashboard` does not cover `/api/dashboard/app.js`, nor `/api/dashboardx`): the stricter
+ * reading, so a path the sandbox lets through is one Azure lets through too.
+ */
+export function isExcluded(path: string, excluded: string): boolean {
+  if (excluded.endsWith('/*')) return path.startsWith(excluded.slice(0, -1)) && path.length > excluded.length - 1;
+  return path === excluded;
 }
 
 /** The token's claims as X-MS-CLIENT-PRINCIPAL lists them: one {typ, val} per value. */

@@ -23,10 +23,20 @@ const responses: Record<string, Response> = {
     content: { 'application/json': { schema: ref('CheckStatusLinks') } },
   },
   InvalidRequest: problem('Bad input: `errors` names each refused field and the reason.', 'ValidationProblem'),
+  // Who answers a 401 is not the app: the Functions host checks the key before the worker runs,
+  // and App Service Authentication (Return401) refuses before the request reaches the host (Learn,
+  // "Authentication and authorization in Azure App Service": "every incoming HTTP request passes
+  // through it before being handled by your application code").
+  // Its body is not documented, so no schema is promised for it; the sandbox's is a short text.
   Unauthorized: {
-    description: 'No valid credential. With ApiAuthentication=FunctionKey the Functions host answers without a body; with AppServiceAuthentication the app answers a problem and `WWW-Authenticate: Bearer`.',
+    description:
+      'No valid credential, refused in front of the app. ApiAuthentication=FunctionKey: the Functions host, without a body. AppServiceAuthentication: App Service Authentication itself, with `WWW-Authenticate: Bearer realm=… authorization_uri=… resource_id=…` and no body or a short non-JSON text (not problem+json). A problem+json 401 comes only from the app, should App Service pass a request without a principal.',
     'x-body-optional': true,
-    content: problemJson('Problem'),
+    content: {
+      ...problemJson('Problem'),
+      'text/plain': { schema: { type: 'string' } },
+      'text/html': { schema: { type: 'string' } },
+    },
   },
   Forbidden: problem('ApiAuthentication=AppServiceAuthentication only: the caller lacks the app role ApiWriterRole (named in `requiredRole`) that writes need.'),
   Busy: problem('Another operation holds a hostname (one operation per hostname): the holder\'s id and status link.', 'BusyProblem'),

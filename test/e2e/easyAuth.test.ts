@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { scaledGateway } from '../support/scaledGateway';
 import type { Status } from '../support/sandboxClient';
+import { expectMatchesDocument } from '../support/openapiValidator';
 
 /**
  * The API behind App Service Authentication (Entra ID) with the app role Certificates.Write for
@@ -42,17 +43,31 @@ describe('the API with App Service Authentication', () => {
     } catch {
       body = { text };
     }
-    return { status: response.status, headers: response.headers, body };
+    return { status: response.status, headers: response.headers, body, text };
   }
 
   const single = (hostname: string) => ({ hostnames: [{ hostname }] });
 
-  it('without a token: 401 from App Service with its WWW-Authenticate challenge; a function key alone does not pass', async () => {
+  it('without a token: 401 from App Service with its WWW-Authenticate challenge, as the OpenAPI document describes it; a function key alone does not pass', async () => {
     const anonymous = await call('GET', '/api/certificates');
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm=".+" authorization_uri="https://login\\.microsoftonline\\.com/[^"]+/oauth2/v2\\.0/authorize" resource_id="${sandbox.identity.apiClientId}"$`));
+    expectMatchesDocument('get', '/certificates', anonymous);
     const keyOnly = await call('POST', '/api/AddCertificateFunctions_HttpStart', { body: single('key.contoso.example'), headers: { 'x-functions-key': sandbox.endpoints.functionKey } });
     expect(keyOnly.status).toBe(401);
+    expectMatchesDocument('post', '/AddCertificateFunctions_HttpStart', keyOnly);
+  });
+
+  it('serves the excluded paths without a token (the dashboard page, its files, the OpenAPI document), and nothing that only starts like them', async () => {
+    for (const route of ['/api/dashboard', '/api/dashboard/app.js', '/api/dashboard/app.css', '/api/openapi.json']) {
+      const served = await call('GET', route);
+      expect({ route, status: served.status }).toEqual({ route, status: 200 });
+    }
+    // An entry covers its children only through '/*' (infra lists '/api/dashboard/*'); never as a bare prefix.
+    for (const route of ['/api/dashboardx', '/api/dashboard.js', '/api/openapi.json/x', '/api/openapi.jsonx']) {
+      const refused = await call('GET', route);
+      expect({ route, status: refused.status, challenge: refused.headers.has('www-authenticate') }).toEqual({ route, status: 401, challenge: true });
+    }
   });
 
   it('a client-sent x-ms-client-principal is dropped: alone it is 401, beside a reader\'s token it grants nothing', async () => {
@@ -68,7 +83,11 @@ describe('the API with App Service Authentication', () => {
     const expired = sandbox.identity.userToken({ upn: 'writer@contoso.example', roles: ['Certificates.Write'], lifetimeSeconds: -600 });
     const [head, , signature] = writer.split('.');
     const elevated = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(reader.split('.')[1], 'base64url').toString()), roles: ['Certificates.Write'] })).toString('base64url');
-    for (const token of [otherAudience, expired, `${head}.${elevated}.${signature}`]) {
+    // A v1 token (issuer https://sts.windows.net/{tenant}/) where the v2.0 issuer is configured
+    // (MicrosoftDocs/azure-docs#76602: "only AAD v2 bearer tokens are accepted" there).
+    const tenantId = String(JSON.parse(Buffer.from(writer.split('.')[1], 'base64url').toString()).tid);
+    const v1Issuer = sandbox.identity.userToken({ upn: 'writer@contoso.example', roles: ['Certificates.Write'], issuer: `https://sts.windows.net/${tenantId}/` });
+    for (const token of [otherAudience, expired, `${head}.${elevated}.${signature}`, v1Issuer]) {
       expect((await call('GET', '/api/certificates', { token })).status).toBe(401);
     }
     // The Application ID URI is an audience too (v1 tokens carry it).
@@ -89,6 +108,7 @@ describe('the API with App Service Authentication', () => {
       const refused = await call(method, route, { token: reader, body });
       expect({ route, status: refused.status, type: refused.headers.get('content-type') }).toEqual({ route, status: 403, type: 'application/problem+json' });
       expect(refused.body).toMatchObject({ status: 403, requiredRole: 'Certificates.Write', detail: expect.stringContaining('Certificates.Write') });
+      expectMatchesDocument(method === 'DELETE' ? 'delete' : 'post', route.replace(/^\/api/, '').replace(/\/certificates\/[^/]+/, '/certificates/{hostname}'), refused);
     }
   });
 

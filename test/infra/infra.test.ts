@@ -117,6 +117,11 @@ describe('infra matches the code', () => {
     expect(auth).toMatch(/clientId: appServiceAuthenticationClientId\n {10}openIdIssuer: authIssuer/);
     expect(auth).toMatch(/allowedAudiences: \['api:\/\/\$\{appServiceAuthenticationClientId\}', appServiceAuthenticationClientId\]/);
     expect(appModule).toMatch(/var authIssuer = '\$\{environment\(\)\.authentication\.loginEndpoint\}\$\{appServiceAuthenticationTenantId\}\/v2\.0'/);
+    // The dashboard's page and its files (an entry covers children only with /*: MicrosoftDocs/azure-docs#86514),
+    // the OpenAPI document; and the sandbox's Easy Auth excludes the same (sandbox/index.ts).
+    const excluded = /excludedPaths: (\[[^\]]*\])/.exec(auth)?.[1];
+    expect(excluded).toBe("['/api/dashboard', '/api/dashboard/*', '/api/openapi.json']");
+    expect(/excludedPaths: (\[[^\]]*\])/.exec(read('sandbox/index.ts'))?.[1]).toBe(excluded);
     // The app's routes turn anonymous only together with Easy Auth (src/functions/httpAuth.ts).
     expect(appModule).toMatch(/\{ name: 'ApiAuthentication', value: empty\(appServiceAuthenticationClientId\) \? 'FunctionKey' : 'AppServiceAuthentication' \}/);
     expect(appModule).toMatch(/\{ name: 'ApiWriterRole', value: 'Certificates\.Write' \}/);
