@@ -6,12 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { certificateNameFor } from '../../src/azure/keyVault';
-import { pollToEnd, post } from '../support/sandboxClient';
+import { storeOldAcmeCertificate } from '../support/oldAcmeCertificate';
+import { awaitNewRenewalRun, invokeRenewalTimer, pollToEnd, post, renewalRunIds } from '../support/sandboxClient';
 
 /**
  * Success notices end to end: with NotificationEvents opting in, what went live reaches the webhook
- * (FailureWebhookUrl) as the JSON record, issued the first time and renewed after; by default
- * nothing but failures and overdue renewals is posted.
+ * (FailureWebhookUrl) as the JSON record: issued for a request, renewed for renew-now and the
+ * renewal timer, whatever versions Key Vault holds; by default nothing but failures and overdue
+ * renewals is posted.
  */
 
 /** A local webhook receiver that records every body posted to it. */
@@ -84,6 +86,34 @@ describe('success notices (NotificationEvents)', () => {
       // Ids and names only: no secret id, no PEM, no PKCS#12, no webhook URL.
       const posted = JSON.stringify([first, renewal]);
       expect(posted).not.toMatch(/BEGIN|PRIVATE|secrets\/|keyVaultSecretId|\/hook/);
+    });
+
+    it('a hostname removed without purge and requested again is issued, though Key Vault recovers its old versions', async () => {
+      const hostname = 'again.notify.example';
+      await completed(await issue(sandbox, hostname));
+      const removal = await fetch(`${sandbox.endpoints.apiBaseUrl}/certificates/${hostname}?code=${sandbox.endpoints.functionKey}`, { method: 'DELETE' });
+      expect(removal.status).toBe(202);
+      expect((await pollToEnd(String(((await removal.json()) as { statusQueryGetUri: string }).statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
+
+      hook.received.length = 0;
+      await completed(await issue(sandbox, hostname));
+      // The soft-deleted certificate came back with its first version beside the new one.
+      expect(sandbox.keyVault.certificateVersions(certificateNameFor(hostname)).length).toBeGreaterThan(1);
+      expect(hook.received).toEqual([expect.objectContaining({ kind: 'issued', hostnames: [hostname], instanceId: `certificate-${hostname}` })]);
+    });
+
+    it('the renewal timer\'s run posts renewed for what it renewed', async () => {
+      const hostname = 'due.notify.example';
+      await storeOldAcmeCertificate(sandbox, hostname);
+      const runs = await renewalRunIds(sandbox);
+      hook.received.length = 0;
+      expect(await invokeRenewalTimer(sandbox)).toBe(202);
+      const run = await awaitNewRenewalRun(sandbox, runs);
+      expect(run.runtimeStatus).toBe('Completed');
+      expect(run.input).toEqual(expect.objectContaining({ hostnames: [hostname], renewal: true }));
+      expect(hook.received).toEqual([
+        expect.objectContaining({ kind: 'renewed', hostnames: [hostname], instanceId: run.instanceId, certificates: [expect.objectContaining({ hostname, certificateName: certificateNameFor(hostname), challengeType: 'http-01' })] }),
+      ]);
     });
 
     it('a batch posts one issued notice for every hostname it bound', async () => {
