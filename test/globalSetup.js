@@ -12,4 +12,6 @@ module.exports = async () => {
   // The dashboard's files (dist/dashboard), served by the app the tests run.
   const root = path.join(__dirname, '..');
   await require(path.join(root, 'dist/scripts/dashboard.js')).buildDashboard(root, path.join(root, 'dist/dashboard'));
+  // The CLI (package.json bin) runs as `npx appgw-certbot`, as after npm run build (postbuild).
+  require('node:fs').chmodSync(path.join(root, 'dist/src/cli/main.js'), 0o755);
 };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -31,6 +31,12 @@ describe('the appgw-certbot CLI against the sandbox', () => {
   afterAll(async () => {
     await sandbox?.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('runs as `npx appgw-certbot` in the checkout (package.json bin)', () => {
+    const help = spawnSync('npx', ['--no-install', 'appgw-certbot', '--help'], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: appgw-certbot \[options\] \[command\]/);
   });
 
   /** Runs the CLI (asynchronously: the sandbox answers from this process) with the sandbox's endpoint and key in the environment. */
