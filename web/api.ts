@@ -4,6 +4,8 @@
  * the function key the operator typed (or handed over in the URL fragment) is sent as
  * `x-functions-key` and kept for the tab only (sessionStorage), never in the page's address.
  */
+import { decodeFailure, type LastFailure } from '../src/domain/stepError';
+
 const KEY_STORAGE = 'appgw-certbot.functionKey';
 
 export function takeKeyFromFragment(): void {
@@ -96,16 +98,7 @@ export interface CertificateRow {
   pendingOperation: { status: string; since: string | null } | null;
   renewalWindow: { start: string; end: string } | null;
   gateway: { listener: boolean; rule: boolean };
-  lastFailure?: FailureSummary | null;
-}
-
-export interface FailureSummary {
-  instanceId: string;
-  code: string;
-  message: string;
-  failedStep: string | null;
-  at: string;
-  record: Record<string, unknown>;
+  lastFailure?: LastFailure | null;
 }
 
 export interface StatusLinks {
@@ -182,17 +175,9 @@ export async function operationStatus(statusQueryGetUri: string): Promise<Operat
 /** Answers that polling again will not change: stop and say so. */
 export const isPermanent = (error: ApiError): boolean => error.title === 'Refused' || [401, 403, 404].includes(error.status);
 
-const OPEN = '[certbot-error]';
-const CLOSE = '[/certbot-error]';
-
-/** A Failed run's output carries its record as JSON between markers (src/domain/stepError.ts). */
+/** A Failed run's output carries its record between markers; decoded where it is encoded. */
 export function failureRecordOf(output: unknown): Record<string, unknown> | undefined {
-  const text = typeof output === 'string' ? output : '';
-  const start = text.indexOf(OPEN);
-  const end = text.indexOf(CLOSE, start);
-  if (start < 0 || end < 0) return undefined;
-  const parsed = safeJson(text.slice(start + OPEN.length, end));
-  return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+  return decodeFailure(typeof output === 'string' ? output : '');
 }
 
 export const isFinished = (runtimeStatus: string): boolean => !['Pending', 'Running', 'ContinuedAsNew', 'Suspended'].includes(runtimeStatus);

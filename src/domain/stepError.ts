@@ -29,6 +29,16 @@ export interface FailureRecord extends StepErrorInfo {
   [field: string]: unknown;
 }
 
+/** What the list (and the dashboard) shows of a hostname's last run when it failed. */
+export interface LastFailure {
+  instanceId: string;
+  code: string;
+  message: string;
+  failedStep: string | null;
+  at: string;
+  record: Record<string, unknown>;
+}
+
 /** The text to throw (from an activity or an orchestrator) so that `value` survives the engine. */
 export function encodeFailure(value: StepErrorInfo | FailureRecord): string {
   return `${OPEN}${JSON.stringify(value)}${CLOSE}`;

@@ -2,7 +2,7 @@ import * as df from 'durable-functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import type { HolderState } from '../azure/hostnameClaims';
 import { CertbotError, ErrorMessages } from '../domain/errors';
-import { decodeFailure } from '../domain/stepError';
+import { decodeFailure, type LastFailure } from '../domain/stepError';
 
 /** Unfinished: what holds an instance id (the extension's dedupe statuses, OverridableStates.NonRunningStates). */
 const ACTIVE = new Set<string>([
@@ -47,15 +47,6 @@ export async function isHostnameBusy(client: DurableClient, holderOf: (hostname:
   return !!holder && (await holderState(client, holder)).state === 'running';
 }
 
-/** What the list shows of a hostname's last run when it failed: its code, step and whole record. */
-export interface LastFailure {
-  instanceId: string;
-  code: string;
-  message: string;
-  failedStep: string | null;
-  at: string;
-  record: Record<string, unknown>;
-}
 
 /**
  * The failure of the hostname's latest issuing run (its instance id is reused by every run for
