@@ -1,10 +1,10 @@
+import { storeOldAcmeCertificate } from '../support/oldAcmeCertificate';
 import { scaledGateway } from '../support/scaledGateway';
 import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import forge from 'node-forge';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
@@ -75,32 +75,12 @@ describe('renewal', () => {
     return ((await response.json()) as Record<string, unknown>[]).find((c) => c.hostname === hostname);
   };
 
-  /** An ACME certificate issued 85 days ago that expires in 5 days, as a previous run left it. */
-  async function storeOldAcmeCertificate(hostname: string, daysLeft = 5): Promise<void> {
-    const keys = forge.pki.rsa.generateKeyPair(2048);
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = keys.publicKey;
-    cert.serialNumber = '0badc0de';
-    cert.validity.notBefore = new Date(Date.now() - (90 - daysLeft) * 86400_000);
-    cert.validity.notAfter = new Date(Date.now() + daysLeft * 86400_000);
-    cert.setSubject([{ name: 'commonName', value: hostname }]);
-    cert.setIssuer([{ name: 'commonName', value: 'Old CA' }]);
-    cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] }]);
-    cert.sign(keys.privateKey, forge.md.sha256.create());
-    const pfx = Buffer.from(forge.asn1.toDer(forge.pkcs12.toPkcs12Asn1(keys.privateKey, [cert], 'pw')).getBytes(), 'binary');
-    const client = new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), {
-      disableChallengeResourceVerification: true,
-      tlsOptions: { ca: sandbox.ca.certPem },
-    } as object);
-    await client.importCertificate(certificateNameFor(hostname), new Uint8Array(pfx), { password: 'pw', tags: { hostname, source: 'acme' } });
-  }
-
   it('the timer renews exactly the due certificates, and a second run does no extra work', async () => {
     const fresh = 'fresh.renew.example';
     const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: fresh }] });
     expect((await pollToEnd(String(started.body.statusQueryGetUri))).final.runtimeStatus).toBe('Completed');
     const old = 'old.renew.example';
-    await storeOldAcmeCertificate(old);
+    await storeOldAcmeCertificate(sandbox, old);
     expect(versions(old)).toHaveLength(1);
 
     const runs = await renewalRunIds(sandbox);
@@ -282,7 +262,7 @@ describe('renewal', () => {
 
   it('posts an overdue notice when a due certificate\'s last renewal failed', async () => {
     const hostname = 'stuck.renew.example';
-    await storeOldAcmeCertificate(hostname);
+    await storeOldAcmeCertificate(sandbox, hostname);
     await sandbox.pebble.dns.addA(hostname, '192.0.2.10');
     const runs = await renewalRunIds(sandbox);
     await runTimer();
@@ -299,7 +279,7 @@ describe('renewal', () => {
   it('a renewal stuck in a pending Key Vault create is overdue in the list and the webhook; the next run replaces the create and renews', async () => {
     const hostname = 'pending.renew.example';
     // Not due by date (60 days left): only the stuck create makes it overdue.
-    await storeOldAcmeCertificate(hostname, 60);
+    await storeOldAcmeCertificate(sandbox, hostname, 60);
     const name = certificateNameFor(hostname);
     // What a renewal stopped between its create and its merge leaves (a crash runs no clean-up).
     await certificateClient().beginCreateCertificate(
