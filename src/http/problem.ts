@@ -6,7 +6,8 @@ import { CertbotError, ErrorMessages } from '../domain/errors';
 export function problemResponse(status: number, title: string, detail: string, errors?: FieldError[], extra?: object): HttpResponseInit {
   return {
     status,
-    headers: { 'Content-Type': 'application/problem+json' },
+    // A 503 carries the retry hint a client can act on without reading the detail (RFC 9110 10.2.3).
+    headers: { 'Content-Type': 'application/problem+json', ...(status === 503 ? { 'Retry-After': '10' } : {}) },
     jsonBody: { type: 'about:blank', title, status, detail, ...(errors ? { errors } : {}), ...extra },
   };
 }

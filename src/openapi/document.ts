@@ -13,7 +13,7 @@ const useResponse = (name: string): { $ref: string } => ({ $ref: `#/components/r
 
 const headers: Record<string, Header> = {
   Location: { description: 'The instance\'s `statusQueryGetUri`.', required: true, schema: { type: 'string', format: 'uri' } },
-  RetryAfter: { description: 'Seconds to wait before polling.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+  RetryAfter: { description: 'Seconds to wait before polling (202) or retrying (503).', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
 };
 
 const responses: Record<string, Response> = {
@@ -47,7 +47,7 @@ const responses: Record<string, Response> = {
   NotManaged: problem('No certificate for the hostname is managed here.'),
   Misconfigured: problem('The function app is misconfigured: the detail goes to its log, or names an invalid ApiAuthentication setting (`code` ConfigurationInvalid).'),
   DependencyRefused: problem('Key Vault, Storage or the gateway refused: a permission to grant is named with its `code`.'),
-  Unavailable: problem('A service the app depends on did not answer; retry shortly.'),
+  Unavailable: { ...problem('A service the app depends on did not answer; retry shortly.'), headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } },
 };
 
 /** The answers every operation that starts an orchestration shares. */

@@ -12,6 +12,7 @@ describe('HTTP endpoints when a dependency fails', () => {
       throw new CertbotError('InternalError', 'status API said: https://host/x?code=SECRET', undefined, true);
     }, { access: 'write' })(request, context);
     expect(response.status).toBe(503);
+    expect(response.headers).toMatchObject({ 'Retry-After': '10' });
     expect(JSON.stringify(response.jsonBody)).not.toContain('SECRET');
     expect(response.jsonBody).toMatchObject({ status: 503, title: 'Temporarily unavailable' });
     expect(logged.join('\n')).toContain('Starter failed: InternalError');
