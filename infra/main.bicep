@@ -116,6 +116,8 @@ param renewalSchedule string = '0 0 3 * * *'
 param failureWebhookUrl string = ''
 @description('Events posted to failureWebhookUrl, comma-separated from failure, overdue, issued, renewed (issued and renewed opt in to successes).')
 param notificationEvents string = 'failure,overdue'
+@description('The names the app may order certificates for: exact names and *.suffix patterns, comma-separated. Empty: any name (the app refuses every name only when the setting is absent, which a deployment never leaves it).')
+param allowedHostnames string
 param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
@@ -186,6 +188,7 @@ module app 'modules/app.bicep' = {
     renewalSchedule: renewalSchedule
     failureWebhookUrl: failureWebhookUrl
     notificationEvents: notificationEvents
+    allowedHostnames: allowedHostnames
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
     appServiceAuthenticationClientId: appServiceAuthenticationClientId

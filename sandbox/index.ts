@@ -87,8 +87,8 @@ export interface SandboxOptions {
    * third group). See sandbox/emulators/landingZones.ts.
    */
   landingZone?: LandingZone;
-  /** Extra app settings (override). */
-  settings?: Record<string, string>;
+  /** Extra app settings (override); undefined takes a default setting away. */
+  settings?: Record<string, string | undefined>;
   /** Run the app's timers on their schedules (npm start); tests run them on demand instead. */
   scheduledTimers?: boolean;
   /** Key Vault's soft delete, recover and purge durations times this (default 1: 5 s, 5 s, 3 s; sandbox/keyvault/lifecycle.ts). */
@@ -387,9 +387,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       RenewalSchedule: '0 0 3 * * *',
       RenewalJitterMinutes: '0',
       HistoryPurgeSchedule: '0 30 3 * * *',
+      // Set empty: any name (the tests' hostnames are many); tests of the allow-list set their own.
+      AllowedHostnames: '',
       ...(options.appServiceAuthentication ? { ApiAuthentication: 'AppServiceAuthentication' } : {}),
-      ...options.settings,
     };
+    for (const [name, value] of Object.entries(options.settings ?? {})) {
+      if (value === undefined) delete settings[name];
+      else settings[name] = value;
+    }
     // The API's app registration and the key its tokens are signed with (Entra's, on Azure).
     const apiClientId = randomUUID();
     const signingKeys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });

@@ -37,6 +37,7 @@ param renewBeforeDays int
 param renewalSchedule string
 param failureWebhookUrl string
 param notificationEvents string
+param allowedHostnames string
 param historyRetentionDays int
 param useDurableTaskScheduler bool
 @allowed(['http-01', 'dns-01'])
@@ -253,6 +254,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ApplicationGatewayBusyPollSeconds', value: '15' }
         { name: 'FailureWebhookUrl', value: failureWebhookUrl }
         { name: 'NotificationEvents', value: notificationEvents }
+        // Which names the starters and renew-now accept (src/domain/allowList.ts); empty: any.
+        { name: 'AllowedHostnames', value: allowedHostnames }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
         // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service

@@ -1,3 +1,4 @@
+import { AllowList, parseAllowList } from './allowList';
 import { CertbotError } from './errors';
 import { DEFAULT_NOTICE_KINDS, NoticeKind, NoticeKinds } from './notification';
 
@@ -41,6 +42,8 @@ export interface CertbotConfig {
   /** When the gateway serves another certificate: refresh it and check again after each pause (s). */
   servedCertificateRecheckSeconds: number[];
   maxHostnamesPerRequest: number;
+  /** AllowedHostnames: the names the starters and renew-now accept (src/domain/allowList.ts). */
+  allowedHostnames: AllowList;
   maxParallelIssuances: number;
   /** Renew this many days before expiry (short-lived certificates: after 2/3 of their lifetime). */
   renewBeforeDays: number;
@@ -253,6 +256,8 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     gatewayHttpsPort: integer('GatewayHttpsPort', optional(env, 'GatewayHttpsPort', '443'), 1, 65535),
     servedCertificateRecheckSeconds: secondsList('ServedCertificateRecheckSeconds', optional(env, 'ServedCertificateRecheckSeconds', '0,60,300')),
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),
+    // Read raw: set empty (any name) differs from not set (no name).
+    allowedHostnames: parseAllowList(env.AllowedHostnames),
     maxParallelIssuances: integer('MaxParallelIssuances', optional(env, 'MaxParallelIssuances', '10'), 1, 100),
     renewBeforeDays: integer('RenewBeforeDays', optional(env, 'RenewBeforeDays', '30'), 1, 365),
     failureWebhookUrl: webhookUrl('FailureWebhookUrl', optional(env, 'FailureWebhookUrl', '')),

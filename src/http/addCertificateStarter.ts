@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { parseSingleEntry } from '../domain/requests';
+import { allowListErrors } from '../domain/allowList';
 import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import { readJsonBody } from './body';
 import { configOrError, isConfig } from './configuration';
@@ -21,6 +22,8 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   const parsed = parseSingleEntry(body.value, config.acmeChallengeType);
   if (!parsed.ok) return invalidRequest(parsed.errors);
   const { hostname } = parsed.value;
+  const refused = allowListErrors(config.allowedHostnames, [{ field: 'hostnames[0].hostname', hostname }]);
+  if (refused.length) return invalidRequest(refused);
   const challengeType = parsed.value.challengeType ?? config.acmeChallengeType;
   const imported = await importedResponse(config, context, [hostname]);
   if (imported) return imported;

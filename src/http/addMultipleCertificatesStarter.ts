@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { certificatesOf, parseHostnameEntries } from '../domain/requests';
+import { allowListErrors } from '../domain/allowList';
 import { Orchestrators } from '../functions/names';
 import type { MultipleInput } from '../orchestrators/addMultipleCertificates';
 import { readJsonBody } from './body';
@@ -22,6 +23,8 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   if (!body.ok) return invalidRequest(body.errors);
   const entries = parseHostnameEntries(body.value, config.maxHostnamesPerRequest, config.acmeChallengeType);
   if (!entries.ok) return invalidRequest(entries.errors);
+  const refused = allowListErrors(config.allowedHostnames, entries.value.map((entry, index) => ({ field: `hostnames[${index}].hostname`, hostname: entry.hostname })));
+  if (refused.length) return invalidRequest(refused);
   const certificates = certificatesOf(entries.value, config.acmeChallengeType);
   if (!certificates.ok) return invalidRequest(certificates.errors);
   const hostnames = certificates.value.map((c) => c.hostname);

@@ -4,6 +4,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { isInProgress } from '../durable/instances';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { normaliseHostname } from '../domain/hostname';
+import { allowListErrors } from '../domain/allowList';
 import { removalInstanceIdFor } from '../domain/requests';
 import { Orchestrators } from '../functions/names';
 import type { IssuanceRequest } from '../orchestrators/addCertificate';
@@ -25,6 +26,9 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
   const verdict = normaliseHostname(request.params.hostname, { wildcard: true });
   if (!verdict.ok) return invalidRequest([{ field: 'hostname', reason: verdict.reason }]);
   const hostname = verdict.hostname;
+  // A name taken off the allow-list gets no new certificate, renewed or not (removal stays open).
+  const refused = allowListErrors(config.allowedHostnames, [{ field: 'hostname', hostname }]);
+  if (refused.length) return invalidRequest(refused);
   let input: IssuanceRequest;
   try {
     const managed = await new KeyVaultAdapter(config).findManaged(hostname);

@@ -11,6 +11,8 @@ import { readJsonBody } from './body';
 import { configOrError, isConfig } from './configuration';
 import { claimHostnames, startClaimed } from './inProgress';
 import { invalidRequest, problemResponse } from './problem';
+import { allowListErrors } from '../domain/allowList';
+import { normaliseHostname } from '../domain/hostname';
 
 /** Takes back what a failed request stored; returns the hostnames whose new versions remain. */
 async function undoImports(keyVault: KeyVaultAdapter, stored: { name: string; hostname: string; effect: ImportEffect }[], context: InvocationContext): Promise<string[]> {
@@ -37,6 +39,9 @@ export async function importCertificateStarter(request: HttpRequest, context: In
   if (!isConfig(config)) return config;
   const body = await readJsonBody(request);
   if (!body.ok) return invalidRequest(body.errors);
+  // A name outside the allow-list is refused before its key material is read at all.
+  const refused = allowListErrors(config.allowedHostnames, namedHostnames(body.value));
+  if (refused.length) return invalidRequest(refused);
   const parsed = parseImportRequest(body.value, config.maxHostnamesPerRequest);
   if (!parsed.ok) return invalidRequest(parsed.errors);
 
@@ -74,4 +79,14 @@ export async function importCertificateStarter(request: HttpRequest, context: In
   }
   const hostnames = input.certificates.map((c) => c.hostname);
   return startClaimed(client, request, context, claimed, Orchestrators.AddCertificateWithPrivateKey, { instanceId, input, hostnames }, 'The certificates are stored in Key Vault but the orchestration could not be started; import them again shortly.');
+}
+
+/** The valid hostnames a request body names, under their fields (the rest is refused by the full parse). */
+function namedHostnames(body: unknown): { field: string; hostname: string }[] {
+  const entries = (body as { hostnames?: unknown } | null)?.hostnames;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry: unknown, index) => {
+    const verdict = normaliseHostname((entry as { hostname?: unknown } | null)?.hostname, { wildcard: true });
+    return verdict.ok ? [{ field: `hostnames[${index}].hostname`, hostname: verdict.hostname }] : [];
+  });
 }

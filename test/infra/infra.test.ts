@@ -85,6 +85,14 @@ describe('infra matches the code', () => {
     expect(parameters).toContain('"value": "${AZURE_DNS_ZONE_RESOURCE_IDS=}"');
   });
 
+  it('sets AllowedHostnames from its parameter, which azd takes from AZURE_ALLOWED_HOSTNAMES', () => {
+    expect(main).toMatch(/\nparam allowedHostnames string\n/);
+    expect(main).toMatch(/module app [\s\S]*?allowedHostnames: allowedHostnames\n/);
+    expect(appModule).toMatch(/\{ name: 'AllowedHostnames', value: allowedHostnames \}/);
+    expect(read('infra/main.parameters.json')).toContain('"value": "${AZURE_ALLOWED_HOSTNAMES}"');
+    expect(Object.keys((JSON.parse(read('local.settings.example.json')) as { Values: Record<string, string> }).Values)).toContain('AllowedHostnames');
+  });
+
   it('names in local.settings.example.json are the ones the code reads', () => {
     const example = JSON.parse(read('local.settings.example.json')) as { Values: Record<string, string> };
     for (const name of settingsReadByCode()) expect(Object.keys(example.Values)).toContain(name);
