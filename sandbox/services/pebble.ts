@@ -1,9 +1,10 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { SandboxCa } from '../tls/ca';
+import { ensureDebianPackage } from './debianPackage';
 import { freePort } from './ports';
 
 /**
@@ -15,23 +16,7 @@ const PEBBLE = '/usr/bin/pebble';
 const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
 
 export function ensurePebbleInstalled(): void {
-  if (fs.existsSync(PEBBLE) && fs.existsSync(CHALLTESTSRV)) return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (isRoot) {
-    console.log('Pebble is missing: installing the Debian package "pebble" with apt-get...');
-    try {
-      execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-      execFileSync('apt-get', ['install', '-y', 'pebble'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    } catch {
-      // fall through to the message below
-    }
-    if (fs.existsSync(PEBBLE) && fs.existsSync(CHALLTESTSRV)) return;
-  }
-  throw new Error(
-    'Pebble, the local ACME test CA, is not installed. Install it with:\n' +
-      '  sudo apt-get update && sudo apt-get install -y pebble\n' +
-      '(it provides /usr/bin/pebble and /usr/bin/pebble-challtestsrv), then run the command again.',
-  );
+  ensureDebianPackage('pebble', [PEBBLE, CHALLTESTSRV], 'Pebble, the local ACME test CA,');
 }
 
 export interface PebbleOptions {

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { loadApiAuthentication } from '../domain/config';
 import { CertbotError } from '../domain/errors';
+import { normaliseHostname } from '../domain/hostname';
 import { ApiAccess, authorise } from './authorisation';
 import { printable } from './principal';
 import { problemResponse } from './problem';
@@ -77,7 +78,11 @@ async function auditTarget(request: HttpRequest): Promise<string> {
     const body: unknown = await request.clone().json();
     const entries = (body as { hostnames?: unknown })?.hostnames;
     if (!Array.isArray(entries)) return '-';
-    const names = entries.map((entry) => (entry as { hostname?: unknown })?.hostname).filter((name): name is string => typeof name === 'string');
+    // Only what reads as a hostname is logged: a key or password pasted into the field is not.
+    const names = entries.map((entry) => {
+      const verdict = normaliseHostname((entry as { hostname?: unknown })?.hostname, { wildcard: true });
+      return verdict.ok ? verdict.hostname : '(invalid)';
+    });
     if (names.length === 0) return '-';
     const shown = names.slice(0, MAX_TARGETS).map((name) => printable(name, 260)).join(',');
     return names.length > MAX_TARGETS ? `${shown},+${names.length - MAX_TARGETS} more` : shown;

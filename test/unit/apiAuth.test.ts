@@ -122,6 +122,14 @@ describe('guarded endpoints', () => {
     expect(logged.join('\n')).not.toMatch(/THE-KEY|PRIVATE-KEY-MATERIAL/);
   });
 
+  it('log as (invalid) what does not read as a hostname: a key pasted into the field never reaches the log', async () => {
+    const pasted = JSON.stringify({ hostnames: [{ hostname: '-----BEGIN PRIVATE KEY----- MIIEvQIBADANBg' }, { hostname: 'WWW.Contoso.Example' }] });
+    const request = new HttpRequest({ method: 'POST', url: 'http://localhost/api/x', body: { string: pasted } });
+    const { logged } = await run({ ApiAuthentication: 'FunctionKey' }, request, 'write');
+    expect(logged).toContain('audit: function key write AddCertificateFunctions_HttpStart (invalid),www.contoso.example -> 202');
+    expect(logged.join('\n')).not.toMatch(/PRIVATE KEY|MIIEvQ/);
+  });
+
   it('refuse a reader\'s write with 403 problem+json naming the role, audited', async () => {
     const request = new HttpRequest({ method: 'POST', url: 'http://localhost/api/x', headers: { 'x-ms-client-principal': principalHeader(alice) }, body: { string: body } });
     const { response, logged } = await run({ ApiAuthentication: 'AppServiceAuthentication', WEBSITE_AUTH_ENABLED: 'True' }, request, 'write');
