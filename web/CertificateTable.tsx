@@ -3,6 +3,9 @@ import type { CertificateRow } from './api';
 import { challengeText, day, daysLeftText, gatewayText } from './format';
 import { FailureRecord } from './FailureRecord';
 
+/** A self-signed stand-in (SelfSignedFallback) is on the listener until issuance succeeds. */
+const SOURCE_LABELS: Record<CertificateRow['source'], string> = { acme: 'ACME', import: 'Imported', 'self-signed': 'Self-signed (stand-in)' };
+
 type SortKey = 'hostname' | 'source' | 'challenge' | 'expires' | 'nextRenewal' | 'state';
 
 const COLUMNS: { key: SortKey | null; label: string }[] = [
@@ -88,7 +91,7 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
               <th scope="row" data-label="Hostnames">
                 {row.hostnames.join(', ')}
               </th>
-              <td data-label="Source">{row.source === 'acme' ? 'ACME' : 'Imported'}</td>
+              <td data-label="Source">{SOURCE_LABELS[row.source]}</td>
               <td data-label="Challenge">{challengeText(row.challengeType, row.source)}</td>
               <td data-label="State">
                 <span class={`state state--${row.state}`}>{row.state}</span>
@@ -114,7 +117,7 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
                 )}
               </td>
               <td data-label="Actions" class="actions">
-                {row.source === 'acme' && (
+                {row.source !== 'import' && (
                   <button type="button" onClick={() => props.onRenew(row)} aria-label={`Renew ${row.hostname}`}>
                     Renew
                   </button>

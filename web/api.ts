@@ -85,7 +85,7 @@ function safeJson(text: string): unknown {
 
 export interface CertificateRow {
   hostname: string;
-  source: 'acme' | 'import';
+  source: 'acme' | 'import' | 'self-signed';
   hostnames: string[];
   challengeType: 'http-01' | 'dns-01' | null;
   state: string;

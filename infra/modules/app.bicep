@@ -38,6 +38,7 @@ param renewalSchedule string
 param failureWebhookUrl string
 param notificationEvents string
 param allowedHostnames string
+param selfSignedFallback bool
 param historyRetentionDays int
 param useDurableTaskScheduler bool
 @allowed(['http-01', 'dns-01'])
@@ -256,6 +257,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'NotificationEvents', value: notificationEvents }
         // Which names the starters and renew-now accept (src/domain/allowList.ts); empty: any.
         { name: 'AllowedHostnames', value: allowedHostnames }
+        // Opt-in self-signed stand-in for a new hostname whose issuance fails (src/domain/selfSignedFallback.ts).
+        { name: 'SelfSignedFallback', value: selfSignedFallback ? 'true' : 'false' }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
         // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { createCsr, fromPkcs12, generateKey, KeyPropertiesError, publicKeyMatches, thumbprint, WireKeyProperties } from './crypto';
+import { createCsr, createSelfSignedCertificate, fromPkcs12, generateKey, KeyPropertiesError, publicKeyMatches, thumbprint, WireKeyProperties } from './crypto';
 import { beingDeleted, beingRecovered, deletionFields, Lifecycle, LifecycleDelays, lifecycleDelays, nameConflict, Phase, phaseOf, RECOVERABLE_DAYS, recoverConflict, startDelete, startPurge, startRecover } from './lifecycle';
 import { KvReply, KvRequest, kvError, newVersionId, page, unixNow } from './wire';
 
@@ -129,8 +129,9 @@ export class CertificateStore {
     const policy = body.policy ?? existing?.policy;
     if (!policy) return kvError(400, 'BadParameter', 'Policy must be specified for a new certificate.');
     const issuer = policy.issuer?.name ?? 'Unknown';
-    if (issuer.toLowerCase() !== 'unknown') {
-      return kvError(400, 'BadParameter', `The emulator only supports issuer "Unknown" (CSR and merge); got "${issuer}".`);
+    const selfSigned = issuer.toLowerCase() === 'self';
+    if (issuer.toLowerCase() !== 'unknown' && !selfSigned) {
+      return kvError(400, 'BadParameter', `The emulator only supports issuers "Unknown" (CSR and merge) and "Self"; got "${issuer}".`);
     }
     const subject = policy.x509_props?.subject;
     const dnsNames = policy.x509_props?.sans?.dns_names ?? [];
@@ -172,6 +173,10 @@ export class CertificateStore {
     entry.versions.push(version);
     entry.operation = { version: version.version, csrDer, requestId: newVersionId(), status: 'inProgress', cancellationRequested: false };
     this.entries.set(name.toLowerCase(), entry);
+    if (selfSigned) {
+      const operation = entry.operation;
+      setTimeout(() => this.completeSelfSigned(entry, version, operation, subject ?? '', dnsNames), this.delays.selfSignedMs).unref();
+    }
     // Merge recording: 202 with Location .../pending?api-version=...&request_id=... and Retry-After: 10.
     return {
       status: 202,
@@ -230,10 +235,28 @@ export class CertificateStore {
     return { status: 200, body };
   }
 
+  /**
+   * Issuer "Self": the version the create added becomes the certificate (same version id), signed
+   * by its own key, valid for the policy's validity_months (Learn, "About Azure Key Vault
+   * certificates", self-signed; recordings: the created version is the one that holds the cer).
+   */
+  private completeSelfSigned(entry: CertificateEntry, version: CertificateVersion, operation: PendingOperation, subject: string, dnsNames: string[]): void {
+    // Deleted or replaced meanwhile (DELETE pending, a delete of the certificate): nothing to complete.
+    if (entry.operation !== operation || operation.status !== 'inProgress' || this.live(entry.name) !== entry) return;
+    version.chainDer = [createSelfSignedCertificate(version.keyPem, subject, dnsNames, entry.policy.x509_props?.validity_months ?? 12)];
+    version.enabled = entry.policy.attributes?.enabled ?? true;
+    version.validity = undefined;
+    version.updated = unixNow();
+    operation.status = 'completed';
+  }
+
   merge(request: KvRequest, name: string): KvReply {
     const entry = this.live(name);
     const operation = entry?.operation;
     if (!entry || !operation || operation.status !== 'inProgress') return pendingNotFound(name);
+    // Merge completes issuer-Unknown requests only (Learn, "Certificate creation methods"); what the
+    // service answers for another issuer is not published: refused, the stricter reading.
+    if ((entry.policy.issuer?.name ?? 'Unknown').toLowerCase() !== 'unknown') return kvError(400, 'BadParameter', `The pending request of ${entry.name} is not for issuer Unknown; only those are merged.`);
     const body = request.body as { x5c?: unknown; attributes?: WireAttributes; tags?: Record<string, string> };
     if (!Array.isArray(body.x5c) || body.x5c.length === 0 || !body.x5c.every((item) => typeof item === 'string')) {
       return kvError(400, 'BadParameter', 'x5c must be a non-empty array of base64 DER certificates.');
@@ -466,8 +489,12 @@ export class CertificateStore {
     const operation = entry.operation!;
     // status_details of an issuer-Unknown operation in progress: merge recording. A completed
     // operation carries none (certificates_client__lro__delete/recording_can_wait_until_a_certificate_is_deleted.json).
+    // A "Self" create's operation: the service completes it itself (certificates_client__lro__create recordings).
+    const selfSigned = (entry.policy.issuer?.name ?? '').toLowerCase() === 'self';
     const details: Partial<Record<PendingOperation['status'], string>> = {
-      inProgress: 'Pending certificate created. Please Perform Merge to complete the request.',
+      inProgress: selfSigned
+        ? 'Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.'
+        : 'Pending certificate created. Please Perform Merge to complete the request.',
     };
     return {
       id: `${this.vaultUrl()}/certificates/${entry.name}/pending`,

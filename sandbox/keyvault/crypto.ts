@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 
 /**
@@ -92,6 +92,46 @@ export function createCsr(keyPem: string, subject: string, dnsNames: string[]): 
   return derBytes(
     seq([info, algorithm.identifier, asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`)]),
   );
+}
+
+/** forge exports this (x509.js) but @types/node-forge does not declare it. */
+const tbsCertificate = (cert: forge.pki.Certificate): Asn1 =>
+  (forge.pki as unknown as { getTBSCertificate(certificate: forge.pki.Certificate): Asn1 }).getTBSCertificate(cert);
+
+/**
+ * DER of a self-signed certificate (issuer "Self"): subject = issuer, the SANs, serverAuth, valid
+ * from now for `validityMonths` (Key Vault's x509_props.validity_months). Built like createCsr:
+ * forge writes the TBSCertificate, node's key fills in the public key and signs, so EC works too.
+ */
+export function createSelfSignedCertificate(keyPem: string, subject: string, dnsNames: string[], validityMonths: number, now = new Date()): Buffer {
+  const privateKey = createPrivateKey(keyPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3'), new forge.jsbn.BigInteger('3'));
+  // A positive 16-byte serial (RFC 5280 4.1.2.2: at most 20 octets, positive).
+  cert.serialNumber = `7${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = now;
+  const notAfter = new Date(now);
+  notAfter.setUTCMonth(notAfter.getUTCMonth() + validityMonths);
+  cert.validity.notAfter = notAfter;
+  const name = subject ? parseSubject(subject) : [];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: privateKey.asymmetricKeyType === 'rsa' },
+    { name: 'extKeyUsage', serverAuth: true },
+    ...(dnsNames.length ? [{ name: 'subjectAltName', altNames: dnsNames.map((value) => ({ type: 2, value })) }] : []),
+  ]);
+  // forge writes the signature algorithm it would sign with; replaced below by the key's.
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
+  const tbs = tbsCertificate(cert);
+  const algorithm = signatureAlgorithm(privateKey);
+  const fields = tbs.value as Asn1[];
+  // TBSCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions.
+  fields[2] = algorithm.identifier;
+  fields[6] = fromDer(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }));
+  const signature = sign(algorithm.digest, derBytes(tbs), privateKey);
+  return derBytes(seq([tbs, algorithm.identifier, asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${signature.toString('binary')}`)]));
 }
 
 /** True when the certificate (DER) carries the public half of the key. */

@@ -22,13 +22,19 @@ export interface LifecycleDelays {
   recoverMs: number;
   /** Purge answered -> the name is free. */
   purgeMs: number;
+  /**
+   * Create with issuer "Self" answered -> its operation is completed and the version holds the
+   * certificate. The SDK recordings poll a few times before `completed` (certificates_client__lro__create);
+   * the time is not documented: seconds, like the others here.
+   */
+  selfSignedMs: number;
 }
 
-export const DEFAULT_LIFECYCLE_DELAYS: LifecycleDelays = { deleteMs: 5000, recoverMs: 5000, purgeMs: 3000 };
+export const DEFAULT_LIFECYCLE_DELAYS: LifecycleDelays = { deleteMs: 5000, recoverMs: 5000, purgeMs: 3000, selfSignedMs: 3000 };
 
 export function lifecycleDelays(overrides: Partial<LifecycleDelays> = {}, scale = 1): LifecycleDelays {
   const pick = (key: keyof LifecycleDelays): number => overrides[key] ?? Math.round(DEFAULT_LIFECYCLE_DELAYS[key] * scale);
-  return { deleteMs: pick('deleteMs'), recoverMs: pick('recoverMs'), purgeMs: pick('purgeMs') };
+  return { deleteMs: pick('deleteMs'), recoverMs: pick('recoverMs'), purgeMs: pick('purgeMs'), selfSignedMs: pick('selfSignedMs') };
 }
 
 /** Where an object is in its life; only `live` objects are read, listed or changed. */

@@ -45,10 +45,19 @@ export interface IssuedCertificate {
 /** What storing an imported certificate changed in Key Vault. */
 export type ImportEffect = 'created' | 'recovered' | 'newVersion';
 
+/**
+ * Where a managed certificate came from: issued by the app's CA, imported by the user, or the
+ * opt-in self-signed stand-in (SelfSignedFallback) bound while issuance for a new hostname fails.
+ */
+export type CertificateSource = 'acme' | 'import' | 'self-signed';
+
+const sourceOf = (tags: Record<string, string> | undefined): CertificateSource =>
+  tags?.source === 'import' ? 'import' : tags?.source === 'self-signed' ? 'self-signed' : 'acme';
+
 export interface ManagedCertificate {
   hostname: string;
   name: string;
-  source: 'acme' | 'import';
+  source: CertificateSource;
   version: string;
   notBefore: Date;
   notAfter: Date;
@@ -64,7 +73,7 @@ export interface ManagedCertificate {
 
 export interface CertificateTags {
   hostname: string;
-  source: 'acme' | 'import';
+  source: CertificateSource;
   acmeEndpoint?: string;
   /** Set for DNS-01 only (absent = http-01). */
   challengeType?: 'dns-01';
@@ -89,7 +98,7 @@ export interface PendingOperationInfo {
 export interface CertificateRecord {
   hostname: string;
   name: string;
-  source: 'acme' | 'import';
+  source: CertificateSource;
   issued?: ManagedCertificate;
   pending?: PendingOperationInfo;
 }
@@ -172,6 +181,61 @@ export class KeyVaultAdapter {
       const csr = poller.getOperationState().certificateOperation?.csr;
       if (!csr) throw new CertbotError('KeyVaultRequestFailed', `Key Vault returned no CSR for certificate ${name}.`);
       return { name, csrPem: toPem('CERTIFICATE REQUEST', Buffer.from(csr)) };
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /**
+   * SelfSignedFallback: a self-signed certificate (issuer "Self", made and signed inside the vault)
+   * for a NEW hostname whose issuance failed, so that its HTTPS listener can exist meanwhile. A
+   * hostname that has an ACME or imported certificate, even an expired one, is never given one:
+   * `kept` says what it has. Idempotent: a self-signed version an earlier attempt made is reused,
+   * and a create of one still in progress is waited for.
+   */
+  async createSelfSignedFallback(hostname: string, names: string[] = [hostname]): Promise<{ created: IssuedCertificate } | { kept: CertificateSource }> {
+    const name = certificateNameFor(hostname);
+    const policy: CertificatePolicy = {
+      issuerName: 'Self',
+      ...(hostname.length <= MAX_COMMON_NAME ? { subject: `CN=${hostname}` } : {}),
+      subjectAlternativeNames: { dnsNames: [hostname, ...names.filter((n) => n !== hostname)] },
+      contentType: 'application/x-pkcs12',
+      exportable: true,
+      reuseKey: false,
+      // A stand-in until the next successful issuance, which the renewal timer retries at each tick.
+      validityInMonths: 12,
+      ...keyProperties(this.config.certificateKeyType),
+    };
+    try {
+      const existing = await this.latestIssued(name).catch((error: { statusCode?: number }) => {
+        if (error.statusCode === 404) return undefined;
+        throw error;
+      });
+      if (existing) {
+        const source = sourceOf(existing.properties.tags);
+        if (source !== 'self-signed') return { kept: source };
+        return { created: this.describe(existing) };
+      }
+      const create = async (): Promise<void> => {
+        await (await this.certificates.beginCreateCertificate(name, policy, { tags: { hostname, source: 'self-signed' } })).pollUntilDone();
+      };
+      try {
+        await create();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 409 || isNameBusy(error)) throw error;
+        // 409: soft-deleted (recover, then make it), or a create pending: ours (a retried attempt) is
+        // waited for; an ACME create left by a run is replaced, as a new run would replace it.
+        if (await this.recoverIfDeleted(name)) return this.createSelfSignedFallback(hostname, names);
+        const operation = await this.certificates.getCertificateOperation(name);
+        if (operation.getOperationState().certificateOperation?.issuerName?.toLowerCase() === 'self') await operation.pollUntilDone();
+        else {
+          await this.deleteLeftoverOperation(name);
+          await create();
+        }
+      }
+      const issued = await this.latestIssued(name);
+      if (!issued) throw new CertbotError('KeyVaultRequestFailed', `Key Vault finished the self-signed certificate ${name} without content.`);
+      return { created: this.describe(issued) };
     } catch (error) {
       throw fromAzureError('Key Vault', error, kvCodes);
     }
@@ -325,7 +389,7 @@ export class KeyVaultAdapter {
   private async record(name: string): Promise<CertificateRecord | undefined> {
     const latest = await this.certificates.getCertificate(name);
     const baseOf = (tags: Record<string, string> | undefined) =>
-      tags?.hostname ? { hostname: tags.hostname, name, source: tags.source === 'import' ? ('import' as const) : ('acme' as const) } : undefined;
+      tags?.hostname ? { hostname: tags.hostname, name, source: sourceOf(tags) } : undefined;
     if (isIssued(latest)) {
       const base = baseOf(latest.properties.tags);
       return base && { ...base, issued: managedFrom(latest) };
@@ -511,7 +575,7 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
   const managed: ManagedCertificate = {
     hostname: tags?.hostname ?? '',
     name: certificate.name,
-    source: tags?.source === 'import' ? 'import' : 'acme',
+    source: sourceOf(tags),
     version: version ?? '',
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),

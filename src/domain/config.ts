@@ -63,6 +63,11 @@ export interface CertbotConfig {
   dnsZoneResourceIds: string[];
   /** Port the zone's name servers are asked on for the TXT check (53; the sandbox's DNS server differs). */
   dnsAuthoritativePort: number;
+  /**
+   * SelfSignedFallback (opt-in): a new hostname whose issuance fails gets a self-signed certificate
+   * from Key Vault on its listener meanwhile; never one that has a certificate of its own.
+   */
+  selfSignedFallback: boolean;
 }
 
 export const ChallengeTypes = ['http-01', 'dns-01'] as const;
@@ -253,6 +258,7 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     ),
     http01ValidationPort: integer('Http01ValidationPort', optional(env, 'Http01ValidationPort', '80'), 1, 65535),
     verifyServedCertificate: boolean('VerifyServedCertificate', optional(env, 'VerifyServedCertificate', 'true')),
+    selfSignedFallback: boolean('SelfSignedFallback', optional(env, 'SelfSignedFallback', 'false')),
     gatewayHttpsPort: integer('GatewayHttpsPort', optional(env, 'GatewayHttpsPort', '443'), 1, 65535),
     servedCertificateRecheckSeconds: secondsList('ServedCertificateRecheckSeconds', optional(env, 'ServedCertificateRecheckSeconds', '0,60,300')),
     maxHostnamesPerRequest: integer('MaxHostnamesPerRequest', optional(env, 'MaxHostnamesPerRequest', '100'), 1, 1000),

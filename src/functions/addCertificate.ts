@@ -7,6 +7,7 @@ import { checkDnsTxtRecord, createDnsTxtRecord, deleteDnsTxtRecord } from '../ac
 import { createCertificateSigningRequest, finalizeAcmeOrder, mergeIssuedCertificate, discardPendingCertificate } from '../activities/certificate';
 import { checkCaaRecords } from '../activities/caaCheck';
 import { checkDnsResolution } from '../activities/dnsResolution';
+import { createSelfSignedFallback } from '../activities/selfSignedFallback';
 import { checkGatewayCapacity } from '../activities/gatewayWriter';
 import { checkServedCertificates } from '../activities/servedCertificate';
 import { claimHostnames, releaseHostnames } from '../activities/hostnameClaims';
@@ -44,6 +45,7 @@ df.app.activity(Activities.CreateCertificateSigningRequest, { handler: createCer
 df.app.activity(Activities.FinalizeAcmeOrder, { handler: finalizeAcmeOrder });
 df.app.activity(Activities.MergeIssuedCertificate, { handler: mergeIssuedCertificate });
 df.app.activity(Activities.DiscardPendingCertificate, { handler: discardPendingCertificate });
+df.app.activity(Activities.CreateSelfSignedFallback, { handler: createSelfSignedFallback });
 df.app.activity(Activities.DeleteValidationFile, { handler: deleteValidationFile });
 df.app.activity(Activities.CheckGatewayCapacity, { handler: checkGatewayCapacity });
 df.app.activity(Activities.CheckServedCertificates, { handler: checkServedCertificates });

@@ -24,6 +24,7 @@ export const Activities = {
   FinalizeAcmeOrder: 'FinalizeAcmeOrder',
   MergeIssuedCertificate: 'MergeIssuedCertificate',
   DiscardPendingCertificate: 'DiscardPendingCertificate',
+  CreateSelfSignedFallback: 'CreateSelfSignedFallback',
   DeleteValidationFile: 'DeleteValidationFile',
   CheckGatewayCapacity: 'CheckApplicationGatewayCapacity',
   CheckServedCertificates: 'CheckServedCertificates',

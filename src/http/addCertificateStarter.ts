@@ -28,6 +28,8 @@ export async function addCertificateStarter(request: HttpRequest, context: Invoc
   const imported = await importedResponse(config, context, [hostname]);
   if (imported) return imported;
   // http-01 keeps the contract's input, the bare hostname; the type is fixed at the start, not read again on replay.
-  const input: string | IssuanceRequest = challengeType === 'http-01' ? hostname : { hostname, challengeType };
+  // SelfSignedFallback on: the object, carrying the flag (a bare hostname could not).
+  const fallback = config.selfSignedFallback ? { selfSignedFallback: true as const } : {};
+  const input: string | IssuanceRequest = challengeType === 'http-01' && !config.selfSignedFallback ? hostname : { hostname, challengeType, ...fallback };
   return startIssuance(df.getClient(context), request, context, config, input);
 }

@@ -47,7 +47,8 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
     const body = await mapLimited(records, ADVICE_CONCURRENCY, async (record) => {
       const issued = record.issued;
       const advice = issued ? await caAdviceFor(issued, config, (message) => context.warn(message)) : undefined;
-      const renewalAt = issued && record.source === 'acme' ? nextRenewal(issued, config.renewBeforeDays, advice) : undefined;
+      // A self-signed stand-in is replaced at the next timer tick: due from the moment it was made.
+      const renewalAt = issued && record.source === 'acme' ? nextRenewal(issued, config.renewBeforeDays, advice) : issued && record.source === 'self-signed' ? issued.notBefore : undefined;
       // Only a certificate that may be overdue costs the extra reads of who is working on it.
       const mayBeOverdue = !!renewalAt && (!!record.pending || now.getTime() - renewalAt.getTime() > OVERDUE_GRACE_MS);
       const running = mayBeOverdue && (await isHostnameBusy(client, (h) => claims.holderOf(h), record.hostname));
@@ -58,7 +59,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
         hostname: record.hostname,
         source: record.source,
         hostnames: issued?.names ?? [record.hostname],
-        challengeType: record.source === 'acme' ? (issued?.challengeType ?? 'http-01') : null,
+        challengeType: record.source === 'import' ? null : (issued?.challengeType ?? 'http-01'),
         state: certificateState(issued, record.pending?.status, now),
         keyVaultName: record.name,
         version: issued?.version ?? null,

@@ -181,7 +181,7 @@ export const schemas: Record<string, Schema> = {
     additionalProperties: false,
     properties: {
       hostname: { type: 'string', description: 'The certificate\'s identity (its first name).' },
-      source: { type: 'string', enum: ['acme', 'import'] },
+      source: { type: 'string', enum: ['acme', 'import', 'self-signed'], description: '`self-signed`: the SelfSignedFallback stand-in, replaced by the next successful issuance.' },
       hostnames: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Every name the certificate holds.' },
       challengeType: nullable({ type: 'string', enum: ChallengeTypes }),
       state: {
@@ -229,7 +229,19 @@ export const schemas: Record<string, Schema> = {
             type: 'object',
             description: 'The run\'s whole failure record, as its Failed output carries it (never a secret), ready for a ticket.',
             required: ['code', 'message', 'detail', 'instanceId'],
-            properties: { code: ref('ErrorCode'), message: { type: 'string' }, detail: { type: 'string' }, instanceId: { type: 'string' }, failedStep: { type: 'string' } },
+            properties: {
+              code: ref('ErrorCode'),
+              message: { type: 'string' },
+              detail: { type: 'string' },
+              instanceId: { type: 'string' },
+              failedStep: { type: 'string' },
+              selfSignedFallback: {
+                type: 'object',
+                description: 'SelfSignedFallback: whether a self-signed stand-in was bound to the new hostname\'s listener after this failure.',
+                required: ['bound', 'detail'],
+                properties: { bound: { type: 'boolean' }, certificateName: { type: 'string' }, notAfter: { type: 'string' }, detail: { type: 'string' } },
+              },
+            },
           },
         },
       }),

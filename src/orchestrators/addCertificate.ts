@@ -15,7 +15,9 @@ import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
 import { applyGatewayChangeOrFail } from './gatewayWriter';
-import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
+import { asStepError, backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
+import type { SelfSignedFallbackOutcome } from '../activities/selfSignedFallback';
+import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname (or a certificate's several
@@ -41,6 +43,8 @@ export interface IssuanceRequest {
    * on a first request, and on inputs from before the flag, which therefore count as issued.
    */
   renewal?: true;
+  /** SelfSignedFallback was on when a first request started: a failed issuance binds a self-signed stand-in. */
+  selfSignedFallback?: true;
 }
 
 /**
@@ -80,6 +84,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   // Renewal is the caller's intent, carried in the input (replay reads the same): renew-now sets the
   // flag; a ScheduledRenewal is the renewal timer's older per-hostname input.
   const renewal = typeof input !== 'string' && (('renewal' in input && input.renewal === true) || 'startDelaySeconds' in input);
+  const fallback = typeof input !== 'string' && 'selfSignedFallback' in input && input.selfSignedFallback === true && !renewal;
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
   }
@@ -223,10 +228,40 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     for (const token of pendingTokens) yield* deleteQuietly(context, token);
     for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
+    const code = (error instanceof StepFailure ? error.info : asStepError(error)).code;
+    // Still holding the names: the stand-in's gateway write is this run's.
+    const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names) : undefined;
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
-    return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
+    return yield* failOrchestration(context, error, { failedStep: step, hostname, ...(standIn ? { selfSignedFallback: standIn } : {}) }, !deferred);
   }
+}
+
+/**
+ * SelfSignedFallback: Key Vault makes a self-signed certificate for the new hostname and the gateway
+ * gets its listener and rule, so the name answers HTTPS (with a warning) until issuance succeeds.
+ * What happened goes into the failure record; a failure here never hides the issuance's own.
+ */
+function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string, names: string[]): Step<SelfSignedStandIn | undefined> {
+  try {
+    const outcome = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname, ...(names.length > 1 ? { names } : {}) });
+    if ('disabled' in outcome) return undefined;
+    if ('kept' in outcome) return { bound: false, detail: `Not bound: the hostname has a certificate of its own (${outcome.kept}), which a stand-in never replaces.` };
+    const { certificate } = outcome;
+    context.df.setCustomStatus(stepStatus('ConfigureApplicationGatewayStep'));
+    yield* applyGatewayChangeOrFail(context, [{ hostname, ...(names.length > 1 ? { hostnames: names } : {}), name: certificate.name, keyVaultSecretId: certificate.secretId, refresh: true }]);
+    return { bound: true, certificateName: certificate.name, notAfter: certificate.notAfter, detail: 'A self-signed certificate is on the listener until issuance succeeds; browsers warn on it.' };
+  } catch (error) {
+    const info = error instanceof StepFailure ? error.info : asStepError(error);
+    return { bound: false, detail: `The self-signed stand-in failed: ${info.code}: ${info.detail}` };
+  }
+}
+
+export interface SelfSignedStandIn {
+  bound: boolean;
+  certificateName?: string;
+  notAfter?: string;
+  detail: string;
 }
 
 /** The validation file must not outlive a failure; a failing delete must not hide the first error. */

@@ -102,6 +102,8 @@ export interface FailureSubject {
   failedStep: string;
   hostname?: string;
   hostnames?: string[];
+  /** SelfSignedFallback: whether a self-signed stand-in was bound, and which. */
+  selfSignedFallback?: { bound: boolean; certificateName?: string; notAfter?: string; detail: string };
 }
 
 /**

@@ -42,7 +42,9 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     // claiming), is a renewal that crashed part-way: renewed now (the run replaces that create),
     // whatever the date says. A failed renewal is retried when due, and overdue a day after.
     const unmerged = record.pending && certificate.source === 'acme' ? record.pending : undefined;
-    if (!unmerged && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
+    // A self-signed stand-in (SelfSignedFallback) is always due: every tick tries to issue the real one.
+    const standIn = certificate.source === 'self-signed';
+    if (!unmerged && !standIn && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;

@@ -354,6 +354,30 @@ describe('Key Vault emulator through @azure/keyvault-certificates and keyvault-s
     expect(algorithm).toEqual(['1.2.840.10045.2.1', '1.2.840.10045.3.1.7']);
   });
 
+  it('creates self-signed certificates (issuer Self): in progress, then the created version holds a certificate signed by its own key', async () => {
+    const name = 'self-signed';
+    const poller = await certificates.beginCreateCertificate(name, { issuerName: 'Self', subject: 'CN=self.example.com', subjectAlternativeNames: { dnsNames: ['self.example.com', 'www.self.example.com'] }, validityInMonths: 3 });
+    const pending = await certificates.getCertificate(name);
+    expect(pending.cer).toBeUndefined();
+    expect((await certificates.getCertificateOperation(name)).getOperationState().certificateOperation?.status).toBe('inProgress');
+    // A merge is for issuer-Unknown requests only.
+    await expect(certificates.mergeCertificate(name, [derOf(issuer.certPem)])).rejects.toMatchObject({ statusCode: 400 });
+    const done = await poller.pollUntilDone();
+    expect(done.properties.version).toBe(pending.properties.version);
+    expect(done.properties.enabled).toBe(true);
+    const x509 = new X509Certificate(Buffer.from(done.cer!));
+    expect(x509.subject).toBe('CN=self.example.com');
+    expect(x509.issuer).toBe('CN=self.example.com');
+    expect(x509.subjectAltName).toBe('DNS:self.example.com, DNS:www.self.example.com');
+    expect(x509.verify(x509.publicKey)).toBe(true);
+    const months = (Date.parse(x509.validTo) - Date.parse(x509.validFrom)) / 86_400_000;
+    expect(months).toBeGreaterThanOrEqual(89);
+    expect(months).toBeLessThanOrEqual(92);
+    // Its secret is the PKCS#12 of the vault's key and the certificate, like any issued version.
+    const secret = readPfx((await secrets.getSecret(name)).value!);
+    expect(spki(secret.keyPem)).toEqual(spki(Buffer.from(done.cer!)));
+  });
+
   it('imports a password-protected PKCS#12 and derives the policy from it', async () => {
     const name = 'imported';
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
