@@ -1,6 +1,8 @@
 import roles from '../../infra/roles.json';
 import { Arm, armClient, armError, azdEnvSet } from './arm';
 import { list, removeAll } from './predown';
+import { parseAllowList } from '../../src/domain/allowList';
+import { CertbotError } from '../../src/domain/errors';
 import { DeploymentParameters, GatewayView, PlanError, actionsForCatalog, dedicatedGroupProblem, gatewayIdentityId, groupOf, linkedResourceIds, renderDeployment, requireResourceId, staleRoleObjects } from './plan';
 
 /**
@@ -32,6 +34,7 @@ export async function preprovision(env: NodeJS.ProcessEnv, arm: Arm): Promise<Pr
       `This environment was set up for the earlier template (${former.length ? `it sets ${former.join(', ')}` : 'it was deployed without the custom role outputs'}): provisioning it again would build a second app beside the first. Follow "Moving from the earlier template" in docs/deploy.md.`,
     );
   }
+  allowedHostnamesChosen(env.AZURE_ALLOWED_HOSTNAMES);
   const environmentName = need(env, 'AZURE_ENV_NAME');
   const subscriptionId = need(env, 'AZURE_SUBSCRIPTION_ID');
   const gatewayId = requireResourceId(
@@ -187,6 +190,24 @@ async function keyVaultCreateMode(arm: Arm, parameters: DeploymentParameters): P
   }
   const ours = vaults.find((v) => v.properties?.tags?.['azd-env-name'] === parameters.environmentName && v.properties.vaultId && groupOf(v.properties.vaultId).toLowerCase().endsWith(`/resourcegroups/${parameters.resourceGroupName.toLowerCase()}`));
   return ours ? 'recover' : 'default';
+}
+
+/**
+ * AZURE_ALLOWED_HOSTNAMES becomes the app's AllowedHostnames. azd passes an unset variable as empty,
+ * which the app reads as "any name": so the deployer must set it, to a list or explicitly empty, and
+ * a list the app would refuse (ConfigurationInvalid at every call) is refused here first.
+ */
+function allowedHostnamesChosen(value: string | undefined): void {
+  if (value === undefined) {
+    throw new PlanError(
+      "AZURE_ALLOWED_HOSTNAMES is not set. It lists the names the app may order certificates for (exact names and *.suffix patterns): azd env set AZURE_ALLOWED_HOSTNAMES 'www.contoso.com,*.contoso.com'. To allow any name, say so: azd env set AZURE_ALLOWED_HOSTNAMES ''.",
+    );
+  }
+  try {
+    parseAllowList(value);
+  } catch (error) {
+    throw new PlanError(`AZURE_ALLOWED_HOSTNAMES: ${error instanceof CertbotError ? error.detail : String(error)}`);
+  }
 }
 
 /** AZURE_DNS_ZONE_RESOURCE_IDS: Azure DNS zone resource ids, separated by commas or white space, each once. */

@@ -54,7 +54,7 @@ describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the preprovision ho
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-hooks-${landingZone}-`));
     sandbox = await startSandbox({ stateDir, withHost: false, landingZone });
     arm = armClient(sandbox.endpoints.armUrl, new Deployer(), { scope: ARM_SCOPE, fetch: sandboxFetch(sandbox.ca.certPem) });
-    env = { AZURE_ENV_NAME: 'certbot-e2e', AZURE_SUBSCRIPTION_ID: SANDBOX_SUBSCRIPTION, AZURE_LOCATION: 'westeurope', APPGW_ID: sandbox.arm.gatewayId };
+    env = { AZURE_ENV_NAME: 'certbot-e2e', AZURE_SUBSCRIPTION_ID: SANDBOX_SUBSCRIPTION, AZURE_LOCATION: 'westeurope', APPGW_ID: sandbox.arm.gatewayId, AZURE_ALLOWED_HOSTNAMES: 'www.contoso.example,*.contoso.example' };
   });
   afterAll(async () => {
     await sandbox?.stop();
@@ -111,6 +111,15 @@ describe.each<LandingZone>(['hub-and-spoke', 'waf-policy'])('the preprovision ho
     expect((await refusal(preprovision({ ...env, AZURE_DNS_ZONE_RESOURCE_IDS: inMissingGroup }, arm))).message).toMatch(/^Cannot read the Azure DNS zone .* \(ResourceGroupNotFound: Resource group 'rg-gone' could not be found\.\)/);
     // dns-01 with no zone to write in is refused before ARM is asked anything about zones.
     expect((await refusal(preprovision({ ...env, ACME_CHALLENGE_TYPE: 'dns-01' }, arm))).message).toMatch(/ACME_CHALLENGE_TYPE is dns-01 but AZURE_DNS_ZONE_RESOURCE_IDS lists no Azure DNS zone/);
+  });
+
+  it('asks the deployer to choose AllowedHostnames (unset would mean any name) and refuses a list the app would refuse', async () => {
+    const unset = { ...env };
+    delete unset.AZURE_ALLOWED_HOSTNAMES;
+    expect((await refusal(preprovision(unset, arm))).message).toMatch(/^AZURE_ALLOWED_HOSTNAMES is not set\. .*azd env set AZURE_ALLOWED_HOSTNAMES ''/);
+    expect((await refusal(preprovision({ ...env, AZURE_ALLOWED_HOSTNAMES: 'www.contoso.example, https://bad' }, arm))).message).toMatch(/^AZURE_ALLOWED_HOSTNAMES: Setting AllowedHostnames lists "https:\/\/bad"/);
+    // Explicitly empty: any name, the deployer's choice.
+    await expect(preprovision({ ...env, AZURE_ALLOWED_HOSTNAMES: '' }, arm)).resolves.toBeDefined();
   });
 
   it("names ARM's answer when the gateway cannot be read", async () => {

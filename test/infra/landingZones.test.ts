@@ -47,7 +47,7 @@ function gatewayBody(id: string, options: { sku: string; subnet: string; publicI
   };
 }
 
-const baseEnv = { AZURE_SUBSCRIPTION_ID: APP_SUB, AZURE_LOCATION: 'westeurope', APPGW_HTTP_SETTINGS_NAME: 'https-settings', APPGW_BACKEND_NAME: 'backend' };
+const baseEnv = { AZURE_SUBSCRIPTION_ID: APP_SUB, AZURE_LOCATION: 'westeurope', APPGW_HTTP_SETTINGS_NAME: 'https-settings', APPGW_BACKEND_NAME: 'backend', AZURE_ALLOWED_HOSTNAMES: '*.contoso.com' };
 
 const singleGroup: LandingZone = (() => {
   const gateway = gatewayBody(net(APP_SUB, 'rg-appgw', 'applicationGateways', 'appgw'), {
