@@ -44,6 +44,7 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
     maxParallel: config.maxParallelIssuances,
     ...(dns01.length ? { dns01Hostnames: dns01 } : {}),
     ...(grouped.length ? { additionalNames: Object.fromEntries(grouped.map((c) => [c.hostname, c.names.slice(1)])) } : {}),
+    ...(config.selfSignedFallback ? { selfSignedFallback: true as const } : {}),
   };
   return startClaimed(client, request, context, claimed, Orchestrators.AddMultipleCertificates, { instanceId, input, hostnames: allNames });
 }

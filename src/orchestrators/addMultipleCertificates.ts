@@ -6,10 +6,13 @@ import { instanceIdFor } from '../domain/requests';
 import { StepStatus } from '../domain/status';
 import { decodeFailure } from '../domain/stepError';
 import { Activities, Orchestrators } from '../functions/names';
-import type { DeferredIssuance, IssuanceResult } from './addCertificate';
+import type { DeferredIssuance, IssuanceResult, SelfSignedStandIn } from './addCertificate';
+import type { SelfSignedFallbackOutcome } from '../activities/selfSignedFallback';
+import type { HttpsBinding } from '../domain/gatewayPlan';
+import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, claimOrFail, failedWith, failOrchestration, notify, notifySuccess, releaseClaims, Step, wait } from './steps';
+import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, notify, notifySuccess, releaseClaims, Step, StepFailure, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -36,6 +39,8 @@ export interface MultipleInput {
    * Absent on a batch request, and on runs started before the flag, which therefore count as issued.
    */
   renewal?: true;
+  /** SelfSignedFallback was on when the batch started: its new hostnames that fail get a self-signed stand-in in the batch's gateway write. */
+  selfSignedFallback?: true;
 }
 
 export interface HostnameOutcome {
@@ -46,6 +51,8 @@ export interface HostnameOutcome {
   message?: string;
   detail?: string;
   failedStep?: string;
+  /** SelfSignedFallback: whether a self-signed stand-in went on the listener after the failure. */
+  selfSignedFallback?: SelfSignedStandIn;
 }
 
 /** At most this many failures are listed in customStatus; the output lists every hostname. */
@@ -62,7 +69,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, renewal } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, renewal, selfSignedFallback } = context.df.getInput<MultipleInput>();
   // What the batch holds: every name of every certificate.
   const allNames = hostnames.flatMap((hostname) => [hostname, ...(additionalNames[hostname] ?? [])]);
   const batchInstanceId = context.df.instanceId;
@@ -138,9 +145,17 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
   }
 
   const succeeded = outcomes.filter((o) => o.status === 'Completed');
-  if (issued.length > 0) {
+  // SelfSignedFallback: the failed new hostnames' stand-ins go into the same one gateway write.
+  const standIns = selfSignedFallback === true && renewal !== true ? yield* selfSignedStandIns(context, outcomes, additionalNames) : [];
+  if (issued.length > 0 || standIns.length > 0) {
     publish('ConfigureApplicationGatewayStep');
-    const change = yield* requestGatewayChange(context, issued.map((r) => r.binding));
+    const change = yield* requestGatewayChange(context, [...issued.map((r) => r.binding), ...standIns.map((s) => s.binding)]);
+    for (const { outcome, binding } of standIns) {
+      const refused = !change.ok || (change.refused ?? []).some((x) => x.hostname === binding.hostname);
+      outcome.selfSignedFallback = refused
+        ? { bound: false, detail: `The gateway did not take the self-signed stand-in: ${change.error?.code ?? 'refused'}.` }
+        : { bound: true, certificateName: binding.name, detail: 'A self-signed certificate is on the listener until issuance succeeds; browsers warn on it.' };
+    }
     if (!change.ok) {
       const code = change.error?.code ?? 'ApplicationGatewayUpdateFailed';
       for (const outcome of succeeded) {
@@ -210,6 +225,33 @@ export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: Hostname
     progress: { done: count('Completed'), failed: count('Failed'), issuing: count('Issuing'), queued: count('Queued'), total: outcomes.length },
     failures: failedInOrder.slice(-LISTED_FAILURES).map((o) => ({ hostname: o.hostname, error: o.error })),
   };
+}
+
+/**
+ * The self-signed stand-ins (Key Vault makes each) for the batch's failed hostnames that the
+ * fallback applies to; a hostname with a certificate of its own gets none, and a failure making
+ * one is noted on its outcome without changing its code.
+ */
+function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOutcome[], additionalNames: Record<string, string[]>): Step<{ outcome: HostnameOutcome; binding: HttpsBinding }[]> {
+  const standIns: { outcome: HostnameOutcome; binding: HttpsBinding }[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status !== 'Failed' || !outcome.error || !selfSignedFallbackApplies(outcome.error, (outcome.failedStep ?? 'CreateCertificateStep') as StepStatus)) continue;
+    const names = [outcome.hostname, ...(additionalNames[outcome.hostname] ?? [])];
+    try {
+      const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}) });
+      if ('disabled' in made) return [];
+      if ('kept' in made) {
+        outcome.selfSignedFallback = { bound: false, detail: `Not bound: the hostname has a certificate of its own (${made.kept}), which a stand-in never replaces.` };
+        continue;
+      }
+      const binding: HttpsBinding = { hostname: outcome.hostname, ...(names.length > 1 ? { hostnames: names } : {}), name: made.certificate.name, keyVaultSecretId: made.certificate.secretId, refresh: true };
+      standIns.push({ outcome, binding });
+    } catch (error) {
+      const info = error instanceof StepFailure ? error.info : asStepError(error);
+      outcome.selfSignedFallback = { bound: false, detail: `The self-signed stand-in failed: ${info.code}: ${info.detail}` };
+    }
+  }
+  return standIns;
 }
 
 /** A failed child's record, in the one failure encoding; anything else is an internal error. */

@@ -91,4 +91,21 @@ describe('SelfSignedFallback=true', () => {
     expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'acme' });
     await sandbox.pebble.dns.clearA(hostname);
   });
+
+  it('puts a batch\'s stand-ins into its one gateway write beside what it issued', async () => {
+    const [bad, good] = ['batch-standin.contoso.example', 'batch-good.contoso.example'];
+    await sandbox.pebble.dns.addA(bad, '192.0.2.10');
+    const started = await post(sandbox, 'AddMultipleCertificatesFunctions_HttpStart', { hostnames: [{ hostname: bad }, { hostname: good }] });
+    expect(started.status).toBe(202);
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 240_000);
+    expect(final.runtimeStatus).toBe('Failed');
+    const outcomes = (failureRecord(final.output) as unknown as { hostnames: { hostname: string; status: string; error: string | null; selfSignedFallback?: { bound: boolean } }[] }).hostnames;
+    expect(outcomes.find((o) => o.hostname === bad)).toMatchObject({ status: 'Failed', error: 'HostnameNotResolvingToApplicationGateway', selfSignedFallback: { bound: true } });
+    expect(outcomes.find((o) => o.hostname === good)).toMatchObject({ status: 'Completed' });
+    expect(outcomes.find((o) => o.hostname === good)).not.toHaveProperty('selfSignedFallback');
+    expect((await served(bad)).issuer).toBe(bad);
+    expect((await served(good)).authorized).toBe(true);
+    expect(await rowOf(sandbox, bad)).toMatchObject({ source: 'self-signed', gateway: { listener: true, rule: true } });
+    await sandbox.pebble.dns.clearA(bad);
+  });
 });
