@@ -193,7 +193,8 @@ export class KeyVaultAdapter {
    * `kept` says what it has. Idempotent: a self-signed version an earlier attempt made is reused,
    * and a create of one still in progress is waited for.
    */
-  async createSelfSignedFallback(hostname: string, names: string[] = [hostname]): Promise<{ created: IssuedCertificate } | { kept: CertificateSource }> {
+  /** `challengeType`: how the real certificate is to be proven (the renewal timer issues it so). */
+  async createSelfSignedFallback(hostname: string, names: string[] = [hostname], challengeType?: 'dns-01'): Promise<{ created: IssuedCertificate } | { kept: CertificateSource }> {
     const name = certificateNameFor(hostname);
     const policy: CertificatePolicy = {
       issuerName: 'Self',
@@ -217,7 +218,8 @@ export class KeyVaultAdapter {
         return { created: this.describe(existing) };
       }
       const create = async (): Promise<void> => {
-        await (await this.certificates.beginCreateCertificate(name, policy, { tags: { hostname, source: 'self-signed' } })).pollUntilDone();
+        const tags: CertificateTags = { hostname, source: 'self-signed', ...(challengeType ? { challengeType } : {}) };
+        await (await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } })).pollUntilDone();
       };
       try {
         await create();
@@ -225,7 +227,7 @@ export class KeyVaultAdapter {
         if ((error as { statusCode?: number }).statusCode !== 409 || isNameBusy(error)) throw error;
         // 409: soft-deleted (recover, then make it), or a create pending: ours (a retried attempt) is
         // waited for; an ACME create left by a run is replaced, as a new run would replace it.
-        if (await this.recoverIfDeleted(name)) return this.createSelfSignedFallback(hostname, names);
+        if (await this.recoverIfDeleted(name)) return this.createSelfSignedFallback(hostname, names, challengeType);
         const operation = await this.certificates.getCertificateOperation(name);
         if (operation.getOperationState().certificateOperation?.issuerName?.toLowerCase() === 'self') await operation.pollUntilDone();
         else {

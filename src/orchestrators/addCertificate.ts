@@ -230,7 +230,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
     const code = (error instanceof StepFailure ? error.info : asStepError(error)).code;
     // Still holding the names: the stand-in's gateway write is this run's.
-    const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names) : undefined;
+    const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names, dns01) : undefined;
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
     return yield* failOrchestration(context, error, { failedStep: step, hostname, ...(standIn ? { selfSignedFallback: standIn } : {}) }, !deferred);
@@ -242,9 +242,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
  * gets its listener and rule, so the name answers HTTPS (with a warning) until issuance succeeds.
  * What happened goes into the failure record; a failure here never hides the issuance's own.
  */
-function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string, names: string[]): Step<SelfSignedStandIn | undefined> {
+function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string, names: string[], dns01: boolean): Step<SelfSignedStandIn | undefined> {
   try {
-    const outcome = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname, ...(names.length > 1 ? { names } : {}) });
+    const outcome = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname, ...(names.length > 1 ? { names } : {}), ...(dns01 ? { challengeType: 'dns-01' } : {}) });
     if ('disabled' in outcome) return undefined;
     if ('kept' in outcome) return { bound: false, detail: `Not bound: the hostname has a certificate of its own (${outcome.kept}), which a stand-in never replaces.` };
     const { certificate } = outcome;

@@ -146,7 +146,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
 
   const succeeded = outcomes.filter((o) => o.status === 'Completed');
   // SelfSignedFallback: the failed new hostnames' stand-ins go into the same one gateway write.
-  const standIns = selfSignedFallback === true && renewal !== true ? yield* selfSignedStandIns(context, outcomes, additionalNames) : [];
+  const standIns = selfSignedFallback === true && renewal !== true ? yield* selfSignedStandIns(context, outcomes, additionalNames, dns01Hostnames) : [];
   if (issued.length > 0 || standIns.length > 0) {
     publish('ConfigureApplicationGatewayStep');
     const change = yield* requestGatewayChange(context, [...issued.map((r) => r.binding), ...standIns.map((s) => s.binding)]);
@@ -232,13 +232,13 @@ export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: Hostname
  * fallback applies to; a hostname with a certificate of its own gets none, and a failure making
  * one is noted on its outcome without changing its code.
  */
-function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOutcome[], additionalNames: Record<string, string[]>): Step<{ outcome: HostnameOutcome; binding: HttpsBinding }[]> {
+function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOutcome[], additionalNames: Record<string, string[]>, dns01Hostnames: string[]): Step<{ outcome: HostnameOutcome; binding: HttpsBinding }[]> {
   const standIns: { outcome: HostnameOutcome; binding: HttpsBinding }[] = [];
   for (const outcome of outcomes) {
     if (outcome.status !== 'Failed' || !outcome.error || !selfSignedFallbackApplies(outcome.error, (outcome.failedStep ?? 'CreateCertificateStep') as StepStatus)) continue;
     const names = [outcome.hostname, ...(additionalNames[outcome.hostname] ?? [])];
     try {
-      const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}) });
+      const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}), ...(dns01Hostnames.includes(outcome.hostname) ? { challengeType: 'dns-01' } : {}) });
       if ('disabled' in made) return [];
       if ('kept' in made) {
         outcome.selfSignedFallback = { bound: false, detail: `Not bound: the hostname has a certificate of its own (${made.kept}), which a stand-in never replaces.` };

@@ -50,7 +50,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       continue;
     }
     try {
-      if (await holdForRun(client, claims, config, runId, certificate.names, daysLeft(certificate, now), unmerged)) {
+      if (await holdForRun(client, claims, config, runId, certificate.names, daysLeft(certificate, now), unmerged, standIn)) {
         due.push(certificate.hostname);
         if (certificate.challengeType === 'dns-01') dns01.push(certificate.hostname);
         // A certificate for several names is renewed for the same names.
@@ -87,6 +87,7 @@ async function holdForRun(
   names: string[],
   daysLeftNow: number,
   unmerged: PendingOperationInfo | undefined,
+  standIn = false,
 ): Promise<boolean> {
   const [hostname] = names;
   const last = await instanceStatus(client, instanceIdFor(hostname));
@@ -107,7 +108,9 @@ async function holdForRun(
     await postNotice(config, {
       kind: 'overdue',
       code: 'RenewalOverdue',
-      message: `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,
+      message: standIn
+        ? "The hostname still has only its self-signed stand-in (SelfSignedFallback): its last issuance failed; see that instance's output. This run tries again."
+        : `The certificate expires in ${daysLeftNow} days and its last renewal failed; see that instance's output.`,
       hostname,
       instanceId: instanceIdFor(hostname),
     });

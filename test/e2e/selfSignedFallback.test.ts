@@ -9,6 +9,7 @@ import { scaledGateway } from '../support/scaledGateway';
 interface Row {
   hostname: string;
   source: string;
+  challengeType: string | null;
   state: string;
   nextRenewal: string | null;
   gateway: { listener: boolean; rule: boolean };
@@ -69,6 +70,16 @@ describe('SelfSignedFallback=true', () => {
     expect(real.authorized).toBe(true);
     expect(real.issuer).not.toBe(hostname);
     expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'acme', state: 'valid', gateway: { listener: true, rule: true } });
+  });
+
+  it('keeps a DNS-01 request\'s challenge type on its stand-in, so the timer proves the real one the same way', async () => {
+    const hostname = 'www.tailspin.example';
+    const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname, challengeType: 'dns-01' }] });
+    expect(started.status).toBe(202);
+    const { final } = await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000);
+    // No Azure DNS zone holds tailspin.example.
+    expect(failureRecord(final.output)).toMatchObject({ code: 'DnsZoneNotFound', selfSignedFallback: { bound: true } });
+    expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'self-signed', challengeType: 'dns-01' });
   });
 
   it('never puts a stand-in over a certificate the hostname has', async () => {
