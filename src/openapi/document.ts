@@ -102,7 +102,7 @@ export const openApiDocument: OpenApiDocument = {
   },
   servers: [{ url: '/api', description: 'The function app\'s HTTP route prefix (host.json default).' }],
   tags: [
-    { name: 'certificates', description: 'Issue, import, list, renew and remove certificates.' },
+    { name: 'certificates', description: 'Issue, import, list, renew, revoke and remove certificates.' },
     { name: 'operations', description: 'Running and finished operations.' },
     { name: 'meta', description: 'The dashboard and this document.' },
   ],
@@ -171,6 +171,21 @@ export const openApiDocument: OpenApiDocument = {
         description: 'The issuing orchestration again, proven the way it was first proven, for the same names. No body.',
         tags: ['certificates'],
         parameters: [hostnameParameter],
+        responses: { ...starterResponses('BusyOrImported'), '404': useResponse('NotManaged') },
+      },
+    },
+    '/certificates/{hostname}/revoke': {
+      post: {
+        operationId: 'RevokeCertificate',
+        summary: 'Revoke one certificate with the CA',
+        description:
+          'Runs RevokeCertificateFunctions (`revocation-<hostname>`): revokes the current ACME certificate through the account key and records the revocation on its Key Vault version (the list shows it). `keyCompromise` and `superseded` then issue a replacement with a new key (AddCertificateFunctions as a sub-orchestration, `certificate-<hostname>`) and bind it. Output `{hostname, revoked: {serialNumber, reason, at, alreadyRevoked}, replacement: {version, serialNumber, notAfter} | null}`. An imported certificate is refused (409): its own CA revokes it.',
+        tags: ['certificates'],
+        parameters: [hostnameParameter],
+        requestBody: jsonBody('RevokeCertificateRequest', 'The reason.', {
+          keyCompromise: { summary: 'The key leaked: revoke and replace', value: { reason: 'keyCompromise' } },
+          cessationOfOperation: { summary: 'The site is retired: revoke only', value: { reason: 'cessationOfOperation' } },
+        }),
         responses: { ...starterResponses('BusyOrImported'), '404': useResponse('NotManaged') },
       },
     },
