@@ -45,7 +45,7 @@ export function parseRevocationRequest(body: unknown): Parsed<{ reason: Revocati
   const { reason } = body as Record<string, unknown>;
   if (reason === undefined) return { ok: false, errors: [{ field: 'reason', reason: `is required: one of ${choices}` }] };
   if (!isRevocationReason(reason)) {
-    const said = typeof reason === 'string' ? `"${reason.slice(0, 40)}"` : `a ${Array.isArray(reason) ? 'list' : typeof reason}`;
+    const said = typeof reason === 'string' ? `"${reason.slice(0, 40)}"` : reason === null ? 'null' : `a ${Array.isArray(reason) ? 'list' : typeof reason}`;
     return { ok: false, errors: [{ field: 'reason', reason: `is ${said}; must be one of ${choices} (the RFC 5280 reasons Let's Encrypt accepts from a subscriber)` }] };
   }
   return { ok: true, value: { reason } };
