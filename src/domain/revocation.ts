@@ -1,5 +1,3 @@
-import type { Parsed } from './requests';
-
 /**
  * Revocation reasons: the RFC 5280 section 5.3.1 CRLReason names a subscriber may give. Let's
  * Encrypt's documentation (https://letsencrypt.org/docs/revoking/) and Boulder
@@ -37,6 +35,9 @@ export function isRevocationReason(value: unknown): value is RevocationReason {
 export function replacesCertificate(reason: RevocationReason): boolean {
   return reason === 'keyCompromise' || reason === 'superseded';
 }
+
+/** requests.ts' Parsed, spelled out: this module stays free of Node imports, as the dashboard imports it. */
+type Parsed<T> = { ok: true; value: T } | { ok: false; errors: { field: string; reason: string }[] };
 
 /** `{"reason": "<CRLReason name>"}`; the reason is required (an empty or absent body names it). */
 export function parseRevocationRequest(body: unknown): Parsed<{ reason: RevocationReason }> {
