@@ -1,11 +1,13 @@
 import fs from 'node:fs';
+import https from 'node:https';
+import * as acme from 'acme-client';
 import os from 'node:os';
 import path from 'node:path';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate, ServedCertificate } from '../../sandbox/tlsCheck';
-import { certificateNameFor } from '../../src/azure/keyVault';
+import { certificateNameFor, toPem } from '../../src/azure/keyVault';
 import { failureRecord, issueOne, pollToEnd, post, SandboxCredential, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
@@ -110,6 +112,21 @@ describe('revocation', () => {
     expect((again.final.output as { revoked: { alreadyRevoked: boolean } }).revoked.alreadyRevoked).toBe(true);
   }, 300_000);
 
+  it('a revocation whose record could not be written is retried, and the CA\'s alreadyRevoked counts as done', async () => {
+    const hostname = 'retried.revoke.example';
+    await issue(hostname);
+    const before = await served(hostname);
+    const revocations = sandbox.counters.get('acme', 'revokeCert');
+    // Key Vault refuses the tag write (503) through the SDK's own retries: the step fails after the CA revoked.
+    sandbox.faults.arm({ service: 'keyvault', status: 503, retryAfterSeconds: 1, count: 4, match: `PATCH /certificates/${certificateNameFor(hostname)}/` });
+    const { final } = await revokeToEnd(hostname, 'unspecified');
+    expect(final.runtimeStatus).toBe('Completed');
+    expect(sandbox.counters.get('acme', 'revokeCert') - revocations).toBe(2);
+    expect((final.output as { revoked: Record<string, unknown> }).revoked).toEqual(expect.objectContaining({ serialNumber: before.serialNumber, reason: 'unspecified', alreadyRevoked: true }));
+    expect(await sandbox.acme.certificateStatus(before.serialNumber)).toEqual(expect.objectContaining({ Status: 'Revoked', Reason: 0 }));
+    expect((await listed(hostname))?.revoked).toEqual(expect.objectContaining({ reason: 'unspecified' }));
+  }, 300_000);
+
   it('refuses a bad reason with 400 naming reason, an unknown hostname with 404, an imported certificate with 409; nothing starts', async () => {
     const imported = 'imported.revoke.example';
     const pair = sandbox.ca.issueServerCert([imported]);
@@ -160,6 +177,23 @@ describe('revocation', () => {
     expect(await sandbox.acme.certificateStatus(before.serialNumber)).toEqual(expect.objectContaining({ Status: 'Revoked' }));
     expect((await listed(hostname))?.revoked).toEqual(expect.objectContaining({ reason: 'keyCompromise', serialNumber: before.serialNumber }));
   }, 300_000);
+
+  it('the sandbox CA refuses, as Boulder does, a reason Let\'s Encrypt does not take from a subscriber', async () => {
+    const hostname = 'strict.revoke.example';
+    await issue(hostname);
+    const options = { disableChallengeResourceVerification: true, tlsOptions: { ca: sandbox.ca.certPem } } as object;
+    const account = await new SecretClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), options).getSecret('acme-account-key');
+    const issued = await new CertificateClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), options).getCertificate(certificateNameFor(hostname));
+    const pem = toPem('CERTIFICATE', Buffer.from(issued.cer!));
+    acme.axios.defaults.httpsAgent = new https.Agent({ ca: sandbox.ca.certPem });
+    const client = new acme.Client({ directoryUrl: sandbox.acme.directoryUrl, accountKey: account.value!, accountUrl: account.properties.tags!.accountUrl });
+    // affiliationChanged (3): Pebble 2.4 would take it.
+    await expect(client.revokeCertificate(pem, { reason: 3 })).rejects.toThrow(/disallowed revocation reason: 3/);
+    const serial = (await served(hostname)).serialNumber;
+    expect((await sandbox.acme.certificateStatus(serial))?.Status).toBe('Valid');
+    await client.revokeCertificate(pem, { reason: 4 });
+    expect(await sandbox.acme.certificateStatus(serial)).toEqual(expect.objectContaining({ Status: 'Revoked', Reason: 4 }));
+  });
 
   it('keeps the ACME account key and the certificates\' private keys out of every history, input, output and log line', async () => {
     const secrets = new SecretClient(sandbox.endpoints.keyVaultUrl, new SandboxCredential(), { disableChallengeResourceVerification: true, tlsOptions: { ca: sandbox.ca.certPem } } as object);
