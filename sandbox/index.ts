@@ -312,7 +312,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     stoppers.push(pebble.stop);
     lateDns.dns = pebble.dns;
-    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer });
+    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer, managementUrl: pebble.managementUrl });
     stoppers.push(acme.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.

@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 
 /** What a TLS client sees on the gateway for a hostname (SNI), verified against the given roots. */
@@ -8,6 +9,8 @@ export interface ServedCertificate {
   validTo: string;
   serialNumber: string;
   subjectAltName: string;
+  /** SHA-256 of the certificate's SubjectPublicKeyInfo (DER), hex: which key the gateway serves. */
+  publicKeySha256: string;
   authorized: boolean;
   authorizationError?: string;
 }
@@ -24,6 +27,7 @@ export function fetchServedCertificate(port: number, servername: string, ca: str
         validTo: peer.valid_to,
         serialNumber: peer.serialNumber,
         subjectAltName: peer.subjectaltname ?? '',
+        publicKeySha256: createHash('sha256').update(new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' })).digest('hex'),
         authorized: socket.authorized && !authorizationError,
         authorizationError,
       });

@@ -45,7 +45,7 @@ function matches(row: CertificateRow, filter: string): boolean {
 }
 
 /** The managed certificates: sortable by column, filtered by any name, state or failure code. */
-export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row: CertificateRow) => void; onRemove: (row: CertificateRow) => void }) {
+export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row: CertificateRow) => void; onRevoke: (row: CertificateRow) => void; onRemove: (row: CertificateRow) => void }) {
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; ascending: boolean }>({ key: 'hostname', ascending: true });
   const rows = useMemo(() => {
@@ -96,6 +96,12 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
               <td data-label="State">
                 <span class={`state state--${row.state}`}>{row.state}</span>
                 {row.overdue && <span class="state state--overdue"> overdue</span>}
+                {row.revoked && (
+                  <span class="state state--revoked" title={`Serial ${row.revoked.serialNumber}, revoked ${row.revoked.at}`}>
+                    {' '}
+                    revoked ({row.revoked.reason})
+                  </span>
+                )}
                 {row.pendingOperation && <span class="hint"> ({row.pendingOperation.status})</span>}
               </td>
               <td data-label="Expires">
@@ -120,6 +126,11 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
                 {row.source !== 'import' && (
                   <button type="button" onClick={() => props.onRenew(row)} aria-label={`Renew ${row.hostname}`}>
                     Renew
+                  </button>
+                )}
+                {row.source === 'acme' && row.version !== null && (
+                  <button type="button" class="danger" onClick={() => props.onRevoke(row)} aria-label={`Revoke ${row.hostname}`}>
+                    Revoke
                   </button>
                 )}
                 <button type="button" class="danger" onClick={() => props.onRemove(row)} aria-label={`Remove ${row.hostname}`}>

@@ -99,6 +99,8 @@ export interface CertificateRow {
   renewalWindow: { start: string; end: string } | null;
   gateway: { listener: boolean; rule: boolean };
   lastFailure?: LastFailure | null;
+  /** The current version was revoked through the app. */
+  revoked?: { reason: string; at: string; serialNumber: string } | null;
 }
 
 export interface StatusLinks {
@@ -124,6 +126,9 @@ export function issue(entries: EntryRequest[]): Promise<StatusLinks> {
 }
 
 export const renew = (hostname: string): Promise<StatusLinks> => call('POST', `certificates/${encodeURIComponent(hostname)}/renew`);
+
+/** keyCompromise and superseded also replace the certificate (src/domain/revocation.ts). */
+export const revoke = (hostname: string, reason: string): Promise<StatusLinks> => call('POST', `certificates/${encodeURIComponent(hostname)}/revoke`, { reason });
 
 export const remove = (hostname: string, purge: boolean): Promise<StatusLinks> =>
   call('DELETE', `certificates/${encodeURIComponent(hostname)}${purge ? '?purge=true' : ''}`);

@@ -1,15 +1,30 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, listCertificates, remove, renew, SIGN_IN_URL, storedKey, storeKey, takeKeyFromFragment, type CertificateRow, type StatusLinks } from './api';
+import { ApiError, listCertificates, remove, renew, revoke, SIGN_IN_URL, storedKey, storeKey, takeKeyFromFragment, type CertificateRow, type StatusLinks } from './api';
 import { CertificateTable } from './CertificateTable';
 import { ConfirmDialog } from './ConfirmDialog';
 import { IssueForm } from './IssueForm';
 import { Operation, type OperationRef } from './Operation';
 import type { ChallengeType } from './steps';
+import { replacesCertificate, RevocationReasonNames, type RevocationReason } from '../src/domain/revocation';
 
 const REFRESH_MS = 30_000;
 
-type Pending = { kind: 'renew' | 'remove'; row: CertificateRow };
+type Pending = { kind: 'renew' | 'revoke' | 'remove'; row: CertificateRow };
+
+const DIALOG = {
+  renew: { title: (hostname: string) => `Renew ${hostname} now?`, confirm: 'Renew now' },
+  revoke: { title: (hostname: string) => `Revoke ${hostname}?`, confirm: 'Revoke' },
+  remove: { title: (hostname: string) => `Remove ${hostname}?`, confirm: 'Remove' },
+} as const;
+
+/** What each reason is for (Let's Encrypt's revoking page), and what the app does besides revoking. */
+const REASON_TEXT: Record<RevocationReason, string> = {
+  unspecified: 'unspecified: none of the others applies. Revokes only.',
+  keyCompromise: 'keyCompromise: the private key may be known to someone else. Revokes, then replaces it with a new key on the gateway.',
+  superseded: 'superseded: a new certificate replaces it. Revokes, then issues that replacement (new key) and binds it.',
+  cessationOfOperation: 'cessationOfOperation: the site is being retired or the names are no longer yours. Revokes only.',
+};
 
 function AccessPanel({ onChange, needed }: { onChange: () => void; needed: boolean }) {
   const [key, setKey] = useState(storedKey());
@@ -41,6 +56,7 @@ function App() {
   const [operations, setOperations] = useState<OperationRef[]>([]);
   const [pending, setPending] = useState<Pending | undefined>();
   const [purge, setPurge] = useState(false);
+  const [reason, setReason] = useState<RevocationReason>('keyCompromise');
   const [actionError, setActionError] = useState<string | undefined>();
 
   const refresh = useCallback(async () => {
@@ -77,9 +93,9 @@ function App() {
     setPending(undefined);
     setActionError(undefined);
     try {
-      const links = kind === 'renew' ? await renew(row.hostname) : await remove(row.hostname, purge);
-      if (kind === 'renew') follow(`Renew ${row.hostname}`, links, row.hostnames.length === 1 ? (row.challengeType ?? 'http-01') : undefined);
-      else follow(`Remove ${row.hostname}`, links);
+      if (kind === 'renew') follow(`Renew ${row.hostname}`, await renew(row.hostname), row.hostnames.length === 1 ? (row.challengeType ?? 'http-01') : undefined);
+      else if (kind === 'revoke') follow(`Revoke ${row.hostname} (${reason})`, await revoke(row.hostname, reason));
+      else follow(`Remove ${row.hostname}`, await remove(row.hostname, purge));
     } catch (error) {
       setActionError(error instanceof ApiError ? `${error.title}: ${error.detail}` : 'The request could not be sent.');
     }
@@ -124,6 +140,10 @@ function App() {
             <CertificateTable
               rows={rows}
               onRenew={(row) => setPending({ kind: 'renew', row })}
+              onRevoke={(row) => {
+                setReason('keyCompromise');
+                setPending({ kind: 'revoke', row });
+              }}
               onRemove={(row) => {
                 setPurge(false);
                 setPending({ kind: 'remove', row });
@@ -136,13 +156,29 @@ function App() {
       </main>
       {pending && (
         <ConfirmDialog
-          title={pending.kind === 'renew' ? `Renew ${pending.row.hostname} now?` : `Remove ${pending.row.hostname}?`}
-          confirmLabel={pending.kind === 'renew' ? 'Renew now' : 'Remove'}
+          title={DIALOG[pending.kind].title(pending.row.hostname)}
+          confirmLabel={DIALOG[pending.kind].confirm}
           onConfirm={() => void confirm()}
           onCancel={() => setPending(undefined)}
         >
           {pending.kind === 'renew' ? (
             <p>A new certificate is requested from the CA for {pending.row.hostnames.join(', ')} and bound to the gateway.</p>
+          ) : pending.kind === 'revoke' ? (
+            <>
+              <p>The CA revokes the current certificate for {pending.row.hostnames.join(', ')}; this cannot be undone.</p>
+              <label for="revoke-reason">Reason</label>
+              <select id="revoke-reason" value={reason} onChange={(event) => setReason((event.target as HTMLSelectElement).value as RevocationReason)} aria-describedby="revoke-reason-hint">
+                {RevocationReasonNames.map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+              <p id="revoke-reason-hint" class="hint">
+                {REASON_TEXT[reason]}
+                {!replacesCertificate(reason) && ' The gateway keeps serving the revoked certificate until it is renewed or removed.'}
+              </p>
+            </>
           ) : (
             <>
               <p>The HTTPS listener and routing rule for {pending.row.hostnames.join(', ')} leave the gateway, and the certificate is deleted from Key Vault (recoverable while soft-deleted).</p>

@@ -62,8 +62,29 @@ export interface AcmeProxy {
   caaRefusals: CaaRefusal[];
   /** For tests: how many CAA checks the proxy made (not in `counters`, whose `acme` counts are summed as requests). */
   readonly caaChecks: number;
+  /** For tests: what Pebble's management API says of a certificate (serial in hex); undefined when it knows none. */
+  certificateStatus(serialHex: string): Promise<CertificateStatus | undefined>;
   stop(): Promise<void>;
 }
+
+/**
+ * Pebble 2.4.0's GET /cert-status-by-serial/<hex> answer (wfe/wfe.go handleCertStatusBySerial):
+ * Status "Valid" or "Revoked"; Reason and RevokedAt only for a revoked one (Reason only if given).
+ */
+export interface CertificateStatus {
+  Status: 'Valid' | 'Revoked';
+  Serial: string;
+  Certificate: string;
+  Reason?: number;
+  RevokedAt?: string;
+}
+
+/**
+ * The revocation reasons Let's Encrypt takes from a subscriber: Boulder revocation/reasons.go
+ * UserAllowedReasons (unspecified, keyCompromise, superseded, cessationOfOperation). Pebble 2.4
+ * takes 0-10 but 7 (wfe.go processRevocation), kinder than the CA it stands in for.
+ */
+const USER_ALLOWED_REVOCATION_REASONS = [0, 1, 4, 5];
 
 export async function startAcmeProxy(options: {
   ca: SandboxCa;
@@ -76,6 +97,8 @@ export async function startAcmeProxy(options: {
   caaIdentity?: string;
   /** Replaces the DNS lookups (tests). */
   caaLookup?: CaaLookup;
+  /** Pebble's management API (certificateStatus). */
+  managementUrl?: string;
 }): Promise<AcmeProxy> {
   const upstream = new URL(options.upstreamDirectoryUrl);
   const agent = new https.Agent({ ca: options.ca.certPem, keepAlive: true });
@@ -182,6 +205,11 @@ export async function startAcmeProxy(options: {
         caaRefusal = decision.refusal;
       }
       if (resource === 'finalize' && typeof jws.payload?.csr === 'string') csrCommonNames.push(commonNamesOf(jws.payload.csr));
+      // Boulder refuses a reason outside its user set with badRevocationReason (wfe.go revokeCertBySubscriberKey, RFC 8555 section 7.6).
+      const revocationReason = resource === 'revokeCert' ? jws.payload?.reason : undefined;
+      if (revocationReason !== undefined && !USER_ALLOWED_REVOCATION_REASONS.includes(Number(revocationReason))) {
+        return sendProblem(400, 'urn:ietf:params:acme:error:badRevocationReason', `disallowed revocation reason: ${String(revocationReason)}`);
+      }
       const replaces = resource === 'newOrder' && typeof jws.payload?.replaces === 'string' ? jws.payload.replaces : undefined;
       if (replaces) {
         const identifiers = ((jws.payload?.identifiers ?? []) as { value?: string }[]).map((i) => String(i.value));
@@ -223,6 +251,22 @@ export async function startAcmeProxy(options: {
     caaRefusals: caa.refusals,
     get caaChecks() {
       return caa.checks;
+    },
+    certificateStatus: async (serialHex) => {
+      if (!options.managementUrl) throw new Error('The ACME proxy was started without Pebble\'s management URL.');
+      // Pebble parses the serial as a big integer (base 16): leading zeros and case do not matter.
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get(`${options.managementUrl}/cert-status-by-serial/${serialHex}`, { agent }, (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+          })
+          .on('error', reject);
+      });
+      if (reply.status === 404) return undefined;
+      if (reply.status !== 200) throw new Error(`Pebble's cert-status-by-serial answered HTTP ${reply.status}`);
+      return JSON.parse(reply.body) as CertificateStatus;
     },
     stop: () =>
       new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import * as acme from 'acme-client';
 import type { Challenge, OrderCreateRequest } from 'acme-client/types/rfc8555';
 import { CertbotConfig, ChallengeType } from '../domain/config';
-import { CertbotError } from '../domain/errors';
+import { CertbotError, ErrorCode } from '../domain/errors';
 import type { BlobLock } from '../azure/blobLock';
 import { KeyVaultAdapter } from '../azure/keyVault';
 import { fromAzureError } from '../azure/restErrors';
@@ -260,6 +260,25 @@ export class AcmeSession {
     return this.snapshotOrder(finalized);
   }
 
+  /**
+   * revokeCert (RFC 8555 section 7.6), signed with the account key (the account that ordered it).
+   * `alreadyRevoked` from the CA is the outcome wanted, so it is success ('alreadyRevoked'): a
+   * retried step, or a certificate revoked by other means. Any other refusal the CA explains
+   * (unauthorized, badRevocationReason, malformed) is AcmeRevocationFailed with its words; rate
+   * limits and outages keep their own codes (and their Retry-After).
+   */
+  async revoke(certificatePem: string, reasonCode: number): Promise<'revoked' | 'alreadyRevoked'> {
+    try {
+      await this.exchange('revokeCert', () => this.client.revokeCertificate(certificatePem, { reason: reasonCode }));
+      return 'revoked';
+    } catch (error) {
+      if (this.lastProblem?.type === ALREADY_REVOKED) return 'alreadyRevoked';
+      // (Without a problem document the failure is acme-client's own: AcmeOrderFailed, said of revokeCert.)
+      if (error instanceof CertbotError && !KEEPS_ITS_CODE.has(error.code)) throw new CertbotError('AcmeRevocationFailed', error.detail, error.retryAfterSeconds, error.transient);
+      throw error;
+    }
+  }
+
   /** The issued chain, leaf first, as PEM blocks. */
   async downloadChain(order: OrderSnapshot): Promise<string[]> {
     const pem = await this.exchange('certificate', () =>
@@ -268,6 +287,10 @@ export class AcmeSession {
     return acme.crypto.splitPemChain(pem);
   }
 }
+
+const ALREADY_REVOKED = 'urn:ietf:params:acme:error:alreadyRevoked';
+/** Failures of a revocation that mean what they mean for any request (wait, or fix the account); the rest is the revocation's. */
+const KEEPS_ITS_CODE = new Set<ErrorCode>(['AcmeRateLimited', 'CertificateAuthorityUnavailable', 'AcmeAccountFailed']);
 
 const REPLACES_REFUSED = new Set(['urn:ietf:params:acme:error:alreadyReplaced', 'urn:ietf:params:acme:error:malformed']);
 

@@ -69,6 +69,17 @@ export interface ManagedCertificate {
   challengeType?: 'dns-01';
   /** Every DNS name the certificate holds (its subjectAltName), `hostname` first. */
   names: string[];
+  /** This version's serial number (hex, as the CA and TLS clients show it). */
+  serialNumber: string;
+  /** Set once this app revoked this version (its tags, see recordRevocation). */
+  revoked?: RevocationRecord;
+}
+
+/** A revocation as recorded on the version it revoked: reason and time, in the version's tags. */
+export interface RevocationRecord {
+  reason: string;
+  /** ISO 8601. */
+  at: string;
 }
 
 export interface CertificateTags {
@@ -466,6 +477,35 @@ export class KeyVaultAdapter {
     }
   }
 
+  /**
+   * One issued version of a certificate as a PEM leaf (public: a certificate, never its key), with
+   * its tags, or undefined when that version is not there (deleted, or never issued).
+   */
+  async issuedVersion(name: string, version: string): Promise<{ certificatePem: string; serialNumber: string; tags: Record<string, string> } | undefined> {
+    try {
+      const certificate = await this.certificates.getCertificateVersion(name, version);
+      if (!certificate.cer) return undefined;
+      const der = Buffer.from(certificate.cer);
+      return { certificatePem: toPem('CERTIFICATE', der), serialNumber: new X509Certificate(der).serialNumber, tags: { ...certificate.properties.tags } };
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
+  /**
+   * Records a revocation on the version it revoked, as two tags beside the ones it has (a PATCH
+   * replaces a version's whole tag set: https://learn.microsoft.com/rest/api/keyvault/certificates/update-certificate),
+   * so the list shows it for as long as that version is the current one.
+   */
+  async recordRevocation(name: string, version: string, tags: Record<string, string>, revocation: RevocationRecord): Promise<void> {
+    try {
+      await this.certificates.updateCertificateProperties(name, version, { tags: { ...tags, revocationReason: revocation.reason, revokedAt: revocation.at } });
+    } catch (error) {
+      throw fromAzureError('Key Vault', error, kvCodes);
+    }
+  }
+
   /** The current version of a certificate, as the gateway will use it. */
   async current(name: string): Promise<IssuedCertificate> {
     try {
@@ -582,12 +622,20 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     names: namesOf(tags?.hostname ?? '', x509),
+    serialNumber: x509.serialNumber,
   };
+  const revoked = revocationOf(tags);
+  if (revoked) managed.revoked = revoked;
   if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
   if (tags?.challengeType === 'dns-01') managed.challengeType = 'dns-01';
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;
+}
+
+/** The revocation recorded in a version's tags (recordRevocation), if any. */
+export function revocationOf(tags: Record<string, string> | undefined): RevocationRecord | undefined {
+  return tags?.revocationReason && tags.revokedAt ? { reason: tags.revocationReason, at: tags.revokedAt } : undefined;
 }
 
 /** The certificate's DNS names, `hostname` first, the others in the certificate's order (CAs may sort them). */

@@ -59,6 +59,13 @@ export async function renew(session: Session, hostname: string, flags: WaitFlags
   return afterStart(session, links, { instanceId: links.id, hostnames: [canonical(hostname)], batch: false }, flags);
 }
 
+/** POST .../revoke {reason}: keyCompromise and superseded also replace the certificate (followed like a renewal). */
+export async function revoke(session: Session, hostname: string, flags: WaitFlags & { reason: string }): Promise<ExitCodeValue> {
+  const answer = await session.client.call('POST', `/api/certificates/${encodeURIComponent(hostname)}/revoke`, { reason: flags.reason });
+  const links = answer.body as Links;
+  return afterStart(session, links, { instanceId: links.id, hostnames: [canonical(hostname)], batch: false }, flags);
+}
+
 export async function remove(session: Session, hostname: string, flags: WaitFlags & { purge: boolean }): Promise<ExitCodeValue> {
   const answer = await session.client.call('DELETE', `/api/certificates/${encodeURIComponent(hostname)}${flags.purge ? '?purge=true' : ''}`);
   const links = answer.body as Links;

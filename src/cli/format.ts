@@ -21,6 +21,8 @@ export interface ListedCertificate {
   nextRenewal: string | null;
   overdue: boolean;
   gateway?: { listener: boolean; rule: boolean };
+  /** The current version was revoked through the app (POST .../revoke). */
+  revoked?: { reason: string; at: string; serialNumber: string } | null;
 }
 
 const day = (iso: string | null): string => (iso ? iso.slice(0, 10) : '-');
@@ -31,7 +33,7 @@ export function certificatesTable(certificates: ListedCertificate[]): string {
     ['HOSTNAME', 'STATE', 'SOURCE', 'CHALLENGE', 'EXPIRES', 'DAYS', 'RENEWAL', 'GATEWAY', 'NAMES'],
     certificates.map((c) => [
       c.hostname,
-      c.state,
+      c.revoked ? `${c.state}, revoked (${c.revoked.reason})` : c.state,
       c.source,
       c.challengeType ?? '-',
       day(c.expiresOn),

@@ -9,6 +9,7 @@ import * as commands from './commands';
 import { CliError, EXIT_CODES_HELP, ExitCode, ExitCodeValue } from './exitCodes';
 import { Output } from './output';
 import { Redactor } from './redact';
+import { RevocationReasonNames } from '../domain/revocation';
 
 interface GlobalOptions {
   endpoint?: string;
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<ExitCodeValue> {
   let json = argv.includes('--json');
 
   const program = new Command('appgw-certbot')
-    .description('Operate an appgw-certbot function app: issue, list, renew and remove certificates, and follow operations.')
+    .description('Operate an appgw-certbot function app: issue, list, renew, revoke and remove certificates, and follow operations.')
     .exitOverride()
     // Each command's --help shows the connection options too (settings are inherited by subcommands).
     .configureHelp({ showGlobalOptions: true })
@@ -102,6 +103,16 @@ export async function run(argv: string[]): Promise<ExitCodeValue> {
       .argument('<hostname>', 'the certificate\'s hostname (its first name)'),
   ).action(async (hostname: string, options: commands.WaitFlags, command: Command) => {
     exitCode = await commands.renew(session(command), hostname, options);
+  });
+
+  waitOptions(
+    program
+      .command('revoke')
+      .description('revoke a certificate with the CA; keyCompromise and superseded also replace it with a new key on the gateway, the other reasons leave the revoked one served until it is renewed or removed')
+      .argument('<hostname>', 'the certificate\'s hostname (its first name)')
+      .addOption(new Option('--reason <reason>', 'the RFC 5280 reason').choices(RevocationReasonNames).makeOptionMandatory()),
+  ).action(async (hostname: string, options: commands.WaitFlags & { reason: string }, command: Command) => {
+    exitCode = await commands.revoke(session(command), hostname, options);
   });
 
   waitOptions(

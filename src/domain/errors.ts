@@ -23,6 +23,8 @@ export const ErrorMessages = {
     'The Certificate Authority could not validate hostname ownership. Read the CA detail, fix what it names (DNS, connectivity to port 80), then retry.',
   AcmeOrderFailed:
     'The Certificate Authority did not issue the certificate. Read the CA detail, then retry.',
+  AcmeRevocationFailed:
+    "The Certificate Authority did not revoke the certificate. Read the CA detail: a certificate from another CA or ACME account (AcmeEndpoint changed since it was issued) must be revoked with that CA's client or account; otherwise retry the revocation.",
   AcmeAccountFailed:
     'The ACME account could not be created or used. Check AcmeEndpoint and AcmeAccountEmail, and any terms the CA requires.',
   CertificateAuthorityUnavailable:

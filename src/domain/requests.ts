@@ -182,6 +182,11 @@ export function removalInstanceIdFor(hostname: string): string {
   return operationInstanceId('removal-', hostname);
 }
 
+/** A hostname's revocation runs under its own id too (a replacement it issues runs as `instanceIdFor`). */
+export function revocationInstanceIdFor(hostname: string): string {
+  return operationInstanceId('revocation-', hostname);
+}
+
 /** The timer's renewal run: one per timer run (its time, to the second). */
 export function renewalRunInstanceId(now: Date): string {
   return `renewals-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;

@@ -20,6 +20,7 @@ export const StepMessages = {
   DeleteDnsTxtRecordStep: 'Deleting the verification TXT record from Azure DNS.',
   ConfigureApplicationGatewayStep: 'Configuring Application Gateway to use the new certificate.',
   ImportCertificateStep: 'Importing certificate.',
+  RevokeCertificateStep: 'Revoking the certificate with the Certificate Authority.',
   Completed: 'Certbot function successfully completed.',
   Failed: 'An error has occured. Check error.',
 } as const;

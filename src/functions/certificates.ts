@@ -4,10 +4,12 @@ import { guarded } from '../http/guarded';
 import { apiAuthLevel } from './httpAuth';
 import { listCertificates } from '../http/listCertificates';
 import { purgeOldHistory } from '../timers/purgeHistory';
-import { removeCertificate, renewNow } from '../http/certificateLifecycle';
+import { removeCertificate, renewNow, revokeCertificate } from '../http/certificateLifecycle';
 import { renewDueCertificates } from '../timers/renewDueCertificates';
 import { deleteCertificate } from '../activities/certificateLookup';
 import { removeCertificateOrchestrator } from '../orchestrators/removeCertificate';
+import { revokeCertificateOrchestrator } from '../orchestrators/revokeCertificate';
+import { revokeCertificate as revokeAcmeCertificate } from '../activities/revocation';
 import { Activities, Orchestrators } from './names';
 
 app.http('ListCertificates', {
@@ -49,3 +51,14 @@ app.http('RemoveCertificate', {
 
 df.app.orchestration(Orchestrators.RemoveCertificate, removeCertificateOrchestrator);
 df.app.activity(Activities.DeleteCertificate, { handler: deleteCertificate });
+
+app.http('RevokeCertificate', {
+  route: 'certificates/{hostname}/revoke',
+  methods: ['POST'],
+  authLevel: apiAuthLevel('write'),
+  extraInputs: [df.input.durableClient()],
+  handler: guarded(revokeCertificate, { access: 'write' }),
+});
+
+df.app.orchestration(Orchestrators.RevokeCertificate, revokeCertificateOrchestrator);
+df.app.activity(Activities.RevokeCertificate, { handler: revokeAcmeCertificate });

@@ -4,6 +4,7 @@ export const Orchestrators = {
   AddMultipleCertificates: 'AddMultipleCertificatesFunctions',
   AddCertificateWithPrivateKey: 'AddCertificateWithPrivateKeyFunctions',
   RemoveCertificate: 'RemoveCertificateFunctions',
+  RevokeCertificate: 'RevokeCertificateFunctions',
 } as const;
 
 export const Activities = {
@@ -32,6 +33,7 @@ export const Activities = {
   NotifyFailure: 'NotifyFailure',
   NotifySuccess: 'NotifySuccess',
   DeleteCertificate: 'DeleteKeyVaultCertificate',
+  RevokeCertificate: 'RevokeAcmeCertificate',
   ClaimHostnames: 'ClaimHostnames',
   ReleaseHostnames: 'ReleaseHostnames',
 } as const;

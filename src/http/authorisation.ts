@@ -3,7 +3,7 @@
  * host has already checked the function key (authLevel 'function') and every key holder may read
  * and write, as before. With AppServiceAuthentication the routes are anonymous to the host and App
  * Service Authentication (Entra ID) stands in front: a caller without a principal gets 401, reads
- * need any signed-in principal, writes (issue, import, renew, remove) need the app role
+ * need any signed-in principal, writes (issue, import, renew, revoke, remove) need the app role
  * ApiWriterRole (default Certificates.Write) in the principal's roles.
  */
 import type { ApiAuthenticationConfig } from '../domain/config';
@@ -41,7 +41,7 @@ export function authorise(settings: ApiAuthenticationConfig, access: ApiAccess, 
       caller: describePrincipal(principal),
       status: 403,
       title: 'Forbidden',
-      detail: `Issuing, importing, renewing and removing certificates needs the app role ${settings.writerRole}, which this caller does not have; an owner of the API's app registration can assign it (Enterprise applications, Users and groups).`,
+      detail: `Issuing, importing, renewing, revoking and removing certificates needs the app role ${settings.writerRole}, which this caller does not have; an owner of the API's app registration can assign it (Enterprise applications, Users and groups).`,
       requiredRole: settings.writerRole,
     };
   }

@@ -5,10 +5,13 @@ import { isInProgress } from '../durable/instances';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { normaliseHostname } from '../domain/hostname';
 import { allowListErrors } from '../domain/allowList';
-import { removalInstanceIdFor } from '../domain/requests';
+import { FieldError, removalInstanceIdFor, revocationInstanceIdFor } from '../domain/requests';
+import { parseRevocationRequest, replacesCertificate } from '../domain/revocation';
 import { Orchestrators } from '../functions/names';
 import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
+import type { RevocationInput } from '../orchestrators/revokeCertificate';
+import { readJsonBody } from './body';
 import { configOrError, isConfig } from './configuration';
 import { busyResponse, claimHostnames, startClaimed, startIssuance } from './inProgress';
 import { dependencyProblem, invalidRequest, problemResponse } from './problem';
@@ -75,4 +78,55 @@ export async function removeCertificate(request: HttpRequest, context: Invocatio
   if (!claimed.ok) return claimed.response;
   const input: RemovalInput = { hostname, certificateName, purge: purgeParam === 'true', ...(names.length > 1 ? { names } : {}) };
   return startClaimed(client, request, context, claimed, Orchestrators.RemoveCertificate, { instanceId, input, hostnames: names });
+}
+
+/**
+ * POST /api/certificates/{hostname}/revoke {reason}: revoke the current ACME certificate with the
+ * CA (RevokeCertificateFunctions); keyCompromise and superseded also replace it with a new key and
+ * bind that (src/domain/revocation.ts). An imported certificate is another CA's to revoke (409).
+ * The allow-list guards issuance: it applies when the reason replaces the certificate, and a name
+ * taken off it may still be revoked without a replacement.
+ */
+export async function revokeCertificate(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const config = configOrError(context);
+  if (!isConfig(config)) return config;
+  const verdict = normaliseHostname(request.params.hostname, { wildcard: true });
+  const body = await readJsonBody(request);
+  const parsed = body.ok ? parseRevocationRequest(body.value) : body;
+  const errors: FieldError[] = [...(verdict.ok ? [] : [{ field: 'hostname', reason: verdict.reason }]), ...(parsed.ok ? [] : parsed.errors)];
+  if (!verdict.ok || !parsed.ok) return invalidRequest(errors);
+  const hostname = verdict.hostname;
+  const { reason } = parsed.value;
+  if (replacesCertificate(reason)) {
+    const refused = allowListErrors(config.allowedHostnames, [{ field: 'hostname', hostname }]);
+    if (refused.length) return invalidRequest(refused.map((e) => ({ ...e, reason: `${e.reason} (${reason} replaces the certificate; cessationOfOperation or unspecified revoke it without a new one)` })));
+  }
+  let input: RevocationInput;
+  try {
+    const managed = await new KeyVaultAdapter(config).findManaged(hostname);
+    if (!managed) return problemResponse(404, 'Not managed', `No issued certificate for ${hostname} is managed here, so there is none to revoke.`);
+    if (managed.source === 'import') {
+      return problemResponse(409, 'Imported certificate', `${hostname} uses a certificate you imported: this app cannot revoke what another CA issued; ask that CA to revoke it.`, undefined, { code: 'HostnameHasImportedCertificate' });
+    }
+    // A SelfSignedFallback stand-in was issued by no CA: there is nothing to revoke (remove it, or renew to replace it).
+    if (managed.source === 'self-signed') return problemResponse(409, 'Self-signed stand-in', `${hostname} has only its self-signed stand-in, which no CA issued, so there is nothing to revoke; renew it to issue the real certificate, or remove it.`);
+    input = {
+      hostname,
+      certificateName: managed.name,
+      version: managed.version,
+      reason,
+      ...(managed.names.length > 1 ? { names: managed.names } : {}),
+      ...(managed.challengeType ? { challengeType: managed.challengeType } : {}),
+    };
+  } catch (error) {
+    context.error(`Revoke ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
+    return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
+  }
+  const names = input.names ?? [hostname];
+  const client = df.getClient(context);
+  const instanceId = revocationInstanceIdFor(hostname);
+  if (await isInProgress(client, instanceId)) return busyResponse(client, request, [{ hostname, holder: instanceId }]);
+  const claimed = await claimHostnames(client, request, context, config, names, instanceId);
+  if (!claimed.ok) return claimed.response;
+  return startClaimed(client, request, context, claimed, Orchestrators.RevokeCertificate, { instanceId, input, hostnames: names });
 }

@@ -71,6 +71,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
         renewalWindow: advice ? { start: advice.window.start.toISOString(), end: advice.window.end.toISOString() } : null,
         gateway: { listener: !!listener, rule: !!rule },
         lastFailure,
+        revoked: issued?.revoked ? { ...issued.revoked, serialNumber: issued.serialNumber } : null,
       };
     });
     return { status: 200, jsonBody: body };

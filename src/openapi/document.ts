@@ -44,6 +44,10 @@ const responses: Record<string, Response> = {
     description: 'Another operation holds a hostname, or a hostname holds an imported certificate (refused before any order).',
     content: { 'application/problem+json': { schema: { anyOf: [ref('BusyProblem'), ref('ImportedProblem')] } } },
   },
+  RevokeConflict: {
+    description: 'Another operation holds the hostname, it holds an imported certificate (its own CA revokes it), or only its self-signed stand-in (SelfSignedFallback), which no CA issued.',
+    content: { 'application/problem+json': { schema: { anyOf: [ref('BusyProblem'), ref('ImportedProblem'), ref('SelfSignedProblem')] } } },
+  },
   NotManaged: problem('No certificate for the hostname is managed here.'),
   Misconfigured: problem('The function app is misconfigured: the detail goes to its log, or names an invalid ApiAuthentication setting (`code` ConfigurationInvalid).'),
   DependencyRefused: problem('Key Vault, Storage or the gateway refused: a permission to grant is named with its `code`.'),
@@ -51,7 +55,7 @@ const responses: Record<string, Response> = {
 };
 
 /** The answers every operation that starts an orchestration shares. */
-const starterResponses = (conflict: 'Busy' | 'BusyOrImported'): Operation['responses'] => ({
+const starterResponses = (conflict: 'Busy' | 'BusyOrImported' | 'RevokeConflict'): Operation['responses'] => ({
   '202': useResponse('Accepted'),
   '400': useResponse('InvalidRequest'),
   '401': useResponse('Unauthorized'),
@@ -102,7 +106,7 @@ export const openApiDocument: OpenApiDocument = {
   },
   servers: [{ url: '/api', description: 'The function app\'s HTTP route prefix (host.json default).' }],
   tags: [
-    { name: 'certificates', description: 'Issue, import, list, renew and remove certificates.' },
+    { name: 'certificates', description: 'Issue, import, list, renew, revoke and remove certificates.' },
     { name: 'operations', description: 'Running and finished operations.' },
     { name: 'meta', description: 'The dashboard and this document.' },
   ],
@@ -172,6 +176,21 @@ export const openApiDocument: OpenApiDocument = {
         tags: ['certificates'],
         parameters: [hostnameParameter],
         responses: { ...starterResponses('BusyOrImported'), '404': useResponse('NotManaged') },
+      },
+    },
+    '/certificates/{hostname}/revoke': {
+      post: {
+        operationId: 'RevokeCertificate',
+        summary: 'Revoke one certificate with the CA',
+        description:
+          'Runs RevokeCertificateFunctions (`revocation-<hostname>`): revokes the current ACME certificate through the account key and records the revocation on its Key Vault version (the list shows it). `keyCompromise` and `superseded` then issue a replacement with a new key (AddCertificateFunctions as a sub-orchestration, `certificate-<hostname>`) and bind it. Output `{hostname, revoked: {serialNumber, reason, at, alreadyRevoked}, replacement: {version, serialNumber, notAfter} | null}`. An imported certificate is refused (409): its own CA revokes it.',
+        tags: ['certificates'],
+        parameters: [hostnameParameter],
+        requestBody: jsonBody('RevokeCertificateRequest', 'The reason.', {
+          keyCompromise: { summary: 'The key leaked: revoke and replace', value: { reason: 'keyCompromise' } },
+          cessationOfOperation: { summary: 'The site is retired: revoke only', value: { reason: 'cessationOfOperation' } },
+        }),
+        responses: { ...starterResponses('RevokeConflict'), '404': useResponse('NotManaged') },
       },
     },
     '/certificates/{hostname}': {

@@ -8,6 +8,7 @@ import { ErrorMessages } from '../domain/errors';
 import { MAX_NAMES_PER_CERTIFICATE } from '../domain/requests';
 import type { CertificateState } from '../domain/renewal';
 import { StepMessages } from '../domain/status';
+import { RevocationReasonNames } from '../domain/revocation';
 import { CONTRACT_LINKS } from '../http/checkStatus';
 import type { Schema } from './types';
 
@@ -67,6 +68,17 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     required: ['hostnames'],
     properties: { hostnames: { type: 'array', items: ref('HostnameEntry'), minItems: 1, maxItems: 1, description: 'Exactly one hostname.' } },
+  },
+  RevokeCertificateRequest: {
+    type: 'object',
+    required: ['reason'],
+    properties: {
+      reason: {
+        type: 'string',
+        enum: RevocationReasonNames,
+        description: 'An RFC 5280 CRLReason Let\'s Encrypt accepts from a subscriber. `keyCompromise` and `superseded` also replace the certificate with a new key and bind it; `cessationOfOperation` and `unspecified` revoke only (the gateway serves the revoked certificate until it is renewed or removed).',
+      },
+    },
   },
   AddMultipleCertificatesRequest: {
     type: 'object',
@@ -176,7 +188,7 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     required: [
       'hostname', 'source', 'hostnames', 'challengeType', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
-      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure',
+      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure', 'revoked',
     ],
     additionalProperties: false,
     properties: {
@@ -214,6 +226,13 @@ export const schemas: Record<string, Schema> = {
         additionalProperties: false,
         properties: { listener: { type: 'boolean' }, rule: { type: 'boolean' } },
       },
+      revoked: nullable({
+        type: 'object',
+        description: 'The current version was revoked through this app (POST /certificates/{hostname}/revoke); null otherwise. A revocation that replaced the certificate leaves the new version current, so this is null again then.',
+        required: ['reason', 'at', 'serialNumber'],
+        additionalProperties: false,
+        properties: { reason: { type: 'string', enum: RevocationReasonNames }, at: dateTime, serialNumber: { type: 'string', description: 'The revoked certificate\'s serial number (hex).' } },
+      }),
       lastFailure: nullable({
         type: 'object',
         description: 'The hostname\'s own last run (certificate-<hostname>: a single-hostname request or renew-now, or a batch\'s or the renewal timer\'s part for the name up to the Key Vault merge) when it failed; null when it did not fail, is running, or its history was purged. A batch\'s gateway step and imports report under their own instances.',
@@ -296,6 +315,10 @@ export const schemas: Record<string, Schema> = {
         },
       },
     ],
+  },
+  SelfSignedProblem: {
+    description: 'The hostname has only its self-signed stand-in (SelfSignedFallback), which no CA issued: nothing to revoke.',
+    allOf: [ref('Problem'), { type: 'object', properties: { status: { const: 409 }, title: { const: 'Self-signed stand-in' } } }],
   },
   ImportedProblem: {
     description: 'The hostname holds an imported certificate, which ACME never replaces (`HostnameHasImportedCertificate`).',

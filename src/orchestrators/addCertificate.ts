@@ -212,9 +212,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter, ...(dns01 ? { pointsAtGateway } : {}) };
     }
     report('ConfigureApplicationGatewayStep');
-    yield* applyGatewayChangeOrFail(context, [binding]);
-    const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
-    if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
+    yield* bindAndConfirm(context, binding, issued.serialNumber, gatewayIps);
 
     yield* releaseClaims(context, names);
     yield* notifySuccess(context, {
@@ -262,6 +260,17 @@ export interface SelfSignedStandIn {
   certificateName?: string;
   notAfter?: string;
   detail: string;
+}
+
+/**
+ * ConfigureApplicationGatewayStep for one certificate: bind it (through the one gateway writer)
+ * and confirm the gateway serves it, or fail with the code that says why not. Also the end of a
+ * revocation's replacement, whose issuance runs deferred (src/orchestrators/revokeCertificate.ts).
+ */
+export function* bindAndConfirm(context: OrchestrationContext, binding: HttpsBinding, serialNumber: string, gatewayIps?: string[]): Step<void> {
+  yield* applyGatewayChangeOrFail(context, [binding]);
+  const [notLive] = yield* confirmServed(context, [{ binding, serialNumber }], gatewayIps);
+  if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 }
 
 /** The validation file must not outlive a failure; a failing delete must not hide the first error. */

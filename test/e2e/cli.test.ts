@@ -71,9 +71,9 @@ describe('the appgw-certbot CLI against the sandbox', () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Usage: appgw-certbot/);
-    for (const command of ['issue', 'list', 'status', 'renew', 'remove']) expect(top.stdout).toContain(command);
+    for (const command of ['issue', 'list', 'status', 'renew', 'revoke', 'remove']) expect(top.stdout).toContain(command);
     expect(top.stdout).toContain('APPGW_CERTBOT_KEY');
-    for (const command of ['issue', 'list', 'status', 'renew', 'remove']) {
+    for (const command of ['issue', 'list', 'status', 'renew', 'revoke', 'remove']) {
       const help = await cli([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`Usage: appgw-certbot ${command}`);
@@ -254,6 +254,18 @@ describe('the appgw-certbot CLI against the sandbox', () => {
     expect(json(run)).toMatchObject({ name: 'AddMultipleCertificatesFunctions', runtimeStatus: 'Completed', hostnames: [{ hostname: 'cli-a.fabrikam.example', status: 'Completed' }] });
     const listed = JSON.parse((await cli(['list', '--json'])).stdout) as { hostname: string; hostnames: string[] }[];
     expect(listed.find((c) => c.hostname === 'cli-a.fabrikam.example')?.hostnames).toEqual(['cli-a.fabrikam.example', 'cli-b.fabrikam.example']);
+  });
+
+  it('revokes a certificate with --reason; the list shows it; a reason the CA refuses is refused before any request', async () => {
+    const refused = await cli(['revoke', 'cli-a.fabrikam.example', '--reason', 'affiliationChanged']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/unspecified, keyCompromise, superseded, cessationOfOperation/);
+    expect((await cli(['revoke', 'cli-a.fabrikam.example'])).code).toBe(2);
+    const run = await cli(['revoke', 'cli-a.fabrikam.example', '--reason', 'cessationOfOperation', ...fast]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Started revocation-cli-a.fabrikam.example');
+    expect(run.stdout).toContain('✔ cli-a.fabrikam.example: Completed');
+    expect((await cli(['list'])).stdout).toMatch(/cli-a\.fabrikam\.example\s+valid, revoked \(cessationOfOperation\)\s+acme/);
   });
 
   it('removes a certificate: off the gateway, out of the list', async () => {

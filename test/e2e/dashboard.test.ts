@@ -12,6 +12,7 @@ interface Listed {
   hostname: string;
   version: string | null;
   lastFailure: { code: string; failedStep: string | null; record: Record<string, unknown> } | null;
+  revoked?: { reason: string } | null;
 }
 
 /**
@@ -192,6 +193,28 @@ describe('the dashboard in a browser', () => {
     await page.locator(`tr[data-hostname="${hostname}"]`).waitFor({ state: 'detached', timeout: 30_000 });
     expect((await listed()).map((c) => c.hostname)).not.toContain(hostname);
   }, 420_000);
+
+  it('revokes from the table with a reason chosen in the confirmation; the row shows the revocation', async () => {
+    const hostname = 'revoked.contoso.example';
+    await open();
+    await page.getByLabel('Hostnames, one per line').fill(hostname);
+    await page.getByRole('button', { name: 'Issue', exact: true }).click();
+    expect(await (await finishedRun(`Issue ${hostname}`)).getByTestId('runtime-status').textContent()).toBe('Completed');
+
+    await (await rowFor(hostname)).getByRole('button', { name: `Revoke ${hostname}` }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('heading').textContent()).toBe(`Revoke ${hostname}?`);
+    // keyCompromise is offered first, and says it replaces the certificate.
+    expect(await dialog.getByLabel('Reason').inputValue()).toBe('keyCompromise');
+    expect(await dialog.locator('#revoke-reason-hint').textContent()).toMatch(/replaces it with a new key/);
+    await dialog.getByLabel('Reason').selectOption('cessationOfOperation');
+    expect(await dialog.locator('#revoke-reason-hint').textContent()).toMatch(/Revokes only\. The gateway keeps serving the revoked certificate/);
+    expect(await seriousViolations()).toEqual([]);
+    await dialog.getByRole('button', { name: 'Revoke' }).click();
+    expect(await (await finishedRun(`Revoke ${hostname} (cessationOfOperation)`)).getByTestId('runtime-status').textContent()).toBe('Completed');
+    await (await rowFor(hostname)).locator('.state--revoked', { hasText: 'revoked (cessationOfOperation)' }).waitFor({ timeout: 30_000 });
+    expect((await listed()).find((c) => c.hostname === hostname)).toMatchObject({ revoked: { reason: 'cessationOfOperation' } });
+  }, 300_000);
 
   it('issues with the keyboard alone', async () => {
     const hostname = 'keyboard.contoso.example';

@@ -95,13 +95,14 @@ describe('the API with App Service Authentication', () => {
     expect((await call('GET', '/api/certificates', { token: appIdUri })).status).toBe(200);
   });
 
-  it('a reader lists, but may not issue, import, renew or remove: 403 problem+json naming the role', async () => {
+  it('a reader lists, but may not issue, import, renew, revoke or remove: 403 problem+json naming the role', async () => {
     expect((await call('GET', '/api/certificates', { token: reader })).status).toBe(200);
     const writes: [string, string, unknown?][] = [
       ['POST', '/api/AddCertificateFunctions_HttpStart', single('reader.contoso.example')],
       ['POST', '/api/AddMultipleCertificatesFunctions_HttpStart', { hostnames: [{ hostname: 'a.contoso.example' }, { hostname: 'b.contoso.example' }] }],
       ['POST', '/api/AddCertificateWithPrivateKeyFunctions_HttpStart', { hostnames: [{ hostname: 'reader.contoso.example', privatekey: 'x', certificate: 'y' }] }],
       ['POST', '/api/certificates/reader.contoso.example/renew'],
+      ['POST', '/api/certificates/reader.contoso.example/revoke', { reason: 'keyCompromise' }],
       ['DELETE', '/api/certificates/reader.contoso.example'],
     ];
     for (const [method, route, body] of writes) {

@@ -113,7 +113,10 @@ describe('the OpenAPI document matches the app', () => {
         const operation = item[method];
         if (!operation || operation.security?.length === 0) continue;
         const urlPath = documentPath.replace('{hostname}', 'www.example.com').replace('{instanceId}', 'certificate-www.example.com');
-        const answer = await checked(method, documentPath, urlPath, { key: false, body: operation.requestBody ? exampleOf(documentPath, 'contract') : undefined });
+        // The contract's example where the operation has one (the starters), else its first (revoke).
+        const examples = operation.requestBody?.content['application/json'].examples ?? {};
+        const body = operation.requestBody ? exampleOf(documentPath, 'contract' in examples ? 'contract' : Object.keys(examples)[0]) : undefined;
+        const answer = await checked(method, documentPath, urlPath, { key: false, body });
         expect(answer.status).toBe(401);
       }
     }
@@ -194,7 +197,7 @@ describe('the OpenAPI document matches the app', () => {
     expect((await checked('post', '/certificates/{hostname}/renew', '/certificates/imported.example.com/renew')).status).toBe(409);
   });
 
-  it('renews and removes as documented: 202, 409 while busy, 404 for a hostname not managed, 400 for bad input', async () => {
+  it('renews, revokes and removes as documented: 202, 409 while busy, 404 for a hostname not managed, 400 for bad input', async () => {
     const renew = '/certificates/{hostname}/renew';
     expect((await checked('post', renew, '/certificates/nobody.example.com/renew')).status).toBe(404);
     expect((await checked('post', renew, '/certificates/bad_host!/renew')).status).toBe(400);
@@ -210,8 +213,20 @@ describe('the OpenAPI document matches the app', () => {
     const removal = await checked('delete', remove, '/certificates/example1.com?purge=true');
     expect(removal.status).toBe(202);
 
-    const [renewed, removed] = await Promise.all([pollChecked(started(renewal).statusQueryGetUri), pollChecked(started(removal).statusQueryGetUri)]);
-    expect([renewed.runtimeStatus, removed.runtimeStatus]).toEqual(['Completed', 'Completed']);
+    const revoke = '/certificates/{hostname}/revoke';
+    const revocationExample = exampleOf(revoke, 'cessationOfOperation');
+    expect((await checked('post', revoke, '/certificates/nobody.example.com/revoke', { body: revocationExample })).status).toBe(404);
+    expect((await checked('post', revoke, '/certificates/shop.example.com/revoke', { body: { reason: 'affiliationChanged' } })).status).toBe(400);
+    expect((await checked('post', revoke, '/certificates/imported.example.com/revoke', { body: revocationExample })).status).toBe(409);
+    expect((await checked('post', revoke, '/certificates/www.example.com/revoke', { body: revocationExample })).status).toBe(409);
+    const revocation = await checked('post', revoke, '/certificates/shop.example.com/revoke', { body: revocationExample });
+    expect(revocation.status).toBe(202);
+
+    const [renewed, removed, revoked] = await Promise.all([started(renewal), started(removal), started(revocation)].map((s) => pollChecked(s.statusQueryGetUri)));
+    expect([renewed.runtimeStatus, removed.runtimeStatus, revoked.runtimeStatus]).toEqual(['Completed', 'Completed', 'Completed']);
+    // The list shows the revocation, in the document's shape.
+    const list = await checked('get', '/certificates', '/certificates');
+    expect((JSON.parse(list.text) as { hostname: string; revoked: unknown }[]).find((c) => c.hostname === 'shop.example.com')?.revoked).toMatchObject({ reason: 'cessationOfOperation' });
   });
 
   it('serves the dashboard files as documented, anonymously', async () => {

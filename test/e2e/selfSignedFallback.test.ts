@@ -59,6 +59,10 @@ describe('SelfSignedFallback=true', () => {
     expect(standIn.subjectAltName).toBe(`DNS:${hostname}`);
     expect(standIn.authorized).toBe(false);
     expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'self-signed', state: 'valid', gateway: { listener: true, rule: true } });
+    // No CA issued it: nothing to revoke.
+    const revoke = await post(sandbox, `certificates/${hostname}/revoke`, { reason: 'keyCompromise' });
+    expect(revoke.status).toBe(409);
+    expect(revoke.body).toMatchObject({ title: 'Self-signed stand-in' });
 
     // DNS fixed: the renewal timer counts the stand-in as due and issues the real certificate.
     await sandbox.pebble.dns.clearA(hostname);
