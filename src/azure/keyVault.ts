@@ -58,6 +58,8 @@ export interface ManagedCertificate {
   renewalCertificateId?: string;
   /** How it was proven (ACME certificates; absent = http-01, as before DNS-01 existed): its renewals prove it the same way. */
   challengeType?: 'dns-01';
+  /** The ACME profile its order named (draft-aaron-acme-profiles); absent: none (the CA's default). Its renewals name the same. */
+  profile?: string;
   /** Every DNS name the certificate holds (its subjectAltName), `hostname` first. */
   names: string[];
 }
@@ -68,6 +70,8 @@ export interface CertificateTags {
   acmeEndpoint?: string;
   /** Set for DNS-01 only (absent = http-01). */
   challengeType?: 'dns-01';
+  /** The ACME profile the order named; absent when none was sent. */
+  profile?: string;
   /** The run that made a pending create (an id the orchestration draws deterministically). */
   run?: string;
 }
@@ -519,6 +523,7 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
   };
   if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
   if (tags?.challengeType === 'dns-01') managed.challengeType = 'dns-01';
+  if (tags?.profile) managed.profile = tags.profile;
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;

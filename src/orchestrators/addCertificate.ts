@@ -29,6 +29,8 @@ export interface DeferredIssuance {
   challengeType?: ChallengeType;
   /** A certificate for several names: the names after `hostname`. */
   additionalNames?: string[];
+  /** The ACME profile the order names (draft-aaron-acme-profiles); absent: none sent. */
+  profile?: string;
 }
 
 /** A request that names its challenge type (the contract's input, a bare hostname, means http-01). */
@@ -36,6 +38,8 @@ export interface IssuanceRequest {
   hostname: string;
   challengeType: ChallengeType;
   additionalNames?: string[];
+  /** The ACME profile the order names, decided by the starter (the request's or AcmeProfile) or the certificate renewed; absent: none sent. */
+  profile?: string;
   /**
    * Started by renew-now: what went live is a renewal (the success notice says `renewed`). Absent
    * on a first request, and on inputs from before the flag, which therefore count as issued.
@@ -74,6 +78,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   const challengeType: ChallengeType = typeof input !== 'string' && 'challengeType' in input && input.challengeType ? input.challengeType : 'http-01';
   const dns01 = challengeType === 'dns-01';
   const additionalNames = typeof input !== 'string' && 'additionalNames' in input ? (input.additionalNames ?? []) : [];
+  const profile = typeof input !== 'string' && 'profile' in input ? input.profile : undefined;
   // Every name of the certificate, the hostname first (the one it is managed by).
   const names = [hostname, ...additionalNames];
   const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
@@ -117,7 +122,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     for (const name of names) yield* callStep(context, Activities.CheckCaaRecords, { hostname: name, validationMethod: challengeType });
 
     report('GetAcmeOrderStep');
-    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}) });
+    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) });
 
     if (order.status === 'pending') {
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
@@ -182,7 +187,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}) },
+      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) },
     );
     pendingCreate = { certificateName, run };
     if (order.status === 'pending' || order.status === 'ready') {

@@ -29,6 +29,8 @@ export interface MultipleInput {
   startDelaySeconds?: number;
   /** The hostnames proven by DNS-01 (the others by http-01). */
   dns01Hostnames?: string[];
+  /** The ACME profile each hostname's order names (draft-aaron-acme-profiles); absent: none sent. */
+  profiles?: Record<string, string>;
   /** Certificates for several names: hostname -> the names after it (each certificate is one hostname of `hostnames`). */
   additionalNames?: Record<string, string[]>;
   /**
@@ -62,7 +64,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, renewal } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, profiles = {}, renewal } = context.df.getInput<MultipleInput>();
   // What the batch holds: every name of every certificate.
   const allNames = hostnames.flatMap((hostname) => [hostname, ...(additionalNames[hostname] ?? [])]);
   const batchInstanceId = context.df.instanceId;
@@ -116,6 +118,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
           hostname: o.hostname,
           deferGatewayConfiguration: true,
           ...(dns01Hostnames.includes(o.hostname) ? { challengeType: 'dns-01' } : {}),
+          ...(profiles[o.hostname] === undefined ? {} : { profile: profiles[o.hostname] }),
           ...(additionalNames[o.hostname]?.length ? { additionalNames: additionalNames[o.hostname] } : {}),
         } satisfies DeferredIssuance,
         o.instanceId,
