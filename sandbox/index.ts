@@ -189,8 +189,11 @@ export interface Sandbox {
   dnsZones: DnsZones;
   dataPlane: GatewayDataPlane;
   host?: HostProcess;
-  /** Kill the durable host (SIGKILL by default) and start it again on the same state. */
-  restartHost(signal?: NodeJS.Signals): Promise<HostProcess>;
+  /**
+   * Kill the durable host (SIGKILL by default) and start it again on the same state; `settings`
+   * changes app settings first (undefined removes one), as an operator's edit restarts the app.
+   */
+  restartHost(signal?: NodeJS.Signals, settings?: Record<string, string | undefined>): Promise<HostProcess>;
   stop(): Promise<void>;
 }
 
@@ -523,8 +526,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dnsZones,
       dataPlane,
       host,
-      restartHost: async (signal = 'SIGKILL') => {
+      restartHost: async (signal = 'SIGKILL', changed = {}) => {
         await host?.kill(signal);
+        for (const [name, value] of Object.entries(changed)) {
+          if (value === undefined) {
+            delete settings[name];
+            delete hostOptions.env[name];
+          } else {
+            settings[name] = value;
+            hostOptions.env[name] = value;
+          }
+        }
         host = await spawnHost({ ...hostOptions, port: host?.port ?? hostOptions.port });
         sandbox.host = host;
         return host;
