@@ -5,7 +5,7 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { Sandbox, startSandbox } from '../../sandbox';
 import { fetchServedCertificate } from '../../sandbox/tlsCheck';
-import { failureRecord, pollToEnd, post, Status } from '../support/sandboxClient';
+import { awaitNewRenewalRun, failureRecord, invokeRenewalTimer, pollToEnd, post, renewalRunIds, Status } from '../support/sandboxClient';
 import { scaledGateway } from '../support/scaledGateway';
 
 /**
@@ -112,6 +112,21 @@ describe('ACME profiles, preferred chain and External Account Binding', () => {
     expect(after.serialNumber).not.toBe(before.serialNumber);
     expect(lifetimeMs(after)).toBe(160 * HOUR_MS - 1000);
     expect((await list()).find((c) => c.hostname === 'short.contoso.example')!.profile).toBe('shortlived');
+  }, 240_000);
+
+  it("the renewal timer renews a certificate under its profile when the CA's ARI window asks", async () => {
+    const before = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'tls.contoso.example', sandbox.acmeRootPem);
+    expect(sandbox.acme.renewalInfo.suggestWindow('tls.contoso.example', { start: new Date(Date.now() - HOUR_MS), end: new Date(Date.now() - 60_000) })).toHaveLength(1);
+    // The app keeps the CA's earlier answer for its Retry-After (RFC 9773 section 4.3): a new process asks again.
+    await sandbox.restartHost('SIGTERM');
+    const runs = await renewalRunIds(sandbox);
+    expect(await invokeRenewalTimer(sandbox)).toBe(202);
+    const run = await awaitNewRenewalRun(sandbox, runs, 180_000);
+    expect(run.runtimeStatus).toBe('Completed');
+    expect(run.input).toMatchObject({ hostnames: ['tls.contoso.example'], profiles: { 'tls.contoso.example': 'tlsserver' } });
+    const after = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'tls.contoso.example', sandbox.acmeRootPem);
+    expect(after.serialNumber).not.toBe(before.serialNumber);
+    expect(lifetimeMs(after)).toBe(45 * DAY_MS - 1000);
   }, 240_000);
 
   it('an AcmeProfile the CA does not offer is refused when used, naming the setting', async () => {
