@@ -181,11 +181,14 @@ export class AcmeSession {
       if (error instanceof CertbotError && error.code === 'AcmeExternalAccountRequired' && !eab) {
         throw new CertbotError('AcmeExternalAccountRequired', `The CA at ${new URL(directoryUrl).origin} requires External Account Binding and AcmeEabKeyId and AcmeEabHmacKeySecretName are not set (${error.detail}).`);
       }
-      if (error instanceof CertbotError && error.code === 'AcmeExternalAccountRequired') {
-        throw new CertbotError('AcmeAccountFailed', `The CA refused the External Account Binding of key id AcmeEabKeyId: check that AcmeEabKeyId and the secret AcmeEabHmacKeySecretName names hold the key id and HMAC key the CA gave, and that they are unused (${error.detail}).`);
-      }
-      if (error instanceof CertbotError && error.code !== 'AcmeOrderFailed') throw error;
-      throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${(error as Error).message}`);
+      // Waiting helps these; anything else the CA says about a newAccount is about the account, not a
+      // challenge (an unknown or wrongly signed binding is `unauthorized`: Pebble wfe.go verifyEAB).
+      if (error instanceof CertbotError && (error.transient || error.code === 'AcmeRateLimited' || error.code === 'CertificateAuthorityUnavailable')) throw error;
+      const detail = error instanceof CertbotError ? error.detail : (error as Error).message;
+      const binding = eab
+        ? ' Check that AcmeEabKeyId and the Key Vault secret AcmeEabHmacKeySecretName names hold the key id and HMAC key the CA gave, and that the CA still accepts them (some CAs take a key once, or for a few days).'
+        : '';
+      throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${detail}.${binding}`);
     }
     return session.client.getAccountUrl();
   }

@@ -162,10 +162,20 @@ describe('ACME profiles, preferred chain and External Account Binding', () => {
     expect(`${record.message} ${record.detail}`).toMatch(/set AcmeEabKeyId to the key id and AcmeEabHmacKeySecretName/);
     expect(refused.customStatus?.error).toBe('AcmeExternalAccountRequired');
 
+    // A wrong HMAC key: the CA refuses the binding, and the answer says which settings to check.
+    await capture();
+    sandbox.keyVault.setSecret('acme-eab-wrong-key', Buffer.alloc(32, 1).toString('base64url'));
+    await sandbox.restartHost('SIGTERM', { AcmeEabKeyId: secondCa.eab.keyId, AcmeEabHmacKeySecretName: 'acme-eab-wrong-key' });
+    const wrong = await run('AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'eab.contoso.example' }] });
+    expect(wrong.runtimeStatus).toBe('Failed');
+    const wrongRecord = failureRecord(wrong.output);
+    expect(wrongRecord.code).toBe('AcmeAccountFailed');
+    expect(wrongRecord.detail).toMatch(/external account binding JWS verification error[\s\S]*Check that AcmeEabKeyId and the Key Vault secret AcmeEabHmacKeySecretName names/);
+
     // The operator stores the CA's HMAC key in Key Vault and names it; the account is created bound, and it issues.
     await capture();
     secondCa.storeEabKey('acme-eab-hmac-key');
-    await sandbox.restartHost('SIGTERM', { AcmeEabKeyId: secondCa.eab.keyId, AcmeEabHmacKeySecretName: 'acme-eab-hmac-key' });
+    await sandbox.restartHost('SIGTERM', { AcmeEabHmacKeySecretName: 'acme-eab-hmac-key' });
     const final = await run('AddCertificateFunctions_HttpStart', { hostnames: [{ hostname: 'eab.contoso.example' }] });
     expect(final.runtimeStatus).toBe('Completed');
     const served = await fetchServedCertificate(sandbox.dataPlane.httpsPort, 'eab.contoso.example', secondCa.rootPem);
@@ -173,7 +183,7 @@ describe('ACME profiles, preferred chain and External Account Binding', () => {
     expect(secondCa.acme.csrCommonNames.flat()).toContain('eab.contoso.example');
   }, 300_000);
 
-  it('keeps the EAB HMAC key out of every status, history, input, output and log line', async () => {
+  it('keeps the EAB HMAC keys (right and wrong) out of every status, history, input, output and log line', async () => {
     const { hmacKey } = sandbox.secondCa!.eab;
     await capture();
     const text = seen.join('\n');
@@ -181,6 +191,7 @@ describe('ACME profiles, preferred chain and External Account Binding', () => {
     expect(text).toContain('AcmeExternalAccountRequired');
     expect(text).not.toContain(hmacKey);
     expect(text).not.toContain(hmacKey.slice(0, 16));
+    expect(text).not.toContain(Buffer.alloc(32, 1).toString('base64url')); // the wrong key tried first
     expect(text).not.toContain(Buffer.from(hmacKey, 'base64url').toString('base64').slice(0, 16));
   });
 });
