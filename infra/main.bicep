@@ -89,6 +89,15 @@ param acmeChallengeType string = 'http-01'
 @description('Resource ids, comma-separated, of the Azure DNS zones (public) the app answers DNS-01 challenges in, in any group or subscription: the app may read each and write its TXT record sets (the _acme-challenge ones it answers with), no other record type. Empty: none.')
 param dnsZoneResourceIds string = ''
 
+@description('ACME profile (draft-aaron-acme-profiles) ordered when a request names none, one the CA lists in its directory\'s meta.profiles (Let\'s Encrypt: classic, tlsserver, shortlived). Empty: none sent, the CA\'s default.')
+param acmeProfile string = ''
+@description('External Account Binding key id the CA gave (ZeroSSL, Google Trust Services, SSL.com...). Empty: no binding. Set with acmeEabHmacKeySecretName.')
+param acmeEabKeyId string = ''
+@description('Name of the Key Vault secret holding the CA\'s EAB HMAC key, stored there by the operator (never an app setting). Empty: no binding.')
+param acmeEabHmacKeySecretName string = ''
+@description('Issuer common name of the topmost certificate of the CA\'s alternate chain to use (Link rel="alternate"). Empty: the CA\'s default chain.')
+param preferredChain string = ''
+
 @description('Empty: create a Key Vault in the app\'s group. Or the resource id of an existing vault (RBAC mode), in any group or subscription; it is never deleted.')
 param existingKeyVaultId string = ''
 @allowed(['default', 'recover'])
@@ -198,6 +207,10 @@ module app 'modules/app.bicep' = {
     appServiceAuthenticationTenantId: appServiceAuthenticationTenantId
     acmeChallengeType: acmeChallengeType
     dnsZoneResourceIds: dnsZoneIds
+    acmeProfile: acmeProfile
+    acmeEabKeyId: acmeEabKeyId
+    acmeEabHmacKeySecretName: acmeEabHmacKeySecretName
+    preferredChain: preferredChain
   }
 }
 

@@ -19,6 +19,8 @@ import { AZURITE_ACCOUNT, AzuriteBlob, startAzurite } from './services/azurite';
 import { StorageGate, startStorageGate } from './services/storageGate';
 import { armAuthorizer, keyVaultAuthorizer, Rbac, SandboxScopes, secretIdScope } from './rbac';
 import { PebbleCa, startPebble } from './services/pebble';
+import { LETS_ENCRYPT_PROFILES, ProfileSpecs } from './services/acmeProfiles';
+import { SecondCa, startSecondCa } from './services/secondCa';
 import { createSandboxCa, SandboxCa } from './tls/ca';
 import { DEFAULT_STATE_CONTAINER } from '../src/domain/config';
 
@@ -72,6 +74,15 @@ export interface SandboxOptions {
   pebbleAlwaysValid?: boolean;
   echoHostOutput?: boolean;
   certificateValidityPeriodSeconds?: number;
+  /** Profiles the CA's directory advertises (default Let's Encrypt's: services/acmeProfiles.ts); false: none. */
+  acmeProfiles?: ProfileSpecs | false;
+  /** Alternate issuance chains of the CA, each under its own root (PEBBLE_ALTERNATE_ROOTS; default 0). */
+  acmeAlternateRoots?: number;
+  /**
+   * A second CA (its own Pebble and ACME proxy, the sandbox's DNS) whose newAccount requires
+   * External Account Binding, as ZeroSSL's or Google's (services/secondCa.ts): `sandbox.secondCa`.
+   */
+  secondCa?: boolean | { alternateRoots?: number; profiles?: ProfileSpecs };
   /** How long a gateway PUT runs on the ARM emulator (default 45000 ms; see emulators/arm.ts). */
   armOperationDelayMs?: number;
   /** Retry-After (seconds) of a gateway PUT's answer and first polls (default 10, the service's). */
@@ -152,6 +163,8 @@ export interface Sandbox {
   pebble: PebbleCa;
   /** The ACME proxy in front of Pebble: its `renewalInfo` is the CA's ARI state (RFC 9773). */
   acme: AcmeProxy;
+  /** The EAB-only second CA (option secondCa): `directoryUrl`, `eab.keyId`, `storeEabKey(secretName)`. */
+  secondCa?: SecondCa;
   azurite: AzuriteBlob;
   /** The Storage front the app and the gateway use: role checks and allowBlobPublicAccess in front of Azurite. */
   storage: StorageGate;
@@ -176,8 +189,11 @@ export interface Sandbox {
   dnsZones: DnsZones;
   dataPlane: GatewayDataPlane;
   host?: HostProcess;
-  /** Kill the durable host (SIGKILL by default) and start it again on the same state. */
-  restartHost(signal?: NodeJS.Signals): Promise<HostProcess>;
+  /**
+   * Kill the durable host (SIGKILL by default) and start it again on the same state; `settings`
+   * changes app settings first (undefined removes one), as an operator's edit restarts the app.
+   */
+  restartHost(signal?: NodeJS.Signals, settings?: Record<string, string | undefined>): Promise<HostProcess>;
   stop(): Promise<void>;
 }
 
@@ -309,11 +325,31 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       httpPort: dataPlane.httpPort,
       certificateValidityPeriodSeconds: options.certificateValidityPeriodSeconds,
       alwaysValid: options.pebbleAlwaysValid,
+      alternateRoots: options.acmeAlternateRoots,
     });
     stoppers.push(pebble.stop);
     lateDns.dns = pebble.dns;
-    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer, managementUrl: pebble.managementUrl });
+    const acme: AcmeProxy = await startAcmeProxy({
+      ca,
+      upstreamDirectoryUrl: pebble.directoryUrl,
+      faults,
+      counters,
+      dnsServer: pebble.dnsServer,
+      managementUrl: pebble.managementUrl,
+      profiles: options.acmeProfiles === false ? undefined : { specs: options.acmeProfiles ?? LETS_ENCRYPT_PROFILES, managementUrl: pebble.managementUrl },
+    });
     stoppers.push(acme.stop);
+    const secondCa = options.secondCa
+      ? await startSecondCa({
+          ca,
+          httpPort: dataPlane.httpPort,
+          dns: pebble,
+          keyVault,
+          certificateValidityPeriodSeconds: options.certificateValidityPeriodSeconds,
+          ...(typeof options.secondCa === 'object' ? options.secondCa : {}),
+        })
+      : undefined;
+    if (secondCa) stoppers.push(secondCa.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.
     // POST /gateway/keyvault-poll: the gateway's four-hourly Key Vault poll, now.
@@ -480,6 +516,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       faults,
       pebble,
       acme,
+      ...(secondCa ? { secondCa } : {}),
       azurite,
       storage,
       rbac: roles,
@@ -490,8 +527,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dnsZones,
       dataPlane,
       host,
-      restartHost: async (signal = 'SIGKILL') => {
+      restartHost: async (signal = 'SIGKILL', changed = {}) => {
         await host?.kill(signal);
+        for (const [name, value] of Object.entries(changed)) {
+          if (value === undefined) {
+            delete settings[name];
+            delete hostOptions.env[name];
+          } else {
+            settings[name] = value;
+            hostOptions.env[name] = value;
+          }
+        }
         host = await spawnHost({ ...hostOptions, port: host?.port ?? hostOptions.port });
         sandbox.host = host;
         return host;

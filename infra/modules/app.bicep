@@ -45,6 +45,13 @@ param useDurableTaskScheduler bool
 param acmeChallengeType string
 @description('Resource ids of the Azure DNS zones the app may write _acme-challenge TXT record sets in (main.bicep assigns it the DNS challenge writer role on each).')
 param dnsZoneResourceIds array
+@description('ACME profile of a request that names none (empty: none sent).')
+param acmeProfile string
+@description('External Account Binding: the CA\'s key id and the Key Vault secret holding its HMAC key (both or neither; empty: none).')
+param acmeEabKeyId string
+param acmeEabHmacKeySecretName string
+@description('Issuer common name of the alternate chain to use (empty: the CA\'s default chain).')
+param preferredChain string
 @description('Client id of the API\'s Entra app registration: App Service Authentication in front of the API (empty: function keys).')
 param appServiceAuthenticationClientId string
 param appServiceAuthenticationTenantId string
@@ -241,6 +248,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'DnsZoneResourceIds', value: join(dnsZoneResourceIds, ',') }
         { name: 'CertificateKeyType', value: certificateKeyType }
         { name: 'AcmeAccountKeySecretName', value: 'acme-account-key' }
+        // Any ACME CA: the profile of a request that names none, External Account Binding (the HMAC
+        // key is a secret in this vault, read with the app's Key Vault Secrets Officer role; never a
+        // setting) and the preferred chain. Empty values mean none.
+        { name: 'AcmeProfile', value: acmeProfile }
+        { name: 'AcmeEabKeyId', value: acmeEabKeyId }
+        { name: 'AcmeEabHmacKeySecretName', value: acmeEabHmacKeySecretName }
+        { name: 'PreferredChain', value: preferredChain }
         { name: 'KeyVaultChallengeResourceVerification', value: 'true' }
         { name: 'Http01ValidationPort', value: '80' }
         { name: 'VerifyServedCertificate', value: 'true' }

@@ -59,6 +59,8 @@ export interface KeyVaultEmulator {
   enablePurgeProtection(): void;
   /** Re-arms throttling (limits, scale, window, Retry-After) or turns it off (false); counts so far are kept. */
   throttle(options: ThrottleOptions | false): void;
+  /** An operator's `az keyvault secret set`: a new version of the secret (no role check: the operator's own access). */
+  setSecret(name: string, value: string, contentType?: string): void;
 }
 
 const VAULT_RESOURCE = 'https://vault.azure.net';
@@ -156,6 +158,10 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       vault.purgeProtection = true;
     },
     throttle: (settings) => throttle.configure(settings),
+    setSecret: (name, value, contentType) => {
+      const reply = secrets.set({ method: 'PUT', path: ['secrets', name], query: new URLSearchParams(), body: { value, ...(contentType ? { contentType } : {}) }, defaultPageSize: 25, vaultUrl } satisfies KvRequest, name);
+      if (reply.status !== 200) throw new Error(`setting secret ${name} failed with ${reply.status}`);
+    },
     certificateVersions: (name) => certificates.live(name)?.versions.filter((v) => v.chainDer.length > 0).map((v) => v.version) ?? [],
     resolveSecret: async (secretId) => {
       const secret = secrets.resolve(secretId);

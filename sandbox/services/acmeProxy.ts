@@ -5,6 +5,7 @@ import { Counters, delay, FaultInjector } from '../faults';
 import { SandboxCa } from '../tls/ca';
 import { CaaLookup, dnsCaaLookup, SANDBOX_CAA_IDENTITY } from './caaCheck';
 import { CaaGate, CaaRefusal } from './caaGate';
+import { ProfileGate, ProfileSpecs } from './acmeProfiles';
 import { RenewalInfoRegistry } from './renewalInfo';
 
 /**
@@ -13,7 +14,8 @@ import { RenewalInfoRegistry } from './renewalInfo';
  * and rewrites Pebble's URLs so clients only see the proxy. Its directory is the app's AcmeEndpoint.
  * It also adds what Pebble 2.4 lacks: ACME Renewal Information (RFC 9773, see renewalInfo.ts), and
  * Let's Encrypt's CAA check when a challenge is answered (RFC 8659, as Boulder does it: caaCheck.ts
- * and caaGate.ts), with the CA's issuer domain in the directory's meta.caaIdentities (RFC 8555 7.1.1).
+ * and caaGate.ts), with the CA's issuer domain in the directory's meta.caaIdentities (RFC 8555 7.1.1),
+ * and certificate profiles (draft-aaron-acme-profiles; acmeProfiles.ts).
  */
 const RESOURCE_BY_PATH: [RegExp, string][] = [
   [/^\/dir$/, 'directory'],
@@ -99,6 +101,8 @@ export async function startAcmeProxy(options: {
   caaLookup?: CaaLookup;
   /** Pebble's management API (certificateStatus). */
   managementUrl?: string;
+  /** Profiles the directory advertises (acmeProfiles.ts; none: no meta.profiles), and Pebble's management API their re-signing reads the intermediate key from. */
+  profiles?: { specs: ProfileSpecs; managementUrl: string };
 }): Promise<AcmeProxy> {
   const upstream = new URL(options.upstreamDirectoryUrl);
   const agent = new https.Agent({ ca: options.ca.certPem, keepAlive: true });
@@ -107,6 +111,7 @@ export async function startAcmeProxy(options: {
   const caaIdentity = options.caaIdentity ?? SANDBOX_CAA_IDENTITY;
   const caa = new CaaGate(options.caaLookup ?? dnsCaaLookup(options.dnsServer), caaIdentity);
   const rewrite = (text: string): string => text.split(upstream.origin).join(origin);
+  const profiles = new ProfileGate(options.profiles?.specs ?? {}, { url: options.profiles?.managementUrl ?? '', caPem: options.ca.certPem });
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>((resolve, reject) => {
@@ -127,7 +132,7 @@ export async function startAcmeProxy(options: {
     if (resource === 'directory') {
       const directory = JSON.parse(reply.toString('utf8')) as Record<string, unknown>;
       // Pebble 2.4's meta has no caaIdentities (wfe.go relativeDirectory); RFC 8555 section 7.1.1 defines it.
-      const meta = { ...(directory.meta as Record<string, unknown> | undefined), caaIdentities: [caaIdentity] };
+      const meta = profiles.meta({ ...(directory.meta as Record<string, unknown> | undefined), caaIdentities: [caaIdentity] });
       return Buffer.from(JSON.stringify({ ...directory, meta, renewalInfo: `${origin}${RENEWAL_INFO_PATH}` }));
     }
     if (resource === 'certificate') renewalInfo.recordIssued(reply.toString('utf8'), kid ?? '');
@@ -157,6 +162,14 @@ export async function startAcmeProxy(options: {
       view = caa.order(orderUrl, body);
     }
     return view === body ? reply : Buffer.from(JSON.stringify(view));
+  };
+
+  /** Orders carry their profile; a profile's certificate is re-signed with its lifetime (acmeProfiles.ts). */
+  const profileView = async (resource: string, pathname: string, headers: Record<string, string | string[]>, reply: Buffer, payload?: Record<string, unknown>): Promise<Buffer> => {
+    if (resource === 'certificate') return profiles.certificate(pathname, reply);
+    if (!['newOrder', 'order', 'finalize'].includes(resource) || !reply.toString('utf8', 0, 1).startsWith('{')) return reply;
+    const orderUrl = resource === 'newOrder' ? new URL(String(headers.location ?? ''), origin).pathname : pathname;
+    return profiles.order(orderUrl, reply, resource === 'newOrder' && typeof payload?.profile === 'string' ? payload.profile : undefined);
   };
 
   const csrCommonNames: string[][] = [];
@@ -204,6 +217,8 @@ export async function startAcmeProxy(options: {
         if (decision.kind === 'answer') return sendProblem(decision.status, decision.type, decision.detail);
         caaRefusal = decision.refusal;
       }
+      const invalidProfile = resource === 'newOrder' && method === 'POST' ? profiles.refuseNewOrder(jws.payload) : undefined;
+      if (invalidProfile) return sendProblem(invalidProfile.status, invalidProfile.type, invalidProfile.detail);
       if (resource === 'finalize' && typeof jws.payload?.csr === 'string') csrCommonNames.push(commonNamesOf(jws.payload.csr));
       // Boulder refuses a reason outside its user set with badRevocationReason (wfe.go revokeCertBySubscriberKey, RFC 8555 section 7.6).
       const revocationReason = resource === 'revokeCert' ? jws.payload?.reason : undefined;
@@ -232,6 +247,7 @@ export async function startAcmeProxy(options: {
       if (upstreamReply.status < 300) {
         // The refusal stands only once Pebble accepted the POST (its JWS, nonce and ownership checks).
         reply = caaView(resource, path, replyHeaders, reply, caaRefusal);
+        reply = await profileView(resource, pathname, replyHeaders, reply, jws.payload);
         reply = observe(resource, path, replyHeaders, reply, jws.kid, replaces);
       }
       res.writeHead(upstreamReply.status, replyHeaders);

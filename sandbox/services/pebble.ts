@@ -35,6 +35,16 @@ export interface PebbleOptions {
    * on replies over 512 bytes, which names longer than about 239 characters produce.
    */
   alwaysValid?: boolean;
+  /**
+   * External Account Binding required for newAccount (config externalAccountBindingRequired), with
+   * these MAC keys, key id -> base64url HMAC key (config externalAccountMACKeys; Pebble 2.4
+   * db/memorystore.go AddExternalAccountKeyByID decodes them RawURLEncoding).
+   */
+  externalAccountMacKeys?: Record<string, string>;
+  /** Alternate issuance chains, each under its own root (env PEBBLE_ALTERNATE_ROOTS; wfe.go sends them as Link rel="alternate"). */
+  alternateRoots?: number;
+  /** Resolve through this challtestsrv instead of starting one (a second CA sharing the sandbox's DNS). */
+  sharedDns?: { dnsServer: string; challtestsrvUrl: string };
 }
 
 export interface ChallTestSrv {
@@ -120,17 +130,21 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
   ensurePebbleInstalled();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pebble-'));
-  const [dnsPort, mgmtDnsPort, acmePort, pebbleMgmtPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [dnsPortFree, mgmtDnsPort, acmePort, pebbleMgmtPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const shared = options.sharedDns;
+  const dnsPort = shared ? Number(shared.dnsServer.slice(shared.dnsServer.lastIndexOf(':') + 1)) : dnsPortFree;
 
   // challtestsrv: DNS only (its own challenge servers would take fixed ports); every name
   // resolves to 127.0.0.1 unless a test says otherwise; no default AAAA answer.
-  const challtestsrv = startChild(
-    CHALLTESTSRV,
-    ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dnsPort}`, '-management', `127.0.0.1:${mgmtDnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', ''],
-    process.env,
-    'pebble-challtestsrv',
-  );
-  const challtestsrvUrl = `http://127.0.0.1:${mgmtDnsPort}`;
+  const challtestsrv = shared
+    ? undefined
+    : startChild(
+        CHALLTESTSRV,
+        ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dnsPort}`, '-management', `127.0.0.1:${mgmtDnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', ''],
+        process.env,
+        'pebble-challtestsrv',
+      );
+  const challtestsrvUrl = shared?.challtestsrvUrl ?? `http://127.0.0.1:${mgmtDnsPort}`;
   const post = async (route: string, body: object): Promise<void> => {
     const response = await fetch(`${challtestsrvUrl}${route}`, { method: 'POST', body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`challtestsrv ${route} answered ${response.status}`);
@@ -149,7 +163,8 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
       httpPort: options.httpPort,
       tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: !!options.externalAccountMacKeys,
+      ...(options.externalAccountMacKeys ? { externalAccountMACKeys: options.externalAccountMacKeys } : {}),
       domainBlocklist: options.domainBlocklist ?? ['blocked.example'],
       ...(options.certificateValidityPeriodSeconds ? { certificateValidityPeriod: options.certificateValidityPeriodSeconds } : {}),
     },
@@ -164,6 +179,7 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
       PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 0),
       PEBBLE_AUTHZREUSE: String(options.authzReusePercent ?? 0),
       ...(options.alwaysValid ? { PEBBLE_VA_ALWAYS_VALID: '1' } : {}),
+      ...(options.alternateRoots ? { PEBBLE_ALTERNATE_ROOTS: String(options.alternateRoots) } : {}),
     },
     'pebble',
   );
@@ -195,7 +211,7 @@ export async function startPebble(options: PebbleOptions): Promise<PebbleCa> {
       clearServfail: (host) => post('/clear-servfail', { host: fqdn(host) }),
     },
     stop: async () => {
-      await Promise.all([stopChild(pebble), stopChild(challtestsrv)]);
+      await Promise.all([stopChild(pebble), ...(challtestsrv ? [stopChild(challtestsrv)] : [])]);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

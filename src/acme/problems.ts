@@ -24,7 +24,9 @@ const CODES: Record<string, ErrorCode> = {
   accountDoesNotExist: 'AcmeAccountFailed',
   invalidContact: 'AcmeAccountFailed',
   unsupportedContact: 'AcmeAccountFailed',
-  externalAccountRequired: 'AcmeAccountFailed',
+  externalAccountRequired: 'AcmeExternalAccountRequired',
+  // draft-aaron-acme-profiles: a newOrder naming a profile the CA does not offer.
+  invalidProfile: 'AcmeProfileInvalid',
   userActionRequired: 'AcmeAccountFailed',
   serverInternal: 'CertificateAuthorityUnavailable',
 };

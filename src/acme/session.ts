@@ -165,17 +165,30 @@ export class AcmeSession {
     return snapshot;
   }
 
-  /** newAccount (RFC 8555 section 7.3): returns the existing account for the key if there is one. */
-  static async registerAccount(directoryUrl: string, keyPem: string, email: string): Promise<string> {
-    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem }));
+  /**
+   * newAccount (RFC 8555 section 7.3): returns the existing account for the key if there is one.
+   * `eab` binds it to the CA's external account (section 7.3.4); the HMAC key only signs, it is
+   * never part of a message.
+   */
+  static async registerAccount(directoryUrl: string, keyPem: string, email: string, eab?: { kid: string; hmacKey: string }): Promise<string> {
+    const session = new AcmeSession(new acme.Client({ directoryUrl, accountKey: keyPem, ...(eab ? { externalAccountBinding: eab } : {}) }));
     session.instrument(directoryUrl);
     try {
       await session.exchange('newAccount', () =>
         session.client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${email}`] }),
       );
     } catch (error) {
-      if (error instanceof CertbotError && error.code !== 'AcmeOrderFailed') throw error;
-      throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${(error as Error).message}`);
+      if (error instanceof CertbotError && error.code === 'AcmeExternalAccountRequired' && !eab) {
+        throw new CertbotError('AcmeExternalAccountRequired', `The CA at ${new URL(directoryUrl).origin} requires External Account Binding and AcmeEabKeyId and AcmeEabHmacKeySecretName are not set (${error.detail}).`);
+      }
+      // Waiting helps these; anything else the CA says about a newAccount is about the account, not a
+      // challenge (an unknown or wrongly signed binding is `unauthorized`: Pebble wfe.go verifyEAB).
+      if (error instanceof CertbotError && (error.transient || error.code === 'AcmeRateLimited' || error.code === 'CertificateAuthorityUnavailable')) throw error;
+      const detail = error instanceof CertbotError ? error.detail : (error as Error).message;
+      const binding = eab
+        ? ' Check that AcmeEabKeyId and the Key Vault secret AcmeEabHmacKeySecretName names hold the key id and HMAC key the CA gave, and that the CA still accepts them (some CAs take a key once, or for a few days).'
+        : '';
+      throw new CertbotError('AcmeAccountFailed', `The CA refused the account: ${detail}.${binding}`);
     }
     return session.client.getAccountUrl();
   }
@@ -187,20 +200,23 @@ export class AcmeSession {
    * order is placed again without it rather than failing the renewal.
    */
   /** `names`: every name of the certificate, `hostname` first (default: the hostname alone). */
-  async newOrder(hostname: string, replaces?: string, names: string[] = [hostname]): Promise<OrderSnapshot & { replaces?: string }> {
+  /** `profile`: the order's profile (draft-aaron-acme-profiles), checked against the directory by the starter. */
+  async newOrder(hostname: string, replaces?: string, names: string[] = [hostname], profile?: string): Promise<OrderSnapshot & { replaces?: string }> {
+    // acme-client 5.4 posts the object as given; its type predates the profiles draft.
     const identifiers = names.map((value) => ({ type: 'dns', value }));
+    const base = { identifiers, ...(profile === undefined ? {} : { profile }) } as OrderCreateRequest;
     // acme-client's own (instrumented) directory read: cached per process, one fetch at most.
     const directory = replaces ? await this.http().getDirectory() : {};
     if (replaces && typeof directory.renewalInfo === 'string') {
       try {
         // acme-client 5.4 posts the object as given; its type predates RFC 9773's `replaces`.
-        const payload: OrderCreateRequest & { replaces: string } = { identifiers, replaces };
+        const payload: OrderCreateRequest & { replaces: string } = { ...base, replaces };
         return { ...this.snapshotOrder(await this.exchange('newOrder', () => this.client.createOrder(payload))), replaces };
       } catch (error) {
         if (!(error instanceof CertbotError) || !REPLACES_REFUSED.has(this.lastProblem?.type ?? '')) throw error;
       }
     }
-    const order = await this.exchange('newOrder', () => this.client.createOrder({ identifiers }));
+    const order = await this.exchange('newOrder', () => this.client.createOrder(base));
     return this.snapshotOrder(order);
   }
 
@@ -279,10 +295,14 @@ export class AcmeSession {
     }
   }
 
-  /** The issued chain, leaf first, as PEM blocks. */
-  async downloadChain(order: OrderSnapshot): Promise<string[]> {
+  /**
+   * The issued chain, leaf first, as PEM blocks. `preferredChain`: the issuer common name of the
+   * topmost certificate of an alternate chain the CA links (RFC 8555 section 7.4.2, Link
+   * rel="alternate"); acme-client picks the chain with it nearest the root, else the default one.
+   */
+  async downloadChain(order: OrderSnapshot, preferredChain?: string): Promise<string[]> {
     const pem = await this.exchange('certificate', () =>
-      this.client.getCertificate({ ...order, identifiers: [] } as acme.Order),
+      this.client.getCertificate({ ...order, identifiers: [] } as acme.Order, preferredChain),
     );
     return acme.crypto.splitPemChain(pem);
   }
@@ -333,7 +353,7 @@ async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdap
     if (current.keyPem && current.accountUrl) return { keyPem: current.keyPem, accountUrl: current.accountUrl };
     const endpoint = config.acmeEndpoint.href;
     const keyPem = current.keyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-    const accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail);
+    const accountUrl = await AcmeSession.registerAccount(endpoint, keyPem, config.acmeAccountEmail, await eabFor(config, keyVault));
     // Another instance may only take over if this one's lease lapsed; then it must not write.
     await stillHeld();
     try {
@@ -349,6 +369,23 @@ async function loadOrCreateAccount(config: CertbotConfig, keyVault: KeyVaultAdap
 }
 
 const ACCOUNT_KV_CODES = { forbidden: 'KeyVaultPermissionDenied', other: 'KeyVaultRequestFailed' } as const;
+
+/** The External Account Binding for a new account: AcmeEabKeyId and the HMAC key from its Key Vault secret (never a setting, never logged). */
+async function eabFor(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<{ kid: string; hmacKey: string } | undefined> {
+  if (!config.acmeEab) return undefined;
+  const { keyId, hmacKeySecretName } = config.acmeEab;
+  let hmacKey: string | undefined;
+  try {
+    hmacKey = (await keyVault.secrets.getSecret(hmacKeySecretName)).value?.trim();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) {
+      throw new CertbotError('ConfigurationInvalid', `Setting AcmeEabHmacKeySecretName names secret ${hmacKeySecretName}, which Key Vault does not hold: store the CA's HMAC key there.`);
+    }
+    throw fromAzureError('Key Vault', error, ACCOUNT_KV_CODES);
+  }
+  if (!hmacKey) throw new CertbotError('ConfigurationInvalid', `Setting AcmeEabHmacKeySecretName names secret ${hmacKeySecretName}, which is empty: store the CA's HMAC key there.`);
+  return { kid: keyId, hmacKey };
+}
 
 /** The stored key, and its account URL when it was registered with this CA. */
 async function readAccount(config: CertbotConfig, keyVault: KeyVaultAdapter): Promise<Partial<AccountCredentials>> {

@@ -3,11 +3,12 @@ import { activity } from './context';
 
 /**
  * GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). A
- * renewal names the certificate it replaces (RFC 9773), so the CA can relax its limits for it.
+ * renewal names the certificate it replaces (RFC 9773), so the CA can relax its limits for it; a
+ * `profile` is sent as the order's (draft-aaron-acme-profiles).
  */
-export const createAcmeOrder = activity<{ hostname: string; names?: string[] }, OrderSnapshot>(async ({ hostname, names }, { config, keyVault, locks }) => {
+export const createAcmeOrder = activity<{ hostname: string; names?: string[]; profile?: string }, OrderSnapshot>(async ({ hostname, names, profile }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
-  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names);
+  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names, profile);
 });
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */

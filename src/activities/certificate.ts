@@ -5,13 +5,15 @@ import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
 /** CreateCertificateStep, part 1: Key Vault makes the key and the CSR; the key never leaves it. */
-export const createCertificateSigningRequest = activity<{ hostname: string; names?: string[]; run?: string; challengeType?: ChallengeType }, { certificateName: string; csrPem: string }>(
-  async ({ hostname, names, run, challengeType }, { config, keyVault }) => {
+export const createCertificateSigningRequest = activity<{ hostname: string; names?: string[]; run?: string; challengeType?: ChallengeType; profile?: string }, { certificateName: string; csrPem: string }>(
+  async ({ hostname, names, run, challengeType, profile }, { config, keyVault }) => {
     const { name, csrPem } = await keyVault.createCsr(hostname, {
       hostname,
       source: 'acme',
       acmeEndpoint: config.acmeEndpoint.href,
       ...(challengeType === 'dns-01' ? { challengeType } : {}),
+      // Kept with the certificate: its renewals order the same profile.
+      ...(profile === undefined ? {} : { profile }),
       ...(run ? { run } : {}),
     }, names);
     return { certificateName: name, csrPem };
@@ -40,7 +42,7 @@ export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string
 export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string }, IssuedCertificate>(
   async ({ order, certificateName }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
-    const chain = await session.downloadChain(order);
+    const chain = await session.downloadChain(order, config.preferredChain);
     return keyVault.mergeChain(certificateName, chain);
   },
 );

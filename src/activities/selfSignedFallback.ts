@@ -8,10 +8,10 @@ export type SelfSignedFallbackOutcome = { certificate: IssuedCertificate } | { k
  * makes and signs it; the key never leaves the vault). The setting is read here, at the time of the
  * failure, so turning it off stops stand-ins for runs already under way.
  */
-export const createSelfSignedFallback = activity<{ hostname: string; names?: string[]; challengeType?: 'dns-01' }, SelfSignedFallbackOutcome>(
-  async ({ hostname, names, challengeType }, { config, keyVault }) => {
+export const createSelfSignedFallback = activity<{ hostname: string; names?: string[]; challengeType?: 'dns-01'; profile?: string }, SelfSignedFallbackOutcome>(
+  async ({ hostname, names, challengeType, profile }, { config, keyVault }) => {
     if (!config.selfSignedFallback) return { disabled: true };
-    const outcome = await keyVault.createSelfSignedFallback(hostname, names ?? [hostname], challengeType);
+    const outcome = await keyVault.createSelfSignedFallback(hostname, names ?? [hostname], challengeType, profile);
     return 'created' in outcome ? { certificate: outcome.created } : outcome;
   },
 );

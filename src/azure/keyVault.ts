@@ -67,6 +67,8 @@ export interface ManagedCertificate {
   renewalCertificateId?: string;
   /** How it was proven (ACME certificates; absent = http-01, as before DNS-01 existed): its renewals prove it the same way. */
   challengeType?: 'dns-01';
+  /** The ACME profile its order named (draft-aaron-acme-profiles); absent: none (the CA's default). Its renewals name the same. */
+  profile?: string;
   /** Every DNS name the certificate holds (its subjectAltName), `hostname` first. */
   names: string[];
   /** This version's serial number (hex, as the CA and TLS clients show it). */
@@ -88,6 +90,8 @@ export interface CertificateTags {
   acmeEndpoint?: string;
   /** Set for DNS-01 only (absent = http-01). */
   challengeType?: 'dns-01';
+  /** The ACME profile the order named; absent when none was sent. */
+  profile?: string;
   /** The run that made a pending create (an id the orchestration draws deterministically). */
   run?: string;
 }
@@ -205,7 +209,7 @@ export class KeyVaultAdapter {
    * and a create of one still in progress is waited for.
    */
   /** `challengeType`: how the real certificate is to be proven (the renewal timer issues it so). */
-  async createSelfSignedFallback(hostname: string, names: string[] = [hostname], challengeType?: 'dns-01'): Promise<{ created: IssuedCertificate } | { kept: CertificateSource }> {
+  async createSelfSignedFallback(hostname: string, names: string[] = [hostname], challengeType?: 'dns-01', profile?: string): Promise<{ created: IssuedCertificate } | { kept: CertificateSource }> {
     const name = certificateNameFor(hostname);
     const policy: CertificatePolicy = {
       issuerName: 'Self',
@@ -229,7 +233,7 @@ export class KeyVaultAdapter {
         return { created: this.describe(existing) };
       }
       const create = async (): Promise<void> => {
-        const tags: CertificateTags = { hostname, source: 'self-signed', ...(challengeType ? { challengeType } : {}) };
+        const tags: CertificateTags = { hostname, source: 'self-signed', ...(challengeType ? { challengeType } : {}), ...(profile ? { profile } : {}) };
         await (await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } })).pollUntilDone();
       };
       try {
@@ -238,7 +242,7 @@ export class KeyVaultAdapter {
         if ((error as { statusCode?: number }).statusCode !== 409 || isNameBusy(error)) throw error;
         // 409: soft-deleted (recover, then make it), or a create pending: ours (a retried attempt) is
         // waited for; an ACME create left by a run is replaced, as a new run would replace it.
-        if (await this.recoverIfDeleted(name)) return this.createSelfSignedFallback(hostname, names, challengeType);
+        if (await this.recoverIfDeleted(name)) return this.createSelfSignedFallback(hostname, names, challengeType, profile);
         const operation = await this.certificates.getCertificateOperation(name);
         if (operation.getOperationState().certificateOperation?.issuerName?.toLowerCase() === 'self') await operation.pollUntilDone();
         else {
@@ -628,6 +632,7 @@ function managedFrom(certificate: KeyVaultCertificateWithPolicy): ManagedCertifi
   if (revoked) managed.revoked = revoked;
   if (tags?.acmeEndpoint) managed.acmeEndpoint = tags.acmeEndpoint;
   if (tags?.challengeType === 'dns-01') managed.challengeType = 'dns-01';
+  if (tags?.profile) managed.profile = tags.profile;
   const id = certificate.cer ? renewalCertificateIdOf(Buffer.from(certificate.cer)) : undefined;
   if (id) managed.renewalCertificateId = id;
   return managed;

@@ -68,6 +68,18 @@ export interface CertbotConfig {
    * from Key Vault on its listener meanwhile; never one that has a certificate of its own.
    */
   selfSignedFallback: boolean;
+  /**
+   * The ACME profile (draft-aaron-acme-profiles) of a request that names none; undefined = send none
+   * (the CA's default). Checked against the directory's meta.profiles when used (src/domain/acmeProfiles.ts).
+   */
+  acmeProfile?: string;
+  /**
+   * External Account Binding for the account's creation (RFC 8555 section 7.3.4): the CA's key id and
+   * the Key Vault secret holding its HMAC key (never an app setting). Both or neither.
+   */
+  acmeEab?: { keyId: string; hmacKeySecretName: string };
+  /** Issuer common name of the topmost certificate of the alternate chain to store (Link rel="alternate"); the default chain when none matches. */
+  preferredChain?: string;
 }
 
 export const ChallengeTypes = ['http-01', 'dns-01'] as const;
@@ -153,6 +165,30 @@ export function challengeType(name: string, value: string): ChallengeType {
   return match;
 }
 
+/** A profile name as a directory lists it: printable ASCII without spaces, at most 64 characters (Let's Encrypt's are lower-case words). */
+export const PROFILE_NAME = /^[\x21-\x7e]{1,64}$/;
+
+function profileName(name: string, value: string): string | undefined {
+  if (!value) return undefined;
+  if (!PROFILE_NAME.test(value)) throw configError(name, `must be a profile name the CA lists in its directory (meta.profiles), like tlsserver: 1 to 64 printable characters without spaces (got "${value}")`);
+  return value;
+}
+
+/** Key Vault secret names (Learn, "About keys, secrets, and certificates": 1-127 alphanumerics and dashes). */
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+/** AcmeEabKeyId with AcmeEabHmacKeySecretName, both or neither; the HMAC key itself stays in Key Vault. */
+function externalAccountBinding(env: Environment): CertbotConfig['acmeEab'] {
+  const keyId = optional(env, 'AcmeEabKeyId', '');
+  const secretName = optional(env, 'AcmeEabHmacKeySecretName', '');
+  if (!keyId && !secretName) return undefined;
+  if (!keyId) throw configError('AcmeEabKeyId', 'is missing while AcmeEabHmacKeySecretName is set: set both (the key id and the Key Vault secret holding the HMAC key the CA gave) or neither');
+  if (!secretName) throw configError('AcmeEabHmacKeySecretName', 'is missing while AcmeEabKeyId is set: store the HMAC key the CA gave in Key Vault as a secret and set its name here (the key is never an app setting)');
+  if (!SECRET_NAME.test(secretName)) throw configError('AcmeEabHmacKeySecretName', `must be a Key Vault secret name (1 to 127 letters, digits and dashes; got "${secretName}")`);
+  if (keyId.length > 256 || /\s/.test(keyId)) throw configError('AcmeEabKeyId', 'must be the key id the CA gave, without spaces, at most 256 characters');
+  return { keyId, hmacKeySecretName: secretName };
+}
+
 const DNS_ZONE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[-\w.()]{1,90}\/providers\/Microsoft\.Network\/dnszones\/[a-z0-9.-]{1,253}$/i;
 
 /** Comma-separated resource ids of Azure DNS zones, `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Network/dnszones/{zone}`. */
@@ -234,6 +270,11 @@ function acmeDirectory(name: string, value: string): URL {
   return url;
 }
 
+/** The fields that have a value (so that an unset optional setting is absent, not undefined). */
+function optionalFields<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 export function loadConfig(env: Environment = process.env): CertbotConfig {
   const blobContainerUrl = httpsUrl('BlobContainerUrl', required(env, 'BlobContainerUrl'));
   return {
@@ -274,6 +315,11 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
     acmeChallengeType: challengeType('AcmeChallengeType', optional(env, 'AcmeChallengeType', 'http-01')),
     dnsZoneResourceIds: dnsZoneIds('DnsZoneResourceIds', optional(env, 'DnsZoneResourceIds', '')),
     dnsAuthoritativePort: integer('DnsAuthoritativePort', optional(env, 'DnsAuthoritativePort', '53'), 1, 65535),
+    ...optionalFields({
+      acmeProfile: profileName('AcmeProfile', optional(env, 'AcmeProfile', '')),
+      acmeEab: externalAccountBinding(env),
+      preferredChain: optional(env, 'PreferredChain', '') || undefined,
+    }),
   };
 }
 

@@ -27,6 +27,10 @@ export const ErrorMessages = {
     "The Certificate Authority did not revoke the certificate. Read the CA detail: a certificate from another CA or ACME account (AcmeEndpoint changed since it was issued) must be revoked with that CA's client or account; otherwise retry the revocation.",
   AcmeAccountFailed:
     'The ACME account could not be created or used. Check AcmeEndpoint and AcmeAccountEmail, and any terms the CA requires.',
+  AcmeExternalAccountRequired:
+    'The Certificate Authority requires External Account Binding to create the ACME account. Get a key id and HMAC key from the CA (its dashboard or API), store the HMAC key in Key Vault as a secret, set AcmeEabKeyId to the key id and AcmeEabHmacKeySecretName to the secret\'s name, then retry.',
+  AcmeProfileInvalid:
+    'The Certificate Authority does not offer the certificate profile asked for. Use one of the profiles its directory lists (meta.profiles), or none: fix the request\'s profile or the AcmeProfile setting, then retry.',
   CertificateAuthorityUnavailable:
     'The Certificate Authority is unreachable or failing. Check AcmeEndpoint and the CA status page, then retry later.',
   DnsZoneNotFound:

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ChallengeType, ChallengeTypes } from './config';
+import { ChallengeType, ChallengeTypes, PROFILE_NAME } from './config';
 import { normaliseHostname } from './hostname';
 
 /** A field-level reason a request is refused, e.g. {field: "hostnames[0].hostname", reason: "..."}. */
@@ -26,6 +26,8 @@ export function parseHostnameList(body: unknown, max: number): Parsed<string[]> 
 export interface HostnameEntry {
   hostname: string;
   challengeType?: ChallengeType;
+  /** The ACME profile it names (draft-aaron-acme-profiles); none: AcmeProfile, or the CA's default. */
+  profile?: string;
   /** Entries with the same group share one certificate (the multiple-hostname starter). */
   group?: string;
 }
@@ -62,6 +64,10 @@ export function parseHostnameEntries(body: unknown, max: number, defaultType: Ch
     }
     const challengeType = item.challengeType;
     const group = item.group;
+    const profile = item.profile;
+    if (profile !== undefined && (typeof profile !== 'string' || !PROFILE_NAME.test(profile))) {
+      errors.push({ field: `hostnames[${index}].profile`, reason: 'must be the name of a profile the CA lists (meta.profiles in its directory), like tlsserver' });
+    }
     if (group !== undefined && (typeof group !== 'string' || !GROUP.test(group))) {
       errors.push({ field: `hostnames[${index}].group`, reason: 'must be a name of 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit' });
     }
@@ -79,6 +85,7 @@ export function parseHostnameEntries(body: unknown, max: number, defaultType: Ch
       entries.push({
         hostname: verdict.hostname,
         ...(challengeType === undefined ? {} : { challengeType: challengeType as ChallengeType }),
+        ...(typeof profile === 'string' ? { profile } : {}),
         ...(typeof group === 'string' ? { group } : {}),
       });
     }
@@ -92,6 +99,8 @@ export interface CertificateRequest {
   /** `hostname` first; more than one only for a group. */
   names: string[];
   challengeType: ChallengeType;
+  /** The profile its order names (the entry's, else the default given); absent: none sent. */
+  profile?: string;
 }
 
 /**
@@ -99,15 +108,16 @@ export interface CertificateRequest {
  * group's first entry comes, names in request order). A group holds 1 to MAX_NAMES_PER_CERTIFICATE
  * names proven by one challenge type.
  */
-export function certificatesOf(entries: HostnameEntry[], defaultType: ChallengeType): Parsed<CertificateRequest[]> {
+export function certificatesOf(entries: HostnameEntry[], defaultType: ChallengeType, defaultProfile?: string): Parsed<CertificateRequest[]> {
   const errors: FieldError[] = [];
   const certificates: CertificateRequest[] = [];
   const byGroup = new Map<string, { certificate: CertificateRequest; firstIndex: number }>();
   entries.forEach((entry, index) => {
     const challengeType = entry.challengeType ?? defaultType;
+    const profile = entry.profile ?? defaultProfile;
     const grouped = entry.group === undefined ? undefined : byGroup.get(entry.group);
     if (!grouped) {
-      const certificate = { hostname: entry.hostname, names: [entry.hostname], challengeType };
+      const certificate: CertificateRequest = { hostname: entry.hostname, names: [entry.hostname], challengeType, ...(profile === undefined ? {} : { profile }) };
       certificates.push(certificate);
       if (entry.group !== undefined) byGroup.set(entry.group, { certificate, firstIndex: index });
       return;
@@ -115,6 +125,8 @@ export function certificatesOf(entries: HostnameEntry[], defaultType: ChallengeT
     const { certificate, firstIndex } = grouped;
     if (certificate.challengeType !== challengeType) {
       errors.push({ field: `hostnames[${index}].challengeType`, reason: `is ${challengeType}, but group "${entry.group}" is proven by ${certificate.challengeType} (hostnames[${firstIndex}]): one certificate, one challenge type` });
+    } else if (certificate.profile !== profile) {
+      errors.push({ field: `hostnames[${index}].profile`, reason: `is ${profile ?? '(none)'}, but group "${entry.group}" is ordered with profile ${certificate.profile ?? '(none)'} (hostnames[${firstIndex}]): one certificate, one profile` });
     } else if (certificate.names.length >= MAX_NAMES_PER_CERTIFICATE) {
       errors.push({ field: `hostnames[${index}].group`, reason: `group "${entry.group}" already has ${MAX_NAMES_PER_CERTIFICATE} names, the most one gateway listener holds` });
     } else {

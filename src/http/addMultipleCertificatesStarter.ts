@@ -9,10 +9,11 @@ import { readJsonBody } from './body';
 import { configOrError, isConfig } from './configuration';
 import { claimHostnames, importedResponse, startClaimed } from './inProgress';
 import { invalidRequest } from './problem';
+import { refusedProfiles } from './profileCheck';
 
 /**
  * POST /api/AddMultipleCertificatesFunctions_HttpStart {"hostnames":[{"hostname":"...", "challengeType"?:
- * "dns-01", "group"?: "..."}, ...]}: 1 to MaxHostnamesPerRequest distinct hostnames, one certificate
+ * "dns-01", "profile"?: "...", "group"?: "..."}, ...]}: 1 to MaxHostnamesPerRequest distinct hostnames, one certificate
  * each, or one per `group` (up to 5 names, one listener); 409 when another operation holds any of
  * them or any holds an imported certificate.
  */
@@ -25,8 +26,15 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
   if (!entries.ok) return invalidRequest(entries.errors);
   const refused = allowListErrors(config.allowedHostnames, entries.value.map((entry, index) => ({ field: `hostnames[${index}].hostname`, hostname: entry.hostname })));
   if (refused.length) return invalidRequest(refused);
-  const certificates = certificatesOf(entries.value, config.acmeChallengeType);
+  const certificates = certificatesOf(entries.value, config.acmeChallengeType, config.acmeProfile);
   if (!certificates.ok) return invalidRequest(certificates.errors);
+  const requestedProfiles = certificates.value.flatMap((c) => {
+    const index = entries.value.findIndex((e) => e.hostname === c.hostname);
+    return c.profile === undefined ? [] : [{ field: `hostnames[${index}].profile`, profile: c.profile, fromSetting: entries.value[index].profile === undefined }];
+  });
+  const badProfile = await refusedProfiles(config, context, requestedProfiles);
+  if (badProfile) return badProfile;
+  const profiles = Object.fromEntries(certificates.value.flatMap((c) => (c.profile === undefined ? [] : [[c.hostname, c.profile]])));
   const hostnames = certificates.value.map((c) => c.hostname);
   const allNames = certificates.value.flatMap((c) => c.names);
   const dns01 = certificates.value.filter((c) => c.challengeType === 'dns-01').map((c) => c.hostname);
@@ -43,6 +51,7 @@ export async function addMultipleCertificatesStarter(request: HttpRequest, conte
     hostnames,
     maxParallel: config.maxParallelIssuances,
     ...(dns01.length ? { dns01Hostnames: dns01 } : {}),
+    ...(Object.keys(profiles).length ? { profiles } : {}),
     ...(grouped.length ? { additionalNames: Object.fromEntries(grouped.map((c) => [c.hostname, c.names.slice(1)])) } : {}),
     ...(config.selfSignedFallback ? { selfSignedFallback: true as const } : {}),
   };

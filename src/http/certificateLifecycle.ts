@@ -40,7 +40,9 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     // Proven again the way it was first proven (a DNS-01 name may not point at the gateway at all), for
     // the same names; marked a renewal, which the success notice reports (a first request is not).
     const additionalNames = managed.names.slice(1);
-    input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}), renewal: true };
+    // Under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
+    const profile = managed.profile ?? config.acmeProfile;
+    input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}), ...(profile === undefined ? {} : { profile }), renewal: true };
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
     return dependencyProblem('Key Vault unavailable', 'The app could not read Key Vault; see its logs.', error);
@@ -117,6 +119,8 @@ export async function revokeCertificate(request: HttpRequest, context: Invocatio
       reason,
       ...(managed.names.length > 1 ? { names: managed.names } : {}),
       ...(managed.challengeType ? { challengeType: managed.challengeType } : {}),
+      // Replaced under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
+      ...((managed.profile ?? config.acmeProfile) === undefined ? {} : { profile: managed.profile ?? config.acmeProfile }),
     };
   } catch (error) {
     context.error(`Revoke ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);

@@ -60,6 +60,8 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
         source: record.source,
         hostnames: issued?.names ?? [record.hostname],
         challengeType: record.source === 'import' ? null : (issued?.challengeType ?? 'http-01'),
+        // The ACME profile its order named; null: none (the CA's default) or imported.
+        profile: issued?.profile ?? null,
         state: certificateState(issued, record.pending?.status, now),
         keyVaultName: record.name,
         version: issued?.version ?? null,

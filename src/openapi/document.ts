@@ -121,6 +121,7 @@ export const openApiDocument: OpenApiDocument = {
         requestBody: jsonBody('AddCertificateRequest', 'Exactly one hostname.', {
           contract: { summary: 'The contract\'s body', value: { hostnames: [{ hostname: 'www.example.com' }] } },
           dns01: { summary: 'DNS-01 (needed for a wildcard)', value: { hostnames: [{ hostname: '*.example.com', challengeType: 'dns-01' }] } },
+          profile: { summary: "A profile the CA offers (Let's Encrypt's 45-day tlsserver)", value: { hostnames: [{ hostname: 'www.example.com', profile: 'tlsserver' }] } },
         }),
         responses: starterResponses('BusyOrImported'),
       },

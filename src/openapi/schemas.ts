@@ -41,6 +41,15 @@ const challengeType: Schema = {
   description: 'How ownership is proven; without it the `AcmeChallengeType` setting decides (`http-01` by default). A wildcard needs `dns-01`.',
 };
 
+const profile: Schema = {
+  type: 'string',
+  // PROFILE_NAME of src/domain/config.ts.
+  pattern: '^[\\x21-\\x7e]{1,64}$',
+  description:
+    "The ACME certificate profile to order (draft-aaron-acme-profiles), one the CA lists in its directory's `meta.profiles` (Let's Encrypt: `classic`, `tlsserver`, `shortlived`); without it the `AcmeProfile` setting decides (none by default: the CA's default). A profile the CA does not offer gets 400 naming this field and the CA's profiles. Renewals keep the certificate's profile.",
+  examples: ['tlsserver'],
+};
+
 export const schemas: Record<string, Schema> = {
   ErrorCode: { type: 'string', enum: Object.keys(ErrorMessages), description: 'A typed failure code (README, "Error codes").' },
   StepStatus: { type: 'string', enum: Object.keys(StepMessages), description: 'The contract\'s `customStatus.status` values.' },
@@ -48,7 +57,7 @@ export const schemas: Record<string, Schema> = {
   HostnameEntry: {
     type: 'object',
     required: ['hostname'],
-    properties: { hostname, challengeType },
+    properties: { hostname, challengeType, profile },
   },
   GroupedHostnameEntry: {
     type: 'object',
@@ -56,6 +65,7 @@ export const schemas: Record<string, Schema> = {
     properties: {
       hostname,
       challengeType,
+      profile,
       group: {
         type: 'string',
         // The pattern of src/domain/requests.ts (GROUP); the e2e test posts a name it refuses.
@@ -187,7 +197,7 @@ export const schemas: Record<string, Schema> = {
   CertificateListItem: {
     type: 'object',
     required: [
-      'hostname', 'source', 'hostnames', 'challengeType', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
+      'hostname', 'source', 'hostnames', 'challengeType', 'profile', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
       'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure', 'revoked',
     ],
     additionalProperties: false,
@@ -196,6 +206,7 @@ export const schemas: Record<string, Schema> = {
       source: { type: 'string', enum: ['acme', 'import', 'self-signed'], description: '`self-signed`: the SelfSignedFallback stand-in, replaced by the next successful issuance.' },
       hostnames: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Every name the certificate holds.' },
       challengeType: nullable({ type: 'string', enum: ChallengeTypes }),
+      profile: nullable({ type: 'string', description: 'The ACME profile its order named (renewals name the same); null: none (the CA\'s default), or imported.' }),
       state: {
         type: 'string',
         enum: Object.keys(CERTIFICATE_STATES),

@@ -31,6 +31,8 @@ export interface DeferredIssuance {
   challengeType?: ChallengeType;
   /** A certificate for several names: the names after `hostname`. */
   additionalNames?: string[];
+  /** The ACME profile the order names (draft-aaron-acme-profiles); absent: none sent. */
+  profile?: string;
 }
 
 /** A request that names its challenge type (the contract's input, a bare hostname, means http-01). */
@@ -38,6 +40,8 @@ export interface IssuanceRequest {
   hostname: string;
   challengeType: ChallengeType;
   additionalNames?: string[];
+  /** The ACME profile the order names, decided by the starter (the request's or AcmeProfile) or the certificate renewed; absent: none sent. */
+  profile?: string;
   /**
    * Started by renew-now: what went live is a renewal (the success notice says `renewed`). Absent
    * on a first request, and on inputs from before the flag, which therefore count as issued.
@@ -78,6 +82,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   const challengeType: ChallengeType = typeof input !== 'string' && 'challengeType' in input && input.challengeType ? input.challengeType : 'http-01';
   const dns01 = challengeType === 'dns-01';
   const additionalNames = typeof input !== 'string' && 'additionalNames' in input ? (input.additionalNames ?? []) : [];
+  const profile = typeof input !== 'string' && 'profile' in input ? input.profile : undefined;
   // Every name of the certificate, the hostname first (the one it is managed by).
   const names = [hostname, ...additionalNames];
   const deferred = typeof input !== 'string' && 'deferGatewayConfiguration' in input;
@@ -122,7 +127,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     for (const name of names) yield* callStep(context, Activities.CheckCaaRecords, { hostname: name, validationMethod: challengeType });
 
     report('GetAcmeOrderStep');
-    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}) });
+    let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) });
 
     if (order.status === 'pending') {
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
@@ -187,7 +192,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}) },
+      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) },
     );
     pendingCreate = { certificateName, run };
     if (order.status === 'pending' || order.status === 'ready') {
@@ -228,7 +233,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
     const code = (error instanceof StepFailure ? error.info : asStepError(error)).code;
     // Still holding the names: the stand-in's gateway write is this run's.
-    const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names, dns01) : undefined;
+    const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names, dns01, profile) : undefined;
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
     return yield* failOrchestration(context, error, { failedStep: step, hostname, ...(standIn ? { selfSignedFallback: standIn } : {}) }, !deferred);
@@ -240,9 +245,10 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
  * gets its listener and rule, so the name answers HTTPS (with a warning) until issuance succeeds.
  * What happened goes into the failure record; a failure here never hides the issuance's own.
  */
-function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string, names: string[], dns01: boolean): Step<SelfSignedStandIn | undefined> {
+function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string, names: string[], dns01: boolean, profile: string | undefined): Step<SelfSignedStandIn | undefined> {
   try {
-    const outcome = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname, ...(names.length > 1 ? { names } : {}), ...(dns01 ? { challengeType: 'dns-01' } : {}) });
+    // The challenge type and profile go on it, so the renewal timer orders the real one as the request asked.
+    const outcome = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname, ...(names.length > 1 ? { names } : {}), ...(dns01 ? { challengeType: 'dns-01' } : {}), ...(profile === undefined ? {} : { profile }) });
     if ('disabled' in outcome) return undefined;
     if ('kept' in outcome) return { bound: false, detail: `Not bound: the hostname has a certificate of its own (${outcome.kept}), which a stand-in never replaces.` };
     const { certificate } = outcome;

@@ -32,6 +32,8 @@ export interface MultipleInput {
   startDelaySeconds?: number;
   /** The hostnames proven by DNS-01 (the others by http-01). */
   dns01Hostnames?: string[];
+  /** The ACME profile each hostname's order names (draft-aaron-acme-profiles); absent: none sent. */
+  profiles?: Record<string, string>;
   /** Certificates for several names: hostname -> the names after it (each certificate is one hostname of `hostnames`). */
   additionalNames?: Record<string, string[]>;
   /**
@@ -69,7 +71,7 @@ export interface MultipleStatus extends CustomStatus {
 }
 
 export function* addMultipleCertificatesOrchestrator(context: OrchestrationContext): Step<{ hostnames: HostnameOutcome[] }> {
-  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, renewal, selfSignedFallback } = context.df.getInput<MultipleInput>();
+  const { hostnames, maxParallel, startDelaySeconds = 0, dns01Hostnames = [], additionalNames = {}, profiles = {}, renewal, selfSignedFallback } = context.df.getInput<MultipleInput>();
   // What the batch holds: every name of every certificate.
   const allNames = hostnames.flatMap((hostname) => [hostname, ...(additionalNames[hostname] ?? [])]);
   const batchInstanceId = context.df.instanceId;
@@ -123,6 +125,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
           hostname: o.hostname,
           deferGatewayConfiguration: true,
           ...(dns01Hostnames.includes(o.hostname) ? { challengeType: 'dns-01' } : {}),
+          ...(profiles[o.hostname] === undefined ? {} : { profile: profiles[o.hostname] }),
           ...(additionalNames[o.hostname]?.length ? { additionalNames: additionalNames[o.hostname] } : {}),
         } satisfies DeferredIssuance,
         o.instanceId,
@@ -146,7 +149,7 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
 
   const succeeded = outcomes.filter((o) => o.status === 'Completed');
   // SelfSignedFallback: the failed new hostnames' stand-ins go into the same one gateway write.
-  const standIns = selfSignedFallback === true && renewal !== true ? yield* selfSignedStandIns(context, outcomes, additionalNames, dns01Hostnames) : [];
+  const standIns = selfSignedFallback === true && renewal !== true ? yield* selfSignedStandIns(context, outcomes, additionalNames, dns01Hostnames, profiles) : [];
   if (issued.length > 0 || standIns.length > 0) {
     publish('ConfigureApplicationGatewayStep');
     const change = yield* requestGatewayChange(context, [...issued.map((r) => r.binding), ...standIns.map((s) => s.binding)]);
@@ -232,13 +235,13 @@ export function batchStatus(outcomes: HostnameOutcome[], failedInOrder: Hostname
  * fallback applies to; a hostname with a certificate of its own gets none, and a failure making
  * one is noted on its outcome without changing its code.
  */
-function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOutcome[], additionalNames: Record<string, string[]>, dns01Hostnames: string[]): Step<{ outcome: HostnameOutcome; binding: HttpsBinding }[]> {
+function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOutcome[], additionalNames: Record<string, string[]>, dns01Hostnames: string[], profiles: Record<string, string>): Step<{ outcome: HostnameOutcome; binding: HttpsBinding }[]> {
   const standIns: { outcome: HostnameOutcome; binding: HttpsBinding }[] = [];
   for (const outcome of outcomes) {
     if (outcome.status !== 'Failed' || !outcome.error || !selfSignedFallbackApplies(outcome.error, (outcome.failedStep ?? 'CreateCertificateStep') as StepStatus)) continue;
     const names = [outcome.hostname, ...(additionalNames[outcome.hostname] ?? [])];
     try {
-      const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}), ...(dns01Hostnames.includes(outcome.hostname) ? { challengeType: 'dns-01' } : {}) });
+      const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}), ...(dns01Hostnames.includes(outcome.hostname) ? { challengeType: 'dns-01' } : {}), ...(profiles[outcome.hostname] ? { profile: profiles[outcome.hostname] } : {}) });
       if ('disabled' in made) return [];
       if ('kept' in made) {
         outcome.selfSignedFallback = { bound: false, detail: `Not bound: the hostname has a certificate of its own (${made.kept}), which a stand-in never replaces.` };

@@ -29,6 +29,8 @@ export interface RevocationInput {
   names?: string[];
   /** How the replacement is proven (as the certificate was first proven); absent = http-01. */
   challengeType?: ChallengeType;
+  /** The ACME profile the replacement is ordered under (the certificate's, else AcmeProfile); absent: none sent. */
+  profile?: string;
 }
 
 export interface RevocationOutput {
@@ -39,7 +41,7 @@ export interface RevocationOutput {
 }
 
 export function* revokeCertificateOrchestrator(context: OrchestrationContext): Step<RevocationOutput> {
-  const { hostname, certificateName, version, reason, names = [hostname], challengeType = 'http-01' } = context.df.getInput<RevocationInput>();
+  const { hostname, certificateName, version, reason, names = [hostname], challengeType = 'http-01', profile } = context.df.getInput<RevocationInput>();
   let step: StepStatus = 'RevokeCertificateStep';
   const report = (status: StepStatus): void => {
     step = status;
@@ -56,7 +58,7 @@ export function* revokeCertificateOrchestrator(context: OrchestrationContext): S
     if (replacesCertificate(reason)) {
       // The issuance reports its own steps under its own instance id; this run shows the step it waits in.
       report('CreateCertificateStep');
-      const issued = yield* issueReplacement(context, { hostname, deferGatewayConfiguration: true, ...(challengeType === 'dns-01' ? { challengeType } : {}), ...(names.length > 1 ? { additionalNames: names.slice(1) } : {}) });
+      const issued = yield* issueReplacement(context, { hostname, deferGatewayConfiguration: true, ...(challengeType === 'dns-01' ? { challengeType } : {}), ...(names.length > 1 ? { additionalNames: names.slice(1) } : {}), ...(profile === undefined ? {} : { profile }) });
       report('ConfigureApplicationGatewayStep');
       yield* bindAndConfirm(context, issued.binding, issued.serialNumber);
       const newVersion = issued.binding.keyVaultSecretId.split('/').pop() ?? '';

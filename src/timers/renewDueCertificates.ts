@@ -33,6 +33,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const due: string[] = [];
   const dns01: string[] = [];
   const additionalNames: Record<string, string[]> = {};
+  const profiles: Record<string, string> = {};
   for (const record of await new KeyVaultAdapter(config).listRecords()) {
     const certificate = record.issued;
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
@@ -53,6 +54,9 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       if (await holdForRun(client, claims, config, runId, certificate.names, daysLeft(certificate, now), unmerged, standIn)) {
         due.push(certificate.hostname);
         if (certificate.challengeType === 'dns-01') dns01.push(certificate.hostname);
+        // Renewed under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
+        const profile = certificate.profile ?? config.acmeProfile;
+        if (profile !== undefined) profiles[certificate.hostname] = profile;
         // A certificate for several names is renewed for the same names.
         if (certificate.names.length > 1) additionalNames[certificate.hostname] = certificate.names.slice(1);
       }
@@ -64,7 +68,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   if (due.length > 0) {
     // Random jitter, decided here (an orchestrator must not use randomness) and waited durably by the run.
     // Marked a renewal: what goes live is reported as renewed.
-    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}), ...(Object.keys(additionalNames).length ? { additionalNames } : {}), renewal: true };
+    const input: MultipleInput = { hostnames: due, maxParallel: config.maxParallelIssuances, startDelaySeconds: Math.floor(Math.random() * config.renewalJitterMinutes * 60), ...(dns01.length ? { dns01Hostnames: dns01 } : {}), ...(Object.keys(profiles).length ? { profiles } : {}), ...(Object.keys(additionalNames).length ? { additionalNames } : {}), renewal: true };
     try {
       await client.startNew(Orchestrators.AddMultipleCertificates, { instanceId: runId, input });
     } catch (error) {
