@@ -1,4 +1,5 @@
 import { AcmeSession, ChallengeSnapshot, OrderSnapshot } from '../acme/session';
+import { RateLimitLedgerStore } from '../azure/rateLimitLedger';
 import { activity } from './context';
 
 /**
@@ -7,7 +8,23 @@ import { activity } from './context';
  */
 export const createAcmeOrder = activity<{ hostname: string; names?: string[] }, OrderSnapshot>(async ({ hostname, names }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
-  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names);
+  const ledger = new RateLimitLedgerStore(config);
+  let rateLimitKeys: string[] = [];
+  // Counted before each request is sent (an ARI renewal, then without `replaces` if the CA refuses
+  // it); an order that would exceed a limit is not sent (AcmeRateLimitWouldBeExceeded).
+  const order = await session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names, async (withReplaces) => {
+    rateLimitKeys = (await ledger.reserve(session.accountUrl(), names ?? [hostname], withReplaces)).pendingKeys;
+  });
+  return rateLimitKeys.length ? { ...order, rateLimitKeys } : order;
+});
+
+/**
+ * An authorization failed validation: counted against its identifier (the CA's failed-validation
+ * limit), and the order's certificate is no longer counted (it cannot issue now).
+ */
+export const recordFailedAuthorization = activity<{ identifier: string; rateLimitKeys?: string[] }, void>(async ({ identifier, rateLimitKeys }, { config, keyVault, locks }) => {
+  const session = await AcmeSession.open(config, keyVault, locks);
+  await new RateLimitLedgerStore(config).failedAuthorization(session.accountUrl(), identifier, rateLimitKeys ?? []);
 });
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */

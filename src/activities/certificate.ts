@@ -1,6 +1,7 @@
 import type { ChallengeType } from '../domain/config';
 import { AcmeSession, OrderSnapshot } from '../acme/session';
 import { IssuedCertificate } from '../azure/keyVault';
+import { RateLimitLedgerStore } from '../azure/rateLimitLedger';
 import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
@@ -22,9 +23,11 @@ export const createCertificateSigningRequest = activity<{ hostname: string; name
  * CreateCertificateStep, part 2: finalize the order with the CSR. Run twice (at-least-once), the
  * CA answers orderNotReady because the order is already processing or valid: that is success.
  */
-export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string }, OrderSnapshot>(
-  async ({ order, csrPem }, { config, keyVault, locks }) => {
+export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string; names?: string[] }, OrderSnapshot>(
+  async ({ order, csrPem, names }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
+    // Counted before the CA counts it (at issuance): src/domain/rateLimits.ts countIssuance.
+    if (names) await new RateLimitLedgerStore(config).issuing(order.rateLimitKeys ?? [], names);
     try {
       return await session.finalize(order, csrPem);
     } catch (error) {

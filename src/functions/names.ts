@@ -12,6 +12,8 @@ export const Activities = {
   CheckCaaRecords: 'CheckCaaRecords',
   CreateAcmeOrder: 'CreateAcmeOrder',
   GetAcmeOrder: 'GetAcmeOrder',
+  RecordFailedAuthorization: 'RecordFailedAcmeAuthorization',
+  RecordIssuanceOutcome: 'RecordIssuanceOutcome',
   GetHttp01Challenge: 'GetAcmeHttp01Challenge',
   UploadValidationFile: 'UploadValidationFile',
   AnswerHttp01Challenge: 'AnswerAcmeHttp01Challenge',

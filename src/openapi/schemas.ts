@@ -176,7 +176,7 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     required: [
       'hostname', 'source', 'hostnames', 'challengeType', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
-      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure',
+      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure', 'consecutiveFailures', 'nextAttemptAt',
     ],
     additionalProperties: false,
     properties: {
@@ -229,10 +229,20 @@ export const schemas: Record<string, Schema> = {
             type: 'object',
             description: 'The run\'s whole failure record, as its Failed output carries it (never a secret), ready for a ticket.',
             required: ['code', 'message', 'detail', 'instanceId'],
-            properties: { code: ref('ErrorCode'), message: { type: 'string' }, detail: { type: 'string' }, instanceId: { type: 'string' }, failedStep: { type: 'string' } },
+            properties: {
+              code: ref('ErrorCode'),
+              message: { type: 'string' },
+              detail: { type: 'string' },
+              instanceId: { type: 'string' },
+              failedStep: { type: 'string' },
+              retryAfterSeconds: { type: 'integer', description: 'The CA\'s Retry-After (AcmeRateLimited), or the seconds until a counted rate limit frees up (AcmeRateLimitWouldBeExceeded).' },
+              retryAt: { ...dateTime, description: 'When that is (UTC).' },
+            },
           },
         },
       }),
+      consecutiveFailures: { type: 'integer', minimum: 0, description: 'Failed runs for the hostname since its last success (the failure back-off).' },
+      nextAttemptAt: nullable({ ...dateTime, description: 'Automatic renewals of the hostname wait until then after failures (1 min, 10 min, 100 min, then daily, Let\'s Encrypt\'s integration guide); a manual issue or renew-now goes ahead anyway. null: no failure since the last success.' }),
     },
   },
 

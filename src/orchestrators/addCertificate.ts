@@ -15,7 +15,8 @@ import { StepStatus } from '../domain/status';
 import { Activities } from '../functions/names';
 import { confirmServed } from './confirmServed';
 import { applyGatewayChangeOrFail } from './gatewayWriter';
-import { backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
+import { NOT_COUNTED_FAILURES } from '../domain/failureBackoff';
+import { asStepError, backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname (or a certificate's several
@@ -83,6 +84,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
   }
+  // This run, for the failure back-off (the instance id is reused by every run for the hostname).
+  const run = `${context.df.instanceId}@${context.df.currentUtcDateTime.toISOString()}`;
   let step: StepStatus = 'GetApplicationGatewayPublicIpStep';
   const report = (status: StepStatus): void => {
     step = status;
@@ -118,6 +121,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     report('GetAcmeOrderStep');
     let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}) });
+    // What the rate-limit accounting counted for this order's certificate (given back if it cannot issue).
+    const rateLimitKeys = order.rateLimitKeys ?? [];
 
     if (order.status === 'pending') {
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
@@ -161,7 +166,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       }
 
       report('CheckAcmeOrderStep');
-      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge);
+      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge, rateLimitKeys);
 
       if (pendingTxts.length > 0) {
         // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
@@ -178,15 +183,15 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     // Marks this run's create in Key Vault, so that a retry reuses it and a later run replaces it.
     // Not newGuid: that moves the context's guid counter, which would change the request ids of
     // instances replaying across this upgrade (their gateway requests would never be answered).
-    const run = runTag(context);
+    const createRun = runTag(context);
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}) },
+      { hostname, run: createRun, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}) },
     );
-    pendingCreate = { certificateName, run };
+    pendingCreate = { certificateName, run: createRun };
     if (order.status === 'pending' || order.status === 'ready') {
-      order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem });
+      order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem, names });
     }
     order = yield* awaitOrder(context, order);
     const issued = yield* callStep<IssuedCertificate>(context, Activities.MergeIssuedCertificate, {
@@ -203,6 +208,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     const binding: HttpsBinding = { hostname, ...(additionalNames.length ? { hostnames: names } : {}), name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
     if (deferred) {
+      yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
       report('Completed');
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter, ...(dns01 ? { pointsAtGateway } : {}) };
     }
@@ -211,6 +217,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
+    yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
     yield* releaseClaims(context, names);
     yield* notifySuccess(context, {
       instanceId: context.df.instanceId,
@@ -223,6 +230,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     for (const token of pendingTokens) yield* deleteQuietly(context, token);
     for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
+    // The hostname's next automatic attempt waits (1 min, 10 min, 100 min, then daily).
+    const code = error instanceof StepFailure ? error.info.code : asStepError(error).code;
+    if (!NOT_COUNTED_FAILURES.has(code)) yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname, failure: { code, run } });
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
     return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
@@ -278,7 +288,7 @@ function* awaitTxtOnNameServers(context: OrchestrationContext, txt: TxtChallenge
   );
 }
 
-function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string): Step<void> {
+function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string, rateLimitKeys: string[]): Step<void> {
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
@@ -288,6 +298,9 @@ function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: st
     () => new CertbotError('AcmeOrderFailed', `The CA did not finish validating the hostname within ${ValidationPolling.budgetSeconds / 60} minutes.`),
   );
   if (authz.authorizationStatus !== 'valid') {
+    // Counted as the CA counts it (failed validations per identifier per account) before the name
+    // is free for another order. Best effort: the run fails with the CA's reason either way.
+    if (authz.authorizationStatus === 'invalid') yield* quietly(context, Activities.RecordFailedAuthorization, { identifier: authz.identifier, rateLimitKeys });
     const problem = authz.problem ?? {
       type: 'urn:ietf:params:acme:error:unauthorized',
       detail: `authorization is ${authz.authorizationStatus}`,

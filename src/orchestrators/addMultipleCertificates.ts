@@ -46,6 +46,8 @@ export interface HostnameOutcome {
   message?: string;
   detail?: string;
   failedStep?: string;
+  /** When retrying makes sense (a CA's Retry-After, or when a counted rate limit frees up). */
+  retryAt?: string;
 }
 
 /** At most this many failures are listed in customStatus; the output lists every hostname. */
@@ -217,5 +219,6 @@ function failureOf(error: unknown): Partial<HostnameOutcome> {
   const record = decodeFailure(error);
   const code: ErrorCode = record?.code ?? 'InternalError';
   const failedStep = typeof record?.failedStep === 'string' ? record.failedStep : undefined;
-  return { error: code, message: ErrorMessages[code], detail: record?.detail ?? 'The hostname failed without a typed error; see the function app logs.', failedStep };
+  const retryAt = typeof record?.retryAt === 'string' ? { retryAt: record.retryAt } : {};
+  return { error: code, message: ErrorMessages[code], detail: record?.detail ?? 'The hostname failed without a typed error; see the function app logs.', failedStep, ...retryAt };
 }

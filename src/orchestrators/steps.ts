@@ -112,7 +112,9 @@ export interface FailureSubject {
  */
 export function* failOrchestration(context: OrchestrationContext, error: unknown, subject: FailureSubject, notifyWebhook = true): Step<never> {
   const info = error instanceof StepFailure ? error.info : asStepError(error);
-  const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, ...subject, instanceId: context.df.instanceId };
+  // A CA's Retry-After (AcmeRateLimited) or the time a counted limit frees up (AcmeRateLimitWouldBeExceeded) stays in the record.
+  const retry = info.retryAfterSeconds !== undefined ? { retryAfterSeconds: info.retryAfterSeconds, ...(info.retryAt ? { retryAt: info.retryAt } : {}) } : {};
+  const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, ...retry, ...subject, instanceId: context.df.instanceId };
   context.df.setCustomStatus(failedStatus(info.code, record.message));
   if (notifyWebhook) yield* notify(context, { kind: 'failure', ...record });
   throw failedWith(record);

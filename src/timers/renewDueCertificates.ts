@@ -2,9 +2,11 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { caAdviceFor } from '../acme/renewalInfo';
+import { FailureBackoffStore } from '../azure/failureBackoff';
 import { HostnameClaims } from '../azure/hostnameClaims';
 import { KeyVaultAdapter, PendingOperationInfo } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
+import { isBackingOff } from '../domain/failureBackoff';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor, renewalRunInstanceId } from '../domain/requests';
 import { holderState, instanceStatus, isActive, isInProgress } from '../durable/instances';
@@ -33,6 +35,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const due: string[] = [];
   const dns01: string[] = [];
   const additionalNames: Record<string, string[]> = {};
+  const backoffs = new FailureBackoffStore(config);
+  const deferred: string[] = [];
   for (const record of await new KeyVaultAdapter(config).listRecords()) {
     const certificate = record.issued;
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
@@ -43,6 +47,15 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     // whatever the date says. A failed renewal is retried when due, and overdue a day after.
     const unmerged = record.pending && certificate.source === 'acme' ? record.pending : undefined;
     if (!unmerged && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
+    if (certificate.source === 'acme') {
+      // A hostname whose last runs failed waits its back-off (1 min, 10 min, 100 min, then daily).
+      const backoff = await backoffs.read(certificate.hostname).catch(() => undefined);
+      if (isBackingOff(backoff, now)) {
+        deferred.push(certificate.hostname);
+        context.info(`Renewal of ${certificate.hostname} deferred: ${backoff.consecutiveFailures} consecutive failure(s) (last ${backoff.lastCode ?? 'failure'} at ${backoff.lastFailureAt}); next attempt from ${backoff.nextAttemptAt}.`);
+        continue;
+      }
+    }
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;
@@ -70,7 +83,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       throw error;
     }
   }
-  context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}.`);
+  context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}; ${deferred.length} deferred by their failure back-off${deferred.length ? ` (${deferred.join(', ')})` : ''}.`);
 }
 
 /**
