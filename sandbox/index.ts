@@ -15,6 +15,8 @@ import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
 import { newKey } from './host/server';
 import { AcmeProxy, startAcmeProxy } from './services/acmeProxy';
+import type { SandboxRateLimits } from './services/acmeRateLimits';
+import { CaaLookup, CaaRecord, dnsCaaLookup } from './services/caaCheck';
 import { AZURITE_ACCOUNT, AzuriteBlob, startAzurite } from './services/azurite';
 import { StorageGate, startStorageGate } from './services/storageGate';
 import { armAuthorizer, keyVaultAuthorizer, Rbac, SandboxScopes, secretIdScope } from './rbac';
@@ -112,6 +114,13 @@ export interface SandboxOptions {
    * WEBSITE_AUTH_ENABLED=True). Callers need `sandbox.identity.userToken(...)` bearer tokens.
    */
   appServiceAuthentication?: boolean;
+  /**
+   * Let's Encrypt's rate limits in the ACME proxy (services/acmeRateLimits.ts): default its documented
+   * values; a test may scale them down (and tell the app the same through the AcmeRateLimits setting); false: none.
+   */
+  acmeRateLimits?: SandboxRateLimits | false;
+  /** What the sandbox CA's CAA check sees for a name (default: the DNS answer, `viaDns`); lets a test show the CA a CAA record the app's resolver does not. */
+  acmeCaaLookup?: (name: string, viaDns: CaaLookup) => Promise<CaaRecord[]>;
 }
 
 /** Entra ID as the API's callers meet it: the API's app registration and tokens for its users. */
@@ -176,8 +185,8 @@ export interface Sandbox {
   dnsZones: DnsZones;
   dataPlane: GatewayDataPlane;
   host?: HostProcess;
-  /** Kill the durable host (SIGKILL by default) and start it again on the same state. */
-  restartHost(signal?: NodeJS.Signals): Promise<HostProcess>;
+  /** Kill the durable host (SIGKILL by default) and start it again on the same state; `settings` changes app settings for it (undefined removes one). */
+  restartHost(signal?: NodeJS.Signals, settings?: Record<string, string | undefined>): Promise<HostProcess>;
   stop(): Promise<void>;
 }
 
@@ -312,7 +321,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
     stoppers.push(pebble.stop);
     lateDns.dns = pebble.dns;
-    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer });
+    const acme: AcmeProxy = await startAcmeProxy({ ca, upstreamDirectoryUrl: pebble.directoryUrl, faults, counters, dnsServer: pebble.dnsServer, rateLimits: options.acmeRateLimits,
+      ...(options.acmeCaaLookup ? { caaLookup: (name: string) => options.acmeCaaLookup!(name, dnsCaaLookup(pebble.dnsServer)) } : {}) });
     stoppers.push(acme.stop);
     // POST /acme/renewal-window {hostname, start, end}: the CA asks for an earlier (or later) renewal.
     // POST /arm/gateway/out-of-band {tags?, addProbe?, delayMs?}: a person edits the gateway in the portal.
@@ -490,8 +500,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       dnsZones,
       dataPlane,
       host,
-      restartHost: async (signal = 'SIGKILL') => {
+      restartHost: async (signal = 'SIGKILL', changed = {}) => {
         await host?.kill(signal);
+        for (const [name, value] of Object.entries(changed)) {
+          if (value === undefined) delete hostEnv[name];
+          else hostEnv[name] = value;
+        }
         host = await spawnHost({ ...hostOptions, port: host?.port ?? hostOptions.port });
         sandbox.host = host;
         return host;

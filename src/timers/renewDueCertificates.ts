@@ -52,7 +52,16 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       const backoff = await backoffs.read(certificate.hostname).catch(() => undefined);
       if (isBackingOff(backoff, now)) {
         deferred.push(certificate.hostname);
-        context.info(`Renewal of ${certificate.hostname} deferred: ${backoff.consecutiveFailures} consecutive failure(s) (last ${backoff.lastCode ?? 'failure'} at ${backoff.lastFailureAt}); next attempt from ${backoff.nextAttemptAt}.`);
+        const why = `${backoff.consecutiveFailures} consecutive failure(s) (last ${backoff.lastCode ?? 'failure'} at ${backoff.lastFailureAt}); next automatic attempt from ${backoff.nextAttemptAt}`;
+        context.info(`Renewal of ${certificate.hostname} deferred by its failure back-off: ${why}.`);
+        // The certificate keeps ageing while it waits: the webhook hears so, as it does when a failed renewal is retried.
+        await postNotice(config, {
+          kind: 'overdue',
+          code: 'RenewalOverdue',
+          message: `The certificate expires in ${daysLeft(certificate, now)} days and its renewal keeps failing: ${why}. Fix the failure and renew now to go ahead at once.`,
+          hostname: certificate.hostname,
+          instanceId: instanceIdFor(certificate.hostname),
+        }).catch(() => undefined);
         continue;
       }
     }
