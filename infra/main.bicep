@@ -118,6 +118,8 @@ param failureWebhookUrl string = ''
 param notificationEvents string = 'failure,overdue'
 @description('The names the app may order certificates for: exact names and *.suffix patterns, comma-separated. Empty: any name (the app refuses every name only when the setting is absent, which a deployment never leaves it).')
 param allowedHostnames string
+@description('The CA rate limits counted before each order (src/domain/rateLimits.ts): LetsEncrypt, None (a CA without limits, such as a private ACME CA), or overrides like CertificatesPerDomain=20/7d.')
+param acmeRateLimits string = 'LetsEncrypt'
 param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
@@ -189,6 +191,7 @@ module app 'modules/app.bicep' = {
     failureWebhookUrl: failureWebhookUrl
     notificationEvents: notificationEvents
     allowedHostnames: allowedHostnames
+    acmeRateLimits: acmeRateLimits
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
     appServiceAuthenticationClientId: appServiceAuthenticationClientId

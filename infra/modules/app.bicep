@@ -38,6 +38,7 @@ param renewalSchedule string
 param failureWebhookUrl string
 param notificationEvents string
 param allowedHostnames string
+param acmeRateLimits string
 param historyRetentionDays int
 param useDurableTaskScheduler bool
 @allowed(['http-01', 'dns-01'])
@@ -256,6 +257,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'NotificationEvents', value: notificationEvents }
         // Which names the starters and renew-now accept (src/domain/allowList.ts); empty: any.
         { name: 'AllowedHostnames', value: allowedHostnames }
+        // The CA's rate limits counted before each order (src/domain/rateLimits.ts); None for a CA without limits.
+        { name: 'AcmeRateLimits', value: acmeRateLimits }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
         // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service
