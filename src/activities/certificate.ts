@@ -23,11 +23,11 @@ export const createCertificateSigningRequest = activity<{ hostname: string; name
  * CreateCertificateStep, part 2: finalize the order with the CSR. Run twice (at-least-once), the
  * CA answers orderNotReady because the order is already processing or valid: that is success.
  */
-export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string; names?: string[] }, OrderSnapshot>(
-  async ({ order, csrPem, names }, { config, keyVault, locks }) => {
+export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string }, OrderSnapshot>(
+  async ({ order, csrPem }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
     // Counted before the CA counts it (at issuance): src/domain/rateLimits.ts countIssuance.
-    if (names) await new RateLimitLedgerStore(config).issuing(order.rateLimitKeys ?? [], names);
+    await new RateLimitLedgerStore(config).issuing(order.rateLimitKeys ?? []);
     try {
       return await session.finalize(order, csrPem);
     } catch (error) {
@@ -40,10 +40,12 @@ export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string
 );
 
 /** CreateCertificateStep, part 3: download the chain and merge it into the pending Key Vault certificate. */
-export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string }, IssuedCertificate>(
-  async ({ order, certificateName }, { config, keyVault, locks }) => {
+export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string; names?: string[] }, IssuedCertificate>(
+  async ({ order, certificateName, names }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
     const chain = await session.downloadChain(order);
+    // Issued: the exact set's next order is a renewal (the rate-limit accounting's exemption).
+    if (names) await new RateLimitLedgerStore(config).issued(names);
     return keyVault.mergeChain(certificateName, chain);
   },
 );

@@ -14,6 +14,7 @@ import {
   describeRefusal,
   emptyLedger,
   RateLimitLedger,
+  rememberIssuedSet,
   reserveNewOrder,
 } from '../domain/rateLimits';
 import { StateDocument } from './stateDocument';
@@ -49,10 +50,17 @@ export class RateLimitLedgerStore {
   }
 
   /** Right before finalize. */
-  async issuing(pendingKeys: string[], names: string[]): Promise<void> {
+  async issuing(pendingKeys: string[]): Promise<void> {
+    if (!this.counting || pendingKeys.length === 0) return;
+    const now = Date.now();
+    await this.document.update((ledger) => ({ write: countIssuance(ledger, this.config.acmeRateLimits, pendingKeys, now), result: undefined }));
+  }
+
+  /** The certificate for exactly these names was issued. */
+  async issued(names: string[]): Promise<void> {
     if (!this.counting) return;
     const now = Date.now();
-    await this.document.update((ledger) => ({ write: countIssuance(ledger, this.config.acmeRateLimits, pendingKeys, names, now), result: undefined }));
+    await this.document.update((ledger) => ({ write: rememberIssuedSet(ledger, names, now), result: undefined }));
   }
 
   /** An authorization of the order failed validation. */

@@ -45,8 +45,11 @@ export const LETS_ENCRYPT_RATE_LIMITS: RateLimits = {
   FailedAuthorizationsPerDomainPerAccount: { count: 5, periodMs: HOUR },
 };
 
-/** boulder wfe2/wfe.go NewOrder: the exact set issued within this window makes an order a renewal. */
-export const RENEWAL_LOOKBACK_MS = 120 * DAY;
+/**
+ * boulder wfe2/wfe.go NewOrder: the exact set issued within 120 days makes an order a renewal. The
+ * app learns of an issuance after the CA made it, so it looks back a day less.
+ */
+export const RENEWAL_LOOKBACK_MS = 119 * DAY;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: HOUR, d: DAY };
 
@@ -201,16 +204,20 @@ const limitOfKey = (key: string): RateLimitName => key.split(':')[0] as RateLimi
 /**
  * Right before finalize: the certificate is counted again from now (the CA counts it at issuance,
  * after this), so a count made at newOrder that has since drained is never less than the CA's.
- * The exact set is remembered for the renewal exemption.
  */
-export function countIssuance(ledger: RateLimitLedger, limits: RateLimits, pendingKeys: string[], names: string[], now: number): RateLimitLedger {
+export function countIssuance(ledger: RateLimitLedger, limits: RateLimits, pendingKeys: string[], now: number): RateLimitLedger {
   const tat = { ...ledger.tat };
   for (const key of pendingKeys) {
     const limit = limits[limitOfKey(key)];
     if (!limit) continue;
     tat[key] = decide(limit, refund(limit, tat[key], now), now).newTat;
   }
-  return { tat, issuedSets: { ...ledger.issuedSets, [fqdnSetKey(names)]: now } };
+  return { ...ledger, tat };
+}
+
+/** The certificate was issued (downloaded): its exact set makes the next order for it a renewal. Only then: an order that failed at finalize issued nothing. */
+export function rememberIssuedSet(ledger: RateLimitLedger, names: string[], now: number): RateLimitLedger {
+  return { ...ledger, issuedSets: { ...ledger.issuedSets, [fqdnSetKey(names)]: now } };
 }
 
 /**

@@ -191,12 +191,13 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     );
     pendingCreate = { certificateName, run: createRun };
     if (order.status === 'pending' || order.status === 'ready') {
-      order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem, names });
+      order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem });
     }
     order = yield* awaitOrder(context, order);
     const issued = yield* callStep<IssuedCertificate>(context, Activities.MergeIssuedCertificate, {
       order,
       certificateName,
+      names,
     });
     pendingCreate = undefined;
 

@@ -10,6 +10,7 @@ import {
   RateLimitLedger,
   RateLimits,
   registeredDomain,
+  rememberIssuedSet,
   reserveNewOrder,
 } from '../../src/domain/rateLimits';
 
@@ -109,12 +110,23 @@ describe("the CA's rate limits, counted before each order", () => {
       const d = reserveNewOrder(ledger, LETS_ENCRYPT_RATE_LIMITS, { account, names: set, ari: false, now: T0 });
       expect(d).toMatchObject({ ok: true, exempt: i === 0 ? null : 'renewal' });
       if (!d.ok) return;
-      ledger = countIssuance(d.ledger, LETS_ENCRYPT_RATE_LIMITS, d.pendingKeys, set, T0);
+      ledger = rememberIssuedSet(countIssuance(d.ledger, LETS_ENCRYPT_RATE_LIMITS, d.pendingKeys, T0), set, T0);
     }
     expect(reserveNewOrder(ledger, LETS_ENCRYPT_RATE_LIMITS, { account, names: [...set].reverse().map((n) => n.toUpperCase()), ari: false, now: T0 })).toMatchObject({
       ok: false,
       refusal: { limit: 'CertificatesPerFQDNSet' },
     });
+  });
+
+  it('an order that failed at finalize issued nothing: the next order for its names is no renewal', () => {
+    const d = reserveNewOrder(emptyLedger(), LETS_ENCRYPT_RATE_LIMITS, { account, names: ['a.contoso.example'], ari: false, now: T0 });
+    if (!d.ok) throw new Error('expected ok');
+    const ledger = countIssuance(d.ledger, LETS_ENCRYPT_RATE_LIMITS, d.pendingKeys, T0);
+    expect(reserveNewOrder(ledger, LETS_ENCRYPT_RATE_LIMITS, { account, names: ['a.contoso.example'], ari: false, now: T0 })).toMatchObject({ ok: true, exempt: null });
+    // Issued 119 days ago it is one; the app looks back a day less than the CA's 120, having learnt of it later.
+    const issued = rememberIssuedSet(ledger, ['a.contoso.example'], T0);
+    expect(reserveNewOrder(issued, LETS_ENCRYPT_RATE_LIMITS, { account, names: ['a.contoso.example'], ari: false, now: T0 + 118 * DAY })).toMatchObject({ ok: true, exempt: 'renewal' });
+    expect(reserveNewOrder(issued, LETS_ENCRYPT_RATE_LIMITS, { account, names: ['a.contoso.example'], ari: false, now: T0 + 119 * DAY })).toMatchObject({ ok: true, exempt: null });
   });
 
   it('an ARI renewal (replaces) is counted against nothing', () => {
@@ -150,7 +162,7 @@ describe("the CA's rate limits, counted before each order", () => {
     if (!first.ok) throw new Error('expected ok');
     // The order took two hours to finalize: its count at the order has drained meanwhile.
     const later = T0 + 2 * HOUR;
-    const ledger = countIssuance(first.ledger, limits, first.pendingKeys, ['a.contoso.example'], later);
+    const ledger = countIssuance(first.ledger, limits, first.pendingKeys, later);
     // The CA counts it now, so only one more fits right now.
     const { refused } = orders(ledger, limits, ['b.contoso.example', 'c.contoso.example'], later);
     expect(refused).toBe(1);
