@@ -37,9 +37,15 @@ export function afterFailure(previous: BackoffState | undefined, now: Date, code
   };
 }
 
-/** Whether an automatic attempt must still wait at `now`. */
-export function isBackingOff(state: BackoffState | undefined, now: Date): state is BackoffState {
-  return !!state && Date.parse(state.nextAttemptAt) > now.getTime();
+/**
+ * Whether an automatic attempt must still wait at `now`. `dailySlackMs`: a daily timer's run starts
+ * a little after its tick (jitter) and fails later still, so "a day after the failure" would fall
+ * just after the next tick and skip a whole day; the daily step is due that much early.
+ */
+export function isBackingOff(state: BackoffState | undefined, now: Date, dailySlackMs = 0): state is BackoffState {
+  if (!state) return false;
+  const slack = state.consecutiveFailures > BACKOFF_STEPS_MS.length ? dailySlackMs : 0;
+  return Date.parse(state.nextAttemptAt) - slack > now.getTime();
 }
 
 /** Failures that are not the hostname's own: another operation holds it. They leave the back-off alone. */

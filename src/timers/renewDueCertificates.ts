@@ -50,7 +50,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     if (certificate.source === 'acme') {
       // A hostname whose last runs failed waits its back-off (1 min, 10 min, 100 min, then daily).
       const backoff = await backoffs.read(certificate.hostname).catch(() => undefined);
-      if (isBackingOff(backoff, now)) {
+      // The daily step counts as served by the next daily tick (its run starts up to the jitter and an hour later).
+      if (isBackingOff(backoff, now, (config.renewalJitterMinutes + 60) * 60_000)) {
         deferred.push(certificate.hostname);
         const why = `${backoff.consecutiveFailures} consecutive failure(s) (last ${backoff.lastCode ?? 'failure'} at ${backoff.lastFailureAt}); next automatic attempt from ${backoff.nextAttemptAt}`;
         context.info(`Renewal of ${certificate.hostname} deferred by its failure back-off: ${why}.`);

@@ -21,6 +21,18 @@ describe('the per-hostname failure back-off', () => {
     expect(isBackingOff(undefined, t0)).toBe(false);
   });
 
+  it("lets the daily step be served by the next daily tick, whose run failed a little after its tick", () => {
+    const tick = new Date('2026-12-01T03:00:00Z');
+    let state = afterFailure(undefined, tick);
+    for (let i = 0; i < 3; i++) state = afterFailure(state, new Date('2026-12-01T03:40:00Z'));
+    expect(state).toMatchObject({ consecutiveFailures: 4, nextAttemptAt: '2026-12-02T03:40:00.000Z' });
+    const nextTick = new Date('2026-12-02T03:00:00Z');
+    expect(isBackingOff(state, nextTick)).toBe(true);
+    expect(isBackingOff(state, nextTick, 90 * MINUTE)).toBe(false);
+    // The stepped waits (1, 10, 100 minutes) are not shortened.
+    expect(isBackingOff(afterFailure(undefined, tick), new Date(tick.getTime() + 30_000), 90 * MINUTE)).toBe(true);
+  });
+
   it('tells a manual request that it went ahead despite the back-off', () => {
     const state = afterFailure(undefined, new Date('2026-12-01T00:00:00Z'));
     expect(overrideNotice(state)).toBe('Started despite the failure back-off: 1 consecutive failure(s), the last at 2026-12-01T00:00:00.000Z; automatic attempts wait until 2026-12-01T00:01:00.000Z.');
