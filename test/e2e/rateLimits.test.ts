@@ -109,6 +109,23 @@ describe("Let's Encrypt's rate limits and the failure back-off", () => {
     expect(await listed(hostname)).toMatchObject({ consecutiveFailures: 0, nextAttemptAt: null });
   }, 420_000);
 
+  it('a name that failed validation at the CA 5 times in an hour is not ordered a 6th time, and the CA never had to refuse', async () => {
+    const hostname = 'flaky.litware.example';
+    caFails.add(hostname);
+    const codes: string[] = [];
+    let last: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) {
+      const started = await post(sandbox, 'AddCertificateFunctions_HttpStart', { hostnames: [{ hostname }] });
+      expect(started.status).toBe(202);
+      last = failureRecord((await pollToEnd(String(started.body.statusQueryGetUri), undefined, 180_000)).final.output);
+      codes.push(last.code);
+    }
+    expect(codes).toEqual([...Array(5).fill('AcmeCaaForbidden'), 'AcmeRateLimitWouldBeExceeded']);
+    expect(last.detail).toMatch(/FailedAuthorizationsPerDomainPerAccount limit \(5 per 1 h\) for flaky\.litware\.example; it frees up at /);
+    expect(sandbox.acme.rateLimits?.answers).toEqual([]);
+    caFails.delete(hostname);
+  }, 600_000);
+
   describe('a burst of 420 requests across 60 hostnames of one registered domain, a quarter failing validation at the CA', () => {
     const names = Array.from({ length: 60 }, (_, i) => `b${String(i).padStart(2, '0')}.contoso.example`);
     const failing = names.filter((_, i) => i % 4 === 0);
