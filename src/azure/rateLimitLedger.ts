@@ -63,10 +63,10 @@ export class RateLimitLedgerStore {
     await this.document.update((ledger) => ({ write: rememberIssuedSet(ledger, names, now), result: undefined }));
   }
 
-  /** An authorization of the order failed validation. */
-  async failedAuthorization(account: string, identifier: string, pendingKeys: string[]): Promise<void> {
+  /** An authorization of the order failed validation (counted once per authorization URL). */
+  async failedAuthorization(account: string, identifier: string, pendingKeys: string[], authorizationUrl: string): Promise<void> {
     if (!this.counting) return;
     const now = Date.now();
-    await this.document.update((ledger) => ({ write: countFailedAuthorization(ledger, this.config.acmeRateLimits, { account, identifier, pendingKeys, now }), result: undefined }));
+    await this.document.update((ledger) => ({ write: countFailedAuthorization(ledger, this.config.acmeRateLimits, { account, identifier, pendingKeys, authorizationUrl, now }), result: undefined }));
   }
 }

@@ -81,13 +81,20 @@ export function parseRateLimits(value: string | undefined): RateLimits | { inval
   return limits;
 }
 
-/** Bucket state: key -> theoretical arrival time (ms since the epoch); exact sets issued -> when. */
+/**
+ * Bucket state: key -> theoretical arrival time (ms since the epoch); exact sets issued -> when;
+ * failed authorizations counted (their URLs' hashes) -> when, so that each counts once.
+ */
 export interface RateLimitLedger {
   tat: Record<string, number>;
   issuedSets: Record<string, number>;
+  failedAuthorizations?: Record<string, number>;
 }
 
-export const emptyLedger = (): RateLimitLedger => ({ tat: {}, issuedSets: {} });
+export const emptyLedger = (): RateLimitLedger => ({ tat: {}, issuedSets: {}, failedAuthorizations: {} });
+
+/** A failed authorization is remembered this long (Let's Encrypt's authorizations live at most 30 days). */
+const FAILED_AUTHORIZATION_MEMORY_MS = 31 * DAY;
 
 const emission = (limit: RateLimit): number => Math.round(limit.periodMs / limit.count);
 
@@ -164,7 +171,8 @@ export function describeRefusal(refusal: RateLimitRefusal): string {
 export function pruned(ledger: RateLimitLedger, now: number): RateLimitLedger {
   const tat = Object.fromEntries(Object.entries(ledger.tat).filter(([, at]) => at > now));
   const issuedSets = Object.fromEntries(Object.entries(ledger.issuedSets).filter(([, at]) => now - at < RENEWAL_LOOKBACK_MS));
-  return { tat, issuedSets };
+  const failedAuthorizations = Object.fromEntries(Object.entries(ledger.failedAuthorizations ?? {}).filter(([, at]) => now - at < FAILED_AUTHORIZATION_MEMORY_MS));
+  return { tat, issuedSets, failedAuthorizations };
 }
 
 /**
@@ -224,8 +232,14 @@ export function rememberIssuedSet(ledger: RateLimitLedger, names: string[], now:
  * An authorization failed: its identifier's failed-validation bucket is spent (as the CA spends
  * it), and the order can no longer issue, so its certificate's counts are given back.
  */
-export function countFailedAuthorization(ledger: RateLimitLedger, limits: RateLimits, request: { account: string; identifier: string; pendingKeys: string[]; now: number }): RateLimitLedger {
-  const { account, identifier, pendingKeys, now } = request;
+export function countFailedAuthorization(
+  ledger: RateLimitLedger,
+  limits: RateLimits,
+  request: { account: string; identifier: string; pendingKeys: string[]; authorizationUrl: string; now: number },
+): RateLimitLedger {
+  const { account, identifier, pendingKeys, authorizationUrl, now } = request;
+  const seen = hash(authorizationUrl);
+  if (ledger.failedAuthorizations?.[seen] !== undefined) return ledger;
   const tat = { ...ledger.tat };
   const failed = failedBucket(account, identifier);
   const failedLimit = limits.FailedAuthorizationsPerDomainPerAccount;
@@ -234,7 +248,7 @@ export function countFailedAuthorization(ledger: RateLimitLedger, limits: RateLi
     const limit = limits[limitOfKey(key)];
     if (limit) tat[key] = refund(limit, tat[key], now);
   }
-  return { ...ledger, tat };
+  return { ...ledger, tat, failedAuthorizations: { ...ledger.failedAuthorizations, [seen]: now } };
 }
 
 /** Whether any limit is counted at all (AcmeRateLimits=None turns the accounting off). */

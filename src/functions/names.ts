@@ -12,7 +12,6 @@ export const Activities = {
   CheckCaaRecords: 'CheckCaaRecords',
   CreateAcmeOrder: 'CreateAcmeOrder',
   GetAcmeOrder: 'GetAcmeOrder',
-  RecordFailedAuthorization: 'RecordFailedAcmeAuthorization',
   RecordIssuanceOutcome: 'RecordIssuanceOutcome',
   GetHttp01Challenge: 'GetAcmeHttp01Challenge',
   UploadValidationFile: 'UploadValidationFile',

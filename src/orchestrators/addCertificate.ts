@@ -218,24 +218,26 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const [notLive] = yield* confirmServed(context, [{ binding, serialNumber: issued.serialNumber }], gatewayIps);
     if (notLive) throw new StepFailure({ code: notLive.code, detail: notLive.detail });
 
-    yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
     yield* releaseClaims(context, names);
     yield* notifySuccess(context, {
       instanceId: context.df.instanceId,
       ...(renewal ? { renewal: true } : {}),
       certificates: [{ hostname, ...(additionalNames.length ? { names } : {}), certificateName: issued.name, notAfter: issued.notAfter, challengeType }],
     });
+    // Last, after every step this run had before the back-off existed: an instance replaying across the upgrade meets it where its history ends.
+    yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
     report('Completed');
     return dns01 ? { hostname, challengeType, pointsAtGateway } : null;
   } catch (error) {
     for (const token of pendingTokens) yield* deleteQuietly(context, token);
     for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
-    // The hostname's next automatic attempt waits (1 min, 10 min, 100 min, then daily).
-    const code = error instanceof StepFailure ? error.info.code : asStepError(error).code;
-    if (!NOT_COUNTED_FAILURES.has(code)) yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname, failure: { code, run } });
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
+    // The hostname's next automatic attempt waits (1 min, 10 min, 100 min, then daily). Late in the
+    // run (only the failure notice follows), so that few instances replaying across the upgrade meet it mid-history.
+    const code = error instanceof StepFailure ? error.info.code : asStepError(error).code;
+    if (!NOT_COUNTED_FAILURES.has(code)) yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname, failure: { code, run } });
     return yield* failOrchestration(context, error, { failedStep: step, hostname }, !deferred);
   }
 }
@@ -293,15 +295,13 @@ function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: st
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
-    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl }),
+    // The read that sees the authorization invalid counts it for the rate limits (src/activities/acmeOrder.ts).
+    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl, rateLimitKeys }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
     () => new CertbotError('AcmeOrderFailed', `The CA did not finish validating the hostname within ${ValidationPolling.budgetSeconds / 60} minutes.`),
   );
   if (authz.authorizationStatus !== 'valid') {
-    // Counted as the CA counts it (failed validations per identifier per account) before the name
-    // is free for another order. Best effort: the run fails with the CA's reason either way.
-    if (authz.authorizationStatus === 'invalid') yield* quietly(context, Activities.RecordFailedAuthorization, { identifier: authz.identifier, rateLimitKeys });
     const problem = authz.problem ?? {
       type: 'urn:ietf:params:acme:error:unauthorized',
       detail: `authorization is ${authz.authorizationStatus}`,
