@@ -9,7 +9,7 @@ import { Activities, Orchestrators } from '../functions/names';
 import type { DeferredIssuance, IssuanceResult } from './addCertificate';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { callStep, claimOrFail, failedWith, failOrchestration, notify, notifySuccess, releaseClaims, Step, wait } from './steps';
+import { callStep, claimOrFail, failedWith, failOrchestration, failureMessage, notify, notifySuccess, releaseClaims, Step, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -220,5 +220,6 @@ function failureOf(error: unknown): Partial<HostnameOutcome> {
   const code: ErrorCode = record?.code ?? 'InternalError';
   const failedStep = typeof record?.failedStep === 'string' ? record.failedStep : undefined;
   const retryAt = typeof record?.retryAt === 'string' ? { retryAt: record.retryAt } : {};
-  return { error: code, message: ErrorMessages[code], detail: record?.detail ?? 'The hostname failed without a typed error; see the function app logs.', failedStep, ...retryAt };
+  const detail = record?.detail ?? 'The hostname failed without a typed error; see the function app logs.';
+  return { error: code, message: failureMessage({ code, detail }), detail, failedStep, ...retryAt };
 }

@@ -33,6 +33,7 @@ interface Outcome {
   detail?: string;
   failedStep?: string;
   retryAt?: string;
+  message?: string;
 }
 
 describe("Let's Encrypt's rate limits and the failure back-off", () => {
@@ -122,6 +123,8 @@ describe("Let's Encrypt's rate limits and the failure back-off", () => {
     }
     expect(codes).toEqual([...Array(5).fill('AcmeCaaForbidden'), 'AcmeRateLimitWouldBeExceeded']);
     expect(last.detail).toMatch(/FailedAuthorizationsPerDomainPerAccount limit \(5 per 1 h\) for flaky\.litware\.example; it frees up at /);
+    // The message a frontend shows names the limit and the time too.
+    expect(last.message).toMatch(/^The order was not sent: .*FailedAuthorizationsPerDomainPerAccount limit \(5 per 1 h\) for flaky\.litware\.example; it frees up at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/);
     expect(sandbox.acme.rateLimits?.answers).toEqual([]);
     caFails.delete(hostname);
   }, 600_000);
@@ -155,6 +158,7 @@ describe("Let's Encrypt's rate limits and the failure back-off", () => {
       expect(refused.length).toBeGreaterThan(100);
       for (const outcome of refused) {
         expect(outcome.failedStep).toBe('GetAcmeOrderStep');
+        expect(outcome.message).toContain(String(outcome.detail));
         const [, limit, freeAt] = /would exceed the CA's (\w+) limit \(\d+ per [^)]+\) for [^;]+; it frees up at (\S+)\.$/.exec(String(outcome.detail)) ?? [];
         expect(['NewOrdersPerAccount', 'CertificatesPerDomain', 'CertificatesPerFQDNSet', 'FailedAuthorizationsPerDomainPerAccount']).toContain(limit);
         expect(Date.parse(freeAt)).toBeGreaterThan(Date.now() - 3 * HOUR);
