@@ -8,6 +8,10 @@ import { removeHttpsBindings } from '../sandbox/emulators/gatewayModel';
 import { instanceIdFor } from '../src/domain/requests';
 import { GatewayWriter } from '../src/functions/names';
 import { criticalPath, Part } from './criticalPath';
+import { withRateLimitOverride } from '../test/support/rateLimitOverride';
+
+/** Hundreds of certificates for bench.example: Let's Encrypt's limits raised, as with an override (still counted, as in production). */
+const BENCH_LIMITS = { NewOrdersPerAccount: 100_000, CertificatesPerDomain: 100_000 };
 
 /**
  * `npm run bench [-- --quick]`: the product's figures on the local sandbox with the real-time
@@ -181,7 +185,7 @@ function pendingWakeUps(stateDir: string): number {
  */
 async function idleDay(): Promise<{ episodesWhileIdle: number; pendingWakeUps: number; episodesOfOneIssuance: number }> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-idle-'));
-  const sandbox = await startSandbox({ stateDir, armOperationDelayMs: 1500, armRetryAfterSeconds: 1 });
+  const sandbox = await startSandbox(withRateLimitOverride({ stateDir, armOperationDelayMs: 1500, armRetryAfterSeconds: 1 }, BENCH_LIMITS));
   try {
     await runOnce(sandbox, stateDir, 1);
     while ((await instanceIds(sandbox)).some((i) => ['Running', 'Pending'].includes(i.runtimeStatus))) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -201,7 +205,7 @@ type CriticalPath = { timerLatencyMs: number; wallSeconds: number; parts: Record
 /** One certificate's wall time by part (see criticalPath.ts), on a sandbox started with this timer latency. */
 async function oneCertificatePath(timerLatencyMs: number): Promise<CriticalPath> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-path-'));
-  const sandbox = await startSandbox({ stateDir, hostTimerLatencyMs: timerLatencyMs });
+  const sandbox = await startSandbox(withRateLimitOverride({ stateDir, hostTimerLatencyMs: timerLatencyMs }, BENCH_LIMITS));
   try {
     await runOnce(sandbox, stateDir, 1); // warm-up: the ACME account and the gateway writer
     const run = await runOnce(sandbox, stateDir, 1);
@@ -247,7 +251,7 @@ interface Dns01Figures {
  */
 async function dns01(): Promise<Dns01Figures[]> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dns01-'));
-  const sandbox = await startSandbox({ stateDir });
+  const sandbox = await startSandbox(withRateLimitOverride({ stateDir }, BENCH_LIMITS));
   const figures: Dns01Figures[] = [];
   try {
     await runOnce(sandbox, stateDir, 1); // warm-up: creates the ACME account
@@ -285,7 +289,7 @@ async function dns01(): Promise<Dns01Figures[]> {
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  const sandbox = await startSandbox({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } });
+  const sandbox = await startSandbox(withRateLimitOverride({ stateDir, settings: { MaxHostnamesPerRequest: '100', MaxParallelIssuances: '10' } }, BENCH_LIMITS));
   const results: Figures[] = [];
   let summary: { peak: number; results: Figures[]; renewal: RenewalFigures; run: RenewalRunFigures };
   try {

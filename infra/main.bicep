@@ -129,6 +129,8 @@ param notificationEvents string = 'failure,overdue'
 param allowedHostnames string
 @description('Opt-in: a new hostname whose issuance fails gets a self-signed certificate from Key Vault on its listener until issuance succeeds (never over a certificate it has).')
 param selfSignedFallback bool = false
+@description('The CA rate limits counted before each order (src/domain/rateLimits.ts): LetsEncrypt, None (a CA without limits, such as a private ACME CA), or overrides like CertificatesPerDomain=20/7d.')
+param acmeRateLimits string = 'LetsEncrypt'
 param historyRetentionDays int = 30
 @description('Durable Functions state: Azure Storage (default) or the Durable Task Scheduler.')
 param useDurableTaskScheduler bool = false
@@ -201,6 +203,7 @@ module app 'modules/app.bicep' = {
     notificationEvents: notificationEvents
     allowedHostnames: allowedHostnames
     selfSignedFallback: selfSignedFallback
+    acmeRateLimits: acmeRateLimits
     historyRetentionDays: historyRetentionDays
     useDurableTaskScheduler: useDurableTaskScheduler
     appServiceAuthenticationClientId: appServiceAuthenticationClientId

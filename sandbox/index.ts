@@ -15,6 +15,8 @@ import { Counters, FaultInjector } from './faults';
 import { HostProcess, spawnHost } from './hostProcess';
 import { newKey } from './host/server';
 import { AcmeProxy, startAcmeProxy } from './services/acmeProxy';
+import type { SandboxRateLimits } from './services/acmeRateLimits';
+import { CaaLookup, CaaRecord, dnsCaaLookup } from './services/caaCheck';
 import { AZURITE_ACCOUNT, AzuriteBlob, startAzurite } from './services/azurite';
 import { StorageGate, startStorageGate } from './services/storageGate';
 import { armAuthorizer, keyVaultAuthorizer, Rbac, SandboxScopes, secretIdScope } from './rbac';
@@ -123,6 +125,13 @@ export interface SandboxOptions {
    * WEBSITE_AUTH_ENABLED=True). Callers need `sandbox.identity.userToken(...)` bearer tokens.
    */
   appServiceAuthentication?: boolean;
+  /**
+   * Let's Encrypt's rate limits in the ACME proxy (services/acmeRateLimits.ts): default its documented
+   * values; a test may scale them down (and tell the app the same through the AcmeRateLimits setting); false: none.
+   */
+  acmeRateLimits?: SandboxRateLimits | false;
+  /** What the sandbox CA's CAA check sees for a name (default: the DNS answer, `viaDns`); lets a test show the CA a CAA record the app's resolver does not. */
+  acmeCaaLookup?: (name: string, viaDns: CaaLookup) => Promise<CaaRecord[]>;
 }
 
 /** Entra ID as the API's callers meet it: the API's app registration and tokens for its users. */
@@ -336,6 +345,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       counters,
       dnsServer: pebble.dnsServer,
       managementUrl: pebble.managementUrl,
+      rateLimits: options.acmeRateLimits,
+      ...(options.acmeCaaLookup ? { caaLookup: (name: string) => options.acmeCaaLookup!(name, dnsCaaLookup(pebble.dnsServer)) } : {}),
       profiles: options.acmeProfiles === false ? undefined : { specs: options.acmeProfiles ?? LETS_ENCRYPT_PROFILES, managementUrl: pebble.managementUrl },
     });
     stoppers.push(acme.stop);

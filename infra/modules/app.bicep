@@ -39,6 +39,7 @@ param failureWebhookUrl string
 param notificationEvents string
 param allowedHostnames string
 param selfSignedFallback bool
+param acmeRateLimits string
 param historyRetentionDays int
 param useDurableTaskScheduler bool
 @allowed(['http-01', 'dns-01'])
@@ -273,6 +274,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AllowedHostnames', value: allowedHostnames }
         // Opt-in self-signed stand-in for a new hostname whose issuance fails (src/domain/selfSignedFallback.ts).
         { name: 'SelfSignedFallback', value: selfSignedFallback ? 'true' : 'false' }
+        // The CA's rate limits counted before each order (src/domain/rateLimits.ts); None for a CA without limits.
+        { name: 'AcmeRateLimits', value: acmeRateLimits }
         { name: 'HistoryRetentionDays', value: string(historyRetentionDays) }
         { name: 'HistoryPurgeSchedule', value: '0 30 3 * * *' }
         // Who may call the API (src/http/authorisation.ts): function keys, or Entra ID through App Service

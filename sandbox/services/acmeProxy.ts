@@ -6,6 +6,7 @@ import { SandboxCa } from '../tls/ca';
 import { CaaLookup, dnsCaaLookup, SANDBOX_CAA_IDENTITY } from './caaCheck';
 import { CaaGate, CaaRefusal } from './caaGate';
 import { ProfileGate, ProfileSpecs } from './acmeProfiles';
+import { AcmeRateLimiter, LETS_ENCRYPT_LIMITS, SandboxRateLimits } from './acmeRateLimits';
 import { RenewalInfoRegistry } from './renewalInfo';
 
 /**
@@ -66,6 +67,8 @@ export interface AcmeProxy {
   readonly caaChecks: number;
   /** For tests: what Pebble's management API says of a certificate (serial in hex); undefined when it knows none. */
   certificateStatus(serialHex: string): Promise<CertificateStatus | undefined>;
+  /** Let's Encrypt's rate limits (acmeRateLimits.ts); `answers` lists every rateLimited answer sent. Undefined when off. */
+  rateLimits?: AcmeRateLimiter;
   stop(): Promise<void>;
 }
 
@@ -103,6 +106,8 @@ export async function startAcmeProxy(options: {
   managementUrl?: string;
   /** Profiles the directory advertises (acmeProfiles.ts; none: no meta.profiles), and Pebble's management API their re-signing reads the intermediate key from. */
   profiles?: { specs: ProfileSpecs; managementUrl: string };
+  /** Let's Encrypt's rate limits (default LETS_ENCRYPT_LIMITS; false: none, as Pebble alone). */
+  rateLimits?: SandboxRateLimits | false;
 }): Promise<AcmeProxy> {
   const upstream = new URL(options.upstreamDirectoryUrl);
   const agent = new https.Agent({ ca: options.ca.certPem, keepAlive: true });
@@ -112,6 +117,7 @@ export async function startAcmeProxy(options: {
   const caa = new CaaGate(options.caaLookup ?? dnsCaaLookup(options.dnsServer), caaIdentity);
   const rewrite = (text: string): string => text.split(upstream.origin).join(origin);
   const profiles = new ProfileGate(options.profiles?.specs ?? {}, { url: options.profiles?.managementUrl ?? '', caPem: options.ca.certPem });
+  const limiter = options.rateLimits === false ? undefined : new AcmeRateLimiter(options.rateLimits ?? LETS_ENCRYPT_LIMITS);
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>((resolve, reject) => {
@@ -136,10 +142,15 @@ export async function startAcmeProxy(options: {
       return Buffer.from(JSON.stringify({ ...directory, meta, renewalInfo: `${origin}${RENEWAL_INFO_PATH}` }));
     }
     if (resource === 'certificate') renewalInfo.recordIssued(reply.toString('utf8'), kid ?? '');
+    if (resource === 'authz' && limiter) {
+      const authz = JSON.parse(reply.toString('utf8')) as { status?: string; identifier?: { value?: string } };
+      if (authz.status === 'invalid' && authz.identifier?.value) limiter.failedAuthorization(new URL(path, origin).pathname, kid ?? '', authz.identifier.value);
+    }
     if (resource === 'newOrder' || resource === 'order' || resource === 'finalize') {
       const orderId = resource === 'newOrder' ? lastSegment(String(headers.location ?? '')) : lastSegment(path);
-      const status = (JSON.parse(reply.toString('utf8')) as { status?: string }).status;
+      const { status, identifiers } = JSON.parse(reply.toString('utf8')) as { status?: string; identifiers?: { value?: string }[] };
       if (status) renewalInfo.recordOrderStatus(orderId, status);
+      if (status === 'valid' && limiter) limiter.issued(orderId, (identifiers ?? []).map((i) => String(i.value)));
       if (replaces && resource === 'newOrder') renewalInfo.recordReplacement(replaces, orderId);
     }
     return reply;
@@ -231,12 +242,20 @@ export async function startAcmeProxy(options: {
         const problem = renewalInfo.checkReplaces(replaces, jws.kid ?? '', identifiers);
         if (problem) return sendProblem(problem.status, problem.type, problem.detail);
       }
+      // Let's Encrypt's limits, after the `replaces` check that decides an ARI renewal (boulder wfe2/wfe.go NewOrder).
+      let orderLimit: ReturnType<AcmeRateLimiter['newOrder']> | undefined;
+      if (limiter && resource === 'newOrder' && method === 'POST' && jws.payload) {
+        const identifiers = ((jws.payload.identifiers ?? []) as { value?: string }[]).map((i) => String(i.value));
+        orderLimit = limiter.newOrder(jws.kid ?? '', identifiers, replaces !== undefined);
+        if (!orderLimit.allowed) return sendProblem(orderLimit.status, orderLimit.type, orderLimit.detail, orderLimit.retryAfterSeconds);
+      }
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         // The Host header goes through: Pebble builds its URLs and checks each JWS "url" from it.
         if (typeof value === 'string' && name !== 'connection') headers[name] = value;
       }
       const upstreamReply = await forward(method, path, headers, body);
+      if (orderLimit?.allowed) orderLimit.commit(upstreamReply.status < 300);
       const replyHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstreamReply.headers)) {
         if (['content-length', 'connection', 'transfer-encoding', 'keep-alive'].includes(name)) continue;
@@ -265,6 +284,7 @@ export async function startAcmeProxy(options: {
     csrCommonNames,
     caaIdentity,
     caaRefusals: caa.refusals,
+    rateLimits: limiter,
     get caaChecks() {
       return caa.checks;
     },

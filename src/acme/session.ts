@@ -53,6 +53,8 @@ export interface OrderSnapshot {
   certificate?: string;
   problem?: AcmeProblem;
   retryAfterSeconds?: number;
+  /** The rate-limit buckets counted for this order's certificate (src/domain/rateLimits.ts); never secret. */
+  rateLimitKeys?: string[];
 }
 
 export interface ChallengeSnapshot {
@@ -199,15 +201,26 @@ export class AcmeSession {
    * (already replaced by an earlier attempt of this step, or a certificate it does not know), the
    * order is placed again without it rather than failing the renewal.
    */
-  /** `names`: every name of the certificate, `hostname` first (default: the hostname alone). */
-  /** `profile`: the order's profile (draft-aaron-acme-profiles), checked against the directory by the starter. */
-  async newOrder(hostname: string, replaces?: string, names: string[] = [hostname], profile?: string): Promise<OrderSnapshot & { replaces?: string }> {
+  /**
+   * `names`: every name of the certificate, `hostname` first (default: the hostname alone).
+   * `profile`: the order's profile (draft-aaron-acme-profiles), checked against the directory by the starter.
+   * `beforeSend` runs before each newOrder request is sent (with whether it carries `replaces`);
+   * what it throws stops the request (the rate-limit accounting, src/azure/rateLimitLedger.ts).
+   */
+  async newOrder(
+    hostname: string,
+    replaces?: string,
+    names: string[] = [hostname],
+    profile?: string,
+    beforeSend: (withReplaces: boolean) => Promise<void> = async () => undefined,
+  ): Promise<OrderSnapshot & { replaces?: string }> {
     // acme-client 5.4 posts the object as given; its type predates the profiles draft.
     const identifiers = names.map((value) => ({ type: 'dns', value }));
     const base = { identifiers, ...(profile === undefined ? {} : { profile }) } as OrderCreateRequest;
     // acme-client's own (instrumented) directory read: cached per process, one fetch at most.
     const directory = replaces ? await this.http().getDirectory() : {};
     if (replaces && typeof directory.renewalInfo === 'string') {
+      await beforeSend(true);
       try {
         // acme-client 5.4 posts the object as given; its type predates RFC 9773's `replaces`.
         const payload: OrderCreateRequest & { replaces: string } = { ...base, replaces };
@@ -216,8 +229,14 @@ export class AcmeSession {
         if (!(error instanceof CertbotError) || !REPLACES_REFUSED.has(this.lastProblem?.type ?? '')) throw error;
       }
     }
+    await beforeSend(false);
     const order = await this.exchange('newOrder', () => this.client.createOrder(base));
     return this.snapshotOrder(order);
+  }
+
+  /** This session's ACME account URL (the `kid` of its requests). */
+  accountUrl(): string {
+    return this.client.getAccountUrl();
   }
 
   /**

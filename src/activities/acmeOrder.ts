@@ -1,5 +1,6 @@
 import { AcmeSession, ChallengeSnapshot, OrderSnapshot } from '../acme/session';
-import { activity } from './context';
+import { RateLimitLedgerStore } from '../azure/rateLimitLedger';
+import { activity, StepServices } from './context';
 
 /**
  * GetAcmeOrderStep: a new order for the hostname (the CA reuses still-valid authorizations). A
@@ -8,8 +9,34 @@ import { activity } from './context';
  */
 export const createAcmeOrder = activity<{ hostname: string; names?: string[]; profile?: string }, OrderSnapshot>(async ({ hostname, names, profile }, { config, keyVault, locks }) => {
   const session = await AcmeSession.open(config, keyVault, locks);
-  return session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names, profile);
+  const ledger = new RateLimitLedgerStore(config);
+  let rateLimitKeys: string[] = [];
+  // Counted before each request is sent (an ARI renewal, then without `replaces` if the CA refuses
+  // it); an order that would exceed a limit is not sent (AcmeRateLimitWouldBeExceeded).
+  const order = await session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names, profile, async (withReplaces) => {
+    rateLimitKeys = (await ledger.reserve(session.accountUrl(), names ?? [hostname], withReplaces)).pendingKeys;
+  });
+  return rateLimitKeys.length ? { ...order, rateLimitKeys } : order;
 });
+
+/**
+ * The authorization and its challenge of `type`. Seen invalid, it is counted against its identifier
+ * (the CA's failed-validation limit) and the order's certificate no longer is (it cannot issue now):
+ * here, where the failure is first seen, before the name is free for another order; once per
+ * authorization, however often it is read.
+ */
+async function challengeOf(
+  { authorizationUrl, rateLimitKeys }: { authorizationUrl: string; rateLimitKeys?: string[] },
+  type: 'http-01' | 'dns-01',
+  { config, keyVault, locks }: StepServices,
+): Promise<ChallengeSnapshot> {
+  const session = await AcmeSession.open(config, keyVault, locks);
+  const snapshot = await session.challenge(authorizationUrl, type);
+  if (snapshot.authorizationStatus === 'invalid') {
+    await new RateLimitLedgerStore(config).failedAuthorization(session.accountUrl(), snapshot.identifier, rateLimitKeys ?? [], authorizationUrl);
+  }
+  return snapshot;
+}
 
 /** CheckAcmeOrderStep / CreateCertificateStep polling: the order as the CA sees it now. */
 export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async ({ orderUrl }, { config, keyVault, locks }) => {
@@ -18,20 +45,10 @@ export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async 
 });
 
 /** GetAcmeHttp01ChallengeStep and validation polling: the authorization and its http-01 challenge. */
-export const getHttp01Challenge = activity<{ authorizationUrl: string }, ChallengeSnapshot>(
-  async ({ authorizationUrl }, { config, keyVault, locks }) => {
-    const session = await AcmeSession.open(config, keyVault, locks);
-    return session.challenge(authorizationUrl, 'http-01');
-  },
-);
+export const getHttp01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[] }, ChallengeSnapshot>((input, services) => challengeOf(input, 'http-01', services));
 
 /** GetAcmeDns01ChallengeStep and its validation polling: the authorization and its dns-01 challenge (the TXT value). */
-export const getDns01Challenge = activity<{ authorizationUrl: string }, ChallengeSnapshot>(
-  async ({ authorizationUrl }, { config, keyVault, locks }) => {
-    const session = await AcmeSession.open(config, keyVault, locks);
-    return session.challenge(authorizationUrl, 'dns-01');
-  },
-);
+export const getDns01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[] }, ChallengeSnapshot>((input, services) => challengeOf(input, 'dns-01', services));
 
 /** AnswerAcmeHttp01ChallengeStep: tell the CA the file is in place. */
 export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault, locks }) => {

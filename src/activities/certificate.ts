@@ -1,6 +1,7 @@
 import type { ChallengeType } from '../domain/config';
 import { AcmeSession, OrderSnapshot } from '../acme/session';
 import { IssuedCertificate } from '../azure/keyVault';
+import { RateLimitLedgerStore } from '../azure/rateLimitLedger';
 import { CertbotError } from '../domain/errors';
 import { activity } from './context';
 
@@ -27,6 +28,8 @@ export const createCertificateSigningRequest = activity<{ hostname: string; name
 export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string }, OrderSnapshot>(
   async ({ order, csrPem }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
+    // Counted before the CA counts it (at issuance): src/domain/rateLimits.ts countIssuance.
+    await new RateLimitLedgerStore(config).issuing(order.rateLimitKeys ?? []);
     try {
       return await session.finalize(order, csrPem);
     } catch (error) {
@@ -39,10 +42,12 @@ export const finalizeAcmeOrder = activity<{ order: OrderSnapshot; csrPem: string
 );
 
 /** CreateCertificateStep, part 3: download the chain and merge it into the pending Key Vault certificate. */
-export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string }, IssuedCertificate>(
-  async ({ order, certificateName }, { config, keyVault, locks }) => {
+export const mergeIssuedCertificate = activity<{ order: OrderSnapshot; certificateName: string; names?: string[] }, IssuedCertificate>(
+  async ({ order, certificateName, names }, { config, keyVault, locks }) => {
     const session = await AcmeSession.open(config, keyVault, locks);
     const chain = await session.downloadChain(order, config.preferredChain);
+    // Issued: the exact set's next order is a renewal (the rate-limit accounting's exemption).
+    if (names) await new RateLimitLedgerStore(config).issued(names);
     return keyVault.mergeChain(certificateName, chain);
   },
 );

@@ -1,6 +1,7 @@
 import { AllowList, parseAllowList } from './allowList';
 import { CertbotError } from './errors';
 import { DEFAULT_NOTICE_KINDS, NoticeKind, NoticeKinds } from './notification';
+import { parseRateLimits, RateLimits } from './rateLimits';
 
 /**
  * Typed configuration read from app settings (environment variables). The names of the contract's
@@ -80,6 +81,11 @@ export interface CertbotConfig {
   acmeEab?: { keyId: string; hmacKeySecretName: string };
   /** Issuer common name of the topmost certificate of the alternate chain to store (Link rel="alternate"); the default chain when none matches. */
   preferredChain?: string;
+  /**
+   * AcmeRateLimits: the CA's limits the app counts before each order (src/domain/rateLimits.ts):
+   * Let's Encrypt's by default, None for a CA without limits, or Let's Encrypt's with some replaced.
+   */
+  acmeRateLimits: RateLimits;
 }
 
 export const ChallengeTypes = ['http-01', 'dns-01'] as const;
@@ -263,6 +269,12 @@ function stateContainerUrl(name: string, value: string, challenge: URL): URL {
   return url;
 }
 
+function rateLimits(name: string, value: string): RateLimits {
+  const parsed = parseRateLimits(value);
+  if ('invalid' in parsed) throw configError(name, parsed.invalid);
+  return parsed;
+}
+
 /** The directory URL must end where the CA serves it; the contract's example has a trailing slash. */
 function acmeDirectory(name: string, value: string): URL {
   const url = httpsUrl(name, value);
@@ -320,6 +332,7 @@ export function loadConfig(env: Environment = process.env): CertbotConfig {
       acmeEab: externalAccountBinding(env),
       preferredChain: optional(env, 'PreferredChain', '') || undefined,
     }),
+    acmeRateLimits: rateLimits('AcmeRateLimits', optional(env, 'AcmeRateLimits', 'LetsEncrypt')),
   };
 }
 

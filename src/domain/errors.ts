@@ -19,6 +19,8 @@ export const ErrorMessages = {
     "The hostname's CAA records could not be read (the lookup failed, e.g. SERVFAIL or a timeout); CAs do not issue while they cannot read them. Fix the domain's name servers (or DNSSEC), then retry.",
   AcmeRateLimited:
     'The Certificate Authority rate limit was reached. Wait until the time given in the detail, then retry.',
+  AcmeRateLimitWouldBeExceeded:
+    "The order was not sent: it would exceed one of the Certificate Authority's rate limits (the detail names the limit and when it frees up; see AcmeRateLimits). Retry after that time, or fix what keeps failing first.",
   AcmeChallengeFailed:
     'The Certificate Authority could not validate hostname ownership. Read the CA detail, fix what it names (DNS, connectivity to port 80), then retry.',
   AcmeOrderFailed:

@@ -16,6 +16,8 @@ export interface StepErrorInfo {
   code: ErrorCode;
   detail: string;
   retryAfterSeconds?: number;
+  /** When retrying makes sense (UTC, ISO 8601): Retry-After from the moment the step failed. */
+  retryAt?: string;
   transient?: boolean;
 }
 
@@ -47,7 +49,10 @@ export function encodeFailure(value: StepErrorInfo | FailureRecord): string {
 /** An Error to throw from an activity; its message survives the activity boundary. */
 export function stepError(error: CertbotError): Error {
   const info: StepErrorInfo = { code: error.code, detail: error.detail };
-  if (error.retryAfterSeconds !== undefined) info.retryAfterSeconds = error.retryAfterSeconds;
+  if (error.retryAfterSeconds !== undefined) {
+    info.retryAfterSeconds = error.retryAfterSeconds;
+    info.retryAt = new Date(Date.now() + error.retryAfterSeconds * 1000).toISOString();
+  }
   if (error.transient) info.transient = true;
   return new Error(encodeFailure(info));
 }
@@ -75,6 +80,7 @@ export function decodeStepError(error: unknown): StepErrorInfo | undefined {
   if (!record) return undefined;
   const info: StepErrorInfo = { code: record.code, detail: record.detail };
   if (typeof record.retryAfterSeconds === 'number') info.retryAfterSeconds = record.retryAfterSeconds;
+  if (typeof record.retryAt === 'string') info.retryAt = record.retryAt;
   if (record.transient === true) info.transient = true;
   return info;
 }

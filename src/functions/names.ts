@@ -13,6 +13,7 @@ export const Activities = {
   CheckCaaRecords: 'CheckCaaRecords',
   CreateAcmeOrder: 'CreateAcmeOrder',
   GetAcmeOrder: 'GetAcmeOrder',
+  RecordIssuanceOutcome: 'RecordIssuanceOutcome',
   GetHttp01Challenge: 'GetAcmeHttp01Challenge',
   UploadValidationFile: 'UploadValidationFile',
   AnswerHttp01Challenge: 'AnswerAcmeHttp01Challenge',

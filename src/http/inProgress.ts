@@ -1,7 +1,9 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { Busy, HostnameClaims } from '../azure/hostnameClaims';
+import { FailureBackoffStore } from '../azure/failureBackoff';
 import { KeyVaultAdapter } from '../azure/keyVault';
+import { isBackingOff, overrideNotice } from '../domain/failureBackoff';
 import { CertbotConfig } from '../domain/config';
 import { CertbotError, ErrorMessages } from '../domain/errors';
 import { instanceIdFor } from '../domain/requests';
@@ -99,6 +101,9 @@ export async function startClaimed(
   return acceptedResponse(await checkStatusLinks(client, request, start.instanceId));
 }
 
+/** On a 202 for a hostname still in its failure back-off: the manual request went ahead anyway (src/domain/failureBackoff.ts). */
+export const BACKOFF_OVERRIDDEN_HEADER = 'X-Backoff-Overridden';
+
 /**
  * Starts AddCertificateFunctions for one hostname under the hostname's instance id (issue and
  * renew-now alike): 202 with the check-status links, or 409 with the links of the operation that
@@ -115,5 +120,12 @@ export async function startIssuance(client: DurableClient, request: HttpRequest,
   const names = [hostname, ...(typeof input === 'string' ? [] : (input.additionalNames ?? []))];
   const claimed = await claimHostnames(client, request, context, config, names, instanceId);
   if (!claimed.ok) return claimed.response;
-  return startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: names });
+  // A manual request is not held back by the hostname's failure back-off; it says it went ahead anyway.
+  const backoff = await new FailureBackoffStore(config).read(hostname).catch(() => undefined);
+  const started = await startClaimed(client, request, context, claimed, Orchestrators.AddCertificate, { instanceId, input, hostnames: names });
+  if (started.status !== 202 || !isBackingOff(backoff, new Date())) return started;
+  const notice = overrideNotice(backoff);
+  context.info(`${hostname}: ${notice}`);
+  // A header: the 202 body is the contract's check-status links, exactly.
+  return { ...started, headers: { ...(started.headers as Record<string, string>), [BACKOFF_OVERRIDDEN_HEADER]: notice } };
 }

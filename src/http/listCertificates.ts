@@ -5,6 +5,7 @@ import { KeyVaultAdapter } from '../azure/keyVault';
 import { CertbotError } from '../domain/errors';
 import { caAdviceFor } from '../acme/renewalInfo';
 import { certificateState, daysLeft, isOverdue, nextRenewal, OVERDUE_GRACE_MS } from '../domain/renewal';
+import { FailureBackoffStore } from '../azure/failureBackoff';
 import { HostnameClaims } from '../azure/hostnameClaims';
 import { isHostnameBusy, lastFailureOf } from '../durable/instances';
 import { instanceIdFor } from '../domain/requests';
@@ -42,6 +43,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
   try {
     const [records, gateway] = await Promise.all([new KeyVaultAdapter(config).listRecords(), new GatewayAdapter(config).read()]);
     const claims = new HostnameClaims(config);
+    const backoffs = new FailureBackoffStore(config);
     const client = df.getClient(context);
     const now = new Date();
     const body = await mapLimited(records, ADVICE_CONCURRENCY, async (record) => {
@@ -53,6 +55,7 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
       const mayBeOverdue = !!renewalAt && (!!record.pending || now.getTime() - renewalAt.getTime() > OVERDUE_GRACE_MS);
       const running = mayBeOverdue && (await isHostnameBusy(client, (h) => claims.holderOf(h), record.hostname));
       const lastFailure = await lastFailureOf(client, instanceIdFor(record.hostname));
+      const backoff = await backoffs.read(record.hostname);
       const listener = (gateway.httpListeners ?? []).find((l) => l.protocol === 'Https' && [l.hostName, ...(l.hostNames ?? [])].includes(record.hostname));
       const rule = listener && (gateway.requestRoutingRules ?? []).some((r) => r.httpListener?.id?.toLowerCase().endsWith(`/httplisteners/${listener.name?.toLowerCase()}`));
       return {
@@ -74,6 +77,9 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
         gateway: { listener: !!listener, rule: !!rule },
         lastFailure,
         revoked: issued?.revoked ? { ...issued.revoked, serialNumber: issued.serialNumber } : null,
+        // The failure back-off: automatic renewals wait until nextAttemptAt (null: no failure since the last success).
+        consecutiveFailures: backoff?.consecutiveFailures ?? 0,
+        nextAttemptAt: backoff?.nextAttemptAt ?? null,
       };
     });
     return { status: 200, jsonBody: body };

@@ -14,12 +14,21 @@ const useResponse = (name: string): { $ref: string } => ({ $ref: `#/components/r
 const headers: Record<string, Header> = {
   Location: { description: 'The instance\'s `statusQueryGetUri`.', required: true, schema: { type: 'string', format: 'uri' } },
   RetryAfter: { description: 'Seconds to wait before polling (202) or retrying (503).', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+  BackoffOverridden: {
+    description: 'Present when the hostname is in its failure back-off (automatic attempts wait 1 min, 10 min, 100 min, then daily after consecutive failures): this manual request went ahead anyway; says how many failures and until when automatic attempts wait.',
+    required: false,
+    schema: { type: 'string' },
+  },
 };
 
 const responses: Record<string, Response> = {
   Accepted: {
     description: 'Started: poll `statusQueryGetUri` (answers DurableOrchestrationStatus).',
-    headers: { Location: { $ref: '#/components/headers/Location' }, 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+    headers: {
+      Location: { $ref: '#/components/headers/Location' },
+      'Retry-After': { $ref: '#/components/headers/RetryAfter' },
+      'X-Backoff-Overridden': { $ref: '#/components/headers/BackoffOverridden' },
+    },
     content: { 'application/json': { schema: ref('CheckStatusLinks') } },
   },
   InvalidRequest: problem('Bad input: `errors` names each refused field and the reason.', 'ValidationProblem'),

@@ -198,7 +198,7 @@ export const schemas: Record<string, Schema> = {
     type: 'object',
     required: [
       'hostname', 'source', 'hostnames', 'challengeType', 'profile', 'state', 'keyVaultName', 'version', 'expiresOn', 'daysLeft',
-      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure', 'revoked',
+      'nextRenewal', 'overdue', 'pendingOperation', 'renewalWindow', 'gateway', 'lastFailure', 'revoked', 'consecutiveFailures', 'nextAttemptAt',
     ],
     additionalProperties: false,
     properties: {
@@ -271,10 +271,14 @@ export const schemas: Record<string, Schema> = {
                 required: ['bound', 'detail'],
                 properties: { bound: { type: 'boolean' }, certificateName: { type: 'string' }, notAfter: { type: 'string' }, detail: { type: 'string' } },
               },
+              retryAfterSeconds: { type: 'integer', description: 'The CA\'s Retry-After (AcmeRateLimited), or the seconds until a counted rate limit frees up (AcmeRateLimitWouldBeExceeded).' },
+              retryAt: { ...dateTime, description: 'When that is (UTC).' },
             },
           },
         },
       }),
+      consecutiveFailures: { type: 'integer', minimum: 0, description: 'Failed runs for the hostname since its last success (the failure back-off).' },
+      nextAttemptAt: nullable({ ...dateTime, description: 'Automatic renewals of the hostname wait until then after failures (1 min, 10 min, 100 min, then daily, Let\'s Encrypt\'s integration guide); a manual issue or renew-now goes ahead anyway. null: no failure since the last success.' }),
     },
   },
 

@@ -18,6 +18,7 @@ import { applyGatewayChangeOrFail } from './gatewayWriter';
 import { asStepError, backoffSeconds, Backoff, callStep, claimOrFail, failOrchestration, notifySuccess, releaseClaims, Step, StepFailure, ValidationPolling, wait } from './steps';
 import type { SelfSignedFallbackOutcome } from '../activities/selfSignedFallback';
 import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
+import { NOT_COUNTED_FAILURES } from '../domain/failureBackoff';
 
 /**
  * AddCertificateFunctions: issue an ACME certificate for one hostname (or a certificate's several
@@ -93,6 +94,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
   if (typeof input !== 'string' && 'startDelaySeconds' in input && input.startDelaySeconds > 0) {
     yield* wait(context, input.startDelaySeconds);
   }
+  // This run, for the failure back-off (the instance id is reused by every run for the hostname).
+  const run = `${context.df.instanceId}@${context.df.currentUtcDateTime.toISOString()}`;
   let step: StepStatus = 'GetApplicationGatewayPublicIpStep';
   const report = (status: StepStatus): void => {
     step = status;
@@ -128,6 +131,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     report('GetAcmeOrderStep');
     let order = yield* callStep<OrderSnapshot>(context, Activities.CreateAcmeOrder, { hostname, ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) });
+    // What the rate-limit accounting counted for this order's certificate (given back if it cannot issue).
+    const rateLimitKeys = order.rateLimitKeys ?? [];
 
     if (order.status === 'pending') {
       const getChallenge = dns01 ? Activities.GetDns01Challenge : Activities.GetHttp01Challenge;
@@ -171,7 +176,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       }
 
       report('CheckAcmeOrderStep');
-      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge);
+      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge, rateLimitKeys);
 
       if (pendingTxts.length > 0) {
         // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
@@ -188,13 +193,13 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     // Marks this run's create in Key Vault, so that a retry reuses it and a later run replaces it.
     // Not newGuid: that moves the context's guid counter, which would change the request ids of
     // instances replaying across this upgrade (their gateway requests would never be answered).
-    const run = runTag(context);
+    const createRun = runTag(context);
     const { certificateName, csrPem } = yield* callStep<{ certificateName: string; csrPem: string }>(
       context,
       Activities.CreateCertificateSigningRequest,
-      { hostname, run, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) },
+      { hostname, run: createRun, ...(dns01 ? { challengeType } : {}), ...(additionalNames.length ? { names } : {}), ...(profile === undefined ? {} : { profile }) },
     );
-    pendingCreate = { certificateName, run };
+    pendingCreate = { certificateName, run: createRun };
     if (order.status === 'pending' || order.status === 'ready') {
       order = yield* callStep<OrderSnapshot>(context, Activities.FinalizeAcmeOrder, { order, csrPem });
     }
@@ -202,6 +207,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const issued = yield* callStep<IssuedCertificate>(context, Activities.MergeIssuedCertificate, {
       order,
       certificateName,
+      names,
     });
     pendingCreate = undefined;
 
@@ -213,6 +219,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
 
     const binding: HttpsBinding = { hostname, ...(additionalNames.length ? { hostnames: names } : {}), name: issued.name, keyVaultSecretId: issued.secretId, refresh: true };
     if (deferred) {
+      yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
       report('Completed');
       return { hostname, binding, serialNumber: issued.serialNumber, notAfter: issued.notAfter, ...(dns01 ? { pointsAtGateway } : {}) };
     }
@@ -225,6 +232,8 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       ...(renewal ? { renewal: true } : {}),
       certificates: [{ hostname, ...(additionalNames.length ? { names } : {}), certificateName: issued.name, notAfter: issued.notAfter, challengeType }],
     });
+    // Last, after every step this run had before the back-off existed: an instance replaying across the upgrade meets it where its history ends.
+    yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname });
     report('Completed');
     return dns01 ? { hostname, challengeType, pointsAtGateway } : null;
   } catch (error) {
@@ -236,6 +245,9 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names, dns01, profile) : undefined;
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
     if (!deferred) yield* releaseClaims(context, names);
+    // The hostname's next automatic attempt waits (1 min, 10 min, 100 min, then daily). Late in the
+    // run (only the failure notice follows), so that few instances replaying across the upgrade meet it mid-history.
+    if (!NOT_COUNTED_FAILURES.has(code)) yield* quietly(context, Activities.RecordIssuanceOutcome, { hostname, failure: { code, run } });
     return yield* failOrchestration(context, error, { failedStep: step, hostname, ...(standIn ? { selfSignedFallback: standIn } : {}) }, !deferred);
   }
 }
@@ -328,11 +340,12 @@ function* awaitTxtOnNameServers(context: OrchestrationContext, txt: TxtChallenge
   );
 }
 
-function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string): Step<void> {
+function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string, rateLimitKeys: string[]): Step<void> {
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
-    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl }),
+    // The read that sees the authorization invalid counts it for the rate limits (src/activities/acmeOrder.ts).
+    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl, rateLimitKeys }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
     () => new CertbotError('AcmeOrderFailed', `The CA did not finish validating the hostname within ${ValidationPolling.budgetSeconds / 60} minutes.`),

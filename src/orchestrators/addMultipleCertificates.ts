@@ -12,7 +12,7 @@ import type { HttpsBinding } from '../domain/gatewayPlan';
 import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, notify, notifySuccess, releaseClaims, Step, StepFailure, wait } from './steps';
+import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, failureMessage, notify, notifySuccess, releaseClaims, Step, StepFailure, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -55,6 +55,8 @@ export interface HostnameOutcome {
   failedStep?: string;
   /** SelfSignedFallback: whether a self-signed stand-in went on the listener after the failure. */
   selfSignedFallback?: SelfSignedStandIn;
+  /** When retrying makes sense (a CA's Retry-After, or when a counted rate limit frees up). */
+  retryAt?: string;
 }
 
 /** At most this many failures are listed in customStatus; the output lists every hostname. */
@@ -262,5 +264,7 @@ function failureOf(error: unknown): Partial<HostnameOutcome> {
   const record = decodeFailure(error);
   const code: ErrorCode = record?.code ?? 'InternalError';
   const failedStep = typeof record?.failedStep === 'string' ? record.failedStep : undefined;
-  return { error: code, message: ErrorMessages[code], detail: record?.detail ?? 'The hostname failed without a typed error; see the function app logs.', failedStep };
+  const retryAt = typeof record?.retryAt === 'string' ? { retryAt: record.retryAt } : {};
+  const detail = record?.detail ?? 'The hostname failed without a typed error; see the function app logs.';
+  return { error: code, message: failureMessage({ code, detail }), detail, failedStep, ...retryAt };
 }

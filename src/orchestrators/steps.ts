@@ -114,10 +114,21 @@ export interface FailureSubject {
  */
 export function* failOrchestration(context: OrchestrationContext, error: unknown, subject: FailureSubject, notifyWebhook = true): Step<never> {
   const info = error instanceof StepFailure ? error.info : asStepError(error);
-  const record = { code: info.code, message: ErrorMessages[info.code], detail: info.detail, ...subject, instanceId: context.df.instanceId };
+  // A CA's Retry-After (AcmeRateLimited) or the time a counted limit frees up (AcmeRateLimitWouldBeExceeded) stays in the record.
+  const retry = info.retryAfterSeconds !== undefined ? { retryAfterSeconds: info.retryAfterSeconds, ...(info.retryAt ? { retryAt: info.retryAt } : {}) } : {};
+  const record = { code: info.code, message: failureMessage(info), detail: info.detail, ...retry, ...subject, instanceId: context.df.instanceId };
   context.df.setCustomStatus(failedStatus(info.code, record.message));
   if (notifyWebhook) yield* notify(context, { kind: 'failure', ...record });
   throw failedWith(record);
+}
+
+/**
+ * The human-readable message of a failure (customStatus.message, the record's `message`): the
+ * code's advice; for AcmeRateLimitWouldBeExceeded also the detail, which names the limit and the
+ * UTC time it frees up, what a frontend showing only the message must say.
+ */
+export function failureMessage(info: Pick<StepErrorInfo, 'code' | 'detail'>): string {
+  return info.code === 'AcmeRateLimitWouldBeExceeded' ? `${ErrorMessages[info.code]} ${info.detail}` : ErrorMessages[info.code];
 }
 
 /** The Error a Failed orchestration ends with: its output carries the record in the one encoding. */

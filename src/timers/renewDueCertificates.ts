@@ -2,9 +2,11 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { caAdviceFor } from '../acme/renewalInfo';
+import { FailureBackoffStore } from '../azure/failureBackoff';
 import { HostnameClaims } from '../azure/hostnameClaims';
 import { KeyVaultAdapter, PendingOperationInfo } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
+import { isBackingOff } from '../domain/failureBackoff';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor, renewalRunInstanceId } from '../domain/requests';
 import { holderState, instanceStatus, isActive, isInProgress } from '../durable/instances';
@@ -34,6 +36,8 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
   const dns01: string[] = [];
   const additionalNames: Record<string, string[]> = {};
   const profiles: Record<string, string> = {};
+  const backoffs = new FailureBackoffStore(config);
+  const deferred: string[] = [];
   for (const record of await new KeyVaultAdapter(config).listRecords()) {
     const certificate = record.issued;
     // A first issuance that never completed is not a renewal: the list reports it as pending or failed.
@@ -46,6 +50,25 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
     // A self-signed stand-in (SelfSignedFallback) is always due: every tick tries to issue the real one.
     const standIn = certificate.source === 'self-signed';
     if (!unmerged && !standIn && !isDue(certificate, config.renewBeforeDays, now, advice, nextCheck)) continue;
+    if (certificate.source === 'acme' || standIn) {
+      // A hostname whose last runs failed waits its back-off (1 min, 10 min, 100 min, then daily).
+      const backoff = await backoffs.read(certificate.hostname).catch(() => undefined);
+      // The daily step counts as served by the next daily tick (its run starts up to the jitter and an hour later).
+      if (isBackingOff(backoff, now, (config.renewalJitterMinutes + 60) * 60_000)) {
+        deferred.push(certificate.hostname);
+        const why = `${backoff.consecutiveFailures} consecutive failure(s) (last ${backoff.lastCode ?? 'failure'} at ${backoff.lastFailureAt}); next automatic attempt from ${backoff.nextAttemptAt}`;
+        context.info(`Renewal of ${certificate.hostname} deferred by its failure back-off: ${why}.`);
+        // The certificate keeps ageing while it waits: the webhook hears so, as it does when a failed renewal is retried.
+        await postNotice(config, {
+          kind: 'overdue',
+          code: 'RenewalOverdue',
+          message: `The certificate expires in ${daysLeft(certificate, now)} days and its renewal keeps failing: ${why}. Fix the failure and renew now to go ahead at once.`,
+          hostname: certificate.hostname,
+          instanceId: instanceIdFor(certificate.hostname),
+        }).catch(() => undefined);
+        continue;
+      }
+    }
     if (certificate.source === 'import') {
       context.warn(`Imported certificate for ${certificate.hostname} expires in ${daysLeft(certificate, now)} days (${certificate.notAfter.toISOString()}); import a new one.`);
       continue;
@@ -76,7 +99,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
       throw error;
     }
   }
-  context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}.`);
+  context.info(`Renewal check: ${due.length} certificate(s) renewed in run ${due.length > 0 ? runId : '(none)'}; ${deferred.length} deferred by their failure back-off${deferred.length ? ` (${deferred.join(', ')})` : ''}.`);
 }
 
 /**

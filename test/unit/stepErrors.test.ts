@@ -5,14 +5,20 @@ import { backoffSeconds, TransientRetry } from '../../src/orchestrators/steps';
 
 describe('typed step errors across the activity boundary', () => {
   it('survive the host wrapping the message', () => {
+    const before = Date.now();
     const thrown = stepError(new CertbotError('AcmeRateLimited', 'too many "orders"\nfor x', 120, true));
     const asSeenByOrchestrator = new Error(`Activity function 'CreateAcmeOrder' failed: ${thrown.message} \n stack...`);
     expect(decodeStepError(asSeenByOrchestrator)).toEqual({
       code: 'AcmeRateLimited',
       detail: 'too many "orders"\nfor x',
       retryAfterSeconds: 120,
+      // The Retry-After from the moment the step failed, as a time (kept in the failure record).
+      retryAt: expect.any(String),
       transient: true,
     });
+    const retryAt = Date.parse(String(decodeStepError(asSeenByOrchestrator)?.retryAt));
+    expect(retryAt).toBeGreaterThanOrEqual(before + 120_000);
+    expect(retryAt).toBeLessThanOrEqual(Date.now() + 120_000);
   });
 
   it('are not invented from untyped errors', () => {
