@@ -92,7 +92,10 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
                 {row.hostnames.join(', ')}
               </th>
               <td data-label="Source">{SOURCE_LABELS[row.source]}</td>
-              <td data-label="Challenge">{challengeText(row.challengeType, row.source)}</td>
+              <td data-label="Challenge">
+                {challengeText(row.challengeType, row.source)}
+                {row.profile ? <span class="muted"> · profile {row.profile}</span> : null}
+              </td>
               <td data-label="State">
                 <span class={`state state--${row.state}`}>{row.state}</span>
                 {row.overdue && <span class="state state--overdue"> overdue</span>}
@@ -107,7 +110,15 @@ export function CertificateTable(props: { rows: CertificateRow[]; onRenew: (row:
               <td data-label="Expires">
                 {day(row.expiresOn)} <span class="hint">{daysLeftText(row.daysLeft)}</span>
               </td>
-              <td data-label="Next renewal">{row.source === 'import' ? 'Not renewed (imported)' : day(row.nextRenewal)}</td>
+              <td data-label="Next renewal">
+                {row.source === 'import' ? 'Not renewed (imported)' : day(row.nextRenewal)}
+                {row.nextAttemptAt ? (
+                  <span class="muted">
+                    {' '}
+                    · {row.consecutiveFailures} failure(s) in a row: automatic attempts wait until {day(row.nextAttemptAt)}
+                  </span>
+                ) : null}
+              </td>
               <td data-label="CA renewal window">{row.renewalWindow ? `${day(row.renewalWindow.start)} to ${day(row.renewalWindow.end)}` : '—'}</td>
               <td data-label="Gateway">{gatewayText(row.gateway)}</td>
               <td data-label="Last failure">

@@ -101,6 +101,11 @@ export interface CertificateRow {
   lastFailure?: LastFailure | null;
   /** The current version was revoked through the app. */
   revoked?: { reason: string; at: string; serialNumber: string } | null;
+  /** The ACME profile its order named (null: the CA's default, or not ACME). */
+  profile?: string | null;
+  /** The failure back-off: automatic attempts wait until nextAttemptAt after this many failures in a row. */
+  consecutiveFailures?: number;
+  nextAttemptAt?: string | null;
 }
 
 export interface StatusLinks {

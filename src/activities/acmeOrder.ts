@@ -1,5 +1,6 @@
 import { AcmeSession, ChallengeSnapshot, OrderSnapshot } from '../acme/session';
 import { RateLimitLedgerStore } from '../azure/rateLimitLedger';
+import { CertbotError } from '../domain/errors';
 import { activity, StepServices } from './context';
 
 /**
@@ -11,12 +12,26 @@ export const createAcmeOrder = activity<{ hostname: string; names?: string[]; pr
   const session = await AcmeSession.open(config, keyVault, locks);
   const ledger = new RateLimitLedgerStore(config);
   let rateLimitKeys: string[] = [];
+  let reserved: { withReplaces: boolean } | undefined;
   // Counted before each request is sent (an ARI renewal, then without `replaces` if the CA refuses
   // it); an order that would exceed a limit is not sent (AcmeRateLimitWouldBeExceeded).
-  const order = await session.newOrder(hostname, await keyVault.replacedCertificateId(hostname, config.acmeEndpoint), names, profile, async (withReplaces) => {
-    rateLimitKeys = (await ledger.reserve(session.accountUrl(), names ?? [hostname], withReplaces)).pendingKeys;
-  });
-  return rateLimitKeys.length ? { ...order, rateLimitKeys } : order;
+  const replaces = await keyVault.replacedCertificateId(hostname, config.acmeEndpoint);
+  try {
+    const order = await session.newOrder(hostname, replaces, names, profile, async (withReplaces) => {
+      reserved = undefined;
+      rateLimitKeys = (await ledger.reserve(session.accountUrl(), names ?? [hostname], withReplaces)).pendingKeys;
+      reserved = { withReplaces };
+    });
+    return rateLimitKeys.length ? { ...order, rateLimitKeys } : order;
+  } catch (error) {
+    // This attempt's reservation is given back (the step is retried, and reserves again): a CA
+    // outage must not use up the limits the CA itself never counted.
+    if (reserved) {
+      const orderNotCreated = error instanceof CertbotError && error.code !== 'CertificateAuthorityUnavailable';
+      await ledger.release(session.accountUrl(), rateLimitKeys, orderNotCreated && !reserved.withReplaces).catch(() => undefined);
+    }
+    throw error;
+  }
 });
 
 /**
@@ -26,14 +41,14 @@ export const createAcmeOrder = activity<{ hostname: string; names?: string[]; pr
  * authorization, however often it is read.
  */
 async function challengeOf(
-  { authorizationUrl, rateLimitKeys }: { authorizationUrl: string; rateLimitKeys?: string[] },
+  { authorizationUrl, rateLimitKeys, orderUrl }: { authorizationUrl: string; rateLimitKeys?: string[]; orderUrl?: string },
   type: 'http-01' | 'dns-01',
   { config, keyVault, locks }: StepServices,
 ): Promise<ChallengeSnapshot> {
   const session = await AcmeSession.open(config, keyVault, locks);
   const snapshot = await session.challenge(authorizationUrl, type);
   if (snapshot.authorizationStatus === 'invalid') {
-    await new RateLimitLedgerStore(config).failedAuthorization(session.accountUrl(), snapshot.identifier, rateLimitKeys ?? [], authorizationUrl);
+    await new RateLimitLedgerStore(config).failedAuthorization(session.accountUrl(), snapshot.identifier, rateLimitKeys ?? [], authorizationUrl, orderUrl);
   }
   return snapshot;
 }
@@ -45,10 +60,10 @@ export const getAcmeOrder = activity<{ orderUrl: string }, OrderSnapshot>(async 
 });
 
 /** GetAcmeHttp01ChallengeStep and validation polling: the authorization and its http-01 challenge. */
-export const getHttp01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[] }, ChallengeSnapshot>((input, services) => challengeOf(input, 'http-01', services));
+export const getHttp01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[]; orderUrl?: string }, ChallengeSnapshot>((input, services) => challengeOf(input, 'http-01', services));
 
 /** GetAcmeDns01ChallengeStep and its validation polling: the authorization and its dns-01 challenge (the TXT value). */
-export const getDns01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[] }, ChallengeSnapshot>((input, services) => challengeOf(input, 'dns-01', services));
+export const getDns01Challenge = activity<{ authorizationUrl: string; rateLimitKeys?: string[]; orderUrl?: string }, ChallengeSnapshot>((input, services) => challengeOf(input, 'dns-01', services));
 
 /** AnswerAcmeHttp01ChallengeStep: tell the CA the file is in place. */
 export const answerHttp01Challenge = activity<{ challengeUrl: string }, void>(async ({ challengeUrl }, { config, keyVault, locks }) => {

@@ -233,7 +233,8 @@ export class KeyVaultAdapter {
         return { created: this.describe(existing) };
       }
       const create = async (): Promise<void> => {
-        const tags: CertificateTags = { hostname, source: 'self-signed', ...(challengeType ? { challengeType } : {}), ...(profile ? { profile } : {}) };
+        // The CA it is to come from, with its profile: a renewal keeps the profile only at that CA (renewalProfile).
+        const tags: CertificateTags = { hostname, source: 'self-signed', acmeEndpoint: this.config.acmeEndpoint.href, ...(challengeType ? { challengeType } : {}), ...(profile ? { profile } : {}) };
         await (await this.certificates.beginCreateCertificate(name, policy, { tags: { ...tags } })).pollUntilDone();
       };
       try {

@@ -15,6 +15,7 @@ import {
   emptyLedger,
   RateLimitLedger,
   rememberIssuedSet,
+  releaseReservation,
   reserveNewOrder,
 } from '../domain/rateLimits';
 import { StateDocument } from './stateDocument';
@@ -49,6 +50,13 @@ export class RateLimitLedgerStore {
     return { pendingKeys: decision.pendingKeys };
   }
 
+  /** The newOrder a reservation was made for failed (see releaseReservation). */
+  async release(account: string, pendingKeys: string[], orderNotCreated: boolean): Promise<void> {
+    if (!this.counting) return;
+    const now = Date.now();
+    await this.document.update((ledger) => ({ write: releaseReservation(ledger, this.config.acmeRateLimits, { account, pendingKeys, orderNotCreated, now }), result: undefined }));
+  }
+
   /** Right before finalize. */
   async issuing(pendingKeys: string[]): Promise<void> {
     if (!this.counting || pendingKeys.length === 0) return;
@@ -64,9 +72,9 @@ export class RateLimitLedgerStore {
   }
 
   /** An authorization of the order failed validation (counted once per authorization URL). */
-  async failedAuthorization(account: string, identifier: string, pendingKeys: string[], authorizationUrl: string): Promise<void> {
+  async failedAuthorization(account: string, identifier: string, pendingKeys: string[], authorizationUrl: string, orderUrl?: string): Promise<void> {
     if (!this.counting) return;
     const now = Date.now();
-    await this.document.update((ledger) => ({ write: countFailedAuthorization(ledger, this.config.acmeRateLimits, { account, identifier, pendingKeys, authorizationUrl, now }), result: undefined }));
+    await this.document.update((ledger) => ({ write: countFailedAuthorization(ledger, this.config.acmeRateLimits, { account, identifier, pendingKeys, authorizationUrl, orderUrl, now }), result: undefined }));
   }
 }

@@ -32,3 +32,12 @@ export function profileErrors(offered: Record<string, string>, requested: { fiel
   }
   return errors;
 }
+
+/**
+ * The profile a renewal (or a revocation's replacement) orders: the certificate's own when it was
+ * issued by the CA now configured, else AcmeProfile (after a switch of CA, the old CA's profile may
+ * not exist at the new one, and the operator's setting is what they can change).
+ */
+export function renewalProfile(certificate: { profile?: string; acmeEndpoint?: string }, config: { acmeEndpoint: URL; acmeProfile?: string }): string | undefined {
+  return (certificate.acmeEndpoint === config.acmeEndpoint.href ? certificate.profile : undefined) ?? config.acmeProfile;
+}

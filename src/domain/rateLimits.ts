@@ -135,7 +135,7 @@ export interface BucketRef {
 function orderBuckets(account: string, names: string[]): { perAccount: BucketRef; failed: BucketRef[]; domains: BucketRef[]; set: BucketRef } {
   const domains = [...new Set(names.map(registeredDomain))];
   return {
-    perAccount: { limit: 'NewOrdersPerAccount', key: `NewOrdersPerAccount:${accountKey(account)}`, subject: 'this ACME account' },
+    perAccount: { limit: 'NewOrdersPerAccount', key: newOrderKey(account), subject: 'this ACME account' },
     failed: [...new Set(names.map((n) => n.toLowerCase()))].map((name) => failedBucket(account, name)),
     domains: domains.map((domain) => ({ limit: 'CertificatesPerDomain', key: `CertificatesPerDomain:${domain}`, subject: domain })),
     set: { limit: 'CertificatesPerFQDNSet', key: `CertificatesPerFQDNSet:${fqdnSetKey(names)}`, subject: [...names].sort().join(', ') },
@@ -235,11 +235,14 @@ export function rememberIssuedSet(ledger: RateLimitLedger, names: string[], now:
 export function countFailedAuthorization(
   ledger: RateLimitLedger,
   limits: RateLimits,
-  request: { account: string; identifier: string; pendingKeys: string[]; authorizationUrl: string; now: number },
+  request: { account: string; identifier: string; pendingKeys: string[]; authorizationUrl: string; orderUrl?: string; now: number },
 ): RateLimitLedger {
-  const { account, identifier, pendingKeys, authorizationUrl, now } = request;
+  const { account, identifier, authorizationUrl, orderUrl, now } = request;
   const seen = hash(authorizationUrl);
   if (ledger.failedAuthorizations?.[seen] !== undefined) return ledger;
+  // The order's certificate is given back once, however many of its authorizations failed.
+  const order = orderUrl ? hash(`order:${orderUrl}`) : undefined;
+  const pendingKeys = order && ledger.failedAuthorizations?.[order] !== undefined ? [] : request.pendingKeys;
   const tat = { ...ledger.tat };
   const failed = failedBucket(account, identifier);
   const failedLimit = limits.FailedAuthorizationsPerDomainPerAccount;
@@ -248,7 +251,27 @@ export function countFailedAuthorization(
     const limit = limits[limitOfKey(key)];
     if (limit) tat[key] = refund(limit, tat[key], now);
   }
-  return { ...ledger, tat, failedAuthorizations: { ...ledger.failedAuthorizations, [seen]: now } };
+  return { ...ledger, tat, failedAuthorizations: { ...ledger.failedAuthorizations, [seen]: now, ...(order ? { [order]: now } : {}) } };
+}
+
+/** The per-account new-order bucket of an account (spent at newOrder unless the order is a renewal). */
+export const newOrderKey = (account: string): string => `NewOrdersPerAccount:${accountKey(account)}`;
+
+/**
+ * A newOrder that did not go through: what its reservation spent is given back. The certificate's
+ * buckets always (the CA counts those at issuance only); the account's new-order token only when
+ * `orderNotCreated` (the CA answered with a problem: Boulder refunds NewOrdersPerAccount when no
+ * order is created, wfe2/wfe.go NewOrder), never after a network error, where it may have been.
+ */
+export function releaseReservation(ledger: RateLimitLedger, limits: RateLimits, request: { account: string; pendingKeys: string[]; orderNotCreated: boolean; now: number }): RateLimitLedger {
+  const { account, pendingKeys, orderNotCreated, now } = request;
+  const keys = [...pendingKeys, ...(orderNotCreated ? [newOrderKey(account)] : [])];
+  const tat = { ...ledger.tat };
+  for (const key of keys) {
+    const limit = limits[limitOfKey(key)];
+    if (limit && tat[key] !== undefined) tat[key] = refund(limit, tat[key], now);
+  }
+  return { ...ledger, tat };
 }
 
 /** Whether any limit is counted at all (AcmeRateLimits=None turns the accounting off). */

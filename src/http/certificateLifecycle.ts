@@ -12,6 +12,7 @@ import type { IssuanceRequest } from '../orchestrators/addCertificate';
 import type { RemovalInput } from '../orchestrators/removeCertificate';
 import type { RevocationInput } from '../orchestrators/revokeCertificate';
 import { readJsonBody } from './body';
+import { renewalProfile } from '../domain/acmeProfiles';
 import { configOrError, isConfig } from './configuration';
 import { busyResponse, claimHostnames, startClaimed, startIssuance } from './inProgress';
 import { dependencyProblem, invalidRequest, problemResponse } from './problem';
@@ -41,7 +42,7 @@ export async function renewNow(request: HttpRequest, context: InvocationContext)
     // the same names; marked a renewal, which the success notice reports (a first request is not).
     const additionalNames = managed.names.slice(1);
     // Under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
-    const profile = managed.profile ?? config.acmeProfile;
+    const profile = renewalProfile(managed, config);
     input = { hostname, challengeType: managed.challengeType ?? 'http-01', ...(additionalNames.length ? { additionalNames } : {}), ...(profile === undefined ? {} : { profile }), renewal: true };
   } catch (error) {
     context.error(`Renew ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);
@@ -120,7 +121,7 @@ export async function revokeCertificate(request: HttpRequest, context: Invocatio
       ...(managed.names.length > 1 ? { names: managed.names } : {}),
       ...(managed.challengeType ? { challengeType: managed.challengeType } : {}),
       // Replaced under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
-      ...((managed.profile ?? config.acmeProfile) === undefined ? {} : { profile: managed.profile ?? config.acmeProfile }),
+      ...(renewalProfile(managed, config) === undefined ? {} : { profile: renewalProfile(managed, config) }),
     };
   } catch (error) {
     context.error(`Revoke ${hostname}: ${error instanceof CertbotError ? `${error.code}: ${error.detail}` : (error as Error).name}`);

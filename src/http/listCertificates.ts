@@ -55,7 +55,8 @@ export async function listCertificates(_request: HttpRequest, context: Invocatio
       const mayBeOverdue = !!renewalAt && (!!record.pending || now.getTime() - renewalAt.getTime() > OVERDUE_GRACE_MS);
       const running = mayBeOverdue && (await isHostnameBusy(client, (h) => claims.holderOf(h), record.hostname));
       const lastFailure = await lastFailureOf(client, instanceIdFor(record.hostname));
-      const backoff = await backoffs.read(record.hostname);
+      // The list stays readable when one back-off blob cannot be read (the timer and starters do the same).
+      const backoff = await backoffs.read(record.hostname).catch(() => undefined);
       const listener = (gateway.httpListeners ?? []).find((l) => l.protocol === 'Https' && [l.hostName, ...(l.hostNames ?? [])].includes(record.hostname));
       const rule = listener && (gateway.requestRoutingRules ?? []).some((r) => r.httpListener?.id?.toLowerCase().endsWith(`/httplisteners/${listener.name?.toLowerCase()}`));
       return {

@@ -167,7 +167,7 @@ export const schemas: Record<string, Schema> = {
       'What `statusQueryGetUri` answers (served by the Durable Functions extension, not by this app): 202 while Pending or Running, 200 when finished, 500 when Failed (the link asks for it). A Failed `output` is `"Orchestrator function \'…\' failed: [certbot-error]{json}[/certbot-error]"` with the failure record.',
     required: ['name', 'instanceId', 'runtimeStatus', 'input', 'customStatus', 'output', 'createdTime', 'lastUpdatedTime'],
     properties: {
-      name: { type: 'string', description: 'The orchestrator: AddCertificateFunctions, AddMultipleCertificatesFunctions, AddCertificateWithPrivateKeyFunctions or RemoveCertificateFunctions.' },
+      name: { type: 'string', description: 'The orchestrator: AddCertificateFunctions, AddMultipleCertificatesFunctions, AddCertificateWithPrivateKeyFunctions, RemoveCertificateFunctions or RevokeCertificateFunctions.' },
       instanceId: { type: 'string' },
       runtimeStatus: { type: 'string', enum: RUNTIME_STATUSES },
       input: { description: 'The orchestration input (the bare hostname for the contract\'s single-hostname request).' },

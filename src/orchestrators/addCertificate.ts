@@ -176,7 +176,16 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
       }
 
       report('CheckAcmeOrderStep');
-      for (const authorizationUrl of order.authorizations) yield* awaitAuthorization(context, authorizationUrl, getChallenge, rateLimitKeys);
+      for (const [index, authorizationUrl] of order.authorizations.entries()) {
+        try {
+          yield* awaitAuthorization(context, authorizationUrl, getChallenge, rateLimitKeys, order.url);
+        } catch (error) {
+          // Every authorization was answered, so the CA validates and counts each: the others are read
+          // once, so that those that failed too are counted by the app as well (rate-limit accounting).
+          for (const other of order.authorizations.slice(index + 1)) yield* quietly(context, getChallenge, { authorizationUrl: other, rateLimitKeys, orderUrl: order.url });
+          throw error;
+        }
+      }
 
       if (pendingTxts.length > 0) {
         // The CA has decided: the records have done their work, and a TXT left behind is clutter in the zone.
@@ -340,12 +349,12 @@ function* awaitTxtOnNameServers(context: OrchestrationContext, txt: TxtChallenge
   );
 }
 
-function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string, rateLimitKeys: string[]): Step<void> {
+function* awaitAuthorization(context: OrchestrationContext, authorizationUrl: string, getChallenge: string, rateLimitKeys: string[], orderUrl: string): Step<void> {
   yield* wait(context, ValidationPolling.firstSeconds);
   const authz = yield* pollUntilSettled(
     context,
     // The read that sees the authorization invalid counts it for the rate limits (src/activities/acmeOrder.ts).
-    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl, rateLimitKeys }),
+    () => callStep<ChallengeSnapshot>(context, getChallenge, { authorizationUrl, rateLimitKeys, orderUrl }),
     (a) => a.authorizationStatus !== 'pending',
     ValidationPolling,
     () => new CertbotError('AcmeOrderFailed', `The CA did not finish validating the hostname within ${ValidationPolling.budgetSeconds / 60} minutes.`),

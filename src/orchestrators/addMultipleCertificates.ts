@@ -10,6 +10,7 @@ import type { DeferredIssuance, IssuanceResult, SelfSignedStandIn } from './addC
 import type { SelfSignedFallbackOutcome } from '../activities/selfSignedFallback';
 import type { HttpsBinding } from '../domain/gatewayPlan';
 import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
+import { NOT_COUNTED_FAILURES } from '../domain/failureBackoff';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
 import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, failureMessage, notify, notifySuccess, releaseClaims, Step, StepFailure, wait } from './steps';
@@ -181,6 +182,16 @@ export function* addMultipleCertificatesOrchestrator(context: OrchestrationConte
     }
   }
 
+  // A child's success cleared its back-off before this gateway step: what failed here counts as a failure.
+  const batchRun = `${batchInstanceId}@${context.df.currentUtcDateTime.toISOString()}`;
+  for (const outcome of outcomes) {
+    if (outcome.status !== 'Failed' || outcome.failedStep !== 'ConfigureApplicationGatewayStep' || !outcome.error || NOT_COUNTED_FAILURES.has(outcome.error)) continue;
+    try {
+      yield* callStep(context, Activities.RecordIssuanceOutcome, { hostname: outcome.hostname, failure: { code: outcome.error, run: batchRun } });
+    } catch {
+      // The back-off is advice for the timer; the batch's outcome is what it reports.
+    }
+  }
   yield* releaseClaims(context, allNames);
   // What went live (a renewal run's renewals among them), whether or not others failed.
   const live = issued.filter((r) => outcomes.some((o) => o.hostname === r.hostname && o.status === 'Completed'));
@@ -244,7 +255,8 @@ function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOu
     const names = [outcome.hostname, ...(additionalNames[outcome.hostname] ?? [])];
     try {
       const made = yield* callStep<SelfSignedFallbackOutcome>(context, Activities.CreateSelfSignedFallback, { hostname: outcome.hostname, ...(names.length > 1 ? { names } : {}), ...(dns01Hostnames.includes(outcome.hostname) ? { challengeType: 'dns-01' } : {}), ...(profiles[outcome.hostname] ? { profile: profiles[outcome.hostname] } : {}) });
-      if ('disabled' in made) return [];
+      // Turned off since the run started: no stand-ins (those made so far are still bound).
+      if ('disabled' in made) break;
       if ('kept' in made) {
         outcome.selfSignedFallback = { bound: false, detail: `Not bound: the hostname has a certificate of its own (${made.kept}), which a stand-in never replaces.` };
         continue;

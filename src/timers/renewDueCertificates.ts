@@ -7,6 +7,7 @@ import { HostnameClaims } from '../azure/hostnameClaims';
 import { KeyVaultAdapter, PendingOperationInfo } from '../azure/keyVault';
 import { CertbotConfig, loadConfig } from '../domain/config';
 import { isBackingOff } from '../domain/failureBackoff';
+import { renewalProfile } from '../domain/acmeProfiles';
 import { daysLeft, isDue } from '../domain/renewal';
 import { instanceIdFor, renewalRunInstanceId } from '../domain/requests';
 import { holderState, instanceStatus, isActive, isInProgress } from '../durable/instances';
@@ -78,7 +79,7 @@ export async function renewDueCertificates(timer: Timer, context: InvocationCont
         due.push(certificate.hostname);
         if (certificate.challengeType === 'dns-01') dns01.push(certificate.hostname);
         // Renewed under the profile it was ordered with (one ordered with none: AcmeProfile, if set).
-        const profile = certificate.profile ?? config.acmeProfile;
+        const profile = renewalProfile(certificate, config);
         if (profile !== undefined) profiles[certificate.hostname] = profile;
         // A certificate for several names is renewed for the same names.
         if (certificate.names.length > 1) additionalNames[certificate.hostname] = certificate.names.slice(1);

@@ -1,4 +1,4 @@
-import { offeredProfiles, profileErrors, profileRefusal } from '../../src/domain/acmeProfiles';
+import { offeredProfiles, profileErrors, profileRefusal, renewalProfile } from '../../src/domain/acmeProfiles';
 import { problemCode } from '../../src/acme/problems';
 import { loadConfig } from '../../src/domain/config';
 import { CertbotError } from '../../src/domain/errors';
@@ -125,5 +125,17 @@ describe('settings: AcmeProfile, External Account Binding, PreferredChain', () =
     const error = errorOf({ ...valid, ...settings });
     expect(error.code).toBe('ConfigurationInvalid');
     expect(error.detail).toContain(`Setting ${message}`);
+  });
+});
+
+describe('renewalProfile', () => {
+  const config = { acmeEndpoint: new URL('https://acme.example/directory'), acmeProfile: 'classic' };
+  it("keeps the certificate's profile at the CA that issued it", () => {
+    expect(renewalProfile({ profile: 'shortlived', acmeEndpoint: 'https://acme.example/directory' }, config)).toBe('shortlived');
+  });
+  it('takes AcmeProfile after a switch of CA, or for a certificate ordered with none', () => {
+    expect(renewalProfile({ profile: 'shortlived', acmeEndpoint: 'https://other-ca.example/directory' }, config)).toBe('classic');
+    expect(renewalProfile({ acmeEndpoint: 'https://acme.example/directory' }, config)).toBe('classic');
+    expect(renewalProfile({ profile: 'tlsserver', acmeEndpoint: 'https://other-ca.example/directory' }, { acmeEndpoint: config.acmeEndpoint })).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import {
   RateLimitLedger,
   RateLimits,
   registeredDomain,
+  releaseReservation,
   rememberIssuedSet,
   reserveNewOrder,
 } from '../../src/domain/rateLimits';
@@ -169,5 +170,54 @@ describe("the CA's rate limits, counted before each order", () => {
     // The CA counts it now, so only one more fits right now.
     const { refused } = orders(ledger, limits, ['b.contoso.example', 'c.contoso.example'], later);
     expect(refused).toBe(1);
+  });
+
+  it('gives a failed newOrder\'s reservation back: retries through a CA outage never use up a limit the CA never counted', () => {
+    const names = ['www.contoso.com'];
+    let ledger = emptyLedger();
+    // Twenty attempts of one step, each refused by a failing CA and released: the exact set (5 per week) still has room.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const decision = reserveNewOrder(ledger, LETS_ENCRYPT_RATE_LIMITS, { account, names, ari: false, now: T0 + attempt * 1000 });
+      if (!decision.ok) throw new Error(`attempt ${attempt} refused: ${describeRefusal(decision.refusal)}`);
+      ledger = releaseReservation(decision.ledger, LETS_ENCRYPT_RATE_LIMITS, { account, pendingKeys: decision.pendingKeys, orderNotCreated: true, now: T0 + attempt * 1000 });
+    }
+    expect(reserveNewOrder(ledger, LETS_ENCRYPT_RATE_LIMITS, { account, names, ari: false, now: T0 + 30_000 }).ok).toBe(true);
+    // Without the release the sixth attempt is refused: the test above can fail.
+    let leaky = emptyLedger();
+    const outcomes = Array.from({ length: 6 }, (_, attempt) => {
+      const decision = reserveNewOrder(leaky, LETS_ENCRYPT_RATE_LIMITS, { account, names, ari: false, now: T0 + attempt * 1000 });
+      if (decision.ok) leaky = decision.ledger;
+      return decision.ok;
+    });
+    expect(outcomes).toEqual([true, true, true, true, true, false]);
+  });
+
+  it('keeps the account\'s new-order token after a network error (the order may exist), gives it back after a CA problem', () => {
+    const limits: RateLimits = { ...LETS_ENCRYPT_RATE_LIMITS, NewOrdersPerAccount: { count: 1, periodMs: 3 * HOUR } };
+    const first = reserveNewOrder(emptyLedger(), limits, { account, names: ['a.contoso.com'], ari: false, now: T0 });
+    if (!first.ok) throw new Error('refused');
+    const kept = releaseReservation(first.ledger, limits, { account, pendingKeys: first.pendingKeys, orderNotCreated: false, now: T0 });
+    expect(reserveNewOrder(kept, limits, { account, names: ['b.contoso.com'], ari: false, now: T0 }).ok).toBe(false);
+    const refunded = releaseReservation(first.ledger, limits, { account, pendingKeys: first.pendingKeys, orderNotCreated: true, now: T0 });
+    expect(reserveNewOrder(refunded, limits, { account, names: ['b.contoso.com'], ari: false, now: T0 }).ok).toBe(true);
+  });
+
+  it("gives an order's certificate back once however many of its authorizations failed, and counts each failure", () => {
+    const limits: RateLimits = { ...LETS_ENCRYPT_RATE_LIMITS, CertificatesPerDomain: { count: 2, periodMs: 7 * DAY } };
+    const names = ['a.contoso.com', 'b.contoso.com'];
+    const first = reserveNewOrder(emptyLedger(), limits, { account, names, ari: false, now: T0 });
+    const second = first.ok ? reserveNewOrder(first.ledger, limits, { account, names: ['c.contoso.com'], ari: false, now: T0 }) : first;
+    if (!first.ok || !second.ok) throw new Error('refused');
+    const orderUrl = 'https://acme.example/order/1';
+    let ledger = second.ledger;
+    for (const [identifier, url] of [['a.contoso.com', 'https://acme.example/authz/a'], ['b.contoso.com', 'https://acme.example/authz/b']]) {
+      ledger = countFailedAuthorization(ledger, limits, { account, identifier, pendingKeys: first.pendingKeys, authorizationUrl: url, orderUrl, now: T0 });
+    }
+    // One certificate given back (two were counted, the domain allows two): room for exactly one more.
+    const third = reserveNewOrder(ledger, limits, { account, names: ['d.contoso.com'], ari: false, now: T0 });
+    expect(third.ok).toBe(true);
+    if (third.ok) expect(reserveNewOrder(third.ledger, limits, { account, names: ['e.contoso.com'], ari: false, now: T0 }).ok).toBe(false);
+    // Both names' failures were counted.
+    expect(Object.keys(ledger.tat).filter((key) => key.startsWith('FailedAuthorizationsPerDomainPerAccount:'))).toHaveLength(2);
   });
 });
