@@ -13,6 +13,8 @@ interface Row {
   state: string;
   nextRenewal: string | null;
   gateway: { listener: boolean; rule: boolean };
+  consecutiveFailures: number;
+  nextAttemptAt: string | null;
 }
 
 async function rowOf(sandbox: Sandbox, hostname: string): Promise<Row | undefined> {
@@ -42,6 +44,7 @@ describe('SelfSignedFallback=true', () => {
   });
 
   it('binds a self-signed stand-in when a new hostname fails, and the next issuance replaces it', async () => {
+    // The back-off's first minute is waited out in real time.
     const hostname = 'standin.contoso.example';
     await sandbox.pebble.dns.addA(hostname, '192.0.2.10');
     const failed = await issue(sandbox, hostname);
@@ -64,17 +67,21 @@ describe('SelfSignedFallback=true', () => {
     expect(revoke.status).toBe(409);
     expect(revoke.body).toMatchObject({ title: 'Self-signed stand-in' });
 
-    // DNS fixed: the renewal timer counts the stand-in as due and issues the real certificate.
+    // DNS fixed. The stand-in is due at every tick, but paced by the failure back-off (1 minute after
+    // one failure; the timer's deferral is tested in rateLimits.test.ts): the first tick after it issues the real certificate.
     await sandbox.pebble.dns.clearA(hostname);
+    const waiting = await rowOf(sandbox, hostname);
+    expect(waiting).toMatchObject({ consecutiveFailures: 1, nextAttemptAt: expect.any(String) });
     const before = await renewalRunIds(sandbox);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(String(waiting?.nextAttemptAt)) - Date.now() + 1000)));
     await invokeRenewalTimer(sandbox);
     const run = await awaitNewRenewalRun(sandbox, before, 240_000);
     expect(run.runtimeStatus).toBe('Completed');
     const real = await served(hostname);
     expect(real.authorized).toBe(true);
     expect(real.issuer).not.toBe(hostname);
-    expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'acme', state: 'valid', gateway: { listener: true, rule: true } });
-  });
+    expect(await rowOf(sandbox, hostname)).toMatchObject({ source: 'acme', state: 'valid', gateway: { listener: true, rule: true }, consecutiveFailures: 0, nextAttemptAt: null });
+  }, 420_000);
 
   it('keeps a DNS-01 request\'s challenge type on its stand-in, so the timer proves the real one the same way', async () => {
     const hostname = 'www.tailspin.example';
