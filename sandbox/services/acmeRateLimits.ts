@@ -28,7 +28,11 @@ export type SandboxRateLimits = Record<SandboxRateLimitName, { count: number; pe
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
-/** https://letsencrypt.org/docs/rate-limits/ */
+/**
+ * https://letsencrypt.org/docs/rate-limits/. Written here again on purpose, not imported from
+ * src/domain/rateLimits.ts: the stand-in CA is an independent model of Boulder, so an app that
+ * miscounts is refused by it instead of agreeing with itself.
+ */
 export const LETS_ENCRYPT_LIMITS: SandboxRateLimits = {
   NewOrdersPerAccount: { count: 300, periodMs: 3 * HOUR },
   CertificatesPerDomain: { count: 50, periodMs: 7 * DAY },

@@ -249,7 +249,7 @@ export function* addCertificateOrchestrator(context: OrchestrationContext): Step
     for (const token of pendingTokens) yield* deleteQuietly(context, token);
     for (const txt of pendingTxts) yield* quietly(context, Activities.DeleteDnsTxtRecord, txt);
     if (pendingCreate) yield* quietly(context, Activities.DiscardPendingCertificate, pendingCreate);
-    const code = (error instanceof StepFailure ? error.info : asStepError(error)).code;
+    const { code } = asStepError(error);
     // Still holding the names: the stand-in's gateway write is this run's.
     const standIn = fallback && !deferred && selfSignedFallbackApplies(code, step) ? yield* bindSelfSignedStandIn(context, hostname, names, dns01, profile) : undefined;
     // Inside a batch the batch holds the hostname, and reports once for all its hostnames.
@@ -277,7 +277,7 @@ function* bindSelfSignedStandIn(context: OrchestrationContext, hostname: string,
     yield* applyGatewayChangeOrFail(context, [{ hostname, ...(names.length > 1 ? { hostnames: names } : {}), name: certificate.name, keyVaultSecretId: certificate.secretId, refresh: true }]);
     return { bound: true, certificateName: certificate.name, notAfter: certificate.notAfter, detail: 'A self-signed certificate is on the listener until issuance succeeds; browsers warn on it.' };
   } catch (error) {
-    const info = error instanceof StepFailure ? error.info : asStepError(error);
+    const info = asStepError(error);
     return { bound: false, detail: `The self-signed stand-in failed: ${info.code}: ${info.detail}` };
   }
 }

@@ -13,7 +13,7 @@ import { selfSignedFallbackApplies } from '../domain/selfSignedFallback';
 import { NOT_COUNTED_FAILURES } from '../domain/failureBackoff';
 import { confirmServed } from './confirmServed';
 import { requestGatewayChange } from './gatewayWriter';
-import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, failureMessage, notify, notifySuccess, releaseClaims, Step, StepFailure, wait } from './steps';
+import { asStepError, callStep, claimOrFail, failedWith, failOrchestration, failureMessage, notify, notifySuccess, releaseClaims, Step, wait } from './steps';
 
 /**
  * AddMultipleCertificatesFunctions: one certificate per hostname, issued in parallel (bounded) as
@@ -264,7 +264,7 @@ function* selfSignedStandIns(context: OrchestrationContext, outcomes: HostnameOu
       const binding: HttpsBinding = { hostname: outcome.hostname, ...(names.length > 1 ? { hostnames: names } : {}), name: made.certificate.name, keyVaultSecretId: made.certificate.secretId, refresh: true };
       standIns.push({ outcome, binding });
     } catch (error) {
-      const info = error instanceof StepFailure ? error.info : asStepError(error);
+      const info = asStepError(error);
       outcome.selfSignedFallback = { bound: false, detail: `The self-signed stand-in failed: ${info.code}: ${info.detail}` };
     }
   }

@@ -34,8 +34,9 @@ export function* wait(context: OrchestrationContext, seconds: number): Step<void
   yield context.df.createTimer(fireAt);
 }
 
-/** The typed error an activity failure carries; anything else is an internal error. */
+/** The typed error a failure carries (a StepFailure's, or an activity's); anything else is an internal error. */
 export function asStepError(error: unknown): StepErrorInfo {
+  if (error instanceof StepFailure) return error.info;
   return (
     decodeStepError(error) ?? {
       code: 'InternalError',
@@ -113,7 +114,7 @@ export interface FailureSubject {
  * hostnames), and it becomes the Failed output.
  */
 export function* failOrchestration(context: OrchestrationContext, error: unknown, subject: FailureSubject, notifyWebhook = true): Step<never> {
-  const info = error instanceof StepFailure ? error.info : asStepError(error);
+  const info = asStepError(error);
   // A CA's Retry-After (AcmeRateLimited) or the time a counted limit frees up (AcmeRateLimitWouldBeExceeded) stays in the record.
   const retry = info.retryAfterSeconds !== undefined ? { retryAfterSeconds: info.retryAfterSeconds, ...(info.retryAt ? { retryAt: info.retryAt } : {}) } : {};
   const record = { code: info.code, message: failureMessage(info), detail: info.detail, ...retry, ...subject, instanceId: context.df.instanceId };

@@ -1,7 +1,7 @@
 import { offeredProfiles, profileErrors, profileRefusal, renewalProfile } from '../../src/domain/acmeProfiles';
 import { problemCode } from '../../src/acme/problems';
 import { loadConfig } from '../../src/domain/config';
-import { CertbotError } from '../../src/domain/errors';
+import { configErrorOf, CONTRACT_SETTINGS } from '../support/configSettings';
 import { certificatesOf, parseHostnameEntries } from '../../src/domain/requests';
 
 const letsEncrypt = {
@@ -76,26 +76,8 @@ describe('the profile field of a request', () => {
 });
 
 describe('settings: AcmeProfile, External Account Binding, PreferredChain', () => {
-  const valid = {
-    AcmeEndpoint: 'https://acme.zerossl.com/v2/DV90',
-    AcmeAccountEmail: 'ops@example.com',
-    TenantId: '11111111-2222-3333-4444-555555555555',
-    SubscriptionId: '66666666-7777-8888-9999-000000000000',
-    ApplicationGatewayResourceGroup: 'rg',
-    ApplicationGatewayName: 'gw',
-    ApplicationGatewayHttpSettingsName: 'settings',
-    ApplicationGatewayBackendName: 'pool',
-    BlobContainerUrl: 'https://st.blob.core.windows.net/acme',
-    KeyVaultBaseUrl: 'https://kv.vault.azure.net/',
-  };
-  const errorOf = (env: Record<string, string>): CertbotError => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      return error as CertbotError;
-    }
-    throw new Error('expected loadConfig to throw');
-  };
+  const valid = { ...CONTRACT_SETTINGS, AcmeEndpoint: 'https://acme.zerossl.com/v2/DV90' };
+  const errorOf = configErrorOf;
 
   it('leaves them out when unset: no profile sent, no binding, the default chain', () => {
     const config = loadConfig(valid);

@@ -1,27 +1,8 @@
 import { loadConfig } from '../../src/domain/config';
-import { CertbotError } from '../../src/domain/errors';
+import { configErrorOf, CONTRACT_SETTINGS } from '../support/configSettings';
 
-const valid = {
-  AcmeEndpoint: 'https://acme-v02.api.letsencrypt.org/',
-  AcmeAccountEmail: 'ops@example.com',
-  TenantId: '11111111-2222-3333-4444-555555555555',
-  SubscriptionId: '66666666-7777-8888-9999-000000000000',
-  ApplicationGatewayResourceGroup: 'rg',
-  ApplicationGatewayName: 'gw',
-  ApplicationGatewayHttpSettingsName: 'settings',
-  ApplicationGatewayBackendName: 'pool',
-  BlobContainerUrl: 'https://st.blob.core.windows.net/acme',
-  KeyVaultBaseUrl: 'https://kv.vault.azure.net/',
-};
-
-function errorOf(env: Record<string, string>): CertbotError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    return error as CertbotError;
-  }
-  throw new Error('expected loadConfig to throw');
-}
+const valid = CONTRACT_SETTINGS;
+const errorOf = configErrorOf;
 
 describe('typed configuration', () => {
   it('reads the contract settings and fills defaults', () => {

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/domain/config';
 import { selfSignedFallbackApplies } from '../../src/domain/selfSignedFallback';
 import { CertbotError } from '../../src/domain/errors';
+import { configErrorOf, CONTRACT_SETTINGS } from '../support/configSettings';
 
 describe('selfSignedFallbackApplies', () => {
   it('applies to issuance failures before the gateway step', () => {
@@ -20,18 +21,7 @@ describe('selfSignedFallbackApplies', () => {
 });
 
 describe('the SelfSignedFallback setting', () => {
-  const env = {
-    AcmeEndpoint: 'https://acme-v02.api.letsencrypt.org/',
-    AcmeAccountEmail: 'ops@example.com',
-    TenantId: '11111111-2222-3333-4444-555555555555',
-    SubscriptionId: '66666666-7777-8888-9999-000000000000',
-    ApplicationGatewayResourceGroup: 'rg',
-    ApplicationGatewayName: 'gw',
-    ApplicationGatewayHttpSettingsName: 'settings',
-    ApplicationGatewayBackendName: 'pool',
-    BlobContainerUrl: 'https://st.blob.core.windows.net/acme',
-    KeyVaultBaseUrl: 'https://kv.vault.azure.net/',
-  };
+  const env = CONTRACT_SETTINGS;
 
   it('is off unless set to true', () => {
     expect(loadConfig(env).selfSignedFallback).toBe(false);
@@ -40,12 +30,7 @@ describe('the SelfSignedFallback setting', () => {
   });
 
   it('refuses anything else, naming the setting', () => {
-    let error: unknown;
-    try {
-      loadConfig({ ...env, SelfSignedFallback: 'yes please' });
-    } catch (caught) {
-      error = caught;
-    }
+    const error = configErrorOf({ ...env, SelfSignedFallback: 'yes please' });
     expect(error).toBeInstanceOf(CertbotError);
     expect((error as CertbotError).code).toBe('ConfigurationInvalid');
     expect((error as CertbotError).detail).toContain('SelfSignedFallback');
